@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs every Debian package gapless needs to build, test and run.
+# Idempotent: installs only what is missing, and is silent when nothing is.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config clang libclang-rt-14-dev
+  libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev libpq-dev
+  libmicrohttpd-dev libcjson-dev
+  postgresql-15 tzdata
+)
+
+missing=()
+for package in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$package" 2>/dev/null || true)
+  [ "$status" = "install ok installed" ] || missing+=("$package")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "setup: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
