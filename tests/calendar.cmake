@@ -1,0 +1,1 @@
+gl_add_test(test_calendar LIBS gl_calendar)
