@@ -159,6 +159,9 @@ s_test_sessions (gl_calendar_t *calendar)
     s_check_session (calendar, 2024, 7, 3, 13, 30, 17, 0);
     s_check_session (calendar, 2025, 7, 3, 13, 30, 17, 0);
     s_check_session (calendar, 2019, 7, 3, 13, 30, 17, 0);
+    s_check_session (calendar, 2013, 7, 3, 13, 30, 17, 0);      //  Wednesday, from 2013
+    s_check_session (calendar, 2013, 7, 5, 13, 30, 20, 0);
+    s_check_session (calendar, 2018, 11, 23, 14, 30, 18, 0);    //  Thanksgiving on the 22nd
     s_check_session (calendar, 2002, 7, 5, 13, 30, 17, 0);      //  Friday after, before 2013
     s_check_session (calendar, 2002, 7, 3, 13, 30, 20, 0);
     s_check_session (calendar, 2022, 7, 1, 13, 30, 20, 0);      //  July 3 on Sunday: full day
@@ -425,6 +428,22 @@ s_test_zone_files (void)
         s_check_session (calendar, 2024, 11, 4, 14, 30, 21, 0);
         gl_calendar_destroy (&calendar);
     }
+    //  Counts that point past the end of the file are refused.
+    file [35] = 0x10;                                   //  v1 timecnt 4096
+    GL_CHECK_INT (s_write_file (zone_path, file, sizeof file), 0);
+    calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar == NULL);
+    file [35] = 0;
+    file [sizeof block + 35] = 0x10;                    //  v2 timecnt 4096
+    GL_CHECK_INT (s_write_file (zone_path, file, sizeof file), 0);
+    calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar == NULL);
+    file [sizeof block + 35] = 0;
+    //  A footer the parser cannot read is refused.
+    memcpy (file + 2 * sizeof block + 8, "X", 1);
+    GL_CHECK_INT (s_write_file (zone_path, file, sizeof file), 0);
+    calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar == NULL);
     //  A version 1 file is refused: it has no 64-bit data and no footer.
     file [4] = '\0';
     GL_CHECK_INT (s_write_file (zone_path, file, sizeof file), 0);

@@ -375,7 +375,7 @@ s_zone_parse (s_zone_t *zone, const unsigned char *bytes, size_t size, const cha
         return -1;
     size_t offset = 44 + s_block_size (&counts, 4);
     *reason = "truncated TZif file";
-    if (s_read_header (bytes + offset, size - offset, &counts, &version))
+    if (offset > size || s_read_header (bytes + offset, size - offset, &counts, &version))
         return -1;
     const unsigned char *data = bytes + offset + 44;
     size_t data_size = s_block_size (&counts, 8);
@@ -891,7 +891,8 @@ s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, int64_t from, int64_t to
     int64_t length = gl_timeframe_seconds (timeframe);
     if (!self || length == 0 || from > to || from < S_FIRST_INSTANT || to > S_END_INSTANT) {
         fprintf (stderr, "level=warn event=calendar_query_rejected timeframe=%s"
-                 " from=%lld to=%lld expected=\"a valid timeframe and from <= to\"\n",
+                 " from=%lld to=%lld expected=\"a calendar, a valid timeframe and"
+                 " from <= to within years 1-9999\"\n",
                  gl_timeframe_name (timeframe), (long long) from, (long long) to);
         return -1;
     }

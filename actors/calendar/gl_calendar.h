@@ -17,6 +17,12 @@
       - 1d: the session date at 00:00 UTC (a date key, free of DST);
       - 1w: the Monday of the week at 00:00 UTC, for weeks that hold at
         least one session.
+
+    The zone comes from $TZDIR/America/New_York (default /usr/share/zoneinfo),
+    read by the calendar itself, never through TZ/localtime, so once its
+    closures are added a calendar may be queried from any number of threads.
+    Extra ad-hoc closures come from the configuration key calendar/closures
+    ("YYYY-MM-DD,YYYY-MM-DD") through gl_calendar_add_closures.
 */
 #ifndef GL_CALENDAR_H_INCLUDED
 #define GL_CALENDAR_H_INCLUDED
