@@ -623,6 +623,7 @@ s_is_session (gl_calendar_t *self, int64_t days)
 //  --------------------------------------------------------------------------
 //  Public API
 
+//  Creates a calendar; XNYS loads the zone and the known closures.
 gl_calendar_t *
 gl_calendar_new (gl_calendar_kind_t kind)
 {
@@ -641,6 +642,7 @@ gl_calendar_new (gl_calendar_kind_t kind)
     return self;
 }
 
+//  Destroys the calendar and nulls the caller's pointer.
 void
 gl_calendar_destroy (gl_calendar_t **self_p)
 {
@@ -654,6 +656,7 @@ gl_calendar_destroy (gl_calendar_t **self_p)
     *self_p = NULL;
 }
 
+//  Parses a calendar kind name.
 gl_calendar_kind_t
 gl_calendar_kind_parse (const char *name)
 {
@@ -664,6 +667,7 @@ gl_calendar_kind_parse (const char *name)
     return 0;
 }
 
+//  Adds one ad-hoc closure, keeping the list sorted and free of repeats.
 int
 gl_calendar_add_closure (gl_calendar_t *self, int year, int month, int day)
 {
@@ -720,6 +724,7 @@ s_parse_date (const char *text, int *year, int *month, int *day)
     return text + sizeof pattern - 1;
 }
 
+//  Adds closures from "YYYY-MM-DD[,YYYY-MM-DD...]", all or none.
 int
 gl_calendar_add_closures (gl_calendar_t *self, const char *dates)
 {
@@ -754,6 +759,7 @@ gl_calendar_add_closures (gl_calendar_t *self, const char *dates)
     return 0;
 }
 
+//  True if the civil date is a session day.
 bool
 gl_calendar_is_session_day (gl_calendar_t *self, int year, int month, int day)
 {
@@ -761,6 +767,7 @@ gl_calendar_is_session_day (gl_calendar_t *self, int year, int month, int day)
         && s_is_session (self, s_days_from_civil (year, month, day));
 }
 
+//  Session open and close in UTC of a civil date.
 int
 gl_calendar_session (gl_calendar_t *self, int year, int month, int day,
                      int64_t *open_utc, int64_t *close_utc)
@@ -796,6 +803,7 @@ s_search_session (gl_calendar_t *self, int64_t instant, int direction,
     return -1;
 }
 
+//  First session opening strictly after the instant.
 int
 gl_calendar_next_session (gl_calendar_t *self, int64_t after_utc,
                           int64_t *open_utc, int64_t *close_utc)
@@ -803,6 +811,7 @@ gl_calendar_next_session (gl_calendar_t *self, int64_t after_utc,
     return s_search_session (self, after_utc, 1, open_utc, close_utc);
 }
 
+//  Last session opening strictly before the instant.
 int
 gl_calendar_previous_session (gl_calendar_t *self, int64_t before_utc,
                               int64_t *open_utc, int64_t *close_utc)
@@ -903,6 +912,7 @@ s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, int64_t from, int64_t to
     return s_visit_sessions (self, length, from, to, visit);
 }
 
+//  Calls the callback per expected bar start in [from, to).
 int
 gl_calendar_each_bar (gl_calendar_t *self, gl_timeframe_t timeframe,
                       int64_t from_utc, int64_t to_utc,
@@ -914,6 +924,7 @@ gl_calendar_each_bar (gl_calendar_t *self, gl_timeframe_t timeframe,
     return s_visit (self, timeframe, from_utc, to_utc, &visit);
 }
 
+//  Counts expected bar starts in [from, to) without visiting each.
 int64_t
 gl_calendar_count_bars (gl_calendar_t *self, gl_timeframe_t timeframe,
                         int64_t from_utc, int64_t to_utc)
