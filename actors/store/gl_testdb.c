@@ -1,0 +1,40 @@
+/*  gl_testdb — a fresh, fully migrated schema for one test program.  */
+#include "gl_testdb.h"
+#include "gl_migrate.h"
+#include "gl_store_log.h"
+
+#include <stdio.h>
+
+//  Drops the schema and applies every migration to it again.
+static int
+s_recreate (gl_db_t *db)
+{
+    char sql [128];
+    snprintf (sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", gl_db_schema (db));
+    if (gl_db_exec (db, sql) == -1) {
+        gl_store_log ("error", "testdb_drop_failed", "schema", gl_db_schema (db),
+                      "error", gl_db_error (db), NULL);
+        return -1;
+    }
+    gl_migrate_t *migrate = gl_migrate_new (db, gl_migrate_default_directory ());
+    int applied = migrate? gl_migrate_apply (migrate): -1;
+    gl_migrate_destroy (&migrate);
+    return applied >= 0? 0: -1;
+}
+
+//  Returns a connection to a freshly migrated gapless_test_<test_name>.
+gl_db_t *
+gl_testdb_new (const char *test_name)
+{
+    char schema [64];
+    int length = snprintf (schema, sizeof schema, "gapless_test_%s", test_name);
+    if (length < 0 || length >= (int) sizeof schema || !gl_db_schema_valid (schema)) {
+        gl_store_log ("error", "testdb_bad_name", "name", test_name,
+            "expected", "a-z 0-9 _, at most 50 characters", NULL);
+        return NULL;
+    }
+    gl_db_t *db = gl_db_new (NULL, schema);
+    if (db && s_recreate (db) == -1)
+        gl_db_destroy (&db);
+    return db;
+}
