@@ -119,7 +119,7 @@ s_list_files (gl_migrate_t *self)
     closedir (dir);
     if (rc == 0 && self->count == 0) {
         s_set_error (self, "no migration (NNNN_name.sql) in %s", self->directory);
-        rc = -1;
+        return -1;
     }
     qsort (self->migrations, self->count, sizeof (migration_t), s_compare_versions);
     return rc;
