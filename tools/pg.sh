@@ -6,6 +6,8 @@
 #   tools/pg.sh status [DIR]
 #   tools/pg.sh url [DIR]
 #
+# Exit status: 0 done, 1 failed, 2 bad arguments, 3 (status) not running.
+#
 # DIR defaults to $GL_PG_DIR, else var/pg in the checkout. The cluster
 # listens on a unix socket only (listen_addresses=''), in a socket folder
 # only its owner may enter, with trust authentication for that socket. It
@@ -25,9 +27,16 @@ set -euo pipefail
 bin=/usr/lib/postgresql/15/bin
 top=$(cd "$(dirname "$0")/.." && pwd)
 
+# Prints the usage lines of this header (on stderr for an error) and
+# exits with $1 (default 2).
 usage() {
-  sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'
-  exit 2
+  local code=${1:-2}
+  if [ "$code" -eq 0 ]; then
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'
+  else
+    sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+  fi
+  exit "$code"
 }
 
 # Prints the error and exits 1.
@@ -148,8 +157,11 @@ stop() {
 }
 
 command=${1:-}
-[ -n "$command" ] || usage
-shift
+case $command in
+  start|stop|status|url) shift ;;
+  -h|--help) usage 0 ;;
+  *) [ -z "$command" ] || echo "pg.sh: unknown command $command" >&2; usage ;;
+esac
 for_tests=0
 unless_given=0
 dir=""
@@ -157,7 +169,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     --for-tests) for_tests=1 ;;
     --unless-given) unless_given=1 ;;
-    -h|--help) usage ;;
+    -h|--help) usage 0 ;;
     -*) echo "pg.sh: unknown option $1" >&2; usage ;;
     *) [ -z "$dir" ] || usage; dir=$1 ;;
   esac
@@ -184,5 +196,4 @@ case $command in
     fi
     ;;
   url) cluster_url ;;
-  *) echo "pg.sh: unknown command $command" >&2; usage ;;
 esac
