@@ -10,7 +10,6 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "gl_db.h"
@@ -202,6 +201,7 @@ s_command (const char *name)
     return NULL;
 }
 
+//  Parses the options before the command, then runs the command.
 int
 main (int argc, char **argv)
 {
