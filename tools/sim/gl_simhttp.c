@@ -98,7 +98,8 @@ gl_simwindow_bars (gl_simwindow_t *window, gl_simrequest_t *request, const char 
     int64_t lower = window->first_day > window->first_stamp? window->first_day: window->first_stamp;
     if (window->after_stamp > lower)
         lower = window->after_stamp;
-    int64_t upper = window->last_day < window->last_stamp? window->last_day: window->last_stamp;
+    int64_t last_second = window->last_day == INT64_MAX? INT64_MAX: window->last_day + 86399;
+    int64_t upper = last_second < window->last_stamp? last_second: window->last_stamp;
     if (lower == INT64_MIN || upper == INT64_MAX)
         return -1;
     if (upper < lower)

@@ -173,6 +173,11 @@ s_meta (gl_simrequest_t *request, s_query_t *query, gl_simbar_t *bars, size_t co
     gl_simtext_cents (body, count? bars [count - 1].close: 10000);
     gl_simtext_append (body, ",\"chartPreviousClose\":");
     gl_simtext_cents (body, count? bars [0].open: 10000);
+    if (gl_timeframe_is_intraday (query->timeframe)) {
+        gl_simtext_append (body, ",\"previousClose\":");
+        gl_simtext_cents (body, count? bars [0].open: 10000);
+        gl_simtext_append (body, ",\"scale\":3");
+    }
     gl_simtext_append (body, ",\"priceHint\":2,\"currentTradingPeriod\":{");
     s_session_periods (body, open, close, offset);
     gl_simtext_append (body, "}");
