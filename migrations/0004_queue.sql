@@ -104,7 +104,8 @@ END;
 $$;
 
 -- Marks a running slice succeeded with the rows it wrote. Returns false,
--- changing nothing, for a stale token.
+-- changing nothing, for a stale token. A lease that ran out still counts
+-- until queue_rescue takes the slice back: the work is as good as ever.
 CREATE FUNCTION queue_complete (p_run_id bigint, p_token uuid, p_rows bigint)
 RETURNS boolean LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN

@@ -268,6 +268,30 @@ s_test_rescue (gl_db_t *db)
     GL_CHECK_INT (gl_db_exec (db, "DELETE FROM job_runs"), 0);
 }
 
+//  A rescue while a writer's transaction holds the slice skips it, and
+//  the writer's commit stands, even though the lease had run out.
+static void
+s_test_rescue_during_write (gl_db_t *db)
+{
+    char id [32], answer [16], status [32];
+    s_enqueue (db, id, "QQQ", 2, 0, 5);
+    lease_t lease;
+    GL_CHECK_INT (s_claim (db, "scheduler.1", 1, 60, &lease), 1);
+    GL_CHECK_INT (gl_db_exec (db, "UPDATE job_runs SET lease_expires_at = now() - interval '1 s'"), 0);
+    gl_db_t *writer = gl_db_new (NULL, gl_db_schema (db));
+    GL_CHECK (writer != NULL);
+    if (!writer)
+        return;
+    GL_CHECK_INT (gl_db_exec (writer, "BEGIN"), 0);
+    GL_CHECK_STR (s_fenced (writer, answer, "SELECT queue_complete($1, $2, 390)", &lease), "t");
+    GL_CHECK_STR (VALUE (db, "SELECT queue_rescue()"), "0");
+    GL_CHECK_INT (gl_db_exec (writer, "COMMIT"), 0);
+    GL_CHECK_STR (s_status (db, status, id), "succeeded");
+    GL_CHECK_STR (VALUE (db, "SELECT queue_rescue()"), "0");
+    gl_db_destroy (&writer);
+    GL_CHECK_INT (gl_db_exec (db, "DELETE FROM job_runs"), 0);
+}
+
 //  Cancel drops the lease; requeue revives dead and cancelled; purge
 //  deletes dead letters so their range can be enqueued afresh.
 static void
@@ -426,6 +450,7 @@ main (void)
     s_test_fail (db);
     s_test_backoff (db);
     s_test_rescue (db);
+    s_test_rescue_during_write (db);
     s_test_cancel_requeue_purge (db);
     s_test_writer_transaction (db);
     s_test_concurrent_claims (db);
