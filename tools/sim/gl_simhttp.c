@@ -104,10 +104,11 @@ gl_simwindow_bars (gl_simwindow_t *window, gl_simrequest_t *request, const char 
         return -1;
     if (upper < lower)
         return 0;
-    //  Stamps lie within a day of the bar's UTC date, so a margin of a
-    //  week around the bounds holds every candidate.
-    int64_t from = s_midnight (lower) - 7 * 86400;
-    int64_t to = s_midnight (upper) + 8 * 86400;
+    //  A stamp lies on its bar's UTC date, except weekly ones, which may
+    //  fall later in the bar's week: widen by a day, or by a week.
+    int64_t margin = timeframe == GL_TF_1W? 7 * 86400: 86400;
+    int64_t from = s_midnight (lower) - margin;
+    int64_t to = s_midnight (upper) + 2 * 86400;
     int64_t expected = gl_calendar_count_bars (request->calendar, timeframe, from, to);
     if (expected < 0 || expected > BARS_MAX)
         return -1;
