@@ -463,6 +463,38 @@ gl_msg_add_bar (gl_msg_t *self, const gl_bar_t *bar)
 //  --------------------------------------------------------------------------
 //  Validation
 
+//  What a name or enumeration field must hold, for error texts; indexed
+//  by kind, NULL for kinds without such a rule.
+static const char *s_text_expected [] = {
+    [S_SERVICE] = "a service name of 1-64 [a-z0-9._-]",
+    [S_INSTANCE] = "an instance id of 1-64 [A-Za-z0-9._:-]",
+    [S_TIMEFRAME] = "one of 1m 5m 15m 30m 1h 4h 1d 1w",
+    [S_ERROR_CLASS] = "one of rate_limited auth not_found no_data server_error timeout "
+                      "parse_error breaker_open",
+    [S_EVENT] = "joined or left",
+};
+
+//  True if the terminated text obeys its kind's rule (name or enumeration).
+static bool
+s_text_obeys_kind (s_kind_t kind, const char *text, size_t length)
+{
+    if (kind == S_SERVICE)
+        return gl_wire_service_valid (text, length);
+    if (kind == S_INSTANCE)
+        return gl_wire_instance_valid (text, length);
+    if (kind == S_TIMEFRAME)
+        return gl_timeframe_parse (text) != GL_TF_INVALID;
+    if (kind == S_EVENT)
+        return strcmp (text, "joined") == 0 || strcmp (text, "left") == 0;
+    if (kind == S_ERROR_CLASS) {
+        for (size_t index = 0; index < S_ERROR_CLASS_COUNT; index++)
+            if (strcmp (text, s_error_classes [index]) == 0)
+                return true;
+        return false;
+    }
+    return true;
+}
+
 //  Checks one fixed-buffer string field: terminated, UTF-8, its kind's rule.
 static int
 s_validate_text (const char *type, const s_field_t *field, const char *text, char *error)
@@ -473,24 +505,9 @@ s_validate_text (const char *type, const s_field_t *field, const char *text, cha
                        type, field->name, field->size - 1);
     if (!s_utf8_valid (text, length))
         return s_fail (error, "%s.%s: expected valid UTF-8", type, field->name);
-    if (field->kind == S_SERVICE && !gl_wire_service_valid (text, length))
-        return s_fail (error, "%s.%s: expected a service name of 1-64 [a-z0-9._-]",
-                       type, field->name);
-    if (field->kind == S_INSTANCE && !gl_wire_instance_valid (text, length))
-        return s_fail (error, "%s.%s: expected an instance id of 1-64 [A-Za-z0-9._:-]",
-                       type, field->name);
-    if (field->kind == S_TIMEFRAME && gl_timeframe_parse (text) == GL_TF_INVALID)
-        return s_fail (error, "%s.%s: expected one of 1m 5m 15m 30m 1h 4h 1d 1w",
-                       type, field->name);
-    if (field->kind == S_EVENT && strcmp (text, "joined") != 0 && strcmp (text, "left") != 0)
-        return s_fail (error, "%s.%s: expected joined or left", type, field->name);
-    if (field->kind == S_ERROR_CLASS) {
-        for (size_t index = 0; index < S_ERROR_CLASS_COUNT; index++)
-            if (strcmp (text, s_error_classes [index]) == 0)
-                return 0;
-        return s_fail (error, "%s.%s: expected one of rate_limited auth not_found no_data "
-                       "server_error timeout parse_error breaker_open", type, field->name);
-    }
+    if (!s_text_obeys_kind (field->kind, text, length))
+        return s_fail (error, "%s.%s: expected %s", type, field->name,
+                       s_text_expected [field->kind]);
     return 0;
 }
 
@@ -953,6 +970,11 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
     snprintf (path, sizeof (path), "%s.%s", type, field->name);
     char *slot = (char *) self + field->offset;
     if (field->kind <= S_EVENT) {
+        //  An enumeration's value too long for its buffer is just not one
+        //  of the names: say which names.
+        if (field->kind >= S_TIMEFRAME && object->type == MSGPACK_OBJECT_STR
+        &&  object->via.str.size >= field->size)
+            return s_fail (error, "%s: expected %s", path, s_text_expected [field->kind]);
         if (s_check_string (object, field->size - 1, false, path, error))
             return -1;
         memcpy (slot, object->via.str.ptr, object->via.str.size);

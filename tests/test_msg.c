@@ -652,7 +652,8 @@ s_test_rejects_fields (void)
                       "fetch.timeframe: expected one of 1m 5m 15m 30m 1h 4h 1d 1w");
     S_CHECK_REJECTED (S_FETCH ("timeframe", STR ("")), "fetch.timeframe: expected one of");
     S_CHECK_REJECTED (S_FETCH ("timeframe", STR ("1M")), "fetch.timeframe: expected one of");
-    S_CHECK_REJECTED (S_FETCH ("timeframe", STR ("15m5")), "fetch.timeframe: expected at most 3 bytes");
+    S_CHECK_REJECTED (S_FETCH ("timeframe", STR ("15m5")), "fetch.timeframe: expected one of 1m");
+    S_CHECK_REJECTED (S_FETCH ("timeframe", INT (1)), "fetch.timeframe: expected a string, got 1");
     S_CHECK_REJECTED (S_FETCH ("to", INT (100)), "fetch.to: expected from < to, got from 100 to 100");
     S_CHECK_REJECTED (S_FETCH ("to", INT (99)), "fetch.to: expected from < to");
 
@@ -696,6 +697,9 @@ s_test_rejects_fields (void)
     gl_msg_destroy (&accepted);
     S_CHECK_REJECTED (s_decode_with ("failed", failed, 7, "error_class", STR ("flaky")),
                       "failed.error_class: expected one of rate_limited auth not_found");
+    S_CHECK_REJECTED (s_decode_with ("failed", failed, 7, "error_class",
+                                     STR ("rate_limited_by_the_provider")),
+                      "failed.error_class: expected one of rate_limited auth not_found");
     S_CHECK_REJECTED (s_decode_with ("failed", failed, 7, "retryable", INT (1)),
                       "failed.retryable: expected a bool, got 1");
 
@@ -706,6 +710,8 @@ s_test_rejects_fields (void)
     GL_CHECK ((accepted = s_decode_with ("membership", membership, 4, NULL, NULL)) != NULL);
     gl_msg_destroy (&accepted);
     S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "event", STR ("Joined")),
+                      "membership.event: expected joined or left");
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "event", STR ("departed")),
                       "membership.event: expected joined or left");
     S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "members", ARRAY (1)),
                       "membership.members[0]: expected a string, got nil");
