@@ -1,0 +1,58 @@
+/*  gl_log — structured log lines (logfmt) on stderr. */
+#include "gl_log.h"
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char s_name [64] = "gapless";
+static int s_threshold = -1;
+
+void
+gl_log_set_name (const char *name)
+{
+    snprintf (s_name, sizeof (s_name), "%s", name);
+}
+
+//  Reads the threshold from the environment once.
+static int
+s_threshold_level (void)
+{
+    if (s_threshold < 0) {
+        const char *names [] = { "debug", "info", "warn", "error" };
+        const char *wanted = getenv ("GAPLESS_LOG_LEVEL");
+        s_threshold = GL_LOG_INFO;
+        for (int level = GL_LOG_DEBUG; wanted && level <= GL_LOG_ERROR; level++)
+            if (strcmp (wanted, names [level]) == 0)
+                s_threshold = level;
+    }
+    return s_threshold;
+}
+
+void
+gl_log (gl_log_level_t level, const char *event, const char *format, ...)
+{
+    static const char *level_names [] = { "debug", "info", "warn", "error" };
+    if ((int) level < s_threshold_level ())
+        return;
+
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    struct tm utc;
+    gmtime_r (&now.tv_sec, &utc);
+    char line [2048];
+    int size = snprintf (line, sizeof (line),
+        "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s proc=%s event=%s",
+        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+        utc.tm_sec, now.tv_nsec / 1000000, level_names [level], s_name, event);
+    if (format && *format && size > 0 && (size_t) size < sizeof (line) - 1) {
+        line [size++] = ' ';
+        va_list arguments;
+        va_start (arguments, format);
+        vsnprintf (line + size, sizeof (line) - (size_t) size, format, arguments);
+        va_end (arguments);
+    }
+    //  One write per line keeps lines whole when several threads log.
+    fprintf (stderr, "%s\n", line);
+}
