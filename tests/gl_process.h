@@ -1,0 +1,74 @@
+/*  gl_process — start and stop the real gapless processes a test needs.
+
+    A child's stdout and stderr go to a log file under the test's working
+    directory so a failing test can show what the daemon said.
+*/
+#ifndef GL_PROCESS_H_INCLUDED
+#define GL_PROCESS_H_INCLUDED
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+//  Starts argv[0] (a path) with the arguments, output to log_path.
+//  Returns the pid, or -1.
+static inline pid_t
+gl_process_start (char *const argv [], const char *log_path)
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        int log = open (log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (log >= 0) {
+            dup2 (log, 1);
+            dup2 (log, 2);
+        }
+        execv (argv [0], argv);
+        fprintf (stderr, "cannot exec %s\n", argv [0]);
+        _exit (127);
+    }
+    return pid;
+}
+
+//  Sends the signal and waits for the process; returns its wait status.
+static inline int
+gl_process_stop (pid_t pid, int signal_number)
+{
+    int status = 0;
+    if (pid <= 0)
+        return -1;
+    kill (pid, signal_number);
+    waitpid (pid, &status, 0);
+    return status;
+}
+
+//  A TCP port on 127.0.0.1 that was free a moment ago.
+static inline int
+gl_process_free_port (void)
+{
+    int handle = socket (AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = { .sin_family = AF_INET,
+                                   .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+    socklen_t size = sizeof (address);
+    int port = -1;
+    if (bind (handle, (struct sockaddr *) &address, sizeof (address)) == 0
+    &&  getsockname (handle, (struct sockaddr *) &address, &size) == 0)
+        port = ntohs (address.sin_port);
+    close (handle);
+    return port;
+}
+
+//  Builds "<GL_BINARY_DIR>/<relative>" into buffer.
+static inline const char *
+gl_process_binary (const char *relative, char *buffer, size_t size)
+{
+    const char *root = getenv ("GL_BINARY_DIR");
+    snprintf (buffer, size, "%s/%s", root? root: ".", relative);
+    return buffer;
+}
+
+#endif
