@@ -46,18 +46,24 @@ s_now_us (void)
 
 //  --------------------------------------------------------------------------
 //  The baseline forwarders. The worker says "W" first so the forwarder
-//  knows its routing id; then client [id][body] goes to the worker as
+//  knows its routing id, and echoes "W" as a go-ahead; then client
+//  [id][body] goes to the worker as
 //  [worker][id][body], and the worker's [id][body] comes back to the client.
 
 static void
-s_forward_raw (const char *endpoint)
+s_forward_raw (const char *endpoint, int ready_fd)
 {
     void *context = zmq_ctx_new ();
     void *router = zmq_socket (context, ZMQ_ROUTER);
-    int hwm = 0;
+    int hwm = 1000000;
     zmq_setsockopt (router, ZMQ_SNDHWM, &hwm, sizeof (hwm));
     zmq_setsockopt (router, ZMQ_RCVHWM, &hwm, sizeof (hwm));
-    zmq_bind (router, endpoint);
+    if (zmq_bind (router, endpoint) != 0) {
+        fprintf (stderr, "bench_broker: cannot bind %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
+        return;
+    }
+    if (write (ready_fd, "R", 1) != 1)
+        return;
     zmq_msg_t worker, frame [3];
     zmq_msg_init (&worker);
     for (int index = 0; index < 3; index++)
@@ -71,6 +77,8 @@ s_forward_raw (const char *endpoint)
         }
         if (count == 2 && zmq_msg_size (&frame [1]) == 1 && *(char *) zmq_msg_data (&frame [1]) == 'W') {
             zmq_msg_copy (&worker, &frame [0]);
+            zmq_msg_send (&frame [0], router, ZMQ_SNDMORE);
+            zmq_msg_send (&frame [1], router, 0);       //  the worker's go-ahead
             continue;
         }
         if (count == 2) {           //  from the client: to the worker
@@ -89,11 +97,16 @@ s_forward_raw (const char *endpoint)
 }
 
 static void
-s_forward_zmsg (const char *endpoint)
+s_forward_zmsg (const char *endpoint, int ready_fd)
 {
-    zsock_t *router = zsock_new_router (endpoint);
-    zsock_set_sndhwm (router, 0);
-    zsock_set_rcvhwm (router, 0);
+    //  High-water marks must be set before bind: libzmq copies the socket's
+    //  options into the listener then, so a later setting would not reach
+    //  accepted connections and the ROUTER would drop at czmq's default.
+    zsock_t *router = zsock_new (ZMQ_ROUTER);
+    zsock_set_sndhwm (router, 1000000);
+    zsock_set_rcvhwm (router, 1000000);
+    if (!router || zsock_bind (router, "%s", endpoint) == -1 || write (ready_fd, "R", 1) != 1)
+        return;
     zframe_t *worker = NULL;
     while (true) {
         zmsg_t *message = zmsg_recv (router);
@@ -101,8 +114,8 @@ s_forward_zmsg (const char *endpoint)
             return;
         if (zmsg_size (message) == 2 && zframe_streq (zmsg_last (message), "W")) {
             zframe_destroy (&worker);
-            worker = zmsg_pop (message);
-            zmsg_destroy (&message);
+            worker = zframe_dup (zmsg_first (message));
+            zmsg_send (&message, router);               //  the worker's go-ahead
             continue;
         }
         if (zmsg_size (message) == 2)
@@ -176,7 +189,7 @@ s_worker (void *argument)
     worker_args_t *args = (worker_args_t *) argument;
     void *context = zmq_ctx_new ();
     void *socket = zmq_socket (context, ZMQ_DEALER);
-    int linger = 0, hwm = 0, timeout = 100;
+    int linger = 0, hwm = 1000000, timeout = 100;
     zmq_setsockopt (socket, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_setsockopt (socket, ZMQ_SNDHWM, &hwm, sizeof (hwm));
     zmq_setsockopt (socket, ZMQ_RCVHWM, &hwm, sizeof (hwm));
@@ -184,8 +197,14 @@ s_worker (void *argument)
     zmq_connect (socket, args->endpoint);
     if (args->mode == MODE_GLP)
         s_glp_register (socket, "echo", "w1");
-    else
+    else {
+        //  Say hello and wait for the go-ahead: the forwarder then knows
+        //  where to send the client's messages.
+        char go [1];
         zmq_send (socket, "W", 1, 0);
+        while (zmq_recv (socket, go, sizeof (go), 0) == -1)
+            ;
+    }
     args->ready = 1;
     uint8_t send_header [GL_WIRE_HEADER_SIZE];
     gl_wire_header (send_header, GL_WIRE_SEND);
@@ -239,6 +258,7 @@ typedef struct {
     mode_t_ mode;
     char *body;
     size_t body_size;
+    uint32_t used;
 } client_t;
 
 static void
@@ -271,8 +291,15 @@ s_client_receive (client_t *self)
             more = zmq_msg_more (&frame);
             zmq_msg_close (&frame);
         }
-        if (answer)
+        if (answer) {
+            //  GLP: the client holds credit for the answers like any
+            //  instance, and returns it in batches.
+            if (self->mode == MODE_GLP && ++self->used == CREDIT / 2) {
+                s_glp_credit (self->socket, self->used);
+                self->used = 0;
+            }
             return;
+        }
     }
 }
 
@@ -298,10 +325,10 @@ s_measure (mode_t_ mode, const char *endpoint, size_t body_size, int messages)
     while (!args.ready)
         zclock_sleep (1);
 
-    client_t client = { zmq_ctx_new (), NULL, mode, malloc (body_size), body_size };
+    client_t client = { zmq_ctx_new (), NULL, mode, malloc (body_size), body_size, 0 };
     memset (client.body, 'x', body_size);
     client.socket = zmq_socket (client.context, ZMQ_DEALER);
-    int linger = 0, hwm = 0;
+    int linger = 0, hwm = 1000000;
     zmq_setsockopt (client.socket, ZMQ_LINGER, &linger, sizeof (linger));
     zmq_setsockopt (client.socket, ZMQ_SNDHWM, &hwm, sizeof (hwm));
     zmq_setsockopt (client.socket, ZMQ_RCVHWM, &hwm, sizeof (hwm));
@@ -347,24 +374,36 @@ s_measure (mode_t_ mode, const char *endpoint, size_t body_size, int messages)
     return result;
 }
 
-//  Starts a forwarder process for the mode; returns its pid.
+//  Starts a forwarder process for the mode, a fresh exec like the broker,
+//  and waits until it has bound its endpoint (the broker is waited for by
+//  registering with it); returns its pid.
 static pid_t
-s_start_forwarder (mode_t_ mode, const char *endpoint, const char *broker_path)
+s_start_forwarder (mode_t_ mode, const char *endpoint, const char *self_path,
+                   const char *broker_path)
 {
+    int ready [2];
+    if (pipe (ready) != 0)
+        return -1;
     pid_t pid = fork ();
     if (pid == 0) {
-        if (mode == MODE_RAW)
-            s_forward_raw (endpoint);
-        else
-        if (mode == MODE_ZMSG)
-            s_forward_zmsg (endpoint);
-        else {
+        close (ready [0]);
+        char fd [16];
+        snprintf (fd, sizeof (fd), "%d", ready [1]);
+        if (mode == MODE_GLP) {
             int null = open ("/dev/null", O_WRONLY);
             dup2 (null, 2);
             execl (broker_path, broker_path, "--bind", endpoint, NULL);
         }
-        _exit (0);
+        else
+            execl (self_path, self_path, "--forwarder", mode == MODE_RAW? "raw": "zmsg",
+                   "--endpoint", endpoint, "--ready-fd", fd, NULL);
+        _exit (127);
     }
+    close (ready [1]);
+    char byte;
+    if (mode != MODE_GLP && read (ready [0], &byte, 1) != 1)
+        pid = -1;
+    close (ready [0]);
     return pid;
 }
 
@@ -374,11 +413,14 @@ main (int argc, char **argv)
     static struct option options [] = {
         { "messages", required_argument, NULL, 'n' },
         { "broker", required_argument, NULL, 'b' },
+        { "forwarder", required_argument, NULL, 'f' },
+        { "endpoint", required_argument, NULL, 'e' },
+        { "ready-fd", required_argument, NULL, 'r' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 }
     };
-    int messages = 500000;
-    const char *broker_path = GL_BROKER_PATH;
+    int messages = 500000, ready_fd = -1;
+    const char *broker_path = GL_BROKER_PATH, *forwarder = NULL, *endpoint = NULL;
     int option;
     while ((option = getopt_long (argc, argv, "n:b:h", options, NULL)) != -1) {
         if (option == 'n')
@@ -386,10 +428,27 @@ main (int argc, char **argv)
         else
         if (option == 'b')
             broker_path = optarg;
+        else
+        if (option == 'f')
+            forwarder = optarg;
+        else
+        if (option == 'e')
+            endpoint = optarg;
+        else
+        if (option == 'r')
+            ready_fd = atoi (optarg);
         else {
             printf ("Usage: bench_broker [--messages N] [--broker PATH]\n");
             return option == 'h'? 0: 2;
         }
+    }
+    //  The baseline forwarders run as this program in a process of its own.
+    if (forwarder && endpoint) {
+        if (strcmp (forwarder, "raw") == 0)
+            s_forward_raw (endpoint, ready_fd);
+        else
+            s_forward_zmsg (endpoint, ready_fd);
+        return 0;
     }
     if (messages < 1000) {
         fprintf (stderr, "bench_broker: --messages: expected at least 1000\n");
@@ -403,13 +462,18 @@ main (int argc, char **argv)
     for (size_t size_index = 0; size_index < 2; size_index++) {
         double raw = 0;
         for (int mode = MODE_RAW; mode <= MODE_GLP; mode++) {
-            char endpoint [64];
-            snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d",
+            char bench_endpoint [64];
+            snprintf (bench_endpoint, sizeof (bench_endpoint), "tcp://127.0.0.1:%d",
                       25000 + (int) (getpid () % 1000) * 6 + (int) size_index * 3 + mode);
-            pid_t forwarder = s_start_forwarder ((mode_t_) mode, endpoint, broker_path);
-            result_t result = s_measure ((mode_t_) mode, endpoint, sizes [size_index], messages);
-            kill (forwarder, SIGKILL);
-            waitpid (forwarder, NULL, 0);
+            pid_t forwarder_pid = s_start_forwarder ((mode_t_) mode, bench_endpoint, argv [0],
+                                                     broker_path);
+            if (forwarder_pid < 0) {
+                fprintf (stderr, "bench_broker: the %s forwarder did not start\n", names [mode]);
+                return 1;
+            }
+            result_t result = s_measure ((mode_t_) mode, bench_endpoint, sizes [size_index], messages);
+            kill (forwarder_pid, SIGKILL);
+            waitpid (forwarder_pid, NULL, 0);
             if (mode == MODE_RAW)
                 raw = result.messages_per_second;
             printf ("%-16s %7zu %12.0f %8.0f%% %9.0f %9.0f\n", names [mode], sizes [size_index],
