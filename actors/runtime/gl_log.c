@@ -46,12 +46,13 @@ gl_log (gl_log_level_t level, const char *event, const char *format, ...)
         "ts=%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ level=%s proc=%s event=%s",
         utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
         utc.tm_sec, now.tv_nsec / 1000000, level_names [level], s_name, event);
-    if (format && *format && size > 0 && (size_t) size < sizeof (line) - 1) {
-        line [size++] = ' ';
+    if (format && size > 0 && (size_t) size < sizeof (line) - 1) {
         va_list arguments;
         va_start (arguments, format);
-        vsnprintf (line + size, sizeof (line) - (size_t) size, format, arguments);
+        int added = vsnprintf (line + size + 1, sizeof (line) - (size_t) size - 1, format, arguments);
         va_end (arguments);
+        if (added > 0)
+            line [size] = ' ';      //  join the pairs only when there are some
     }
     //  One write per line keeps lines whole when several threads log.
     fprintf (stderr, "%s\n", line);
