@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# gapless's main job on one machine: installs what is missing, builds,
+# starts the private PostgreSQL (unless DATABASE_URL or PGHOST names a
+# server), applies the migrations, then runs the broker, gapless-sim (the
+# embedded data source) and every actor that is built, until Ctrl-C.
+#
+#   tools/run.sh            run until SIGINT/SIGTERM
+#   tools/run.sh --check    start everything, check it is up, stop
+#
+# State lives in var/ (database, ipc sockets, logs in var/log/).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+check=0
+case "${1:-}" in
+  --check) check=1 ;;
+  -h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  "") ;;
+  *) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
+esac
+
+"$top/tools/setup.sh"
+build=${GL_BUILD_DIR:-$top/build}
+cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$build" -j"$(nproc)" >/dev/null
+
+cd "$top"
+mkdir -p var/log
+for log in var/log/*.log; do [ -e "$log" ] && : >"$log"; done
+pids=()
+started_pg=0
+stop_all() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  if [ "$started_pg" = 1 ]; then tools/pg.sh stop var/pg >/dev/null || true; fi
+}
+trap stop_all EXIT
+trap 'exit 0' INT TERM
+
+# start NAME COMMAND...: runs a daemon with its output in var/log/NAME.log.
+start() {
+  local name=$1; shift
+  "$@" >>"var/log/$name.log" 2>&1 &
+  pids+=($!)
+  echo "run: started $name (pid $!, log var/log/$name.log)"
+}
+
+# wait_for FILE PATTERN WHAT: waits up to 10 s for a line in a log.
+wait_for() {
+  for _ in $(seq 100); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "run: $3 did not come up; see $1" >&2
+  exit 1
+}
+
+if [ -z "${DATABASE_URL:-}" ] && [ -z "${PGHOST:-}" ]; then
+  tools/pg.sh start var/pg
+  started_pg=1
+fi
+"$build/tools/cli/gapless" migrate
+
+start broker "$build/broker/gapless-broker" --config config/gapless.cfg
+wait_for var/log/broker.log "event=broker_started" "the broker"
+start sim "$build/tools/sim/gapless-sim" --config config/sim.cfg
+wait_for var/log/sim.log "provider=admin" "gapless-sim"
+start echo "$build/actors/echo/gapless-echo" --config config/gapless.cfg
+wait_for var/log/broker.log "instance_ready address=echo/" "the echo actor"
+for actor in writer; do
+  binary="$build/actors/$actor/gapless-$actor"
+  [ -x "$binary" ] && start "$actor" "$binary" --config config/gapless.cfg
+done
+
+echo "run: gapless is up — broker $(grep -o 'endpoint=[^ ]*' var/log/broker.log | tr '\n' ' ')"
+grep "listening" var/log/sim.log | sed 's/^/run: sim /'
+if [ "$check" = 1 ]; then
+  echo "run: check passed, stopping"
+  exit 0
+fi
+echo "run: Ctrl-C to stop"
+wait
