@@ -21,7 +21,11 @@ gl_config_load (const char *path, char *error)
             free (self);
             return NULL;
         }
-        self->root = zconfig_load (path);
+        //  zconfig_load leaks its zfile when the text does not parse, so
+        //  the file is read here and parsed from memory.
+        zchunk_t *chunk = zchunk_slurp (path, 0);
+        self->root = chunk? zconfig_chunk_load (chunk): NULL;
+        zchunk_destroy (&chunk);
         if (!self->root) {
             snprintf (error, GL_CONFIG_ERROR_MAX,
                       "config: %s is not valid ZPL (see the line reported above)", path);
