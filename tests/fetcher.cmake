@@ -1,0 +1,2 @@
+# Fetcher runtime: rate limit and breaker on an injected clock.
+gl_add_test(test_ratelimit LIBS gl_fetchrt TIMEOUT 60)
