@@ -1,0 +1,1089 @@
+/*  gl_writer — buffered, fenced, idempotent bar storage.  */
+#include "gl_writer.h"
+#include "gl_db.h"
+#include "gl_log.h"
+
+#include <endian.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_BATCH_ROWS_DEFAULT 50000
+#define S_COPY_CHUNK (256 * 1024)
+#define S_ERROR_MAX 512
+//  Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
+#define S_POSTGRES_EPOCH 946684800
+
+#define S_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
+                  "vwap, trade_count, provisional"
+#define S_VALUES(t) "(" t ".open, " t ".high, " t ".low, " t ".close, " t ".volume, " \
+                    t ".vwap, " t ".trade_count, " t ".provisional)"
+#define S_SAME_KEY(a, b) a ".symbol = " b ".symbol AND " a ".timeframe = " b ".timeframe" \
+                         " AND " a ".ts = " b ".ts AND " a ".provider = " b ".provider"
+
+//  Locks each slice's job_runs row if the token is live (ids in run order,
+//  so two writers lock in the same order) and says which run it is.
+static const char *s_fence_sql =
+    "SELECT l.id IS NOT NULL, l.symbol, l.timeframe,"
+    "       extract(epoch FROM l.slice_from)::bigint, extract(epoch FROM l.slice_to)::bigint"
+    "  FROM unnest($1::bigint[], $2::uuid[]) WITH ORDINALITY AS u (run, token, position)"
+    " CROSS JOIN LATERAL queue_lock_lease(u.run, u.token) AS l"
+    " ORDER BY u.position";
+
+//  How many of the batch's (symbol, timeframe, provider, first..last)
+//  ranges already hold a row: 0 means a plain COPY cannot conflict.
+static const char *s_occupied_sql =
+    "SELECT count(*)"
+    "  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
+    "       AS g (symbol, timeframe, provider, first, last)"
+    " WHERE EXISTS (SELECT 1 FROM ohlc_bars b"
+    "                WHERE b.symbol = g.symbol AND b.timeframe = g.timeframe"
+    "                  AND b.ts BETWEEN to_timestamp(g.first) AND to_timestamp(g.last)"
+    "                  AND b.provider = g.provider)";
+
+//  The merge. Identical rows are filtered out before the insert (reads
+//  only, no row lock, no new row version); a final bar is never replaced
+//  by a provisional one; a changed final bar is a revision. The RETURNING
+//  subquery sees the statement's snapshot, so it reads the OLD row.
+//  Row 0 holds the counts, then one row per revised bar.
+static const char *s_merge_sql =
+    "WITH m AS ("
+    " INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
+    " SELECT " S_COLUMNS " FROM writer_stage s"
+    "  WHERE NOT EXISTS (SELECT 1 FROM ohlc_bars o WHERE " S_SAME_KEY ("o", "s")
+    "                      AND " S_VALUES ("o") " IS NOT DISTINCT FROM " S_VALUES ("s") ")"
+    " ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
+    "    SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
+    "        close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
+    "        trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
+    "        as_of = now()"
+    "  WHERE (b.provisional OR NOT EXCLUDED.provisional)"
+    "    AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("EXCLUDED")
+    " RETURNING b.symbol, b.timeframe, b.provider, b.ts, b.xmax = 0 AS inserted,"
+    "   (SELECT NOT o.provisional FROM ohlc_bars o WHERE " S_SAME_KEY ("o", "b") ") AS revised)"
+    " SELECT 0::bigint, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),"
+    "        NULL::text, NULL::text, NULL::text FROM m"
+    " UNION ALL"
+    " SELECT 1, extract(epoch FROM ts)::bigint, 0, symbol, timeframe, provider"
+    "   FROM m WHERE revised";
+
+//  Completes the batch's finished slices; true when every one completed.
+static const char *s_complete_sql =
+    "SELECT coalesce(bool_and(queue_complete(u.run, u.token, u.rows)), true)"
+    "  FROM unnest($1::bigint[], $2::uuid[], $3::bigint[]) AS u (run, token, rows)";
+
+//  The result of one statement, as the flush needs to tell them apart.
+typedef enum {
+    S_OK,
+    S_DATA,         //  a row is refused (class 22 or 23): isolate it
+    S_CONFLICT,     //  unique violation on a direct COPY: merge instead
+    S_TRANSIENT,    //  anything else: roll back, keep the batch, retry
+} outcome_t;
+
+//  One slice (run id + lease token) and the parts held for it.
+typedef struct {
+    uint64_t run_id;
+    char token [GL_MSG_NAME_MAX + 1];
+    char provider [33];
+    char symbol [GL_MSG_SYMBOL_MAX + 1];
+    char timeframe [4];
+    gl_msg_t **parts;               //  held messages
+    size_t part_count;
+    uint32_t *seen;                 //  part numbers received, held or written
+    size_t seen_count;
+    bool has_last;
+    uint32_t last_part;
+    size_t rows_held;
+    uint64_t rows_written;          //  by earlier forced flushes
+    uint64_t revisions;             //  by earlier forced flushes
+    //  One flush's view of the slice
+    bool live;
+    int64_t from, to;
+    uint64_t batch_rows, batch_revisions;
+} slice_t;
+
+//  One bar of the batch.
+typedef struct {
+    slice_t *slice;
+    const gl_bar_t *bar;
+    size_t sequence;                //  arrival order: the later bar wins
+    bool bad;
+} row_t;
+
+struct _gl_writer_t {
+    char *conninfo, *schema;
+    gl_writer_options_t options;
+    gl_db_t *db;
+    bool connected_before;
+    slice_t **slices;
+    size_t slice_count;
+    slice_t **batch;                //  the slices of the flush in progress
+    size_t batch_count;
+    row_t *rows;
+    size_t row_count, row_capacity;
+    char *copy;
+    size_t copy_size, copy_capacity;
+    bool copy_failed;               //  the COPY buffer could not grow
+    gl_msg_t **written;
+    size_t written_count, written_next;
+    char error [S_ERROR_MAX];       //  last statement's error, one line
+    char constraint [64];           //  its constraint name, if any
+    gl_writer_stats_t stats;
+    gl_writer_stats_t pending;      //  counts of the flush in progress
+};
+
+//  Grows *array to hold needed elements. Returns 0, or -1 out of memory.
+static int
+s_grow (void **array, size_t *capacity, size_t needed, size_t element)
+{
+    if (needed <= *capacity)
+        return 0;
+    size_t wanted = *capacity? *capacity: 16;
+    while (wanted < needed)
+        wanted *= 2;
+    void *grown = realloc (*array, wanted * element);
+    if (!grown)
+        return -1;
+    *array = grown;
+    *capacity = wanted;
+    return 0;
+}
+
+//  Creates a writer; connects later.
+gl_writer_t *
+gl_writer_new (const char *conninfo, const char *schema, const gl_writer_options_t *options)
+{
+    gl_writer_t *self = (gl_writer_t *) calloc (1, sizeof (gl_writer_t));
+    if (!self)
+        return NULL;
+    self->conninfo = conninfo? strdup (conninfo): NULL;
+    self->schema = schema? strdup (schema): NULL;
+    if (options)
+        self->options = *options;
+    if (self->options.batch_rows == 0)
+        self->options.batch_rows = S_BATCH_ROWS_DEFAULT;
+    if ((conninfo && !self->conninfo) || (schema && !self->schema))
+        gl_writer_destroy (&self);
+    return self;
+}
+
+//  Frees a slice and the messages it holds.
+static void
+s_slice_destroy (slice_t **self_p)
+{
+    slice_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; index < self->part_count; index++)
+        gl_msg_destroy (&self->parts [index]);
+    free (self->parts);
+    free (self->seen);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Destroys the writer.
+void
+gl_writer_destroy (gl_writer_t **self_p)
+{
+    gl_writer_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t index = 0; index < self->slice_count; index++)
+        s_slice_destroy (&self->slices [index]);
+    for (size_t index = self->written_next; index < self->written_count; index++)
+        gl_msg_destroy (&self->written [index]);
+    free (self->slices);
+    free (self->batch);
+    free (self->rows);
+    free (self->copy);
+    free (self->written);
+    gl_db_destroy (&self->db);
+    free (self->conninfo);
+    free (self->schema);
+    free (self);
+    *self_p = NULL;
+}
+
+//  True if text is a UUID in its canonical 8-4-4-4-12 hex form.
+static bool
+s_uuid_valid (const char *text)
+{
+    if (strlen (text) != 36)
+        return false;
+    for (int index = 0; index < 36; index++) {
+        bool dash = index == 8 || index == 13 || index == 18 || index == 23;
+        if (dash? text [index] != '-': !strchr ("0123456789abcdefABCDEF", text [index]))
+            return false;
+    }
+    return true;
+}
+
+//  The held slice of this run and token, or NULL.
+static slice_t *
+s_slice_find (gl_writer_t *self, const gl_msg_t *message)
+{
+    for (size_t index = 0; index < self->slice_count; index++) {
+        slice_t *slice = self->slices [index];
+        if (slice->run_id == message->bars.run_id
+        &&  strcmp (slice->token, message->bars.lease_token) == 0)
+            return slice;
+    }
+    return NULL;
+}
+
+//  Creates and holds a new slice for the message's run and token.
+static slice_t *
+s_slice_new (gl_writer_t *self, const gl_msg_t *message)
+{
+    size_t capacity = self->slice_count;
+    if (s_grow ((void **) &self->slices, &capacity, self->slice_count + 1, sizeof (slice_t *)))
+        return NULL;
+    slice_t *slice = (slice_t *) calloc (1, sizeof (slice_t));
+    if (!slice)
+        return NULL;
+    slice->run_id = message->bars.run_id;
+    snprintf (slice->token, sizeof (slice->token), "%s", message->bars.lease_token);
+    snprintf (slice->provider, sizeof (slice->provider), "%s", message->bars.provider);
+    snprintf (slice->symbol, sizeof (slice->symbol), "%s", message->bars.symbol);
+    snprintf (slice->timeframe, sizeof (slice->timeframe), "%s", message->bars.timeframe);
+    self->slices [self->slice_count++] = slice;
+    return slice;
+}
+
+//  True if the slice already received this part number.
+static bool
+s_slice_has_part (const slice_t *slice, uint32_t part)
+{
+    for (size_t index = 0; index < slice->seen_count; index++)
+        if (slice->seen [index] == part)
+            return true;
+    return false;
+}
+
+//  True when every part 0..last has arrived.
+static bool
+s_slice_ready (const slice_t *slice)
+{
+    return slice->has_last && slice->seen_count == (size_t) slice->last_part + 1;
+}
+
+//  Why the message cannot join its slice, or NULL if it can.
+static const char *
+s_part_conflict (const slice_t *slice, const gl_msg_t *message)
+{
+    if (strcmp (slice->symbol, message->bars.symbol)
+    ||  strcmp (slice->timeframe, message->bars.timeframe)
+    ||  strcmp (slice->provider, message->bars.provider))
+        return "symbol, timeframe or provider differ from the slice's earlier parts";
+    uint32_t part = message->bars.part;
+    if (slice->has_last && part > slice->last_part)
+        return "part after the last part";
+    if (message->bars.last)
+        for (size_t index = 0; index < slice->seen_count; index++)
+            if (slice->seen [index] > part)
+                return "last part numbered below a part already received";
+    return NULL;
+}
+
+//  Appends the message to the slice.
+static int
+s_slice_hold (slice_t *slice, gl_msg_t *message)
+{
+    size_t part_capacity = slice->part_count, seen_capacity = slice->seen_count;
+    if (s_grow ((void **) &slice->parts, &part_capacity, slice->part_count + 1, sizeof (gl_msg_t *))
+    ||  s_grow ((void **) &slice->seen, &seen_capacity, slice->seen_count + 1, sizeof (uint32_t)))
+        return -1;
+    slice->parts [slice->part_count++] = message;
+    slice->seen [slice->seen_count++] = message->bars.part;
+    slice->rows_held += message->bars.bar_count;
+    if (message->bars.last) {
+        slice->has_last = true;
+        slice->last_part = message->bars.part;
+    }
+    return 0;
+}
+
+//  Logs and counts a refused message, and destroys it.
+static int
+s_refuse (gl_writer_t *self, gl_msg_t **message_p, const char *reason)
+{
+    gl_msg_t *message = *message_p;
+    if (message && message->type == GL_MSG_BARS)
+        gl_log_warn ("bars_refused", "run_id=%" PRIu64 " part=%" PRIu32 " reason=\"%s\"",
+                     message->bars.run_id, message->bars.part, reason);
+    else
+        gl_log_warn ("bars_refused", "reason=\"%s\"", reason);
+    self->stats.refused++;
+    gl_msg_destroy (message_p);
+    return -1;
+}
+
+//  Takes a bars message into its slice.
+int
+gl_writer_add (gl_writer_t *self, gl_msg_t **message_p)
+{
+    gl_msg_t *message = *message_p;
+    if (!message || message->type != GL_MSG_BARS)
+        return s_refuse (self, message_p, "expected a bars message");
+    if (!s_uuid_valid (message->bars.lease_token))
+        return s_refuse (self, message_p, "lease_token: expected a UUID");
+    slice_t *slice = s_slice_find (self, message);
+    if (slice && s_slice_has_part (slice, message->bars.part)) {
+        self->stats.duplicate_parts++;
+        gl_msg_destroy (message_p);
+        return 0;
+    }
+    const char *conflict = slice? s_part_conflict (slice, message): NULL;
+    if (conflict)
+        return s_refuse (self, message_p, conflict);
+    if (!slice)
+        slice = s_slice_new (self, message);
+    if (!slice || s_slice_hold (slice, message) == -1)
+        return s_refuse (self, message_p, "out of memory");
+    *message_p = NULL;
+    self->stats.messages++;
+    return 0;
+}
+
+//  Rows held in ready slices.
+size_t
+gl_writer_ready_rows (gl_writer_t *self)
+{
+    size_t rows = 0;
+    for (size_t index = 0; index < self->slice_count; index++)
+        if (s_slice_ready (self->slices [index]))
+            rows += self->slices [index]->rows_held;
+    return rows;
+}
+
+//  Messages held.
+size_t
+gl_writer_held_messages (gl_writer_t *self)
+{
+    size_t messages = 0;
+    for (size_t index = 0; index < self->slice_count; index++)
+        messages += self->slices [index]->part_count;
+    return messages;
+}
+
+//  The counters.
+const gl_writer_stats_t *
+gl_writer_stats (gl_writer_t *self)
+{
+    return &self->stats;
+}
+
+//  The next WRITTEN message, or NULL.
+gl_msg_t *
+gl_writer_next_written (gl_writer_t *self)
+{
+    if (self->written_next == self->written_count) {
+        self->written_next = self->written_count = 0;
+        return NULL;
+    }
+    return self->written [self->written_next++];
+}
+
+//  Copies a server message into self->error on one line, quotes made safe
+//  for logfmt.
+static void
+s_set_error (gl_writer_t *self, const char *message)
+{
+    snprintf (self->error, sizeof (self->error), "%s", message? message: "no result");
+    for (char *cursor = self->error; *cursor; cursor++)
+        if (*cursor == '\n' || *cursor == '"' || *cursor == '\\')
+            *cursor = *cursor == '\n'? ' ': '\'';
+    size_t length = strlen (self->error);
+    while (length && self->error [length - 1] == ' ')
+        self->error [--length] = 0;
+}
+
+//  Classifies a result against the status it should have.
+static outcome_t
+s_outcome (gl_writer_t *self, PGresult *result, ExecStatusType expected)
+{
+    self->constraint [0] = 0;
+    if (result && PQresultStatus (result) == expected)
+        return S_OK;
+    if (!result) {
+        s_set_error (self, PQerrorMessage (gl_db_conn (self->db)));
+        return S_TRANSIENT;
+    }
+    s_set_error (self, PQresultErrorMessage (result));
+    const char *state = PQresultErrorField (result, PG_DIAG_SQLSTATE);
+    const char *constraint = PQresultErrorField (result, PG_DIAG_CONSTRAINT_NAME);
+    snprintf (self->constraint, sizeof (self->constraint), "%s",
+              constraint? constraint: state? state: "");
+    if (state && strcmp (state, "23505") == 0)
+        return S_CONFLICT;
+    if (state && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0))
+        return S_DATA;
+    return S_TRANSIENT;
+}
+
+//  Runs a statement that returns no rows.
+static outcome_t
+s_exec (gl_writer_t *self, const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (self->db), sql);
+    outcome_t outcome = s_outcome (self, result, PGRES_COMMAND_OK);
+    PQclear (result);
+    return outcome;
+}
+
+//  Opens the connection and the session's stage table if needed.
+static int
+s_connect (gl_writer_t *self)
+{
+    if (self->db && PQstatus (gl_db_conn (self->db)) == CONNECTION_OK)
+        return 0;
+    gl_db_destroy (&self->db);
+    self->db = gl_db_new (self->conninfo, self->schema);
+    if (!self->db)
+        return -1;
+    if (self->connected_before)
+        self->stats.reconnects++;
+    self->connected_before = true;
+    //  No CHECKs on the stage (LIKE copies none): a bad bar is found by
+    //  the insert into ohlc_bars, where it can be isolated.
+    if (s_exec (self, "CREATE TEMP TABLE writer_stage (LIKE ohlc_bars INCLUDING DEFAULTS)")
+        != S_OK) {
+        gl_log_error ("writer_stage_failed", "error=\"%s\"", self->error);
+        gl_db_destroy (&self->db);
+        return -1;
+    }
+    gl_log_info ("writer_connected", "schema=%s", gl_db_schema (self->db));
+    return 0;
+}
+
+//  Appends bytes to the COPY buffer.
+static void
+s_put (gl_writer_t *self, const void *data, size_t size)
+{
+    if (s_grow ((void **) &self->copy, &self->copy_capacity, self->copy_size + size, 1) == 0) {
+        memcpy (self->copy + self->copy_size, data, size);
+        self->copy_size += size;
+    }
+    else
+        self->copy_failed = true;
+}
+
+static void
+s_put16 (gl_writer_t *self, uint16_t value)
+{
+    value = htobe16 (value);
+    s_put (self, &value, 2);
+}
+
+static void
+s_put32 (gl_writer_t *self, uint32_t value)
+{
+    value = htobe32 (value);
+    s_put (self, &value, 4);
+}
+
+//  Appends a field: its length, then its bytes.
+static void
+s_put_field (gl_writer_t *self, const void *data, uint32_t size)
+{
+    s_put32 (self, size);
+    s_put (self, data, size);
+}
+
+static void
+s_put_int64 (gl_writer_t *self, int64_t value)
+{
+    uint64_t wire = htobe64 ((uint64_t) value);
+    s_put_field (self, &wire, 8);
+}
+
+static void
+s_put_double (gl_writer_t *self, double value)
+{
+    uint64_t bits;
+    memcpy (&bits, &value, 8);
+    bits = htobe64 (bits);
+    s_put_field (self, &bits, 8);
+}
+
+//  Encodes rows [low, high) as a binary COPY stream in S_COLUMNS order.
+static int
+s_encode (gl_writer_t *self, size_t low, size_t high)
+{
+    static const char signature [11] = "PGCOPY\n\377\r\n\0";
+    self->copy_size = 0;
+    self->copy_failed = false;
+    s_put (self, signature, sizeof (signature));
+    s_put32 (self, 0);
+    s_put32 (self, 0);
+    for (size_t index = low; index < high; index++) {
+        const slice_t *slice = self->rows [index].slice;
+        const gl_bar_t *bar = self->rows [index].bar;
+        s_put16 (self, 12);
+        s_put_field (self, slice->symbol, (uint32_t) strlen (slice->symbol));
+        s_put_field (self, slice->timeframe, (uint32_t) strlen (slice->timeframe));
+        s_put_int64 (self, (bar->ts - S_POSTGRES_EPOCH) * 1000000);
+        s_put_field (self, slice->provider, (uint32_t) strlen (slice->provider));
+        s_put_double (self, bar->open);
+        s_put_double (self, bar->high);
+        s_put_double (self, bar->low);
+        s_put_double (self, bar->close);
+        s_put_double (self, bar->volume);
+        if (bar->has_vwap)
+            s_put_double (self, bar->vwap);
+        else
+            s_put32 (self, UINT32_MAX);
+        if (bar->has_trades)
+            s_put_int64 (self, (int64_t) bar->trades);
+        else
+            s_put32 (self, UINT32_MAX);
+        uint8_t provisional = bar->provisional;
+        s_put_field (self, &provisional, 1);
+    }
+    s_put16 (self, UINT16_MAX);
+    return self->copy_failed? -1: 0;
+}
+
+//  COPYs rows [low, high) into table.
+static outcome_t
+s_copy (gl_writer_t *self, const char *table, size_t low, size_t high)
+{
+    if (s_encode (self, low, high) == -1) {
+        s_set_error (self, "out of memory for the COPY buffer");
+        return S_TRANSIENT;
+    }
+    PGconn *conn = gl_db_conn (self->db);
+    char sql [256];
+    snprintf (sql, sizeof sql, "COPY %s (" S_COLUMNS ") FROM STDIN (FORMAT binary)", table);
+    PGresult *result = PQexec (conn, sql);
+    outcome_t outcome = s_outcome (self, result, PGRES_COPY_IN);
+    PQclear (result);
+    if (outcome != S_OK)
+        return outcome;
+    int sent = 1;
+    for (size_t offset = 0; sent == 1 && offset < self->copy_size; offset += S_COPY_CHUNK) {
+        size_t size = self->copy_size - offset < S_COPY_CHUNK? self->copy_size - offset: S_COPY_CHUNK;
+        sent = PQputCopyData (conn, self->copy + offset, (int) size);
+    }
+    PQputCopyEnd (conn, sent == 1? NULL: "the writer could not send the rows");
+    result = PQgetResult (conn);
+    outcome = s_outcome (self, result, PGRES_COMMAND_OK);
+    PQclear (result);
+    while ((result = PQgetResult (conn)))
+        PQclear (result);
+    return outcome;
+}
+
+//  Orders rows by (symbol, timeframe, provider, ts).
+static int
+s_compare_keys (const row_t *left, const row_t *right)
+{
+    int order = 0;
+    if (left->slice != right->slice
+    && ((order = strcmp (left->slice->symbol, right->slice->symbol))
+     || (order = strcmp (left->slice->timeframe, right->slice->timeframe))
+     || (order = strcmp (left->slice->provider, right->slice->provider))))
+        return order;
+    return (left->bar->ts > right->bar->ts) - (left->bar->ts < right->bar->ts);
+}
+
+//  Orders rows by key, then arrival.
+static int
+s_compare_rows (const void *left_p, const void *right_p)
+{
+    const row_t *left = left_p, *right = right_p;
+    int order = s_compare_keys (left, right);
+    if (order)
+        return order;
+    return (left->sequence > right->sequence) - (left->sequence < right->sequence);
+}
+
+//  Marks a row refused by PostgreSQL (or by us) and logs why.
+static void
+s_row_bad (gl_writer_t *self, row_t *row, const char *reason)
+{
+    row->bad = true;
+    self->pending.bad_rows++;
+    gl_log_warn ("bar_refused", "run_id=%" PRIu64 " symbol=%s timeframe=%s provider=%s"
+                 " ts=%" PRId64 " reason=%s error=\"%s\"", row->slice->run_id,
+                 row->slice->symbol, row->slice->timeframe, row->slice->provider,
+                 row->bar->ts, reason, self->error);
+}
+
+//  Builds the batch's rows from live slices, sorted, one per key (the
+//  latest arrival wins).
+static int
+s_collect_rows (gl_writer_t *self)
+{
+    size_t count = 0, sequence = 0;
+    for (size_t index = 0; index < self->batch_count; index++)
+        if (self->batch [index]->live)
+            count += self->batch [index]->rows_held;
+    if (s_grow ((void **) &self->rows, &self->row_capacity, count, sizeof (row_t)))
+        return -1;
+    self->row_count = 0;
+    for (size_t index = 0; index < self->batch_count; index++) {
+        slice_t *slice = self->batch [index];
+        for (size_t part = 0; slice->live && part < slice->part_count; part++)
+            for (size_t bar = 0; bar < slice->parts [part]->bars.bar_count; bar++)
+                self->rows [self->row_count++] = (row_t) { slice,
+                    &slice->parts [part]->bars.bars [bar], sequence++, false };
+    }
+    qsort (self->rows, self->row_count, sizeof (row_t), s_compare_rows);
+    size_t kept = 0;
+    for (size_t index = 0; index < self->row_count; index++) {
+        if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0)
+            kept--;                 //  the later arrival replaces it
+        self->rows [kept++] = self->rows [index];
+    }
+    self->row_count = kept;
+    for (size_t index = 0; index < self->row_count; index++)
+        if (self->rows [index].bar->has_trades && self->rows [index].bar->trades > INT64_MAX) {
+            snprintf (self->error, sizeof self->error, "trades above 2^63-1");
+            s_row_bad (self, &self->rows [index], "trade_count_range");
+        }
+    return 0;
+}
+
+//  Appends one element to an array literal being built in stream.
+static void
+s_array_add (FILE *stream, bool first, const char *value)
+{
+    fputs (first? "\"": ",\"", stream);
+    for (const char *cursor = value; *cursor; cursor++) {
+        if (*cursor == '"' || *cursor == '\\')
+            fputc ('\\', stream);
+        fputc (*cursor, stream);
+    }
+    fputc ('"', stream);
+}
+
+//  Text of a PostgreSQL array literal, built by open_memstream.
+typedef struct {
+    FILE *stream;
+    char *text;
+    size_t size;
+    bool first;
+} literal_t;
+
+static void
+s_literal_open (literal_t *literal)
+{
+    *literal = (literal_t) { .first = true };
+    literal->stream = open_memstream (&literal->text, &literal->size);
+    if (literal->stream)
+        fputc ('{', literal->stream);
+}
+
+static void
+s_literal_add (literal_t *literal, const char *value)
+{
+    if (literal->stream)
+        s_array_add (literal->stream, literal->first, value);
+    literal->first = false;
+}
+
+static void
+s_literal_add_int (literal_t *literal, int64_t value)
+{
+    char text [24];
+    snprintf (text, sizeof text, "%" PRId64, value);
+    s_literal_add (literal, text);
+}
+
+//  Closes the literal; its text stays in literal->text (free it).
+static void
+s_literal_close (literal_t *literal)
+{
+    if (literal->stream) {
+        fputc ('}', literal->stream);
+        fclose (literal->stream);
+    }
+}
+
+//  Runs a query with text parameters; returns the result or NULL with
+//  self->error set.
+static PGresult *
+s_query (gl_writer_t *self, const char *sql, int count, const char *const *values)
+{
+    PGresult *result = PQexecParams (gl_db_conn (self->db), sql, count, NULL, values,
+                                     NULL, NULL, 0);
+    if (s_outcome (self, result, PGRES_TUPLES_OK) != S_OK) {
+        PQclear (result);
+        return NULL;
+    }
+    return result;
+}
+
+//  Orders slices by run id (the lock order), then token.
+static int
+s_compare_slices (const void *left_p, const void *right_p)
+{
+    const slice_t *left = *(slice_t *const *) left_p, *right = *(slice_t *const *) right_p;
+    if (left->run_id != right->run_id)
+        return left->run_id > right->run_id? 1: -1;
+    return strcmp (left->token, right->token);
+}
+
+//  Locks each slice's run if its token is live; marks the slices live.
+static int
+s_fence (gl_writer_t *self)
+{
+    literal_t runs, tokens;
+    s_literal_open (&runs);
+    s_literal_open (&tokens);
+    for (size_t index = 0; index < self->batch_count; index++) {
+        s_literal_add_int (&runs, (int64_t) self->batch [index]->run_id);
+        s_literal_add (&tokens, self->batch [index]->token);
+    }
+    s_literal_close (&runs);
+    s_literal_close (&tokens);
+    const char *values [] = { runs.text, tokens.text };
+    PGresult *result = runs.text && tokens.text? s_query (self, s_fence_sql, 2, values): NULL;
+    free (runs.text);
+    free (tokens.text);
+    if (!result || PQntuples (result) != (int) self->batch_count) {
+        PQclear (result);
+        return -1;
+    }
+    for (size_t index = 0; index < self->batch_count; index++) {
+        slice_t *slice = self->batch [index];
+        int row = (int) index;
+        bool locked = strcmp (PQgetvalue (result, row, 0), "t") == 0;
+        slice->live = locked && strcmp (PQgetvalue (result, row, 1), slice->symbol) == 0
+                   && strcmp (PQgetvalue (result, row, 2), slice->timeframe) == 0;
+        if (locked && !slice->live)
+            gl_log_warn ("bars_mismatch", "run_id=%" PRIu64 " symbol=%s timeframe=%s"
+                         " run_symbol=%s run_timeframe=%s", slice->run_id, slice->symbol,
+                         slice->timeframe, PQgetvalue (result, row, 1), PQgetvalue (result, row, 2));
+        else
+        if (!locked)
+            gl_log_info ("bars_stale", "run_id=%" PRIu64 " parts=%zu rows=%zu", slice->run_id,
+                         slice->part_count, slice->rows_held);
+        if (!slice->live)
+            self->pending.stale++;
+        slice->from = locked? strtoll (PQgetvalue (result, row, 3), NULL, 10): 0;
+        slice->to = locked? strtoll (PQgetvalue (result, row, 4), NULL, 10): 0;
+        slice->batch_rows = slice->batch_revisions = 0;
+    }
+    PQclear (result);
+    return 0;
+}
+
+//  True if some (symbol, timeframe, provider) range of the rows already
+//  holds a bar. -1 on failure.
+static int
+s_occupied (gl_writer_t *self)
+{
+    literal_t symbols, timeframes, providers, firsts, lasts;
+    literal_t *literals [] = { &symbols, &timeframes, &providers, &firsts, &lasts };
+    for (int index = 0; index < 5; index++)
+        s_literal_open (literals [index]);
+    for (size_t first = 0, index = 1; index <= self->row_count; index++) {
+        const row_t *row = &self->rows [first];
+        if (index < self->row_count && row->slice == self->rows [index].slice)
+            continue;           //  same group for sure
+        if (index < self->row_count && !strcmp (row->slice->symbol, self->rows [index].slice->symbol)
+        &&  !strcmp (row->slice->timeframe, self->rows [index].slice->timeframe)
+        &&  !strcmp (row->slice->provider, self->rows [index].slice->provider))
+            continue;
+        s_literal_add (&symbols, row->slice->symbol);
+        s_literal_add (&timeframes, row->slice->timeframe);
+        s_literal_add (&providers, row->slice->provider);
+        s_literal_add_int (&firsts, row->bar->ts);
+        s_literal_add_int (&lasts, self->rows [index - 1].bar->ts);
+        first = index;
+    }
+    const char *values [5];
+    bool built = true;
+    for (int index = 0; index < 5; index++) {
+        s_literal_close (literals [index]);
+        values [index] = literals [index]->text;
+        built = built && values [index];
+    }
+    PGresult *result = built? s_query (self, s_occupied_sql, 5, values): NULL;
+    for (int index = 0; index < 5; index++)
+        free (literals [index]->text);
+    int occupied = result? strcmp (PQgetvalue (result, 0, 0), "0") != 0: -1;
+    PQclear (result);
+    return occupied;
+}
+
+//  Finds the row with this key among [low, high) (sorted); NULL if none.
+static row_t *
+s_row_find (gl_writer_t *self, size_t low, size_t high, const char *symbol,
+            const char *timeframe, const char *provider, int64_t ts)
+{
+    slice_t probe_slice = { 0 };
+    snprintf (probe_slice.symbol, sizeof probe_slice.symbol, "%s", symbol);
+    snprintf (probe_slice.timeframe, sizeof probe_slice.timeframe, "%s", timeframe);
+    snprintf (probe_slice.provider, sizeof probe_slice.provider, "%s", provider);
+    gl_bar_t probe_bar = { .ts = ts };
+    row_t probe = { &probe_slice, &probe_bar, 0, false };
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        int order = s_compare_keys (&self->rows [middle], &probe);
+        if (order == 0)
+            return &self->rows [middle];
+        if (order < 0)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return NULL;
+}
+
+//  Stages rows [low, high) and merges them into ohlc_bars.
+static outcome_t
+s_merge (gl_writer_t *self, size_t low, size_t high)
+{
+    outcome_t outcome = s_exec (self, "TRUNCATE writer_stage");
+    if (outcome == S_OK)
+        outcome = s_copy (self, "writer_stage", low, high);
+    if (outcome != S_OK)
+        return outcome;
+    PGresult *result = PQexec (gl_db_conn (self->db), s_merge_sql);
+    outcome = s_outcome (self, result, PGRES_TUPLES_OK);
+    if (outcome == S_OK) {
+        self->pending.inserted += strtoull (PQgetvalue (result, 0, 1), NULL, 10);
+        self->pending.updated += strtoull (PQgetvalue (result, 0, 2), NULL, 10);
+        for (int index = 1; index < PQntuples (result); index++) {
+            row_t *row = s_row_find (self, low, high, PQgetvalue (result, index, 3),
+                                     PQgetvalue (result, index, 4), PQgetvalue (result, index, 5),
+                                     strtoll (PQgetvalue (result, index, 1), NULL, 10));
+            if (row)
+                row->slice->batch_revisions++;
+            self->pending.revisions++;
+        }
+    }
+    PQclear (result);
+    return outcome;
+}
+
+//  Merges rows [low, high) under a savepoint; when a row is refused,
+//  bisects to find it, so every good row lands.
+static outcome_t
+s_merge_isolating (gl_writer_t *self, size_t low, size_t high)
+{
+    if (low == high)
+        return S_OK;
+    if (s_exec (self, "SAVEPOINT piece") != S_OK)
+        return S_TRANSIENT;
+    gl_writer_stats_t before = self->pending;
+    outcome_t outcome = s_merge (self, low, high);
+    if (outcome == S_OK)
+        return s_exec (self, "RELEASE SAVEPOINT piece");
+    if (outcome != S_DATA)
+        return S_TRANSIENT;
+    self->pending = before;
+    char reason [sizeof self->constraint];
+    memcpy (reason, self->constraint, sizeof reason);
+    if (s_exec (self, "ROLLBACK TO SAVEPOINT piece") != S_OK
+    ||  s_exec (self, "RELEASE SAVEPOINT piece") != S_OK)
+        return S_TRANSIENT;
+    if (high - low == 1) {
+        s_row_bad (self, &self->rows [low], reason);
+        return S_OK;
+    }
+    size_t middle = low + (high - low) / 2;
+    outcome = s_merge_isolating (self, low, middle);
+    return outcome == S_OK? s_merge_isolating (self, middle, high): outcome;
+}
+
+//  Writes the batch's rows: COPY straight into ohlc_bars when their
+//  ranges are empty (under a savepoint, falling back to the merge on a
+//  conflict), else through the stage.
+static outcome_t
+s_write_rows (gl_writer_t *self)
+{
+    size_t good = 0;
+    for (size_t index = 0; index < self->row_count; index++)
+        good += !self->rows [index].bad;
+    if (good == 0)
+        return S_OK;
+    if (good == self->row_count) {
+        int occupied = s_occupied (self);
+        if (occupied == -1)
+            return S_TRANSIENT;
+        if (!occupied) {
+            if (s_exec (self, "SAVEPOINT direct") != S_OK)
+                return S_TRANSIENT;
+            outcome_t outcome = s_copy (self, "ohlc_bars", 0, self->row_count);
+            if (outcome == S_OK) {
+                self->pending.inserted += self->row_count;
+                self->pending.direct_copies++;
+                return s_exec (self, "RELEASE SAVEPOINT direct");
+            }
+            if (outcome == S_TRANSIENT
+            ||  s_exec (self, "ROLLBACK TO SAVEPOINT direct") != S_OK
+            ||  s_exec (self, "RELEASE SAVEPOINT direct") != S_OK)
+                return S_TRANSIENT;
+            gl_log_debug ("writer_direct_fallback", "reason=%s", self->constraint);
+        }
+    }
+    self->pending.merges++;
+    //  Rows marked bad before the write are left out piece by piece.
+    for (size_t low = 0; low < self->row_count; ) {
+        while (low < self->row_count && self->rows [low].bad)
+            low++;
+        size_t high = low;
+        while (high < self->row_count && !self->rows [high].bad)
+            high++;
+        if (s_merge_isolating (self, low, high) != S_OK)
+            return S_TRANSIENT;
+        low = high;
+    }
+    return S_OK;
+}
+
+//  Counts each live slice's landed rows, then completes the finished ones.
+static int
+s_complete (gl_writer_t *self)
+{
+    for (size_t index = 0; index < self->row_count; index++)
+        if (!self->rows [index].bad)
+            self->rows [index].slice->batch_rows++;
+    literal_t runs, tokens, rows;
+    s_literal_open (&runs);
+    s_literal_open (&tokens);
+    s_literal_open (&rows);
+    for (size_t index = 0; index < self->batch_count; index++) {
+        slice_t *slice = self->batch [index];
+        if (!slice->live || !s_slice_ready (slice))
+            continue;
+        s_literal_add_int (&runs, (int64_t) slice->run_id);
+        s_literal_add (&tokens, slice->token);
+        s_literal_add_int (&rows, (int64_t) (slice->rows_written + slice->batch_rows));
+    }
+    s_literal_close (&runs);
+    s_literal_close (&tokens);
+    s_literal_close (&rows);
+    const char *values [] = { runs.text, tokens.text, rows.text };
+    PGresult *result = runs.text && tokens.text && rows.text
+                     ? s_query (self, s_complete_sql, 3, values): NULL;
+    free (runs.text);
+    free (tokens.text);
+    free (rows.text);
+    int completed = result && strcmp (PQgetvalue (result, 0, 0), "t") == 0? 0: -1;
+    if (result && completed == -1)
+        s_set_error (self, "queue_complete refused a slice whose lease this transaction holds");
+    PQclear (result);
+    return completed;
+}
+
+//  Picks the slices to write: ready ones, and with force every one that
+//  holds parts. Returns how many.
+static size_t
+s_pick_batch (gl_writer_t *self, bool force)
+{
+    size_t capacity = self->batch_count;
+    self->batch_count = 0;
+    if (s_grow ((void **) &self->batch, &capacity, self->slice_count, sizeof (slice_t *)))
+        return 0;
+    for (size_t index = 0; index < self->slice_count; index++) {
+        slice_t *slice = self->slices [index];
+        if (s_slice_ready (slice) || (force && slice->part_count))
+            self->batch [self->batch_count++] = slice;
+    }
+    qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
+    return self->batch_count;
+}
+
+//  Queues the WRITTEN message of a completed slice.
+static void
+s_queue_written (gl_writer_t *self, const slice_t *slice)
+{
+    size_t capacity = self->written_count;
+    gl_msg_t *written = gl_msg_new (GL_MSG_WRITTEN);
+    if (!written || s_grow ((void **) &self->written, &capacity, self->written_count + 1,
+                            sizeof (gl_msg_t *))) {
+        gl_msg_destroy (&written);
+        gl_log_error ("written_dropped", "run_id=%" PRIu64 " reason=out_of_memory", slice->run_id);
+        return;
+    }
+    written->written.run_id = slice->run_id;
+    snprintf (written->written.symbol, sizeof written->written.symbol, "%s", slice->symbol);
+    snprintf (written->written.timeframe, sizeof written->written.timeframe, "%s", slice->timeframe);
+    written->written.from = slice->from;
+    written->written.to = slice->to;
+    written->written.rows = slice->rows_written + slice->batch_rows;
+    written->written.revisions = slice->revisions + slice->batch_revisions;
+    self->written [self->written_count++] = written;
+}
+
+//  After COMMIT: completed and stale slices go, written parts are let go.
+static void
+s_settle (gl_writer_t *self)
+{
+    for (size_t index = 0; index < self->batch_count; index++) {
+        slice_t *slice = self->batch [index];
+        if (slice->live && s_slice_ready (slice)) {
+            s_queue_written (self, slice);
+            self->pending.slices++;
+        }
+        self->pending.rows += slice->live? slice->batch_rows: 0;
+        slice->rows_written += slice->batch_rows;
+        slice->revisions += slice->batch_revisions;
+        for (size_t part = 0; part < slice->part_count; part++)
+            gl_msg_destroy (&slice->parts [part]);
+        slice->part_count = 0;
+        slice->rows_held = 0;
+    }
+    size_t kept = 0;
+    for (size_t index = 0; index < self->slice_count; index++) {
+        slice_t *slice = self->slices [index];
+        bool in_batch = false;
+        for (size_t member = 0; member < self->batch_count && !in_batch; member++)
+            in_batch = self->batch [member] == slice;
+        if (in_batch && (!slice->live || s_slice_ready (slice)))
+            s_slice_destroy (&slice);
+        else
+            self->slices [kept++] = slice;
+    }
+    self->slice_count = kept;
+}
+
+//  Adds the flush's counts to the totals.
+static void
+s_add_pending (gl_writer_t *self)
+{
+    uint64_t *total = (uint64_t *) &self->stats;
+    const uint64_t *pending = (const uint64_t *) &self->pending;
+    for (size_t index = 0; index < sizeof (gl_writer_stats_t) / sizeof (uint64_t); index++)
+        total [index] += pending [index];
+}
+
+//  One transaction: fence, write, complete, commit.
+static int
+s_transaction (gl_writer_t *self)
+{
+    if (s_exec (self, "BEGIN") != S_OK || s_fence (self) == -1 || s_collect_rows (self) == -1)
+        return -1;
+    if (s_write_rows (self) != S_OK || s_complete (self) == -1)
+        return -1;
+    return s_exec (self, "COMMIT") == S_OK? 0: -1;
+}
+
+//  Writes the ready slices (all held ones with force) in one transaction.
+int
+gl_writer_flush (gl_writer_t *self, bool force)
+{
+    if (s_pick_batch (self, force) == 0)
+        return 0;
+    memset (&self->pending, 0, sizeof self->pending);
+    if (s_connect (self) == -1 || s_transaction (self) == -1) {
+        self->stats.failures++;
+        gl_log_warn ("writer_flush_failed", "slices=%zu error=\"%s\"", self->batch_count,
+                     self->db? self->error: "no connection");
+        if (self->db && PQstatus (gl_db_conn (self->db)) == CONNECTION_OK
+        &&  PQtransactionStatus (gl_db_conn (self->db)) != PQTRANS_IDLE
+        &&  s_exec (self, "ROLLBACK") != S_OK)
+            gl_db_destroy (&self->db);
+        return -1;
+    }
+    s_settle (self);
+    s_add_pending (self);
+    return 0;
+}

@@ -1,0 +1,256 @@
+/*  gapless-writer — the writer actor: takes BARS from fetchers, stores them
+    with gl_writer, and after COMMIT sends WRITTEN to the services named in
+    writer/notify. Credit is returned only as held messages are let go, so
+    a slow or dead PostgreSQL slows the fetchers instead of dropping bars.
+*/
+#include "gl_actor.h"
+#include "gl_config.h"
+#include "gl_log.h"
+#include "gl_writer.h"
+#include <getopt.h>
+
+#define S_NOTIFY_MAX 8
+#define S_BACKOFF_FIRST_MS 100
+#define S_BACKOFF_MAX_MS 5000
+#define S_STATS_MS 10000
+
+typedef struct {
+    gl_actor_t *actor;
+    gl_writer_t *writer;
+    char *notify [S_NOTIFY_MAX];    //  services WRITTEN goes to
+    size_t notify_count;
+    size_t batch_rows;
+    uint32_t credit;                //  what the broker may have outstanding
+    size_t unreturned;              //  deliveries whose credit is not back yet
+    int64_t backoff_ms;             //  0 when the last flush worked
+    int64_t retry_at_ms;
+    int64_t stats_at_ms;
+} self_t;
+
+//  Splits "scheduler,coverage" into self->notify.
+static int
+s_parse_notify (self_t *self, const char *list)
+{
+    char *copy = strdup (list), *saveptr = NULL;
+    for (char *name = strtok_r (copy, ", ", &saveptr); name; name = strtok_r (NULL, ", ", &saveptr)) {
+        if (self->notify_count == S_NOTIFY_MAX) {
+            free (copy);
+            return -1;
+        }
+        self->notify [self->notify_count++] = strdup (name);
+    }
+    free (copy);
+    return 0;
+}
+
+//  Gives the broker back the credit of every message no longer held.
+static void
+s_return_credit (self_t *self)
+{
+    size_t held = gl_writer_held_messages (self->writer);
+    if (self->unreturned > held && gl_actor_credit (self->actor,
+                                                    (uint32_t) (self->unreturned - held)) == 0)
+        self->unreturned = held;
+}
+
+//  Sends each committed slice's WRITTEN to every notified service.
+static void
+s_send_written (self_t *self)
+{
+    gl_msg_t *written;
+    while ((written = gl_writer_next_written (self->writer))) {
+        for (size_t index = 0; index < self->notify_count; index++)
+            if (gl_actor_send (self->actor, self->notify [index], written) != 0)
+                gl_log_warn ("written_not_sent", "run_id=%" PRIu64 " to=%s",
+                             written->written.run_id, self->notify [index]);
+        gl_msg_destroy (&written);
+    }
+}
+
+//  Flushes unless a failed attempt's backoff is still running.
+static void
+s_flush (self_t *self, bool force)
+{
+    if (zclock_mono () < self->retry_at_ms)
+        return;
+    if (gl_writer_flush (self->writer, force) == 0) {
+        self->backoff_ms = 0;
+        s_send_written (self);
+    }
+    else {
+        self->backoff_ms = self->backoff_ms? self->backoff_ms * 2: S_BACKOFF_FIRST_MS;
+        if (self->backoff_ms > S_BACKOFF_MAX_MS)
+            self->backoff_ms = S_BACKOFF_MAX_MS;
+        self->retry_at_ms = zclock_mono () + self->backoff_ms;
+    }
+    s_return_credit (self);
+}
+
+//  Flushes when a batch is full, or when every credit is held: then, if
+//  no slice is complete, the unfinished slices' parts are written too so
+//  the fetchers can send the parts that complete them.
+static void
+s_flush_if_full (self_t *self)
+{
+    size_t ready = gl_writer_ready_rows (self->writer);
+    if (ready >= self->batch_rows)
+        s_flush (self, false);
+    else
+    if (gl_writer_held_messages (self->writer) >= self->credit)
+        s_flush (self, ready == 0);
+}
+
+//  Takes a bars message into the writer.
+static int
+s_handle_bars (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    self->unreturned++;
+    gl_writer_add (self->writer, message_p);
+    s_flush_if_full (self);
+    s_return_credit (self);
+    return 0;
+}
+
+//  Logs the counters.
+static void
+s_log_stats (self_t *self)
+{
+    const gl_writer_stats_t *stats = gl_writer_stats (self->writer);
+    gl_log_info ("writer_stats", "messages=%" PRIu64 " refused=%" PRIu64 " slices=%" PRIu64
+                 " stale=%" PRIu64 " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
+                 " revisions=%" PRIu64 " bad_rows=%" PRIu64 " failures=%" PRIu64
+                 " reconnects=%" PRIu64, stats->messages, stats->refused, stats->slices,
+                 stats->stale, stats->rows, stats->inserted, stats->updated,
+                 stats->revisions, stats->bad_rows, stats->failures, stats->reconnects);
+}
+
+//  The batch timer: writes what is ready (at most max_delay_ms late).
+static int
+s_on_timer (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (gl_writer_ready_rows (self->writer) > 0)
+        s_flush (self, false);
+    else
+        s_flush_if_full (self);
+    if (zclock_mono () >= self->stats_at_ms) {
+        s_log_stats (self);
+        self->stats_at_ms = zclock_mono () + S_STATS_MS;
+    }
+    return 0;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+        "Usage: gapless-writer [OPTIONS]\n"
+        "Stores bars from fetchers in PostgreSQL and tells the scheduler and coverage.\n\n"
+        "  -c, --config FILE      ZPL configuration (keys under actor/ and writer/)\n"
+        "  -e, --broker ENDPOINT  broker endpoint (default tcp://127.0.0.1:5570)\n"
+        "  -i, --instance ID      instance id (default host:pid)\n"
+        "  -d, --database URL     PostgreSQL connection (default: as gapless finds it)\n"
+        "      --schema NAME      schema (default gapless)\n"
+        "      --credit N         messages held at once (default 32)\n"
+        "  -h, --help             this help\n\n"
+        "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
+        "writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
+        "writer/database, writer/schema. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
+}
+
+//  Reads the writer's settings into self and options.
+static int
+s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
+             int64_t *max_delay_ms, char *error)
+{
+    int64_t credit, heartbeat_ms, batch_rows;
+    if (gl_config_int (config, "writer/credit", 32, 1, 10000, &credit, error)
+    ||  gl_config_int (config, "writer/batch_rows", 50000, 1, 10000000, &batch_rows, error)
+    ||  gl_config_int (config, "writer/max_delay_ms", 100, 1, 60000, max_delay_ms, error)
+    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
+        return -1;
+    if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: writer/notify: expected at most %d services",
+                  S_NOTIFY_MAX);
+        return -1;
+    }
+    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    options->credit = (uint32_t) credit;
+    options->heartbeat_ms = (uint32_t) heartbeat_ms;
+    options->manual_credit = true;
+    self->credit = (uint32_t) credit;
+    self->batch_rows = (size_t) batch_rows;
+    return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+    static struct option long_options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "broker", required_argument, NULL, 'e' },
+        { "instance", required_argument, NULL, 'i' },
+        { "database", required_argument, NULL, 'd' },
+        { "schema", required_argument, NULL, 'S' },
+        { "credit", required_argument, NULL, 'C' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config_path = NULL, *flags [4] = { NULL };
+    static const char *flag_keys [4] = { "actor/broker", "writer/database", "writer/schema",
+                                         "writer/credit" };
+    gl_actor_options_t options = { .service = "writer" };
+    int option;
+    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config_path = optarg; break;
+            case 'e': flags [0] = optarg; break;
+            case 'i': options.instance = optarg; break;
+            case 'd': flags [1] = optarg; break;
+            case 'S': flags [2] = optarg; break;
+            case 'C': flags [3] = optarg; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    gl_log_set_name ("writer");
+    char error [GL_CONFIG_ERROR_MAX];
+    gl_config_t *config = gl_config_load (config_path, error);
+    if (!config) {
+        fprintf (stderr, "gapless-writer: %s\n", error);
+        return 2;
+    }
+    for (int index = 0; index < 4; index++)
+        if (flags [index])
+            gl_config_set (config, flag_keys [index], flags [index]);
+    self_t self = { 0 };
+    int64_t max_delay_ms = 0;
+    int status = 2;
+    if (s_configure (&self, config, &options, &max_delay_ms, error) == -1)
+        fprintf (stderr, "gapless-writer: %s\n", error);
+    else {
+        gl_writer_options_t writer_options = { .batch_rows = self.batch_rows };
+        self.writer = gl_writer_new (gl_config_get (config, "writer/database", NULL),
+                                     gl_config_get (config, "writer/schema", NULL),
+                                     &writer_options);
+        self.actor = self.writer? gl_actor_new (&options): NULL;
+    }
+    if (self.actor) {
+        self.stats_at_ms = zclock_mono () + S_STATS_MS;
+        gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
+        zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
+        gl_actor_run (self.actor);
+        //  What is complete still lands; the rest was never acknowledged.
+        if (gl_writer_flush (self.writer, false) == 0)
+            s_send_written (&self);
+        s_log_stats (&self);
+        status = 0;
+    }
+    gl_actor_destroy (&self.actor);
+    gl_writer_destroy (&self.writer);
+    for (size_t index = 0; index < self.notify_count; index++)
+        free (self.notify [index]);
+    gl_config_destroy (&config);
+    return status;
+}

@@ -1,0 +1,401 @@
+/*  test_writer — gl_writer against a real PostgreSQL: fresh bars by direct
+    COPY, identical re-deliveries that rewrite nothing, provisional then
+    final then revised bars, stale tokens and repeated deliveries that
+    change nothing, parts in any order, forced writes of unfinished slices,
+    overlapping writes, a poisoned batch, and a server it cannot reach.
+*/
+#include "gl_testdb.h"
+#include "gl_test.h"
+#include "gl_writer.h"
+#include <inttypes.h>
+#include <stdlib.h>
+
+#define T0 1704067200               //  2024-01-01 00:00 UTC
+#define MINUTE 60
+
+static gl_db_t *s_db;
+
+//  Runs a query and returns the first value as an integer (-1 on error).
+static long long
+s_scalar (const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    long long value = -1;
+    if (PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
+    &&  !PQgetisnull (result, 0, 0))
+        value = strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+    else
+    if (PQresultStatus (result) != PGRES_TUPLES_OK)
+        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
+    return value;
+}
+
+//  A claimed slice.
+typedef struct {
+    uint64_t run_id;
+    char token [65];
+} lease_t;
+
+//  Enqueues and claims a slice of symbol's 1m bars [from, to).
+static lease_t
+s_claim (const char *symbol, int64_t from, int64_t to, double lease_seconds)
+{
+    lease_t lease = { 0 };
+    char sql [512];
+    snprintf (sql, sizeof sql,
+        "SELECT queue_enqueue('%s', '1m', to_timestamp(%" PRId64 "), to_timestamp(%" PRId64 "))",
+        symbol, from, to);
+    GL_CHECK (s_scalar (sql) > 0);
+    snprintf (sql, sizeof sql, "SELECT id, lease_token FROM queue_claim('test', 1, %f)",
+              lease_seconds);
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    GL_CHECK_INT (PQntuples (result), 1);
+    if (PQntuples (result) == 1) {
+        lease.run_id = strtoull (PQgetvalue (result, 0, 0), NULL, 10);
+        snprintf (lease.token, sizeof lease.token, "%s", PQgetvalue (result, 0, 1));
+    }
+    PQclear (result);
+    return lease;
+}
+
+//  A bars message of count 1m bars from first; prices move with close_shift.
+static gl_msg_t *
+s_bars (const lease_t *lease, const char *symbol, uint32_t part, bool last, int64_t first,
+        int count, double close_shift, bool provisional)
+{
+    gl_msg_t *message = gl_msg_new (GL_MSG_BARS);
+    message->bars.run_id = lease->run_id;
+    snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", lease->token);
+    snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.symbol, sizeof message->bars.symbol, "%s", symbol);
+    snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
+    message->bars.part = part;
+    message->bars.last = last;
+    for (int index = 0; index < count; index++) {
+        int64_t ts = first + index * MINUTE;
+        double base = 100 + (double) (ts % 997) / 10;
+        gl_bar_t bar = { .ts = ts, .open = base, .high = base + 2, .low = base - 2,
+                         .close = base + 1 + close_shift, .volume = 1000 + (double) (ts / MINUTE % 100),
+                         .vwap = base + 0.5, .trades = 10, .has_vwap = true,
+                         .has_trades = ts / MINUTE % 2 == 0, .provisional = provisional };
+        gl_msg_add_bar (message, &bar);
+    }
+    return message;
+}
+
+//  Adds the message and checks it was taken.
+static void
+s_add (gl_writer_t *writer, gl_msg_t *message)
+{
+    GL_CHECK_INT (gl_writer_add (writer, &message), 0);
+    GL_CHECK (message == NULL);
+}
+
+//  Counts the WRITTEN messages queued, checking the first against run_id.
+static int
+s_drain_written (gl_writer_t *writer, uint64_t run_id, uint64_t rows, uint64_t revisions)
+{
+    int count = 0;
+    gl_msg_t *written;
+    while ((written = gl_writer_next_written (writer))) {
+        if (count++ == 0) {
+            GL_CHECK_INT (written->written.run_id, run_id);
+            GL_CHECK_INT (written->written.rows, rows);
+            GL_CHECK_INT (written->written.revisions, revisions);
+        }
+        gl_msg_destroy (&written);
+    }
+    return count;
+}
+
+//  A run's status code: 1 succeeded, 2 running, 0 other; rows in *rows_p.
+static int
+s_run_state (uint64_t run_id, long long *rows_p)
+{
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT CASE status WHEN 'succeeded' THEN 1 WHEN 'running' THEN 2"
+              " ELSE 0 END FROM job_runs WHERE id = %" PRIu64, run_id);
+    int state = (int) s_scalar (sql);
+    snprintf (sql, sizeof sql, "SELECT rows_written FROM job_runs WHERE id = %" PRIu64, run_id);
+    *rows_p = s_scalar (sql);
+    return state;
+}
+
+//  A fingerprint of every stored row of symbol, as_of included: equal
+//  fingerprints mean no row was rewritten.
+static long long
+s_fingerprint (const char *symbol)
+{
+    char sql [512];
+    snprintf (sql, sizeof sql,
+        "SELECT coalesce(sum(hashtext(b::text)::bigint), 0) FROM ohlc_bars b WHERE symbol = '%s'",
+        symbol);
+    return s_scalar (sql);
+}
+
+static long long
+s_count (const char *symbol)
+{
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM ohlc_bars WHERE symbol = '%s'", symbol);
+    return s_scalar (sql);
+}
+
+//  Fresh bars go straight in by COPY; the slice completes in the same
+//  transaction; WRITTEN names the slice's range.
+static void
+s_test_fresh (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("FRESH", T0, T0 + 1000 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "FRESH", 0, true, T0, 1000, 0, false));
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 1000);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 1);
+    uint64_t direct = gl_writer_stats (writer)->direct_copies;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->direct_copies, direct + 1);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 0);
+    gl_msg_t *written = gl_writer_next_written (writer);
+    GL_CHECK (written != NULL);
+    if (written) {
+        GL_CHECK_INT (written->written.run_id, lease.run_id);
+        GL_CHECK_STR (written->written.symbol, "FRESH");
+        GL_CHECK_STR (written->written.timeframe, "1m");
+        GL_CHECK_INT (written->written.from, T0);
+        GL_CHECK_INT (written->written.to, T0 + 1000 * MINUTE);
+        GL_CHECK_INT (written->written.rows, 1000);
+        GL_CHECK_INT (written->written.revisions, 0);
+    }
+    gl_msg_destroy (&written);
+    GL_CHECK (gl_writer_next_written (writer) == NULL);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 1000);
+    GL_CHECK_INT (s_count ("FRESH"), 1000);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'FRESH'"
+                            " AND trade_count IS NULL"), 500);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'FRESH'"
+                            " AND ts = '2024-01-01 00:01:00+00' AND vwap = open + 0.5 AND volume = 1021"), 1);
+}
+
+//  The same bars under a new slice: nothing is rewritten; changed bars are
+//  updated and, being final, counted as revisions.
+static void
+s_test_redelivery (gl_writer_t *writer)
+{
+    long long before = s_fingerprint ("FRESH");
+    lease_t lease = s_claim ("FRESH", T0, T0 + 1001 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "FRESH", 0, true, T0, 1000, 0, false));
+    gl_writer_stats_t stats = *gl_writer_stats (writer);
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 1000, 0), 1);
+    GL_CHECK_INT (gl_writer_stats (writer)->inserted, stats.inserted);
+    GL_CHECK_INT (gl_writer_stats (writer)->updated, stats.updated);
+    GL_CHECK_INT (gl_writer_stats (writer)->rows, stats.rows + 1000);
+    GL_CHECK_INT (s_fingerprint ("FRESH"), before);
+
+    lease = s_claim ("FRESH", T0, T0 + 1002 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "FRESH", 0, true, T0 + 900 * MINUTE, 200, 0.25, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 200, 100), 1);
+    GL_CHECK_INT (gl_writer_stats (writer)->inserted, stats.inserted + 100);
+    GL_CHECK_INT (gl_writer_stats (writer)->updated, stats.updated + 100);
+    GL_CHECK_INT (gl_writer_stats (writer)->revisions, stats.revisions + 100);
+    GL_CHECK_INT (s_count ("FRESH"), 1100);
+}
+
+//  Provisional bars are replaced by final ones (not a revision); a late
+//  provisional bar never replaces a final one.
+static void
+s_test_provisional (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("PROV", T0, T0 + 10 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "PROV", 0, true, T0, 10, 0, true));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 10, 0), 1);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'PROV' AND provisional"), 10);
+
+    lease = s_claim ("PROV", T0, T0 + 11 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "PROV", 0, true, T0, 10, 0.5, false));
+    uint64_t updated = gl_writer_stats (writer)->updated;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 10, 0), 1);
+    GL_CHECK_INT (gl_writer_stats (writer)->updated, updated + 10);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'PROV' AND provisional"), 0);
+
+    long long before = s_fingerprint ("PROV");
+    lease = s_claim ("PROV", T0, T0 + 12 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "PROV", 0, true, T0, 10, 0.75, true));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 10, 0), 1);
+    GL_CHECK_INT (s_fingerprint ("PROV"), before);
+}
+
+//  A delivery whose lease was taken back, and the same delivery twice,
+//  change nothing and produce no WRITTEN.
+static void
+s_test_stale (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("STALE", T0, T0 + 10 * MINUTE, 0.01);
+    GL_CHECK (gl_test_wait_until (s_scalar ("SELECT queue_rescue()") == 1, 5000));
+    char sql [128];
+    snprintf (sql, sizeof sql, "SELECT queue_cancel(%" PRIu64 ")::int", lease.run_id);
+    GL_CHECK_INT (s_scalar (sql), 1);
+    s_add (writer, s_bars (&lease, "STALE", 0, true, T0, 10, 0, false));
+    uint64_t stale = gl_writer_stats (writer)->stale;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->stale, stale + 1);
+    GL_CHECK_INT (s_drain_written (writer, 0, 0, 0), 0);
+    GL_CHECK_INT (s_count ("STALE"), 0);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 0);
+
+    lease = s_claim ("STALE", T0, T0 + 11 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "STALE", 0, true, T0, 10, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 10, 0), 1);
+    long long before = s_fingerprint ("STALE"), rows;
+    s_add (writer, s_bars (&lease, "STALE", 0, true, T0, 10, 3, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->stale, stale + 2);
+    GL_CHECK_INT (s_drain_written (writer, 0, 0, 0), 0);
+    GL_CHECK_INT (s_fingerprint ("STALE"), before);
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 10);
+
+    gl_msg_t *forged = s_bars (&lease, "STALE", 0, true, T0, 1, 0, false);
+    snprintf (forged->bars.lease_token, sizeof forged->bars.lease_token, "not-a-uuid");
+    GL_CHECK_INT (gl_writer_add (writer, &forged), -1);
+    GL_CHECK (forged == NULL);
+}
+
+//  Parts arrive out of order and twice; the slice completes once all are
+//  in. A forced flush writes an unfinished slice without completing it.
+static void
+s_test_parts (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("PARTS", T0, T0 + 30 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "PARTS", 2, true, T0 + 20 * MINUTE, 10, 0, false));
+    s_add (writer, s_bars (&lease, "PARTS", 0, false, T0, 10, 0, false));
+    uint64_t duplicates = gl_writer_stats (writer)->duplicate_parts;
+    s_add (writer, s_bars (&lease, "PARTS", 0, false, T0, 10, 0, false));
+    GL_CHECK_INT (gl_writer_stats (writer)->duplicate_parts, duplicates + 1);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 2);
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 0);
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_count ("PARTS"), 0);
+    GL_CHECK_INT (gl_writer_flush (writer, true), 0);
+    GL_CHECK_INT (s_count ("PARTS"), 20);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 0);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
+    GL_CHECK_INT (s_drain_written (writer, 0, 0, 0), 0);
+
+    gl_msg_t *contradiction = s_bars (&lease, "PARTS", 3, false, T0, 1, 0, false);
+    GL_CHECK_INT (gl_writer_add (writer, &contradiction), -1);
+    s_add (writer, s_bars (&lease, "PARTS", 1, false, T0 + 10 * MINUTE, 10, 0, false));
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 10);
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 30, 0), 1);
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 30);
+    GL_CHECK_INT (s_count ("PARTS"), 30);
+}
+
+//  [t0,t2] then [t1,t3], twice, leaves what one write of [t0,t3] leaves;
+//  two slices of one batch that share bars store each bar once.
+static void
+s_test_overlap (gl_writer_t *writer)
+{
+    for (int round = 0; round < 2; round++) {
+        lease_t first = s_claim ("OVER", T0, T0 + (200 + round) * MINUTE, 600);
+        s_add (writer, s_bars (&first, "OVER", 0, true, T0, 200, 0, false));
+        GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+        GL_CHECK_INT (s_drain_written (writer, first.run_id, 200, 0), 1);
+        lease_t second = s_claim ("OVER", T0 + 100 * MINUTE, T0 + (300 + round) * MINUTE, 600);
+        s_add (writer, s_bars (&second, "OVER", 0, true, T0 + 100 * MINUTE, 200, 0, false));
+        GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+        GL_CHECK_INT (s_drain_written (writer, second.run_id, 200, 0), 1);
+    }
+    lease_t whole = s_claim ("ONCE", T0, T0 + 300 * MINUTE, 600);
+    s_add (writer, s_bars (&whole, "ONCE", 0, true, T0, 300, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, whole.run_id, 300, 0), 1);
+    const char *columns = "timeframe, ts, provider, open, high, low, close, volume, vwap,"
+                          " trade_count, provisional";
+    char sql [1024];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM ((SELECT %s FROM ohlc_bars WHERE symbol = 'OVER'"
+              " EXCEPT SELECT %s FROM ohlc_bars WHERE symbol = 'ONCE') UNION ALL"
+              " (SELECT %s FROM ohlc_bars WHERE symbol = 'ONCE'"
+              " EXCEPT SELECT %s FROM ohlc_bars WHERE symbol = 'OVER')) difference",
+              columns, columns, columns, columns);
+    GL_CHECK_INT (s_scalar (sql), 0);
+    GL_CHECK_INT (s_count ("OVER"), 300);
+
+    lease_t left = s_claim ("BOTH", T0, T0 + 20 * MINUTE, 600);
+    lease_t right = s_claim ("BOTH", T0 + 10 * MINUTE, T0 + 30 * MINUTE, 600);
+    s_add (writer, s_bars (&left, "BOTH", 0, true, T0, 20, 0, false));
+    s_add (writer, s_bars (&right, "BOTH", 0, true, T0 + 10 * MINUTE, 20, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, left.run_id, 10, 0), 2);
+    GL_CHECK_INT (s_count ("BOTH"), 30);
+}
+
+//  A bar PostgreSQL refuses (high < low) is isolated; the good ones land
+//  and the slice completes with them.
+static void
+s_test_poison (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("POISON", T0, T0 + 100 * MINUTE, 600);
+    gl_msg_t *message = s_bars (&lease, "POISON", 0, true, T0, 100, 0, false);
+    message->bars.bars [37].high = message->bars.bars [37].low - 1;
+    message->bars.bars [80].volume = -5;
+    s_add (writer, message);
+    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 2);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 98, 0), 1);
+    GL_CHECK_INT (s_count ("POISON"), 98);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'POISON'"
+                            " AND ts IN (to_timestamp(1704067200 + 37 * 60),"
+                            " to_timestamp(1704067200 + 80 * 60))"), 0);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 98);
+}
+
+//  With no server, a flush fails and keeps everything for the next try.
+static void
+s_test_unreachable (void)
+{
+    gl_writer_t *writer = gl_writer_new ("postgresql:///gapless?host=/nonexistent", NULL, NULL);
+    lease_t lease = { 1, "00000000-0000-0000-0000-000000000001" };
+    s_add (writer, s_bars (&lease, "NOPE", 0, true, T0, 5, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), -1);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 1);
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 5);
+    GL_CHECK_INT (gl_writer_stats (writer)->failures, 1);
+    gl_writer_destroy (&writer);
+    gl_writer_destroy (&writer);
+    GL_CHECK (writer == NULL);
+}
+
+int
+main (void)
+{
+    s_db = gl_testdb_new ("writer");
+    GL_CHECK (s_db != NULL);
+    if (!s_db)
+        return gl_test_done ("test_writer");
+    gl_writer_t *writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    s_test_fresh (writer);
+    s_test_redelivery (writer);
+    s_test_provisional (writer);
+    s_test_stale (writer);
+    s_test_parts (writer);
+    s_test_overlap (writer);
+    s_test_poison (writer);
+    s_test_unreachable ();
+    gl_writer_destroy (&writer);
+    gl_db_destroy (&s_db);
+    return gl_test_done ("test_writer");
+}
