@@ -107,6 +107,8 @@ typedef struct {
     gl_calendar_t *calendar;    //  the symbol's calendar; required to parse
     int64_t now;                //  UTC seconds, for provisional marks and
                                 //  retry delays from reset instants
+    uint32_t page_limit;        //  Polygon/Alpaca limit parameter; 0: the
+                                //  provider's maximum (50000, 10000)
 } gl_provider_query_t;
 
 #define GL_PROVIDER_HEADERS_MAX 4

@@ -1,0 +1,780 @@
+/*  gl_provider — what every adapter shares: names, dispatch, request
+    building, rate-limit headers, classification and bar normalisation.
+    See gl_provider.h for the contract, gl_provider_adapter.h for the
+    adapters' side.
+*/
+#include "gl_provider_adapter.h"
+#include <ctype.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define S_DAY 86400
+#define S_WEEK (7 * S_DAY)
+#define S_REDACTED "REDACTED"
+
+static const gl_provider_adapter_t *s_adapters [GL_PROVIDER_COUNT + 1] = {
+    NULL, &gl_provider_polygon, &gl_provider_yahoo, &gl_provider_tradier,
+    &gl_provider_finnhub, &gl_provider_alpaca,
+};
+
+static const char *s_error_names [] = {
+    "ok", "rate_limited", "auth", "not_found", "no_data", "server_error", "timeout",
+    "parse_error",
+};
+
+static const char *s_drop_names [GL_PROVIDER_DROP_REASONS] = {
+    "null", "not_finite", "high_low", "negative_volume", "off_grid", "outside_range",
+    "duplicate", "time_mismatch",
+};
+
+//  The adapter of a provider, or NULL.
+static const gl_provider_adapter_t *
+s_adapter (gl_provider_t provider)
+{
+    if (provider <= GL_PROVIDER_INVALID || provider > GL_PROVIDER_COUNT)
+        return NULL;
+    return s_adapters [provider];
+}
+
+//  Parses a provider name.
+gl_provider_t
+gl_provider_parse_name (const char *name)
+{
+    for (int provider = 1; name && provider <= GL_PROVIDER_COUNT; provider++)
+        if (strcmp (s_adapters [provider]->name, name) == 0)
+            return (gl_provider_t) provider;
+    return GL_PROVIDER_INVALID;
+}
+
+//  The provider's name.
+const char *
+gl_provider_name (gl_provider_t provider)
+{
+    const gl_provider_adapter_t *adapter = s_adapter (provider);
+    return adapter? adapter->name: "invalid";
+}
+
+//  The error class name.
+const char *
+gl_provider_error_name (gl_provider_error_t error)
+{
+    if (error < GL_PROVIDER_OK || error > GL_PROVIDER_PARSE_ERROR)
+        return "ok";
+    return s_error_names [error];
+}
+
+//  The drop reason's name.
+const char *
+gl_provider_drop_name (gl_provider_drop_t reason)
+{
+    if (reason < 0 || reason >= GL_PROVIDER_DROP_REASONS)
+        return "invalid";
+    return s_drop_names [reason];
+}
+
+//  True if the provider serves the timeframe.
+bool
+gl_provider_supports (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    const gl_provider_adapter_t *adapter = s_adapter (provider);
+    return adapter && gl_timeframe_seconds (timeframe) > 0 && adapter->supports (timeframe);
+}
+
+//  Longest span per request, 0 for none.
+int64_t
+gl_provider_max_span (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    const gl_provider_adapter_t *adapter = s_adapter (provider);
+    return adapter && adapter->max_span? adapter->max_span (timeframe): 0;
+}
+
+//  Appends formatted text, growing the buffer.
+void
+gl_provider_text_add (gl_provider_text_t *self, const char *format, ...)
+{
+    if (self->failed)
+        return;
+    va_list arguments;
+    va_start (arguments, format);
+    int length = vsnprintf (NULL, 0, format, arguments);
+    va_end (arguments);
+    if (length < 0 || self->size + (size_t) length + 1 > self->capacity) {
+        size_t capacity = (self->capacity + (size_t) (length > 0? length: 0) + 1) * 2;
+        char *data = length < 0? NULL: realloc (self->data, capacity);
+        if (!data) {
+            self->failed = true;
+            return;
+        }
+        self->data = data;
+        self->capacity = capacity;
+    }
+    va_start (arguments, format);
+    vsnprintf (self->data + self->size, self->capacity - self->size, format, arguments);
+    va_end (arguments);
+    self->size += (size_t) length;
+}
+
+//  Appends value percent-encoded.
+void
+gl_provider_text_escape (gl_provider_text_t *self, const char *value)
+{
+    for (const unsigned char *c = (const unsigned char *) value; *c; c++) {
+        if (isalnum (*c) || strchr ("-._~", *c))
+            gl_provider_text_add (self, "%c", *c);
+        else
+            gl_provider_text_add (self, "%%%02X", *c);
+    }
+}
+
+//  Adds a "Name: value" header.
+int
+gl_provider_request_header (gl_provider_request_t *request, char *error,
+                            const char *format, ...)
+{
+    if (request->header_count >= GL_PROVIDER_HEADERS_MAX) {
+        snprintf (error, 256, "at most %d request headers", GL_PROVIDER_HEADERS_MAX);
+        return -1;
+    }
+    va_list arguments;
+    va_start (arguments, format);
+    int rc = vasprintf (&request->headers [request->header_count], format, arguments);
+    va_end (arguments);
+    if (rc < 0) {
+        request->headers [request->header_count] = NULL;
+        snprintf (error, 256, "out of memory building a header");
+        return -1;
+    }
+    request->header_count++;
+    return 0;
+}
+
+//  Splits UTC seconds into civil date and time of day.
+static void
+s_civil (int64_t utc, int *year, int *month, int *day, int *seconds)
+{
+    int64_t days = utc >= 0? utc / S_DAY: -((-utc + S_DAY - 1) / S_DAY);
+    *seconds = (int) (utc - days * S_DAY);
+    //  Howard Hinnant's civil_from_days.
+    days += 719468;
+    int64_t era = (days >= 0? days: days - 146096) / 146097;
+    int64_t day_of_era = days - era * 146097;
+    int64_t year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36524
+                           - day_of_era / 146096) / 365;
+    int64_t day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    int64_t month_index = (5 * day_of_year + 2) / 153;
+    *day = (int) (day_of_year - (153 * month_index + 2) / 5 + 1);
+    *month = (int) (month_index < 10? month_index + 3: month_index - 9);
+    *year = (int) (year_of_era + era * 400 + (*month <= 2));
+}
+
+//  Days since the epoch of a civil date (Hinnant's days_from_civil).
+static int64_t
+s_days_from_civil (int64_t year, int month, int day)
+{
+    year -= month <= 2;
+    int64_t era = (year >= 0? year: year - 399) / 400;
+    int64_t year_of_era = year - era * 400;
+    int64_t day_of_year = (153 * (month > 2? month - 3: month + 9) + 2) / 5 + day - 1;
+    int64_t day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    return era * 146097 + day_of_era - 719468;
+}
+
+//  Formats "YYYY-MM-DD".
+void
+gl_provider_format_date (int64_t utc, char *buffer, size_t size)
+{
+    int year, month, day, seconds;
+    s_civil (utc, &year, &month, &day, &seconds);
+    snprintf (buffer, size, "%04d-%02d-%02d", year, month, day);
+}
+
+//  Formats "YYYY-MM-DDTHH:MM:SSZ".
+void
+gl_provider_format_rfc3339 (int64_t utc, char *buffer, size_t size)
+{
+    int year, month, day, seconds;
+    s_civil (utc, &year, &month, &day, &seconds);
+    snprintf (buffer, size, "%04d-%02d-%02dT%02d:%02d:%02dZ", year, month, day,
+              seconds / 3600, seconds / 60 % 60, seconds % 60);
+}
+
+//  Formats "YYYY-MM-DD HH:MM" of utc + offset.
+void
+gl_provider_format_local_minute (int64_t utc, int64_t offset, char *buffer, size_t size)
+{
+    int year, month, day, seconds;
+    s_civil (utc + offset, &year, &month, &day, &seconds);
+    snprintf (buffer, size, "%04d-%02d-%02d %02d:%02d", year, month, day,
+              seconds / 3600, seconds / 60 % 60);
+}
+
+//  Reads exactly digits decimal digits from *text; -1 if any is missing.
+static int
+s_digits (const char **text, int digits)
+{
+    int value = 0;
+    for (int index = 0; index < digits; index++, (*text)++) {
+        if (!isdigit ((unsigned char) **text))
+            return -1;
+        value = value * 10 + (**text - '0');
+    }
+    return value;
+}
+
+//  Parses a date, a zone-less date-time or RFC 3339.
+int
+gl_provider_parse_time (const char *text, int64_t *utc)
+{
+    if (!text)
+        return -1;
+    const char *c = text;
+    int year = s_digits (&c, 4);
+    int month = *c++ == '-'? s_digits (&c, 2): -1;
+    int day = month > 0 && *c++ == '-'? s_digits (&c, 2): -1;
+    if (year < 1900 || month < 1 || month > 12 || day < 1 || day > 31)
+        return -1;
+    int64_t seconds = s_days_from_civil (year, month, day) * S_DAY;
+    if (*c == 0) {
+        *utc = seconds;
+        return 0;
+    }
+    if (*c != 'T' && *c != ' ')
+        return -1;
+    c++;
+    int hour = s_digits (&c, 2);
+    int minute = *c++ == ':'? s_digits (&c, 2): -1;
+    int second = *c == ':'? (c++, s_digits (&c, 2)): 0;
+    if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 60)
+        return -1;
+    seconds += hour * 3600 + minute * 60 + second;
+    if (*c == '.')
+        for (c++; isdigit ((unsigned char) *c); c++)
+            ;
+    if (*c == 'Z' && c [1] == 0) {
+        *utc = seconds;
+        return 0;
+    }
+    if (*c == '+' || *c == '-') {
+        int sign = *c++ == '+'? 1: -1;
+        int offset_hours = s_digits (&c, 2);
+        int offset_minutes = *c++ == ':'? s_digits (&c, 2): -1;
+        if (offset_hours < 0 || offset_minutes < 0 || *c)
+            return -1;
+        *utc = seconds - sign * (offset_hours * 3600 + offset_minutes * 60);
+        return 0;
+    }
+    if (*c)
+        return -1;
+    *utc = seconds;
+    return 0;
+}
+
+//  The exchange's UTC offset on the date of instant. XNYS sessions open
+//  at 09:30 local, so the first session opening on or after the date's
+//  midnight tells the offset of that date (and the next session's, for a
+//  date without one); 24x7 sessions open at 00:00 UTC: offset 0.
+int64_t
+gl_provider_exchange_offset (gl_calendar_t *calendar, int64_t instant)
+{
+    int64_t midnight = instant - ((instant % S_DAY) + S_DAY) % S_DAY;
+    int64_t open, close;
+    if (gl_calendar_next_session (calendar, midnight - 1, &open, &close) != 0)
+        return 0;
+    int64_t open_of_day = ((open % S_DAY) + S_DAY) % S_DAY;
+    if (open_of_day == 0)
+        return 0;
+    return 34200 - open_of_day;
+}
+
+//  Frees every string of a request.
+void
+gl_provider_request_destroy (gl_provider_request_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gl_provider_request_t *self = *self_p;
+    free (self->url);
+    free (self->redacted_url);
+    for (size_t index = 0; index < self->header_count; index++)
+        free (self->headers [index]);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Checks what every request needs. Returns 0, or -1 with a message.
+static int
+s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *adapter,
+               char *error)
+{
+    if (!adapter) {
+        snprintf (error, 256, "expected a provider (polygon yahoo tradier finnhub alpaca)");
+        return -1;
+    }
+    if (!gl_provider_supports (query->provider, query->timeframe)) {
+        snprintf (error, 256, "%s does not serve timeframe %s", adapter->name,
+                  gl_timeframe_name (query->timeframe));
+        return -1;
+    }
+    if (!query->base_url || !*query->base_url || !query->symbol || !*query->symbol) {
+        snprintf (error, 256, "expected a base URL and a symbol");
+        return -1;
+    }
+    if (query->from >= query->to) {
+        snprintf (error, 256, "expected from < to, got [%lld, %lld)",
+                  (long long) query->from, (long long) query->to);
+        return -1;
+    }
+    int64_t span = gl_provider_max_span (query->provider, query->timeframe);
+    if (span && query->to - query->from > span) {
+        snprintf (error, 256, "%s %s requests span at most %lld s, got %lld s: split the range",
+                  adapter->name, gl_timeframe_name (query->timeframe),
+                  (long long) span, (long long) (query->to - query->from));
+        return -1;
+    }
+    return 0;
+}
+
+//  Builds the request for a query.
+gl_provider_request_t *
+gl_provider_request_new (const gl_provider_query_t *query, char *error)
+{
+    const gl_provider_adapter_t *adapter = query? s_adapter (query->provider): NULL;
+    if (!query || s_check_query (query, adapter, error))
+        return NULL;
+    gl_provider_request_t *self = calloc (1, sizeof (gl_provider_request_t));
+    gl_provider_text_t url = { 0 }, redacted = { 0 };
+    if (!self) {
+        snprintf (error, 256, "out of memory building a request");
+        return NULL;
+    }
+    if (adapter->url (query, query->key, &url, error)
+    ||  adapter->url (query, S_REDACTED, &redacted, error)
+    ||  adapter->headers (query, self, error)) {
+        free (url.data);
+        free (redacted.data);
+        gl_provider_request_destroy (&self);
+        return NULL;
+    }
+    self->url = url.data;
+    self->redacted_url = redacted.data;
+    if (url.failed || redacted.failed || !self->url || !self->redacted_url) {
+        snprintf (error, 256, "out of memory building a request");
+        gl_provider_request_destroy (&self);
+    }
+    return self;
+}
+
+//  Frees a result.
+void
+gl_provider_result_destroy (gl_provider_result_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    gl_provider_result_t *self = *self_p;
+    free (self->bars);
+    free (self->continuation);
+    free (self);
+    *self_p = NULL;
+}
+
+//  Total bars dropped.
+size_t
+gl_provider_result_dropped (const gl_provider_result_t *self)
+{
+    size_t total = 0;
+    for (int reason = 0; reason < GL_PROVIDER_DROP_REASONS; reason++)
+        total += self->dropped [reason];
+    return total;
+}
+
+//  Finds the value of the last header called name (any case) in a raw
+//  header block; copies it trimmed into buffer. Returns true if found.
+static bool
+s_header (const char *headers, const char *name, char *buffer, size_t size)
+{
+    bool found = false;
+    size_t name_length = strlen (name);
+    for (const char *line = headers; line && *line; ) {
+        const char *end = strchr (line, '\n');
+        size_t length = end? (size_t) (end - line): strlen (line);
+        if (length > name_length && strncasecmp (line, name, name_length) == 0
+        &&  line [name_length] == ':') {
+            const char *value = line + name_length + 1;
+            const char *stop = line + length;
+            while (value < stop && (*value == ' ' || *value == '\t'))
+                value++;
+            while (stop > value && isspace ((unsigned char) stop [-1]))
+                stop--;
+            size_t value_length = (size_t) (stop - value);
+            if (value_length >= size)
+                value_length = size - 1;
+            memcpy (buffer, value, value_length);
+            buffer [value_length] = 0;
+            found = true;
+        }
+        line = end? end + 1: NULL;
+    }
+    return found;
+}
+
+//  Reads a whole decimal header value; -1 if absent or not a number.
+static int64_t
+s_header_integer (const char *headers, const char *name)
+{
+    char text [64];
+    if (!s_header (headers, name, text, sizeof text))
+        return -1;
+    char *end;
+    double value = strtod (text, &end);
+    if (end == text || *end || !isfinite (value) || value < 0 || value > 9e15)
+        return -1;
+    return (int64_t) value;
+}
+
+//  An instant or a delay as epoch ms, by magnitude: from 1e11 epoch ms,
+//  from 1e9 epoch seconds, below that seconds from now.
+static int64_t
+s_instant_ms (int64_t value, int64_t now)
+{
+    if (value >= 100000000000LL)
+        return value;
+    if (value >= 1000000000LL)
+        return value * 1000;
+    return (now + value) * 1000;
+}
+
+//  Reads rate-limit headers: X-Ratelimit-Limit/Remaining/Reset (Finnhub,
+//  Alpaca) and Tradier's X-Ratelimit-Allowed/Available/Expiry.
+static void
+s_read_limit (const char *headers, int64_t now, gl_provider_limit_t *limit)
+{
+    limit->limit = s_header_integer (headers, "X-Ratelimit-Limit");
+    if (limit->limit < 0)
+        limit->limit = s_header_integer (headers, "X-Ratelimit-Allowed");
+    limit->remaining = s_header_integer (headers, "X-Ratelimit-Remaining");
+    if (limit->remaining < 0)
+        limit->remaining = s_header_integer (headers, "X-Ratelimit-Available");
+    int64_t reset = s_header_integer (headers, "X-Ratelimit-Reset");
+    if (reset < 0)
+        reset = s_header_integer (headers, "X-Ratelimit-Expiry");
+    limit->reset_ms = reset < 0? -1: s_instant_ms (reset, now);
+    limit->known = limit->limit >= 0 || limit->remaining >= 0 || limit->reset_ms >= 0;
+}
+
+//  Fails the parse with a class and message.
+void
+gl_provider_fail (gl_provider_parse_t *parse, gl_provider_error_t error,
+                  const char *format, ...)
+{
+    gl_provider_result_t *result = parse->result;
+    result->error = error;
+    result->retryable = error == GL_PROVIDER_RATE_LIMITED || error == GL_PROVIDER_SERVER_ERROR
+                     || error == GL_PROVIDER_TIMEOUT || error == GL_PROVIDER_PARSE_ERROR;
+    va_list arguments;
+    va_start (arguments, format);
+    vsnprintf (result->message, sizeof result->message, format, arguments);
+    va_end (arguments);
+    //  Keep messages one printable line: they end up in logs and FAILED.
+    for (char *c = result->message; *c; c++)
+        if (!isprint ((unsigned char) *c))
+            *c = ' ';
+}
+
+//  Fails the parse by HTTP status.
+void
+gl_provider_fail_status (gl_provider_parse_t *parse, long status, const char *text)
+{
+    text = text? text: "";
+    if (strstr (text, "TooBigBody")) {
+        gl_provider_fail (parse, GL_PROVIDER_SERVER_ERROR,
+                          "HTTP %ld: range too big for one response: %s", status, text);
+        parse->result->split_range = true;
+    }
+    else
+    if (status == 429 || strstr (text, "Quota Violation"))
+        gl_provider_fail (parse, GL_PROVIDER_RATE_LIMITED, "HTTP %ld: %s", status, text);
+    else
+    if (status == 401 || status == 403)
+        gl_provider_fail (parse, GL_PROVIDER_AUTH, "HTTP %ld: %s", status, text);
+    else
+    if (status == 404)
+        gl_provider_fail (parse, GL_PROVIDER_NOT_FOUND, "HTTP %ld: %s", status, text);
+    else
+    if (status == 408)
+        gl_provider_fail (parse, GL_PROVIDER_TIMEOUT, "HTTP %ld: %s", status, text);
+    else
+    if (status >= 500 && status <= 599)
+        gl_provider_fail (parse, GL_PROVIDER_SERVER_ERROR, "HTTP %ld: %s", status, text);
+    else
+    if (status >= 200 && status <= 299)
+        gl_provider_fail (parse, GL_PROVIDER_PARSE_ERROR,
+                          "HTTP %ld: expected a JSON body of bars: %s", status, text);
+    else
+        gl_provider_fail (parse, GL_PROVIDER_NOT_FOUND, "HTTP %ld: %s", status, text);
+}
+
+//  Marks the provider's empty answer.
+void
+gl_provider_no_data (gl_provider_parse_t *parse, const char *why)
+{
+    gl_provider_fail (parse, GL_PROVIDER_NO_DATA, "%s", why);
+}
+
+//  Reads a number field.
+bool
+gl_provider_number (const cJSON *object, const char *name, double *value)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive (object, name);
+    if (!cJSON_IsNumber (item))
+        return false;
+    *value = item->valuedouble;
+    return true;
+}
+
+//  Reads a string field.
+const char *
+gl_provider_string (const cJSON *object, const char *name)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive (object, name);
+    return cJSON_IsString (item)? item->valuestring: NULL;
+}
+
+//  Counts a dropped bar.
+void
+gl_provider_drop (gl_provider_parse_t *parse, gl_provider_drop_t reason)
+{
+    parse->result->dropped [reason]++;
+}
+
+//  Stores the continuation.
+void
+gl_provider_continue (gl_provider_parse_t *parse, const char *continuation)
+{
+    free (parse->result->continuation);
+    parse->result->continuation = NULL;
+    if (continuation && *continuation) {
+        parse->result->continuation = strdup (continuation);
+        if (!parse->result->continuation)
+            parse->out_of_memory = true;
+    }
+}
+
+//  Floors to the UTC midnight.
+static int64_t
+s_midnight (int64_t instant)
+{
+    return instant - ((instant % S_DAY) + S_DAY) % S_DAY;
+}
+
+//  The calendar bar start a provider's stamp stands for. Weekly: the
+//  Monday of the date's week; a weekend date moves to the next Monday.
+static int64_t
+s_bar_start (gl_provider_parse_t *parse, int64_t stamp, gl_provider_stamp_t kind)
+{
+    gl_timeframe_t timeframe = parse->query->timeframe;
+    if (gl_timeframe_is_intraday (timeframe))
+        return stamp;
+    int64_t offset = kind == GL_PROVIDER_STAMP_EXCHANGE_DATE
+                   ? gl_provider_exchange_offset (parse->query->calendar, stamp): 0;
+    int64_t day = s_midnight (stamp + offset);
+    if (timeframe == GL_TF_1D)
+        return day;
+    //  1970-01-01 was a Thursday: weekday 0 = Monday.
+    int64_t weekday = (((day / S_DAY) + 3) % 7 + 7) % 7;
+    return weekday >= 5? day + (7 - weekday) * S_DAY: day - weekday * S_DAY;
+}
+
+//  True if the bar's period has not closed at now.
+static bool
+s_is_provisional (gl_provider_parse_t *parse, int64_t start)
+{
+    const gl_provider_query_t *query = parse->query;
+    int64_t length = gl_timeframe_seconds (query->timeframe);
+    if (query->now <= start || query->now >= start + length + S_WEEK)
+        return query->now > 0 && query->now <= start;
+    int64_t open, close, end;
+    if (gl_timeframe_is_intraday (query->timeframe)) {
+        if (gl_calendar_previous_session (query->calendar, start + 1, &open, &close) != 0)
+            return false;
+        end = start + length < close? start + length: close;
+    }
+    else
+    if (query->timeframe == GL_TF_1D) {
+        if (gl_calendar_next_session (query->calendar, start - 1, &open, &close) != 0)
+            return false;
+        end = close;
+    }
+    else {
+        if (gl_calendar_previous_session (query->calendar, start + S_WEEK, &open, &close) != 0)
+            return false;
+        end = close;
+    }
+    return query->now < end;
+}
+
+//  Rounds to decimals places.
+static double
+s_round (double value, int decimals)
+{
+    double scale = pow (10, decimals);
+    return round (value * scale) / scale;
+}
+
+//  Checks a bar's numbers; returns the drop reason or -1 if it is sound.
+static int
+s_check_numbers (const gl_bar_t *bar)
+{
+    double values [] = { bar->open, bar->high, bar->low, bar->close, bar->volume,
+                         bar->has_vwap? bar->vwap: 1 };
+    for (size_t index = 0; index < sizeof values / sizeof values [0]; index++)
+        if (!isfinite (values [index]))
+            return GL_PROVIDER_DROP_NOT_FINITE;
+    if (bar->open <= 0 || bar->high <= 0 || bar->low <= 0 || bar->close <= 0)
+        return GL_PROVIDER_DROP_NOT_FINITE;
+    if (bar->high < bar->low || bar->open > bar->high || bar->open < bar->low
+    ||  bar->close > bar->high || bar->close < bar->low)
+        return GL_PROVIDER_DROP_HIGH_LOW;
+    if (bar->volume < 0)
+        return GL_PROVIDER_DROP_NEGATIVE_VOLUME;
+    return -1;
+}
+
+//  Inserts the bar in start order; a start already held is a duplicate.
+//  Returns 0, or -1 on out of memory.
+static int
+s_insert (gl_provider_parse_t *parse, const gl_bar_t *bar)
+{
+    gl_provider_result_t *result = parse->result;
+    size_t low = 0, high = result->bar_count;
+    if (high > 0 && result->bars [high - 1].ts < bar->ts)
+        low = high;
+    while (low < high) {
+        size_t middle = (low + high) / 2;
+        if (result->bars [middle].ts < bar->ts)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    if (low < result->bar_count && result->bars [low].ts == bar->ts) {
+        gl_provider_drop (parse, GL_PROVIDER_DROP_DUPLICATE);
+        return 0;
+    }
+    if (result->bar_count == parse->capacity) {
+        size_t capacity = parse->capacity? parse->capacity * 2: 256;
+        gl_bar_t *bars = realloc (result->bars, capacity * sizeof (gl_bar_t));
+        if (!bars) {
+            parse->out_of_memory = true;
+            return -1;
+        }
+        result->bars = bars;
+        parse->capacity = capacity;
+    }
+    memmove (result->bars + low + 1, result->bars + low,
+             (result->bar_count - low) * sizeof (gl_bar_t));
+    result->bars [low] = *bar;
+    result->bar_count++;
+    return 0;
+}
+
+//  Normalises and adds one bar, or drops it with its reason.
+int
+gl_provider_add_bar (gl_provider_parse_t *parse, int64_t stamp, gl_provider_stamp_t stamp_kind,
+                     const gl_bar_t *bar_in, bool missing)
+{
+    const gl_provider_query_t *query = parse->query;
+    parse->result->received++;
+    if (missing) {
+        gl_provider_drop (parse, GL_PROVIDER_DROP_NULL);
+        return 0;
+    }
+    gl_bar_t bar = *bar_in;
+    if (parse->price_decimals >= 0) {
+        bar.open = s_round (bar.open, parse->price_decimals);
+        bar.high = s_round (bar.high, parse->price_decimals);
+        bar.low = s_round (bar.low, parse->price_decimals);
+        bar.close = s_round (bar.close, parse->price_decimals);
+    }
+    int reason = s_check_numbers (&bar);
+    if (reason >= 0) {
+        gl_provider_drop (parse, (gl_provider_drop_t) reason);
+        return 0;
+    }
+    int64_t start = s_bar_start (parse, stamp, stamp_kind);
+    if (start < query->from || start >= query->to) {
+        gl_provider_drop (parse, GL_PROVIDER_DROP_OUTSIDE_RANGE);
+        return 0;
+    }
+    if (gl_calendar_count_bars (query->calendar, query->timeframe, start, start + 1) != 1) {
+        gl_provider_drop (parse, GL_PROVIDER_DROP_OFF_GRID);
+        return 0;
+    }
+    bar.ts = start;
+    bar.provisional = s_is_provisional (parse, start);
+    return s_insert (parse, &bar);
+}
+
+//  Copies up to 200 bytes of a non-JSON body as text for the message.
+static void
+s_body_text (const char *body, size_t size, char *text, size_t text_size)
+{
+    size_t length = size < text_size - 1? size: text_size - 1;
+    if (length > 200)
+        length = 200;
+    for (size_t index = 0; index < length; index++)
+        text [index] = isprint ((unsigned char) body [index])? body [index]: ' ';
+    text [length] = 0;
+    if (length == 0)
+        snprintf (text, text_size, "(empty body)");
+}
+
+//  Sets the retry hint: Retry-After first, then the reset instant when
+//  the provider refused for rate.
+static void
+s_retry_after (gl_provider_result_t *result, const char *headers, int64_t now)
+{
+    int64_t retry_after = s_header_integer (headers, "Retry-After");
+    if (retry_after >= 0)
+        result->retry_after_ms = (uint64_t) retry_after * 1000;
+    else
+    if (result->error == GL_PROVIDER_RATE_LIMITED && result->limit.reset_ms > now * 1000)
+        result->retry_after_ms = (uint64_t) (result->limit.reset_ms - now * 1000);
+}
+
+//  Parses one response.
+gl_provider_result_t *
+gl_provider_parse (const gl_provider_query_t *query, long status,
+                   const char *headers, const char *body, size_t size)
+{
+    const gl_provider_adapter_t *adapter = query? s_adapter (query->provider): NULL;
+    if (!adapter || !query->calendar || gl_timeframe_seconds (query->timeframe) == 0)
+        return NULL;
+    gl_provider_result_t *result = calloc (1, sizeof (gl_provider_result_t));
+    if (!result)
+        return NULL;
+    gl_provider_parse_t parse = { query, result, 0, -1, false };
+    s_read_limit (headers, query->now, &result->limit);
+    cJSON *root = size > 0 && body? cJSON_ParseWithLength (body, size): NULL;
+    if (root)
+        adapter->parse (&parse, status, root);
+    else {
+        char text [256];
+        s_body_text (body? body: "", body? size: 0, text, sizeof text);
+        gl_provider_fail_status (&parse, status, text);
+    }
+    cJSON_Delete (root);
+    if (result->error == GL_PROVIDER_OK && (status < 200 || status > 299))
+        gl_provider_fail_status (&parse, status, "unexpected body for this status");
+    if (result->error != GL_PROVIDER_OK) {
+        free (result->bars);
+        result->bars = NULL;
+        result->bar_count = 0;
+        gl_provider_continue (&parse, NULL);
+        s_retry_after (result, headers, query->now);
+    }
+    if (parse.out_of_memory)
+        gl_provider_result_destroy (&result);
+    return result;
+}

@@ -1,0 +1,124 @@
+/*  gl_provider_finnhub — Finnhub stock candles:
+    GET {base}/api/v1/stock/candle?symbol&resolution&from&to (epoch s,
+    inclusive).
+
+    Quirks: the token goes in the X-Finnhub-Token header (kept out of
+    URLs); parallel arrays c h l o v t that must match in length; s is
+    "ok" or "no_data" (HTTP 200, with or without empty arrays); daily bars
+    stamped 00:00Z or 04:00Z, read as the UTC date so 00:00Z never slips
+    to the day before; errors as {"error":...}; at most a month of
+    intraday per request and no paging.
+*/
+#include "gl_provider_adapter.h"
+#include <stdio.h>
+#include <string.h>
+
+//  The resolution parameter of a timeframe, or NULL.
+static const char *
+s_resolution (gl_timeframe_t timeframe)
+{
+    switch (timeframe) {
+        case GL_TF_1M:  return "1";
+        case GL_TF_5M:  return "5";
+        case GL_TF_15M: return "15";
+        case GL_TF_30M: return "30";
+        case GL_TF_1H:  return "60";
+        case GL_TF_1D:  return "D";
+        case GL_TF_1W:  return "W";
+        default:        return NULL;
+    }
+}
+
+//  Finnhub has no 4h resolution.
+static bool
+s_supports (gl_timeframe_t timeframe)
+{
+    return s_resolution (timeframe) != NULL;
+}
+
+//  Intraday: at most a month (30 days) per request.
+static int64_t
+s_max_span (gl_timeframe_t timeframe)
+{
+    return gl_timeframe_is_intraday (timeframe)? 30 * 86400: 0;
+}
+
+//  The candle URL; to is inclusive, so the last second of the range.
+static int
+s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *url, char *error)
+{
+    gl_provider_text_add (url, "%s/api/v1/stock/candle?symbol=", query->base_url);
+    gl_provider_text_escape (url, query->symbol);
+    gl_provider_text_add (url, "&resolution=%s&from=%lld&to=%lld",
+                          s_resolution (query->timeframe),
+                          (long long) query->from, (long long) query->to - 1);
+    return 0;
+}
+
+//  The token header.
+static int
+s_headers (const gl_provider_query_t *query, gl_provider_request_t *request, char *error)
+{
+    if (!query->key || !*query->key) {
+        snprintf (error, 256, "finnhub needs an API token");
+        return -1;
+    }
+    return gl_provider_request_header (request, error, "X-Finnhub-Token: %s", query->key)
+        || gl_provider_request_header (request, error, "Accept: application/json");
+}
+
+//  Reads a candle body of any status.
+static void
+s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
+{
+    const char *text = gl_provider_string (root, "error");
+    if (status != 200 || text) {
+        gl_provider_fail_status (parse, status == 200? 502: status, text? text: "no error text");
+        return;
+    }
+    const char *state = gl_provider_string (root, "s");
+    if (state && strcmp (state, "no_data") == 0) {
+        gl_provider_no_data (parse, "finnhub: s=no_data");
+        return;
+    }
+    if (!state || strcmp (state, "ok") != 0) {
+        gl_provider_fail (parse, GL_PROVIDER_PARSE_ERROR, "finnhub: expected s \"ok\" or \"no_data\"");
+        return;
+    }
+    const char *names [] = { "t", "o", "h", "l", "c", "v" };
+    const cJSON *cells [6];
+    int count = -1;
+    for (int column = 0; column < 6; column++) {
+        const cJSON *array = cJSON_GetObjectItemCaseSensitive (root, names [column]);
+        if (!cJSON_IsArray (array) || (count >= 0 && cJSON_GetArraySize (array) != count)) {
+            gl_provider_fail (parse, GL_PROVIDER_PARSE_ERROR,
+                              "finnhub: expected arrays t o h l c v of one length (%s)",
+                              names [column]);
+            return;
+        }
+        count = cJSON_GetArraySize (array);
+        cells [column] = array->child;
+    }
+    for (int index = 0; index < count; index++) {
+        double values [6];
+        bool complete = true;
+        for (int column = 0; column < 6; column++) {
+            complete = complete && cJSON_IsNumber (cells [column]);
+            values [column] = complete? cells [column]->valuedouble: 0;
+            cells [column] = cells [column]->next;
+        }
+        if (complete && !(values [0] > -1e13 && values [0] < 1e13))
+            complete = false;
+        gl_bar_t bar = { .open = values [1], .high = values [2], .low = values [3],
+                         .close = values [4], .volume = values [5] };
+        if (gl_provider_add_bar (parse, (int64_t) values [0], GL_PROVIDER_STAMP_UTC_DATE,
+                                 &bar, !complete))
+            return;
+    }
+    if (count == 0)
+        gl_provider_no_data (parse, "finnhub: s=ok with empty arrays");
+}
+
+const gl_provider_adapter_t gl_provider_finnhub = {
+    GL_PROVIDER_FINNHUB, "finnhub", s_supports, s_max_span, s_url, s_headers, s_parse,
+};

@@ -1,0 +1,3 @@
+# Provider adapters: every fixture and edge case of PROVIDERS.md, round
+# trips against a real gapless-sim, and a 15 s libFuzzer run per parser.
+gl_add_test(test_provider LIBS gl_provider TIMEOUT 60)
