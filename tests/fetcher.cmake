@@ -1,3 +1,6 @@
-# Fetcher runtime: rate limit and breaker on an injected clock.
+# Fetcher runtime: rate limit and breaker on an injected clock; HTTP on a
+# zloop against a real gapless-sim.
 gl_add_test(test_ratelimit LIBS gl_fetchrt TIMEOUT 60)
 gl_add_test(test_breaker LIBS gl_fetchrt TIMEOUT 60)
+gl_add_test(test_http LIBS gl_fetchrt gl_simclient TIMEOUT 120)
+add_dependencies(test_http gapless-sim)
