@@ -4,8 +4,9 @@
     incoming zmq_msg_t to the outgoing one without a copy, the broker never
     decodes it. Only READY and CREDIT bodies are decoded.
 
-    Ownership: an instance_t belongs to the peers table (keyed by routing
-    id); the instances table and its service's lists only refer to it.
+    Ownership: an instance_t belongs to the peers table (keyed by its
+    routing id's bytes, which the instance holds); the instances table and
+    its service's lists only refer to it.
     A queued_t belongs to the one queue that holds it.
 */
 #include "gl_broker.h"
@@ -23,6 +24,12 @@
 typedef struct _service_t service_t;
 typedef struct _instance_t instance_t;
 
+//  A ZeroMQ routing id (1 to 255 bytes): the peers table's key.
+typedef struct {
+    size_t size;
+    uint8_t data [255];
+} routing_id_t;
+
 //  A message waiting for credit.
 typedef struct {
     zmq_msg_t body;
@@ -38,9 +45,7 @@ struct _service_t {
 };
 
 struct _instance_t {
-    char *key;                  //  routing id, hex: the peers table's key
-    uint8_t routing_id [256];
-    size_t routing_id_size;
+    routing_id_t routing_id;    //  the peers table's key
     char *address;              //  "service/instance"
     service_t *service;
     uint32_t credit;
@@ -53,7 +58,7 @@ struct _gl_broker_t {
     void *context;
     void *router;
     char id [GL_WIRE_NAME_MAX + 1];
-    zhashx_t *peers;            //  routing id hex -> instance_t (owner)
+    zhashx_t *peers;            //  routing id -> instance_t (owner)
     zhashx_t *instances;        //  address -> instance_t
     zhashx_t *services;         //  name -> service_t (owner)
     size_t queue_size, queue_limit;
@@ -97,30 +102,54 @@ s_queued_destroy (queued_t **self_p)
 //  --------------------------------------------------------------------------
 //  Sending
 
-//  Hex form of a routing id, the peers table's key.
-static void
-s_routing_key (const uint8_t *data, size_t size, char *key)
+//  Hex form of a routing id, to name a peer that has not registered.
+static const char *
+s_routing_id_hex (const routing_id_t *routing_id, char *hex)
 {
     static const char digits [] = "0123456789abcdef";
-    for (size_t index = 0; index < size; index++) {
-        key [2 * index] = digits [data [index] >> 4];
-        key [2 * index + 1] = digits [data [index] & 15];
+    for (size_t index = 0; index < routing_id->size; index++) {
+        hex [2 * index] = digits [routing_id->data [index] >> 4];
+        hex [2 * index + 1] = digits [routing_id->data [index] & 15];
     }
-    key [2 * size] = '\0';
+    hex [2 * routing_id->size] = '\0';
+    return hex;
+}
+
+//  FNV-1a over a routing id's bytes: the peers table's hash. Hashing the
+//  raw bytes spares a hex conversion on every message received.
+static size_t
+s_routing_id_hash (const void *key)
+{
+    const routing_id_t *routing_id = (const routing_id_t *) key;
+    uint64_t hash = 14695981039346656037ULL;
+    for (size_t index = 0; index < routing_id->size; index++)
+        hash = (hash ^ routing_id->data [index]) * 1099511628211ULL;
+    return (size_t) hash;
+}
+
+//  Compares two routing ids (the peers table's comparator).
+static int
+s_routing_id_compare (const void *left, const void *right)
+{
+    const routing_id_t *first = (const routing_id_t *) left;
+    const routing_id_t *second = (const routing_id_t *) right;
+    if (first->size != second->size)
+        return first->size < second->size? -1: 1;
+    return memcmp (first->data, second->data, first->size);
 }
 
 //  Sends routing id + header + up to three frames (the last as a zmq_msg_t
 //  whose content moves, when given). Returns 0, or the errno of a failed
 //  first send (EHOSTUNREACH, EAGAIN): nothing was sent then.
 static int
-s_send (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
-        gl_wire_command_t command, const char *first, const void *second,
+s_send (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command, const char *first, const void *second,
         size_t second_size, zmq_msg_t *last)
 {
     uint8_t header [GL_WIRE_HEADER_SIZE];
     gl_wire_header (header, command);
     bool more = first || second || last;
-    if (zmq_send (self->router, routing_id, routing_id_size, ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
+    if (zmq_send (self->router, routing_id->data, routing_id->size,
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
         return zmq_errno ();
     //  After the first frame ZeroMQ has accepted the whole message.
     zmq_send (self->router, header, sizeof (header), more? ZMQ_SNDMORE: 0);
@@ -136,8 +165,8 @@ s_send (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
 //  Sends a command with an encoded body to a peer. Control traffic: a
 //  failure is counted, never retried.
 static void
-s_send_body (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
-             gl_wire_command_t command, const gl_msg_t *message)
+s_send_body (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command,
+             const gl_msg_t *message)
 {
     char error [GL_MSG_ERROR_MAX];
     char *data = NULL;
@@ -147,7 +176,7 @@ s_send_body (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_siz
                       gl_wire_command_name (command), error);
         return;
     }
-    int rc = s_send (self, routing_id, routing_id_size, command, NULL, data, size, NULL);
+    int rc = s_send (self, routing_id, command, NULL, data, size, NULL);
     if (rc == EHOSTUNREACH)
         self->stats.unreachable++;
     else
@@ -158,15 +187,15 @@ s_send_body (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_siz
 
 //  Sends ERROR with a code and text to a peer.
 static void
-s_send_error (gl_broker_t *self, const uint8_t *routing_id, size_t routing_id_size,
-              const char *code, const char *text)
+s_send_error (gl_broker_t *self, const routing_id_t *routing_id, const char *code,
+              const char *text)
 {
     gl_msg_t *message = gl_msg_new (GL_MSG_ERROR);
     if (!message)
         return;
     snprintf (message->error.code, sizeof (message->error.code), "%s", code);
     snprintf (message->error.text, sizeof (message->error.text), "%s", text);
-    s_send_body (self, routing_id, routing_id_size, GL_WIRE_ERROR, message);
+    s_send_body (self, routing_id, GL_WIRE_ERROR, message);
     gl_msg_destroy (&message);
 }
 
@@ -192,7 +221,7 @@ s_bounce (gl_broker_t *self, const char *sender, const char *destination,
             memcpy (zmq_msg_data (&error_frame), data, size);
             uint8_t header [GL_WIRE_HEADER_SIZE];
             gl_wire_header (header, GL_WIRE_BOUNCE);
-            rc = zmq_send (self->router, instance->routing_id, instance->routing_id_size,
+            rc = zmq_send (self->router, instance->routing_id.data, instance->routing_id.size,
                            ZMQ_SNDMORE | ZMQ_DONTWAIT);
             if (rc != -1) {
                 zmq_send (self->router, header, sizeof (header), ZMQ_SNDMORE);
@@ -287,7 +316,6 @@ s_instance_destroy (instance_t **self_p)
         while ((queued = (queued_t *) zlistx_detach (self->queue, NULL)))
             s_queued_destroy (&queued);
         zlistx_destroy (&self->queue);
-        free (self->key);
         free (self->address);
         free (self);
         *self_p = NULL;
@@ -315,7 +343,7 @@ s_announce (gl_broker_t *self, service_t *service, const char *instance_address,
     }
     instance_t *peer = (instance_t *) zhashx_first (self->peers);
     while (peer) {
-        s_send_body (self, peer->routing_id, peer->routing_id_size, GL_WIRE_MEMBERSHIP, message);
+        s_send_body (self, &peer->routing_id, GL_WIRE_MEMBERSHIP, message);
         peer->last_sent = self->now;
         peer = (instance_t *) zhashx_next (self->peers);
     }
@@ -340,8 +368,7 @@ s_instance_spend (instance_t *instance)
 static int
 s_deliver (gl_broker_t *self, instance_t *instance, const char *sender, zmq_msg_t *body)
 {
-    int rc = s_send (self, instance->routing_id, instance->routing_id_size,
-                     GL_WIRE_DELIVER, sender, NULL, 0, body);
+    int rc = s_send (self, &instance->routing_id, GL_WIRE_DELIVER, sender, NULL, 0, body);
     if (rc == 0) {
         s_instance_spend (instance);
         instance->last_sent = self->now;
@@ -414,7 +441,7 @@ s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
         zlistx_detach (service->instances, handle);
     zhashx_delete (self->instances, instance->address);
     char *address = strdup (instance->address);
-    zhashx_delete (self->peers, instance->key);      //  destroys the instance
+    zhashx_delete (self->peers, &instance->routing_id);     //  destroys the instance
     s_announce (self, service, address, "left");
     free (address);
 }
@@ -438,8 +465,8 @@ s_instance_credit (gl_broker_t *self, instance_t *instance, uint32_t credit)
 
 //  Decodes a control body of the expected type, or answers ERROR.
 static gl_msg_t *
-s_decode_control (gl_broker_t *self, const char *peer, const uint8_t *routing_id,
-                  size_t routing_id_size, zmq_msg_t *frame, gl_msg_type_t expected)
+s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
+                  zmq_msg_t *frame, gl_msg_type_t expected)
 {
     char error [GL_MSG_ERROR_MAX];
     gl_msg_t *message = gl_msg_decode (zmq_msg_data (frame), zmq_msg_size (frame), error);
@@ -451,23 +478,22 @@ s_decode_control (gl_broker_t *self, const char *peer, const uint8_t *routing_id
     if (!message) {
         self->stats.rejected++;
         gl_log_warn ("frame_rejected", "peer=%s reason=\"%s\"", peer, error);
-        s_send_error (self, routing_id, routing_id_size, "malformed", error);
+        s_send_error (self, routing_id, "malformed", error);
     }
     return message;
 }
 
 //  READY: registers (or re-registers) an instance and welcomes it.
 static void
-s_handle_ready (gl_broker_t *self, const char *key, const uint8_t *routing_id,
-                size_t routing_id_size, zmq_msg_t *body)
+s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
+                zmq_msg_t *body)
 {
-    gl_msg_t *ready = s_decode_control (self, key, routing_id, routing_id_size, body,
-                                        GL_MSG_READY);
+    gl_msg_t *ready = s_decode_control (self, peer, routing_id, body, GL_MSG_READY);
     if (!ready)
         return;
     char address [GL_WIRE_ADDRESS_MAX + 1];
     snprintf (address, sizeof (address), "%s/%s", ready->ready.service, ready->ready.instance);
-    instance_t *previous = (instance_t *) zhashx_lookup (self->peers, key);
+    instance_t *previous = (instance_t *) zhashx_lookup (self->peers, routing_id);
     if (previous)
         s_instance_remove (self, previous, "registered_again");
     previous = (instance_t *) zhashx_lookup (self->instances, address);
@@ -475,14 +501,12 @@ s_handle_ready (gl_broker_t *self, const char *key, const uint8_t *routing_id,
         s_instance_remove (self, previous, "replaced");
 
     instance_t *instance = (instance_t *) zmalloc (sizeof (instance_t));
-    instance->key = strdup (key);
-    memcpy (instance->routing_id, routing_id, routing_id_size);
-    instance->routing_id_size = routing_id_size;
+    instance->routing_id = *routing_id;
     instance->address = strdup (address);
     instance->service = s_service_require (self, ready->ready.service, true);
     instance->queue = zlistx_new ();
     instance->last_seen = instance->last_sent = self->now;
-    zhashx_insert (self->peers, key, instance);
+    zhashx_insert (self->peers, &instance->routing_id, instance);
     zhashx_insert (self->instances, address, instance);
     zlistx_add_end (instance->service->instances, instance);
     gl_log_info ("instance_ready", "address=%s credit=%u", address, ready->ready.credit);
@@ -491,7 +515,7 @@ s_handle_ready (gl_broker_t *self, const char *key, const uint8_t *routing_id,
     if (welcome) {
         welcome->welcome.heartbeat_ms = (uint32_t) self->heartbeat_ms;
         snprintf (welcome->welcome.broker, sizeof (welcome->welcome.broker), "%s", self->id);
-        s_send_body (self, routing_id, routing_id_size, GL_WIRE_WELCOME, welcome);
+        s_send_body (self, routing_id, GL_WIRE_WELCOME, welcome);
         gl_msg_destroy (&welcome);
     }
     s_announce (self, instance->service, address, "joined");
@@ -503,8 +527,8 @@ s_handle_ready (gl_broker_t *self, const char *key, const uint8_t *routing_id,
 static void
 s_handle_credit (gl_broker_t *self, instance_t *instance, zmq_msg_t *body)
 {
-    gl_msg_t *credit = s_decode_control (self, instance->address, instance->routing_id,
-                                         instance->routing_id_size, body, GL_MSG_CREDIT);
+    gl_msg_t *credit = s_decode_control (self, instance->address, &instance->routing_id, body,
+                                         GL_MSG_CREDIT);
     if (credit) {
         s_instance_credit (self, instance, credit->credit.credit);
         gl_msg_destroy (&credit);
@@ -581,7 +605,7 @@ s_handle_send (gl_broker_t *self, instance_t *instance, zmq_msg_t *address, zmq_
                                 &service_size, &instance_size)) {
         self->stats.rejected++;
         gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", instance->address);
-        s_send_error (self, instance->routing_id, instance->routing_id_size, "malformed",
+        s_send_error (self, &instance->routing_id, "malformed",
                       "SEND: expected an address 'service' or 'service/instance'");
         return;
     }
@@ -615,12 +639,15 @@ s_frames_ok (gl_broker_t *self, const char *peer, gl_wire_command_t command, int
 static void
 s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
 {
-    const uint8_t *routing_id = zmq_msg_data (&frame [0]);
-    size_t routing_id_size = zmq_msg_size (&frame [0]);
-    char key [2 * 255 + 1];
-    s_routing_key (routing_id, routing_id_size, key);
-    instance_t *instance = (instance_t *) zhashx_lookup (self->peers, key);
-    const char *peer = instance? instance->address: key;
+    routing_id_t from;
+    from.size = zmq_msg_size (&frame [0]);
+    if (from.size == 0 || from.size > sizeof (from.data))
+        return;                 //  ZeroMQ never gives a ROUTER such an id
+    memcpy (from.data, zmq_msg_data (&frame [0]), from.size);
+    const routing_id_t *routing_id = &from;
+    instance_t *instance = (instance_t *) zhashx_lookup (self->peers, routing_id);
+    char hex [2 * sizeof (from.data) + 1];
+    const char *peer = instance? instance->address: s_routing_id_hex (routing_id, hex);
     if (instance)
         instance->last_seen = self->now;
 
@@ -635,23 +662,23 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         //  A wrong version is answered to anyone: it is how a peer learns
         //  what this broker speaks.
         if (status == GL_WIRE_HEADER_BAD_VERSION || instance)
-            s_send_error (self, routing_id, routing_id_size, reason,
+            s_send_error (self, routing_id, reason,
                           status == GL_WIRE_HEADER_BAD_VERSION? "this broker speaks GLP version 1"
                                                               : "expected a GLP/1 header");
         return;
     }
     if (!s_frames_ok (self, peer, command, frames)) {
         if (instance)
-            s_send_error (self, routing_id, routing_id_size, "malformed",
+            s_send_error (self, routing_id, "malformed",
                           "wrong number of frames for the command");
         return;
     }
     if (command == GL_WIRE_READY) {
-        s_handle_ready (self, key, routing_id, routing_id_size, &frame [2]);
+        s_handle_ready (self, peer, routing_id, &frame [2]);
         return;
     }
     if (!instance && command != GL_WIRE_DISCONNECT) {
-        s_send_error (self, routing_id, routing_id_size, "not_registered",
+        s_send_error (self, routing_id, "not_registered",
                       "send READY first");
         return;
     }
@@ -672,7 +699,7 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
             self->stats.rejected++;
             gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
                          gl_wire_command_name (command));
-            s_send_error (self, routing_id, routing_id_size, "bad_command",
+            s_send_error (self, routing_id, "bad_command",
                           "this command is not sent to a broker");
     }
 }
@@ -737,8 +764,7 @@ s_heartbeat (gl_broker_t *self)
             zlistx_add_end (dead, instance);
         else
         if (self->now - instance->last_sent >= self->heartbeat_ms) {
-            if (s_send (self, instance->routing_id, instance->routing_id_size,
-                        GL_WIRE_HEARTBEAT, NULL, NULL, 0, NULL) == 0)
+            if (s_send (self, &instance->routing_id, GL_WIRE_HEARTBEAT, NULL, NULL, 0, NULL) == 0)
                 instance->last_sent = self->now;
         }
         instance = (instance_t *) zhashx_next (self->peers);
@@ -871,6 +897,11 @@ gl_broker_new (gl_config_t *config, char *error)
     gl_broker_t *self = (gl_broker_t *) zmalloc (sizeof (gl_broker_t));
     self->context = zmq_ctx_new ();
     self->peers = zhashx_new ();
+    //  Keys are the instances' own routing ids: not copied, not freed.
+    zhashx_set_key_hasher (self->peers, s_routing_id_hash);
+    zhashx_set_key_comparator (self->peers, s_routing_id_compare);
+    zhashx_set_key_duplicator (self->peers, NULL);
+    zhashx_set_key_destructor (self->peers, NULL);
     zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) s_instance_destroy);
     self->instances = zhashx_new ();
     self->services = zhashx_new ();
