@@ -1,0 +1,328 @@
+/*  bench_writer — rows/s of the writer actor (fed over a real broker) for
+    fresh bars, identical re-deliveries and changed re-deliveries, beside
+    baselines on the same table in the same run: a raw binary COPY of the
+    same rows, and a plain staging-table merge (COPY to a temp table, then
+    INSERT ... SELECT ... ON CONFLICT DO UPDATE of every row).
+
+    Needs a PostgreSQL server found the way gapless finds one (DATABASE_URL,
+    PG*, or tools/pg.sh start). Uses the schema gapless_test_bench_writer.
+        build/tools/bench/bench_writer [slices] [bars per slice]
+*/
+#include "gl_msg.h"
+#include "gl_testdb.h"
+#include "gl_wire.h"
+#include <czmq.h>
+#include <endian.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#define T0 1577923200               //  2020-01-02 00:00 UTC
+#define COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, vwap, " \
+                "trade_count, provisional"
+
+static gl_db_t *s_db;
+static int s_slices = 40, s_bars = 5000;
+
+//  Seconds on the monotonic clock.
+static double
+s_now (void)
+{
+    return zclock_usecs () / 1e6;
+}
+
+static void
+s_exec (const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    if (PQresultStatus (result) != PGRES_COMMAND_OK && PQresultStatus (result) != PGRES_TUPLES_OK)
+        fprintf (stderr, "bench_writer: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
+}
+
+//  The bar index of slice at position; shift moves the close.
+static gl_bar_t
+s_bar (int slice, int index, double shift)
+{
+    double base = 100 + index % 50;
+    return (gl_bar_t) { .ts = T0 + (int64_t) slice * 86400 * 7 + index * 60, .open = base,
+                        .high = base + 2, .low = base - 2, .close = base + shift,
+                        .volume = 1000, .vwap = base, .trades = 7, .has_vwap = true,
+                        .has_trades = true };
+}
+
+static void
+s_put (FILE *stream, const void *data, size_t size)
+{
+    fwrite (data, 1, size, stream);
+}
+
+static void
+s_put_int (FILE *stream, uint64_t value, int size)
+{
+    uint32_t length = htobe32 ((uint32_t) size);
+    s_put (stream, &length, 4);
+    if (size == 8) {
+        uint64_t wire = htobe64 (value);
+        s_put (stream, &wire, 8);
+    }
+    else {
+        uint8_t byte = (uint8_t) value;
+        s_put (stream, &byte, 1);
+    }
+}
+
+static void
+s_put_double (FILE *stream, double value)
+{
+    uint64_t bits;
+    memcpy (&bits, &value, 8);
+    s_put_int (stream, bits, 8);
+}
+
+static void
+s_put_text (FILE *stream, const char *text)
+{
+    uint32_t length = htobe32 ((uint32_t) strlen (text));
+    s_put (stream, &length, 4);
+    s_put (stream, text, strlen (text));
+}
+
+//  COPYs every row in binary into table; returns the seconds it took.
+static double
+s_copy (const char *table, double shift)
+{
+    char *data = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&data, &size);
+    double start = s_now ();
+    s_put (stream, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    for (int slice = 0; slice < s_slices; slice++)
+        for (int index = 0; index < s_bars; index++) {
+            gl_bar_t bar = s_bar (slice, index, shift);
+            uint16_t fields = htobe16 (12);
+            s_put (stream, &fields, 2);
+            s_put_text (stream, "BENCH");
+            s_put_text (stream, "1m");
+            s_put_int (stream, (uint64_t) ((bar.ts - 946684800) * 1000000), 8);
+            s_put_text (stream, "polygon");
+            s_put_double (stream, bar.open);
+            s_put_double (stream, bar.high);
+            s_put_double (stream, bar.low);
+            s_put_double (stream, bar.close);
+            s_put_double (stream, bar.volume);
+            s_put_double (stream, bar.vwap);
+            s_put_int (stream, bar.trades, 8);
+            s_put_int (stream, 0, 1);
+        }
+    s_put (stream, "\377\377", 2);
+    fclose (stream);
+    PGconn *conn = gl_db_conn (s_db);
+    char sql [256];
+    snprintf (sql, sizeof sql, "COPY %s (" COLUMNS ") FROM STDIN (FORMAT binary)", table);
+    PQclear (PQexec (conn, sql));
+    for (size_t offset = 0; offset < size; offset += 1 << 18)
+        PQputCopyData (conn, data + offset, (int) (size - offset < (1 << 18)? size - offset: 1 << 18));
+    PQputCopyEnd (conn, NULL);
+    PGresult *result;
+    while ((result = PQgetResult (conn))) {
+        if (PQresultStatus (result) != PGRES_COMMAND_OK)
+            fprintf (stderr, "bench_writer: copy: %s", PQresultErrorMessage (result));
+        PQclear (result);
+    }
+    free (data);
+    return s_now () - start;
+}
+
+//  The plain merge: COPY to a temp table, upsert every row.
+static double
+s_plain_merge (double shift)
+{
+    double start = s_now ();
+    s_exec ("BEGIN");
+    s_exec ("CREATE TEMP TABLE plain_stage (LIKE ohlc_bars INCLUDING DEFAULTS) ON COMMIT DROP");
+    s_copy ("plain_stage", shift);
+    s_exec ("INSERT INTO ohlc_bars (" COLUMNS ") SELECT " COLUMNS " FROM plain_stage"
+            " ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
+            " SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
+            " close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
+            " trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
+            " as_of = now()");
+    s_exec ("COMMIT");
+    return s_now () - start;
+}
+
+//  Sends header + optional address + optional body on the DEALER.
+static void
+s_command (zsock_t *socket, gl_wire_command_t command, const char *address, const gl_msg_t *body)
+{
+    zmsg_t *message = zmsg_new ();
+    uint8_t header [GL_WIRE_HEADER_SIZE];
+    gl_wire_header (header, command);
+    zmsg_addmem (message, header, sizeof header);
+    if (address)
+        zmsg_addstr (message, address);
+    if (body) {
+        char *data = NULL, error [GL_MSG_ERROR_MAX];
+        size_t size = 0;
+        if (gl_msg_encode (body, &data, &size, error) == 0)
+            zmsg_addmem (message, data, size);
+        free (data);
+    }
+    zmsg_send (&message, socket);
+}
+
+//  A registered DEALER peer.
+static zsock_t *
+s_peer (const char *endpoint, const char *service)
+{
+    zsock_t *socket = zsock_new_dealer (endpoint);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof ready->ready.service, "%s", service);
+    snprintf (ready->ready.instance, sizeof ready->ready.instance, "bench");
+    ready->ready.credit = 100000;
+    s_command (socket, GL_WIRE_READY, NULL, ready);
+    gl_msg_destroy (&ready);
+    zmsg_t *welcome = zmsg_recv (socket);
+    zmsg_destroy (&welcome);
+    return socket;
+}
+
+//  Claims s_slices fresh slices and sends their bars through the writer;
+//  returns the seconds until every WRITTEN came back.
+static double
+s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
+{
+    char sql [512];
+    snprintf (sql, sizeof sql, "SELECT queue_enqueue('BENCH', '1m', to_timestamp(%d + s),"
+              " to_timestamp(%d + s + %d)) FROM generate_series(1, %d) s", T0, T0, round + 1,
+              s_slices);
+    s_exec (sql);
+    snprintf (sql, sizeof sql, "SELECT id, lease_token FROM queue_claim('bench', %d, 600)", s_slices);
+    PGresult *claimed = PQexec (gl_db_conn (s_db), sql);
+    int count = PQntuples (claimed);
+    gl_msg_t **messages = calloc ((size_t) count, sizeof (gl_msg_t *));
+    for (int slice = 0; slice < count; slice++) {
+        gl_msg_t *message = messages [slice] = gl_msg_new (GL_MSG_BARS);
+        message->bars.run_id = strtoull (PQgetvalue (claimed, slice, 0), NULL, 10);
+        snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s",
+                  PQgetvalue (claimed, slice, 1));
+        snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+        snprintf (message->bars.symbol, sizeof message->bars.symbol, "BENCH");
+        snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
+        message->bars.last = true;
+        for (int index = 0; index < s_bars; index++) {
+            gl_bar_t bar = s_bar (slice, index, shift);
+            gl_msg_add_bar (message, &bar);
+        }
+    }
+    PQclear (claimed);
+    double start = s_now ();
+    for (int slice = 0; slice < count; slice++)
+        s_command (fetcher, GL_WIRE_SEND, "writer", messages [slice]);
+    int written = 0;
+    double beat = start;
+    zpoller_t *poller = zpoller_new (scheduler, NULL);
+    while (written < count && s_now () - start < 120) {
+        if (s_now () - beat > 0.2) {
+            s_command (fetcher, GL_WIRE_HEARTBEAT, NULL, NULL);
+            s_command (scheduler, GL_WIRE_HEARTBEAT, NULL, NULL);
+            beat = s_now ();
+        }
+        if (!zpoller_wait (poller, 50))
+            continue;
+        zmsg_t *message = zmsg_recv (scheduler);
+        zframe_t *header = zmsg_first (message);
+        gl_wire_command_t command;
+        if (gl_wire_header_parse (zframe_data (header), zframe_size (header), &command) == 0
+        &&  command == GL_WIRE_DELIVER)
+            written++;
+        zmsg_destroy (&message);
+    }
+    double elapsed = s_now () - start;
+    zpoller_destroy (&poller);
+    for (int slice = 0; slice < count; slice++)
+        gl_msg_destroy (&messages [slice]);
+    free (messages);
+    if (written < count)
+        fprintf (stderr, "bench_writer: only %d of %d slices acknowledged\n", written, count);
+    return elapsed;
+}
+
+static pid_t
+s_start (char *const argv [])
+{
+    pid_t pid = fork ();
+    if (pid == 0) {
+        execv (argv [0], argv);
+        _exit (127);
+    }
+    return pid;
+}
+
+int
+main (int argc, char **argv)
+{
+    if (argc > 1)
+        s_slices = atoi (argv [1]);
+    if (argc > 2)
+        s_bars = atoi (argv [2]);
+    if (s_slices < 1 || s_bars < 1 || s_bars > GL_MSG_MAX_BARS) {
+        fprintf (stderr, "usage: bench_writer [slices] [bars per slice, at most %d]\n",
+                 GL_MSG_MAX_BARS);
+        return 2;
+    }
+    s_db = gl_testdb_new ("bench_writer");
+    if (!s_db)
+        return 1;
+    double rows = (double) s_slices * s_bars;
+    s_exec ("TRUNCATE ohlc_bars");
+    double raw = s_copy ("ohlc_bars", 0);
+    s_exec ("TRUNCATE ohlc_bars");
+    double plain_fresh = s_plain_merge (0);
+    s_exec ("VACUUM ohlc_bars");
+    double plain_same = s_plain_merge (0);
+    s_exec ("VACUUM ohlc_bars");
+    double plain_changed = s_plain_merge (0.5);
+    s_exec ("TRUNCATE ohlc_bars");
+    s_exec ("VACUUM ohlc_bars");
+
+    char endpoint [64], *db_url = gl_db_default_conninfo ();
+    snprintf (endpoint, sizeof endpoint, "ipc:///tmp/bench-writer-%d.ipc", getpid ());
+    setenv ("GAPLESS_WRITER_NOTIFY", "scheduler", 1);
+    char *broker_argv [] = { GL_BROKER_PATH, "--bind", endpoint, NULL };
+    char *writer_argv [] = { GL_WRITER_PATH, "--broker", endpoint, "--database", db_url,
+                             "--schema", "gapless_test_bench_writer", NULL };
+    pid_t broker = s_start (broker_argv);
+    pid_t writer = s_start (writer_argv);
+    zsock_t *scheduler = s_peer (endpoint, "scheduler");
+    zsock_t *fetcher = s_peer (endpoint, "fetcher.polygon");
+    double fresh = s_through_writer (fetcher, scheduler, 0, 0);
+    s_exec ("VACUUM ohlc_bars");
+    double same = s_through_writer (fetcher, scheduler, 1, 0);
+    s_exec ("VACUUM ohlc_bars");
+    double changed = s_through_writer (fetcher, scheduler, 2, 0.5);
+
+    printf ("bench_writer: %d slices x %d 1m bars = %.0f rows per run\n\n", s_slices, s_bars, rows);
+    printf ("%-34s %12s %22s\n", "path", "rows/s", "ratio");
+    printf ("%-34s %12.0f %22s\n", "raw binary COPY (fresh)", rows / raw, "baseline");
+    printf ("%-34s %12.0f %22s\n", "plain merge, fresh", rows / plain_fresh, "");
+    printf ("%-34s %12.0f %22s\n", "plain merge, identical rows", rows / plain_same, "baseline");
+    printf ("%-34s %12.0f %22s\n", "plain merge, changed rows", rows / plain_changed, "baseline");
+    printf ("%-34s %12.0f %14.2f x COPY\n", "writer actor, fresh", rows / fresh, raw / fresh);
+    printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, identical", rows / same,
+            plain_same / same);
+    printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, changed", rows / changed,
+            plain_changed / changed);
+    printf ("\ntargets: fresh >= 0.70 x COPY, identical > 1.00 x merge, changed >= 0.90 x merge\n");
+
+    zsock_destroy (&fetcher);
+    zsock_destroy (&scheduler);
+    kill (writer, SIGTERM);
+    waitpid (writer, NULL, 0);
+    kill (broker, SIGTERM);
+    waitpid (broker, NULL, 0);
+    free (db_url);
+    gl_db_destroy (&s_db);
+    return 0;
+}
