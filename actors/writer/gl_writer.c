@@ -42,31 +42,40 @@ static const char *s_occupied_sql =
     "                  AND b.ts BETWEEN to_timestamp(g.first) AND to_timestamp(g.last)"
     "                  AND b.provider = g.provider)";
 
-//  The merge. Identical rows are filtered out before the insert (reads
-//  only, no row lock, no new row version); a final bar is never replaced
-//  by a provisional one; a changed final bar is a revision. The RETURNING
-//  subquery sees the statement's snapshot, so it reads the OLD row.
-//  Row 0 holds the counts, then one row per revised bar.
+//  The merge. One join finds, for each staged row, the stored row it
+//  would change: identical rows, and provisional rows over final ones,
+//  drop out there (reads only, nothing rewritten or locked). Changed rows
+//  are updated by their ctid, without a second index lookup; new rows are
+//  inserted (ON CONFLICT covers a concurrent writer). A stored row that
+//  was final is a revision, counted per batch slice. Row 0: inserted,
+//  updated, and how many updates the join expected; then one row per
+//  slice with revisions.
 static const char *s_merge_sql =
-    "WITH m AS ("
-    " INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
-    " SELECT " S_COLUMNS " FROM writer_stage s"
-    "  WHERE NOT EXISTS (SELECT 1 FROM ohlc_bars o WHERE " S_SAME_KEY ("o", "s")
-    "                      AND " S_VALUES ("o") " IS NOT DISTINCT FROM " S_VALUES ("s") ")"
-    " ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
-    "    SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
-    "        close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
-    "        trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
-    "        as_of = now()"
-    "  WHERE (b.provisional OR NOT EXCLUDED.provisional)"
-    "    AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("EXCLUDED")
-    " RETURNING b.symbol, b.timeframe, b.provider, b.ts, b.xmax = 0 AS inserted,"
-    "   (SELECT NOT o.provisional FROM ohlc_bars o WHERE " S_SAME_KEY ("o", "b") ") AS revised)"
-    " SELECT 0::bigint, count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),"
-    "        NULL::text, NULL::text, NULL::text FROM m"
+    "WITH j AS MATERIALIZED ("
+    " SELECT s.*, o.ctid AS old_ctid, o.provisional AS old_provisional"
+    "   FROM writer_stage s LEFT JOIN ohlc_bars o ON " S_SAME_KEY ("o", "s")
+    "  WHERE o.ctid IS NULL OR ((o.provisional OR NOT s.provisional)"
+    "        AND " S_VALUES ("o") " IS DISTINCT FROM " S_VALUES ("s") ")),"
+    " u AS (UPDATE ohlc_bars b"
+    "          SET open = j.open, high = j.high, low = j.low, close = j.close,"
+    "              volume = j.volume, vwap = j.vwap, trade_count = j.trade_count,"
+    "              provisional = j.provisional, as_of = now()"
+    "         FROM j WHERE b.ctid = j.old_ctid RETURNING 1),"
+    " i AS (INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
+    "       SELECT " S_COLUMNS " FROM j WHERE j.old_ctid IS NULL"
+    "       ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
+    "          SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
+    "              close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
+    "              trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
+    "              as_of = now()"
+    "        WHERE (b.provisional OR NOT EXCLUDED.provisional)"
+    "          AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("EXCLUDED")
+    "       RETURNING 1)"
+    " SELECT -1, (SELECT count(*) FROM i), (SELECT count(*) FROM u),"
+    "        (SELECT count(*) FROM j WHERE old_ctid IS NOT NULL)"
     " UNION ALL"
-    " SELECT 1, extract(epoch FROM ts)::bigint, 0, symbol, timeframe, provider"
-    "   FROM m WHERE revised";
+    " SELECT batch_slice, count(*), 0, 0 FROM j"
+    "  WHERE old_ctid IS NOT NULL AND NOT old_provisional GROUP BY batch_slice";
 
 //  Completes the batch's finished slices; true when every one completed.
 static const char *s_complete_sql =
@@ -95,6 +104,7 @@ typedef struct {
     bool has_last;
     uint32_t last_part;
     size_t rows_held;
+    size_t batch_index;             //  position in the flush's batch
     uint64_t rows_written;          //  by earlier forced flushes
     uint64_t revisions;             //  by earlier forced flushes
     //  One flush's view of the slice
@@ -448,9 +458,18 @@ s_connect (gl_writer_t *self)
     self->connected_before = true;
     //  No CHECKs on the stage (LIKE copies none): a bad bar is found by
     //  the insert into ohlc_bars, where it can be isolated.
-    if (s_exec (self, "CREATE TEMP TABLE writer_stage (LIKE ohlc_bars INCLUDING DEFAULTS)")
-        != S_OK) {
+    if (s_exec (self, "CREATE TEMP TABLE writer_stage (LIKE ohlc_bars INCLUDING DEFAULTS,"
+                      " batch_slice integer NOT NULL)") != S_OK) {
         gl_log_error ("writer_stage_failed", "error=\"%s\"", self->error);
+        gl_db_destroy (&self->db);
+        return -1;
+    }
+    //  The stage never has statistics, and the merge's right plan never
+    //  changes: per staged row, one primary-key lookup, then an update by
+    //  ctid. A hash join would read all of ohlc_bars for every batch.
+    if (s_exec (self, "SET enable_hashjoin = off; SET enable_mergejoin = off;"
+                      " SET work_mem = '64MB'") != S_OK) {
+        gl_log_error ("writer_session_failed", "error=\"%s\"", self->error);
         gl_db_destroy (&self->db);
         return -1;
     }
@@ -508,9 +527,10 @@ s_put_double (gl_writer_t *self, double value)
     s_put_field (self, &bits, 8);
 }
 
-//  Encodes rows [low, high) as a binary COPY stream in S_COLUMNS order.
+//  Encodes rows [low, high) as a binary COPY stream in S_COLUMNS order,
+//  then, for the stage, the row's slice in the batch.
 static int
-s_encode (gl_writer_t *self, size_t low, size_t high)
+s_encode (gl_writer_t *self, size_t low, size_t high, bool staged)
 {
     static const char signature [11] = "PGCOPY\n\377\r\n\0";
     self->copy_size = 0;
@@ -521,7 +541,7 @@ s_encode (gl_writer_t *self, size_t low, size_t high)
     for (size_t index = low; index < high; index++) {
         const slice_t *slice = self->rows [index].slice;
         const gl_bar_t *bar = self->rows [index].bar;
-        s_put16 (self, 12);
+        s_put16 (self, staged? 13: 12);
         s_put_field (self, slice->symbol, (uint32_t) strlen (slice->symbol));
         s_put_field (self, slice->timeframe, (uint32_t) strlen (slice->timeframe));
         s_put_int64 (self, (bar->ts - S_POSTGRES_EPOCH) * 1000000);
@@ -541,22 +561,27 @@ s_encode (gl_writer_t *self, size_t low, size_t high)
             s_put32 (self, UINT32_MAX);
         uint8_t provisional = bar->provisional;
         s_put_field (self, &provisional, 1);
+        if (staged) {
+            uint32_t batch_slice = htobe32 ((uint32_t) slice->batch_index);
+            s_put_field (self, &batch_slice, 4);
+        }
     }
     s_put16 (self, UINT16_MAX);
     return self->copy_failed? -1: 0;
 }
 
-//  COPYs rows [low, high) into table.
+//  COPYs rows [low, high) into ohlc_bars, or into the stage.
 static outcome_t
-s_copy (gl_writer_t *self, const char *table, size_t low, size_t high)
+s_copy (gl_writer_t *self, bool staged, size_t low, size_t high)
 {
-    if (s_encode (self, low, high) == -1) {
+    if (s_encode (self, low, high, staged) == -1) {
         s_set_error (self, "out of memory for the COPY buffer");
         return S_TRANSIENT;
     }
     PGconn *conn = gl_db_conn (self->db);
     char sql [256];
-    snprintf (sql, sizeof sql, "COPY %s (" S_COLUMNS ") FROM STDIN (FORMAT binary)", table);
+    snprintf (sql, sizeof sql, "COPY %s (" S_COLUMNS "%s) FROM STDIN (FORMAT binary)",
+              staged? "writer_stage": "ohlc_bars", staged? ", batch_slice": "");
     PGresult *result = PQexec (conn, sql);
     outcome_t outcome = s_outcome (self, result, PGRES_COPY_IN);
     PQclear (result);
@@ -811,51 +836,31 @@ s_occupied (gl_writer_t *self)
     return occupied;
 }
 
-//  Finds the row with this key among [low, high) (sorted); NULL if none.
-static row_t *
-s_row_find (gl_writer_t *self, size_t low, size_t high, const char *symbol,
-            const char *timeframe, const char *provider, int64_t ts)
-{
-    slice_t probe_slice = { 0 };
-    snprintf (probe_slice.symbol, sizeof probe_slice.symbol, "%s", symbol);
-    snprintf (probe_slice.timeframe, sizeof probe_slice.timeframe, "%s", timeframe);
-    snprintf (probe_slice.provider, sizeof probe_slice.provider, "%s", provider);
-    gl_bar_t probe_bar = { .ts = ts };
-    row_t probe = { &probe_slice, &probe_bar, 0, false };
-    while (low < high) {
-        size_t middle = low + (high - low) / 2;
-        int order = s_compare_keys (&self->rows [middle], &probe);
-        if (order == 0)
-            return &self->rows [middle];
-        if (order < 0)
-            low = middle + 1;
-        else
-            high = middle;
-    }
-    return NULL;
-}
-
 //  Stages rows [low, high) and merges them into ohlc_bars.
 static outcome_t
 s_merge (gl_writer_t *self, size_t low, size_t high)
 {
     outcome_t outcome = s_exec (self, "TRUNCATE writer_stage");
     if (outcome == S_OK)
-        outcome = s_copy (self, "writer_stage", low, high);
+        outcome = s_copy (self, true, low, high);
     if (outcome != S_OK)
         return outcome;
     PGresult *result = PQexec (gl_db_conn (self->db), s_merge_sql);
     outcome = s_outcome (self, result, PGRES_TUPLES_OK);
+    if (outcome == S_OK && strcmp (PQgetvalue (result, 0, 2), PQgetvalue (result, 0, 3)) != 0) {
+        //  A concurrent writer moved a row between the join and the update.
+        s_set_error (self, "a stored bar changed under the merge; the batch is retried");
+        outcome = S_TRANSIENT;
+    }
     if (outcome == S_OK) {
         self->pending.inserted += strtoull (PQgetvalue (result, 0, 1), NULL, 10);
         self->pending.updated += strtoull (PQgetvalue (result, 0, 2), NULL, 10);
         for (int index = 1; index < PQntuples (result); index++) {
-            row_t *row = s_row_find (self, low, high, PQgetvalue (result, index, 3),
-                                     PQgetvalue (result, index, 4), PQgetvalue (result, index, 5),
-                                     strtoll (PQgetvalue (result, index, 1), NULL, 10));
-            if (row)
-                row->slice->batch_revisions++;
-            self->pending.revisions++;
+            size_t slice = strtoull (PQgetvalue (result, index, 0), NULL, 10);
+            uint64_t revisions = strtoull (PQgetvalue (result, index, 1), NULL, 10);
+            if (slice < self->batch_count)
+                self->batch [slice]->batch_revisions += revisions;
+            self->pending.revisions += revisions;
         }
     }
     PQclear (result);
@@ -910,7 +915,7 @@ s_write_rows (gl_writer_t *self)
         if (!occupied) {
             if (s_exec (self, "SAVEPOINT direct") != S_OK)
                 return S_TRANSIENT;
-            outcome_t outcome = s_copy (self, "ohlc_bars", 0, self->row_count);
+            outcome_t outcome = s_copy (self, false, 0, self->row_count);
             if (outcome == S_OK) {
                 self->pending.inserted += self->row_count;
                 self->pending.direct_copies++;
@@ -988,6 +993,8 @@ s_pick_batch (gl_writer_t *self, bool force)
             self->batch [self->batch_count++] = slice;
     }
     qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
+    for (size_t index = 0; index < self->batch_count; index++)
+        self->batch [index]->batch_index = index;
     return self->batch_count;
 }
 
