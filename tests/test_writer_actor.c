@@ -6,6 +6,8 @@
     - a fetcher process that claimed a slice is stopped (SIGSTOP) past its
       lease, the slice is re-dispatched and finished, then SIGCONT: its
       late batch is refused, no row changes, nothing is acknowledged;
+    - first parts of as many slices as the writer has credit do not
+      deadlock it: it writes them unfinished and takes the last parts;
     - PostgreSQL stopped and started again mid-stream: every bar lands
       once and every slice is acknowledged once, after its COMMIT.
 
@@ -31,7 +33,7 @@ static char s_endpoint [64], s_pg_dir [512], s_pg_script [512], s_url [1024];
 //  A raw GLP peer the test drives; it counts the WRITTEN it receives.
 typedef struct {
     zsock_t *socket;
-    int written [RESTART_SLICES + 8];   //  WRITTEN per run id
+    int written [64];   //  WRITTEN per run id
     uint64_t last_rows;
 } peer_t;
 
@@ -87,7 +89,7 @@ s_pump (int wait_ms)
                     char error [GL_MSG_ERROR_MAX];
                     gl_msg_t *written = gl_msg_decode (zframe_data (body), zframe_size (body), error);
                     if (written && written->type == GL_MSG_WRITTEN
-                    &&  written->written.run_id < RESTART_SLICES + 8) {
+                    &&  written->written.run_id < 64) {
                         peer->written [written->written.run_id]++;
                         peer->last_rows = written->written.rows;
                     }
@@ -148,10 +150,11 @@ s_peer_destroy (peer_t **self_p)
     }
 }
 
-//  Sends one day of 1m bars of the run to the writer; shift moves closes.
+//  Sends part of a day of 1m bars (every parts-th bar from the part-th)
+//  of the run to the writer; shift moves closes.
 static void
-s_send_bars (peer_t *peer, uint64_t run_id, const char *token, const char *symbol,
-             int64_t day, double shift)
+s_send_part (peer_t *peer, uint64_t run_id, const char *token, const char *symbol,
+             int64_t day, double shift, uint32_t part, uint32_t parts)
 {
     gl_msg_t *message = gl_msg_new (GL_MSG_BARS);
     message->bars.run_id = run_id;
@@ -159,8 +162,9 @@ s_send_bars (peer_t *peer, uint64_t run_id, const char *token, const char *symbo
     snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
     snprintf (message->bars.symbol, sizeof message->bars.symbol, "%s", symbol);
     snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
-    message->bars.last = true;
-    for (int index = 0; index < SLICE_BARS; index++) {
+    message->bars.part = part;
+    message->bars.last = part + 1 == parts;
+    for (int index = (int) part; index < SLICE_BARS; index += (int) parts) {
         double base = 50 + index % 17;
         gl_bar_t bar = { .ts = day + 52200 + index * 60, .open = base, .high = base + 1,
                          .low = base - 1, .close = base + shift, .volume = 100 };
@@ -168,6 +172,14 @@ s_send_bars (peer_t *peer, uint64_t run_id, const char *token, const char *symbo
     }
     s_peer_command (peer, GL_WIRE_SEND, "writer", message);
     gl_msg_destroy (&message);
+}
+
+//  Sends a whole day in one part.
+static void
+s_send_bars (peer_t *peer, uint64_t run_id, const char *token, const char *symbol,
+             int64_t day, double shift)
+{
+    s_send_part (peer, run_id, token, symbol, day, shift, 0, 1);
 }
 
 //  Runs a query and returns the first value as an integer (-1 on error).
@@ -324,6 +336,35 @@ s_test_stopped_fetcher (char *self_path, peer_t *fetcher, peer_t *scheduler)
     GL_CHECK_INT (s_scalar (s_db, sql), 1);
 }
 
+//  First parts of as many slices as the writer has credit: without the
+//  forced write of unfinished slices, the last parts would wait forever
+//  behind the credit those first parts hold.
+static void
+s_test_credit_full_of_parts (peer_t *fetcher, peer_t *scheduler)
+{
+    enum { SLICES = 8 };            //  the writer's --credit
+    uint64_t runs [SLICES];
+    char tokens [SLICES][65];
+    for (int index = 0; index < SLICES; index++) {
+        runs [index] = s_claim (s_db, "FILL", T0 + index * DAY, "test", 600, tokens [index]);
+        s_send_part (fetcher, runs [index], tokens [index], "FILL", T0 + index * DAY, 0, 0, 2);
+    }
+    for (int index = 0; index < SLICES; index++)
+        s_send_part (fetcher, runs [index], tokens [index], "FILL", T0 + index * DAY, 0, 1, 2);
+    int acknowledged = 0;
+    gl_test_wait_until ((s_pump (10), acknowledged = 0,
+        ({ for (int index = 0; index < SLICES; index++)
+               acknowledged += scheduler->written [runs [index]] == 1; }),
+        acknowledged == SLICES), 15000);
+    GL_CHECK_INT (acknowledged, SLICES);
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs WHERE symbol = 'FILL'"
+              " AND status = 'succeeded' AND rows_written = %d", SLICE_BARS);
+    GL_CHECK_INT (s_scalar (s_db, sql), SLICES);
+    GL_CHECK_INT (s_scalar (s_db, "SELECT count(*) FROM ohlc_bars WHERE symbol = 'FILL'"),
+                  SLICES * SLICE_BARS);
+}
+
 //  PostgreSQL goes away mid-stream and comes back.
 static void
 s_test_restart (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
@@ -417,6 +458,7 @@ main (int argc, char **argv)
     peer_t *fetcher = s_peer_new ("fetcher.polygon", "test");
     s_test_written (fetcher, scheduler, coverage);
     s_test_stopped_fetcher (argv [0], fetcher, scheduler);
+    s_test_credit_full_of_parts (fetcher, scheduler);
     s_test_restart (fetcher, scheduler, coverage);
     int status = gl_process_stop (writer, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
