@@ -134,6 +134,7 @@ s_fingerprint (const char *symbol)
     return s_scalar (sql);
 }
 
+//  How many bars of symbol are stored.
 static long long
 s_count (const char *symbol)
 {
@@ -379,6 +380,7 @@ s_test_unreachable (void)
     GL_CHECK (writer == NULL);
 }
 
+//  Runs every case and prints the summary.
 int
 main (void)
 {

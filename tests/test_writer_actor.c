@@ -136,6 +136,7 @@ s_peer_new (const char *service, const char *instance)
     return self;
 }
 
+//  Disconnects and frees a peer.
 static void
 s_peer_destroy (peer_t **self_p)
 {
@@ -421,6 +422,7 @@ s_read_line (const char *path, char *buffer, size_t size)
         fclose (file);
 }
 
+//  Runs every case and prints the summary.
 int
 main (int argc, char **argv)
 {

@@ -489,6 +489,7 @@ s_put (gl_writer_t *self, const void *data, size_t size)
         self->copy_failed = true;
 }
 
+//  Appends a 16-bit integer in network order.
 static void
 s_put16 (gl_writer_t *self, uint16_t value)
 {
@@ -496,6 +497,7 @@ s_put16 (gl_writer_t *self, uint16_t value)
     s_put (self, &value, 2);
 }
 
+//  Appends a 32-bit integer in network order.
 static void
 s_put32 (gl_writer_t *self, uint32_t value)
 {
@@ -511,6 +513,7 @@ s_put_field (gl_writer_t *self, const void *data, uint32_t size)
     s_put (self, data, size);
 }
 
+//  Appends a bigint field (timestamptz and trade_count).
 static void
 s_put_int64 (gl_writer_t *self, int64_t value)
 {
@@ -518,6 +521,7 @@ s_put_int64 (gl_writer_t *self, int64_t value)
     s_put_field (self, &wire, 8);
 }
 
+//  Appends a float8 field.
 static void
 s_put_double (gl_writer_t *self, double value)
 {
@@ -693,6 +697,7 @@ typedef struct {
     bool first;
 } literal_t;
 
+//  Starts an empty array literal.
 static void
 s_literal_open (literal_t *literal)
 {
@@ -702,6 +707,7 @@ s_literal_open (literal_t *literal)
         fputc ('{', literal->stream);
 }
 
+//  Appends a text element to the literal.
 static void
 s_literal_add (literal_t *literal, const char *value)
 {
@@ -710,6 +716,7 @@ s_literal_add (literal_t *literal, const char *value)
     literal->first = false;
 }
 
+//  Appends an integer element to the literal.
 static void
 s_literal_add_int (literal_t *literal, int64_t value)
 {

@@ -141,6 +141,7 @@ s_on_timer (zloop_t *loop, int timer_id, void *argument)
     return 0;
 }
 
+//  Prints the command-line help.
 static void
 s_usage (FILE *stream)
 {
@@ -184,6 +185,7 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     return 0;
 }
 
+//  Parses flags and configuration, then runs the actor until SIGTERM.
 int
 main (int argc, char **argv)
 {

@@ -31,6 +31,7 @@ s_now (void)
     return zclock_usecs () / 1e6;
 }
 
+//  Runs a statement, reporting a failure on stderr.
 static void
 s_exec (const char *sql)
 {
@@ -51,12 +52,14 @@ s_bar (int slice, int index, double shift)
                         .has_trades = true };
 }
 
+//  Appends bytes to the COPY stream.
 static void
 s_put (FILE *stream, const void *data, size_t size)
 {
     fwrite (data, 1, size, stream);
 }
 
+//  Appends an integer field of size 8 (big-endian) or 1 byte.
 static void
 s_put_int (FILE *stream, uint64_t value, int size)
 {
@@ -72,6 +75,7 @@ s_put_int (FILE *stream, uint64_t value, int size)
     }
 }
 
+//  Appends a float8 field.
 static void
 s_put_double (FILE *stream, double value)
 {
@@ -80,6 +84,7 @@ s_put_double (FILE *stream, double value)
     s_put_int (stream, bits, 8);
 }
 
+//  Appends a text field.
 static void
 s_put_text (FILE *stream, const char *text)
 {
@@ -249,6 +254,7 @@ s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
     return elapsed;
 }
 
+//  Starts a daemon; its output goes to the terminal.
 static pid_t
 s_start (char *const argv [])
 {
@@ -260,6 +266,7 @@ s_start (char *const argv [])
     return pid;
 }
 
+//  Measures the baselines, then the writer, and prints the table.
 int
 main (int argc, char **argv)
 {
