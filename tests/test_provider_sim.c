@@ -1,0 +1,247 @@
+/*  test_provider_sim — round trips against a real gapless-sim over HTTP:
+    for every provider and every timeframe it serves, the request the
+    adapter builds is answered by the sim, pages are followed through the
+    continuation to the end, and the parsed bars are exactly the bars
+    gl_simbars generates for the range (starts, cents, volume, and vwap
+    and trades where the provider sends them). Yahoo's nulls are dropped
+    and counted, one per bar the sim's coin nulled. Also: an empty day,
+    a refused key and a 1m span Yahoo would refuse.
+*/
+#include "gl_provider.h"
+#include "gl_simbars.h"
+#include "gl_simclient.h"
+#include "gl_test.h"
+#include <math.h>
+#include <stdlib.h>
+#include <time.h>
+
+#define S_NULL_RATE 0.05
+
+static const char *s_config =
+    "sim\n"
+    "    yahoo\n"
+    "        null_rate = 0.05\n"
+    "    polygon\n"
+    "        keys\n"
+    "            alpha = \"pk-alpha\"\n"
+    "    tradier\n"
+    "        keys\n"
+    "            alpha = \"tk-alpha\"\n"
+    "    finnhub\n"
+    "        keys\n"
+    "            alpha = \"fk-alpha\"\n"
+    "    alpaca\n"
+    "        keys\n"
+    "            alpha = \"AKID:SECRET\"\n";
+
+static gl_simclient_t *s_sim;
+static gl_calendar_t *s_calendar;
+
+//  UTC midnight of a civil date.
+static int64_t
+s_date (int year, int month, int day)
+{
+    struct tm civil = { .tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day };
+    return (int64_t) timegm (&civil);
+}
+
+//  A query for provider against the sim, with its credential.
+static gl_provider_query_t
+s_query (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to)
+{
+    static const char *keys [] = { NULL, "pk-alpha", NULL, "tk-alpha", "fk-alpha", "AKID" };
+    gl_provider_query_t query = {
+        .provider = provider, .base_url = gl_simclient_url (s_sim, gl_provider_name (provider)),
+        .key = keys [provider], .secret = "SECRET", .symbol = "MSFT", .timeframe = timeframe,
+        .from = from, .to = to, .calendar = s_calendar, .now = s_date (2030, 1, 1),
+    };
+    return query;
+}
+
+//  The fetched pages of one range.
+typedef struct {
+    gl_bar_t *bars;
+    size_t count;
+    size_t pages;
+    size_t nulls;
+    gl_provider_error_t error;
+    char message [256];
+} s_fetch_t;
+
+//  Fetches every page of the query into fetch; returns 0, or -1 if a
+//  request could not be built or sent.
+static int
+s_fetch (gl_provider_query_t query, s_fetch_t *fetch)
+{
+    memset (fetch, 0, sizeof *fetch);
+    char *continuation = NULL;
+    int rc = 0;
+    do {
+        query.continuation = continuation;
+        char error [256];
+        gl_provider_request_t *request = gl_provider_request_new (&query, error);
+        if (!request) {
+            fprintf (stderr, "request refused: %s\n", error);
+            rc = -1;
+            break;
+        }
+        gl_simclient_reply_t reply;
+        gl_simclient_request ("GET", "", request->url, (const char *const *) request->headers,
+                              10000, &reply);
+        gl_provider_request_destroy (&request);
+        gl_provider_result_t *result = gl_provider_parse (&query, reply.status, reply.headers,
+                                                          reply.body, reply.size);
+        gl_simclient_reply_free (&reply);
+        if (!result) {
+            rc = -1;
+            break;
+        }
+        fetch->pages++;
+        fetch->error = result->error;
+        snprintf (fetch->message, sizeof fetch->message, "%s", result->message);
+        fetch->nulls += result->dropped [GL_PROVIDER_DROP_NULL];
+        GL_CHECK_INT (gl_provider_result_dropped (result), result->dropped [GL_PROVIDER_DROP_NULL]);
+        gl_bar_t *bars = result->bar_count == 0? NULL: realloc (fetch->bars, (fetch->count + result->bar_count + 1) * sizeof (gl_bar_t));
+        if (bars && result->bar_count > 0) {
+            fetch->bars = bars;
+            memcpy (bars + fetch->count, result->bars, result->bar_count * sizeof (gl_bar_t));
+            fetch->count += result->bar_count;
+        }
+        free (continuation);
+        continuation = result->continuation;
+        result->continuation = NULL;
+        gl_provider_result_destroy (&result);
+    } while (continuation && fetch->pages < 1000);
+    free (continuation);
+    return rc;
+}
+
+//  Whole cents of a price.
+static int64_t
+s_cents (double price)
+{
+    return llround (price * 100);
+}
+
+//  Fetches a range and compares it with the generated bars; Yahoo's
+//  nulled bars are expected dropped.
+static void
+s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
+              uint32_t page_limit, size_t minimum_pages)
+{
+    if (!gl_provider_supports (provider, timeframe))
+        return;
+    gl_provider_query_t query = s_query (provider, timeframe, from, to);
+    query.page_limit = page_limit;
+    s_fetch_t fetch;
+    GL_CHECK (s_fetch (query, &fetch) == 0);
+    gl_simbar_t *expected = NULL;
+    size_t expected_count = 0;
+    GL_CHECK (gl_simbars_generate (s_calendar, "MSFT", timeframe, from, to,
+                                   &expected, &expected_count) == 0);
+    size_t index = 0, nulls = 0, mismatches = 0;
+    for (size_t bar = 0; bar < expected_count; bar++) {
+        const gl_simbar_t *want = &expected [bar];
+        if (provider == GL_PROVIDER_YAHOO
+        &&  gl_simbars_chance ("MSFT", timeframe, want->start, GL_SIMBARS_SALT_YAHOO_NULL) < S_NULL_RATE) {
+            nulls++;
+            continue;
+        }
+        const gl_bar_t *got = index < fetch.count? &fetch.bars [index++]: NULL;
+        bool same = got && got->ts == want->start && s_cents (got->open) == want->open
+                 && s_cents (got->high) == want->high && s_cents (got->low) == want->low
+                 && s_cents (got->close) == want->close && llround (got->volume) == want->volume
+                 && (!got->has_vwap || s_cents (got->vwap) == want->vwap)
+                 && (!got->has_trades || (int64_t) got->trades == want->trades)
+                 && !got->provisional;
+        if (!same && mismatches++ < 3)
+            fprintf (stderr, "%s %s bar %zu: expected start %lld, got %lld\n",
+                     gl_provider_name (provider), gl_timeframe_name (timeframe), bar,
+                     (long long) want->start, got? (long long) got->ts: -1LL);
+    }
+    if (fetch.count != index || mismatches || fetch.nulls != nulls || fetch.pages < minimum_pages)
+        fprintf (stderr, "%s %s: %zu bars in %zu pages (%s %s), expected %zu in %zu+ pages,"
+                 " %zu nulls (got %zu)\n", gl_provider_name (provider),
+                 gl_timeframe_name (timeframe), fetch.count, fetch.pages,
+                 gl_provider_error_name (fetch.error), fetch.message, expected_count - nulls,
+                 minimum_pages, nulls, fetch.nulls);
+    GL_CHECK (expected_count > 0);
+    GL_CHECK_INT (fetch.error, GL_PROVIDER_OK);
+    GL_CHECK_INT (fetch.count, index);
+    GL_CHECK_INT (mismatches, 0);
+    GL_CHECK_INT (fetch.nulls, nulls);
+    GL_CHECK (fetch.pages >= minimum_pages);
+    free (expected);
+    free (fetch.bars);
+}
+
+//  Every provider, every timeframe it serves, across DST changes,
+//  holidays and an early close; small pages where the provider pages.
+static void
+test_round_trips (void)
+{
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        bool pages = provider == GL_PROVIDER_POLYGON || provider == GL_PROVIDER_ALPACA;
+        //  Friday, the DST weekend, Monday and Tuesday.
+        s_round_trip (provider, GL_TF_1M, s_date (2024, 3, 8), s_date (2024, 3, 13),
+                      pages? 500: 0, pages? 3: 1);
+        s_round_trip (provider, GL_TF_5M, s_date (2024, 11, 1), s_date (2024, 11, 6), 0, 1);
+        //  Thanksgiving, and the early close the day after.
+        s_round_trip (provider, GL_TF_15M, s_date (2023, 11, 20), s_date (2023, 11, 28), 0, 1);
+        s_round_trip (provider, GL_TF_30M, s_date (2024, 6, 17), s_date (2024, 6, 22), 0, 1);
+        s_round_trip (provider, GL_TF_1H, s_date (2024, 3, 1), s_date (2024, 3, 31), 0, 1);
+        s_round_trip (provider, GL_TF_4H, s_date (2024, 3, 1), s_date (2024, 3, 31), 0, 1);
+        s_round_trip (provider, GL_TF_1D, s_date (2023, 1, 1), s_date (2025, 1, 1),
+                      pages? 100: 0, pages? 5: 1);
+        s_round_trip (provider, GL_TF_1W, s_date (2023, 1, 1), s_date (2025, 1, 1), 0, 1);
+    }
+}
+
+//  A weekend is each provider's empty answer: no_data, no bars.
+static void
+test_empty_weekend (void)
+{
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        gl_provider_query_t query = s_query ((gl_provider_t) provider, GL_TF_1D,
+                                             s_date (2024, 3, 9), s_date (2024, 3, 11));
+        s_fetch_t fetch;
+        GL_CHECK (s_fetch (query, &fetch) == 0);
+        GL_CHECK_STR (gl_provider_error_name (fetch.error), "no_data");
+        GL_CHECK_INT (fetch.count, 0);
+        free (fetch.bars);
+    }
+}
+
+//  A key the sim does not know is auth, not retryable.
+static void
+test_unknown_key (void)
+{
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        if (provider == GL_PROVIDER_YAHOO)
+            continue;
+        gl_provider_query_t query = s_query ((gl_provider_t) provider, GL_TF_1D,
+                                             s_date (2024, 3, 4), s_date (2024, 3, 9));
+        query.key = "wrong";
+        s_fetch_t fetch;
+        GL_CHECK (s_fetch (query, &fetch) == 0);
+        GL_CHECK_STR (gl_provider_error_name (fetch.error), "auth");
+        GL_CHECK_INT (fetch.count, 0);
+        free (fetch.bars);
+    }
+}
+
+int
+main (void)
+{
+    s_calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    s_sim = gl_simclient_new (s_config, NULL);
+    GL_CHECK (s_calendar && s_sim);
+    if (s_calendar && s_sim) {
+        test_round_trips ();
+        test_empty_weekend ();
+        test_unknown_key ();
+    }
+    gl_simclient_destroy (&s_sim);
+    gl_calendar_destroy (&s_calendar);
+    return gl_test_done ("test_provider_sim");
+}
