@@ -660,7 +660,11 @@ s_collect_rows (gl_writer_t *self)
                 self->rows [self->row_count++] = (row_t) { slice,
                     &slice->parts [part]->bars.bars [bar], sequence++, false };
     }
-    qsort (self->rows, self->row_count, sizeof (row_t), s_compare_rows);
+    bool sorted = true;             //  the usual case: slices in order, bars in order
+    for (size_t index = 1; sorted && index < self->row_count; index++)
+        sorted = s_compare_rows (&self->rows [index - 1], &self->rows [index]) < 0;
+    if (!sorted)
+        qsort (self->rows, self->row_count, sizeof (row_t), s_compare_rows);
     size_t kept = 0;
     for (size_t index = 0; index < self->row_count; index++) {
         if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0)
