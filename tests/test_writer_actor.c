@@ -437,7 +437,12 @@ main (int argc, char **argv)
     snprintf (url_path, sizeof url_path, "%s/url", s_pg_dir);
     s_read_line (url_path, s_url, sizeof s_url);
     setenv ("GL_PG_DIR", s_pg_dir, 1);
-    unsetenv ("DATABASE_URL");
+    //  This test restarts its server: it must be its own, whatever the
+    //  environment names.
+    const char *variables [] = { "DATABASE_URL", "PGHOST", "PGPORT", "PGDATABASE", "PGUSER",
+                                 "PGSERVICE" };
+    for (size_t index = 0; index < sizeof variables / sizeof variables [0]; index++)
+        unsetenv (variables [index]);
     s_db = gl_testdb_new ("writer_actor");
     GL_CHECK (s_db != NULL);
     if (!s_db) {
