@@ -4,3 +4,8 @@ gl_add_test(test_ratelimit LIBS gl_fetchrt TIMEOUT 60)
 gl_add_test(test_breaker LIBS gl_fetchrt TIMEOUT 60)
 gl_add_test(test_http LIBS gl_fetchrt gl_simclient TIMEOUT 120)
 add_dependencies(test_http gapless-sim)
+# The gapless-fetcher process end to end: real broker, real sim, raw GLP
+# peers as scheduler, writer and ops.
+gl_add_test(test_fetcher LIBS gl_protocol gl_simbars gl_simclient PkgConfig::CJSON
+            PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 240)
+add_dependencies(test_fetcher gapless-sim gapless-broker gapless-fetcher)

@@ -1,0 +1,768 @@
+/*  gapless-fetcher — the fetcher actor of one provider, service
+    fetcher.<provider>.
+
+    On FETCH it answers at once with FAILED breaker_open while the
+    provider's breaker is open; otherwise it queues the job. Jobs are
+    worked a request at a time each, up to `concurrency` requests in
+    flight, each request paced by the shared rate limit and admitted by the
+    breaker. Pages are followed and long ranges split into the provider's
+    maximum span; bars go to `writer` in parts (last=true on the final
+    part), failures to `scheduler` with their error class. Breaker changes
+    and a periodic health summary go to `ops` as EVENT messages.
+
+    Credit is manual: the broker hands this instance at most `credit` jobs
+    at a time, and one more each time a job ends, so queued work waits in
+    the broker where any fetcher of the service can take it.
+*/
+#include "gl_actor.h"
+#include "gl_breaker.h"
+#include "gl_calendar.h"
+#include "gl_config.h"
+#include "gl_http.h"
+#include "gl_log.h"
+#include "gl_provider.h"
+#include "gl_ratelimit.h"
+#include <getopt.h>
+
+#define LATENCY_BUCKETS 6
+static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
+
+//  A window of a job's range, at most the provider's span.
+typedef struct {
+    int64_t from, to;
+} window_t;
+
+//  One FETCH being worked.
+typedef struct _job_t {
+    void *owner;                //  the self_t
+    gl_msg_t *fetch;            //  the FETCH as received
+    char sender [GL_MSG_NAME_MAX * 2 + 2];
+    window_t *windows;          //  still to fetch, in order; [0] is current
+    size_t window_count;
+    char *continuation;         //  next page of the current window, or NULL
+    gl_msg_t *part;             //  bars not yet sent
+    uint32_t parts_sent;
+    size_t bars_total;
+    bool saw_no_data;
+    uint32_t refusals;          //  429s met by this job
+    bool in_flight;
+    int64_t not_before;         //  monotonic ms: do not request before
+    uint64_t permit;            //  breaker permit of the request in flight
+    struct _job_t *next;
+} job_t;
+
+typedef struct {
+    gl_actor_t *actor;
+    gl_config_t *config;
+    gl_provider_t provider;
+    char provider_name [16];
+    char service [GL_MSG_NAME_MAX + 1];
+    const char *base_url;
+    char key [512], secret [512];
+    gl_calendar_t *calendar;
+    gl_http_t *http;
+    gl_ratelimit_t *ratelimit;
+    gl_breaker_t *breaker;
+    job_t *jobs;                //  accepted jobs, oldest first
+    size_t in_flight;
+    int64_t concurrency, part_bars, max_refusals, page_limit;
+    int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
+    uint64_t requests, failures, refusals, bars, dropped;
+    uint64_t latency [LATENCY_BUCKETS + 1];
+} self_t;
+
+//  Milliseconds on the monotonic clock.
+static int64_t
+s_now (void)
+{
+    return zclock_mono ();
+}
+
+static void s_pump (self_t *self);
+
+//  Sends an EVENT to ops with the given name and key/value pairs
+//  (NULL-terminated list of key, value).
+static void
+s_event (self_t *self, const char *name, const char *const *pairs)
+{
+    gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    snprintf (event->event.source, sizeof (event->event.source), "%s",
+              gl_actor_address (self->actor));
+    snprintf (event->event.name, sizeof (event->event.name), "%s", name);
+    event->event.time_ms = zclock_time ();
+    gl_msg_add_field (event, "provider", self->provider_name);
+    for (size_t index = 0; pairs [index] && pairs [index + 1]; index += 2)
+        gl_msg_add_field (event, pairs [index], pairs [index + 1]);
+    if (gl_actor_send (self->actor, "ops", event) != 0)
+        gl_log_debug ("event_not_sent", "name=%s", name);
+    gl_msg_destroy (&event);
+}
+
+//  Breaker callback: every change is logged and announced to ops.
+static void
+s_on_breaker_change (gl_breaker_t *breaker, gl_breaker_state_t from, gl_breaker_state_t to,
+                     const char *reason, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_log_warn ("breaker_changed", "provider=%s from=%s to=%s reason=\"%s\"",
+                 self->provider_name, gl_breaker_state_name (from),
+                 gl_breaker_state_name (to), reason);
+    const char *pairs [] = { "from", gl_breaker_state_name (from),
+                             "to", gl_breaker_state_name (to), "reason", reason, NULL };
+    s_event (self, "breaker_changed", pairs);
+}
+
+//  Removes a job from the list and frees it; returns one credit.
+static void
+s_job_end (self_t *self, job_t *job)
+{
+    job_t **link = &self->jobs;
+    while (*link && *link != job)
+        link = &(*link)->next;
+    if (*link)
+        *link = job->next;
+    gl_msg_destroy (&job->fetch);
+    gl_msg_destroy (&job->part);
+    free (job->windows);
+    free (job->continuation);
+    free (job);
+    gl_actor_credit (self->actor, 1);
+}
+
+//  Answers the scheduler that a job failed, and ends it.
+static void
+s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
+            uint64_t retry_after_ms, const char *message)
+{
+    gl_msg_t *failed = gl_msg_new (GL_MSG_FAILED);
+    failed->failed.run_id = job->fetch->fetch.run_id;
+    snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s",
+              job->fetch->fetch.lease_token);
+    snprintf (failed->failed.provider, sizeof (failed->failed.provider), "%s", self->provider_name);
+    snprintf (failed->failed.error_class, sizeof (failed->failed.error_class), "%s", error_class);
+    failed->failed.retryable = retryable;
+    failed->failed.retry_after_ms = retry_after_ms;
+    snprintf (failed->failed.message, sizeof (failed->failed.message), "%s", message);
+    gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
+                 "retry_after_ms=%" PRIu64 " message=\"%s\"", job->fetch->fetch.run_id,
+                 job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
+    if (gl_actor_send (self->actor, "scheduler", failed) != 0)
+        gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
+    gl_msg_destroy (&failed);
+    s_job_end (self, job);
+}
+
+//  A fresh BARS part for the job.
+static gl_msg_t *
+s_part_new (self_t *self, job_t *job)
+{
+    gl_msg_t *part = gl_msg_new (GL_MSG_BARS);
+    part->bars.run_id = job->fetch->fetch.run_id;
+    snprintf (part->bars.lease_token, sizeof (part->bars.lease_token), "%s",
+              job->fetch->fetch.lease_token);
+    snprintf (part->bars.provider, sizeof (part->bars.provider), "%s", self->provider_name);
+    snprintf (part->bars.symbol, sizeof (part->bars.symbol), "%s", job->fetch->fetch.symbol);
+    snprintf (part->bars.timeframe, sizeof (part->bars.timeframe), "%s",
+              job->fetch->fetch.timeframe);
+    return part;
+}
+
+//  Sends the job's current part to the writer. Returns 0 or -1.
+static int
+s_part_send (self_t *self, job_t *job, bool last)
+{
+    job->part->bars.part = job->parts_sent++;
+    job->part->bars.last = last;
+    int rc = gl_actor_send (self->actor, "writer", job->part);
+    gl_msg_destroy (&job->part);
+    job->part = s_part_new (self, job);
+    return rc;
+}
+
+//  Adds a page's bars to the job, sending full parts on the way.
+static int
+s_job_add_bars (self_t *self, job_t *job, const gl_provider_result_t *result)
+{
+    for (size_t index = 0; index < result->bar_count; index++) {
+        if (job->part->bars.bar_count >= (size_t) self->part_bars
+        &&  s_part_send (self, job, false) != 0)
+            return -1;
+        gl_msg_add_bar (job->part, &result->bars [index]);
+    }
+    job->bars_total += result->bar_count;
+    return 0;
+}
+
+//  Moves the job past its current page: the next page, the next window,
+//  or the end (the final part, or FAILED no_data if nothing came at all).
+static void
+s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
+{
+    free (job->continuation);
+    job->continuation = result->continuation? strdup (result->continuation): NULL;
+    if (job->continuation)
+        return;
+    memmove (job->windows, job->windows + 1, (job->window_count - 1) * sizeof (window_t));
+    job->window_count--;
+    if (job->window_count > 0)
+        return;
+    if (job->bars_total == 0 && job->saw_no_data) {
+        s_job_fail (self, job, "no_data", result->retryable, result->retry_after_ms,
+                    "the provider has no bars in this range");
+        return;
+    }
+    if (s_part_send (self, job, true) != 0)
+        gl_log_warn ("bars_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
+    gl_log_info ("fetch_done", "run_id=%" PRIu64 " symbol=%s bars=%zu parts=%u",
+                 job->fetch->fetch.run_id, job->fetch->fetch.symbol, job->bars_total,
+                 job->parts_sent);
+    s_job_end (self, job);
+}
+
+//  Splits the job's current window in two (the provider refused it as
+//  too big). Returns false if it cannot be split further.
+static bool
+s_job_split (job_t *job)
+{
+    window_t *current = &job->windows [0];
+    if (current->to - current->from < 2 * 86400)
+        return false;
+    window_t *grown = (window_t *) realloc (job->windows,
+                                            (job->window_count + 1) * sizeof (window_t));
+    if (!grown)
+        return false;
+    job->windows = grown;
+    memmove (job->windows + 1, job->windows, job->window_count * sizeof (window_t));
+    job->window_count++;
+    int64_t middle = job->windows [0].from + (job->windows [0].to - job->windows [0].from) / 2;
+    job->windows [0].to = middle;
+    job->windows [1].from = middle;
+    return true;
+}
+
+//  Counts a response's latency in the histogram.
+static void
+s_count_latency (self_t *self, int64_t elapsed_ms)
+{
+    size_t bucket = 0;
+    while (bucket < LATENCY_BUCKETS && elapsed_ms > s_latency_bounds [bucket])
+        bucket++;
+    self->latency [bucket]++;
+}
+
+//  The transport failed (no HTTP answer): timeout, oversize, or a broken
+//  connection.
+static void
+s_handle_transport_error (self_t *self, job_t *job, const gl_http_response_t *response)
+{
+    gl_breaker_record (self->breaker, job->permit, GL_BREAKER_FAILURE, response->elapsed_ms,
+                       s_now ());
+    self->failures++;
+    const char *error_class = response->timed_out? "timeout":
+                              response->too_large? "parse_error": "server_error";
+    s_job_fail (self, job, error_class, true, 0, response->error);
+}
+
+//  Applies what the provider said about its limit (counters, 429).
+static void
+s_learn_limit (self_t *self, const gl_provider_result_t *result)
+{
+    int64_t now = s_now ();
+    if (result->limit.known && result->limit.remaining >= 0 && result->limit.reset_ms > 0)
+        gl_ratelimit_observe (self->ratelimit, result->limit.remaining,
+                              now + (result->limit.reset_ms - zclock_time ()), now);
+    if (result->error == GL_PROVIDER_RATE_LIMITED)
+        gl_ratelimit_refused (self->ratelimit, (int64_t) result->retry_after_ms, now);
+}
+
+//  A parsed answer: record it with the breaker, then go on or fail.
+static void
+s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
+                 int64_t elapsed_ms)
+{
+    s_learn_limit (self, result);
+    gl_provider_error_t error = result->error;
+    bool provider_failed = error == GL_PROVIDER_SERVER_ERROR || error == GL_PROVIDER_TIMEOUT
+                        || error == GL_PROVIDER_PARSE_ERROR;
+    gl_breaker_record (self->breaker, job->permit,
+                       error == GL_PROVIDER_RATE_LIMITED? GL_BREAKER_IGNORED:
+                       provider_failed? GL_BREAKER_FAILURE: GL_BREAKER_SUCCESS,
+                       elapsed_ms, s_now ());
+    self->bars += result->bar_count;
+    self->dropped += gl_provider_result_dropped (result);
+    if (error == GL_PROVIDER_RATE_LIMITED) {
+        self->refusals++;
+        if (++job->refusals > (uint32_t) self->max_refusals)
+            s_job_fail (self, job, "rate_limited", true, result->retry_after_ms, result->message);
+        return;                 //  else the same request again, when paced
+    }
+    if (error == GL_PROVIDER_OK || error == GL_PROVIDER_NO_DATA) {
+        job->saw_no_data = job->saw_no_data || error == GL_PROVIDER_NO_DATA;
+        if (s_job_add_bars (self, job, result) != 0) {
+            s_job_fail (self, job, "server_error", true, 1000, "writer unreachable");
+            return;
+        }
+        s_job_advance (self, job, result);
+        return;
+    }
+    if (result->split_range && s_job_split (job))
+        return;
+    self->failures += provider_failed;
+    s_job_fail (self, job, gl_provider_error_name (error), result->retryable,
+                result->retry_after_ms, result->message);
+}
+
+//  The query for the job's current page.
+static gl_provider_query_t
+s_query (self_t *self, job_t *job)
+{
+    return (gl_provider_query_t) {
+        .provider = self->provider, .base_url = self->base_url,
+        .key = self->key, .secret = self->secret [0]? self->secret: NULL,
+        .symbol = job->fetch->fetch.symbol,
+        .timeframe = gl_timeframe_parse (job->fetch->fetch.timeframe),
+        .from = job->windows [0].from, .to = job->windows [0].to,
+        .continuation = job->continuation, .calendar = self->calendar,
+        .now = zclock_time () / 1000, .page_limit = (uint32_t) self->page_limit,
+    };
+}
+
+//  HTTP completion: parse, classify, and pump the next requests.
+static void
+s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argument)
+{
+    job_t *job = (job_t *) argument;
+    self_t *self = (self_t *) job->owner;
+    job->in_flight = false;
+    self->in_flight--;
+    s_count_latency (self, response->elapsed_ms);
+    if (response->curl_code != 0)
+        s_handle_transport_error (self, job, response);
+    else {
+        gl_provider_query_t query = s_query (self, job);
+        gl_provider_result_t *result = gl_provider_parse (&query, response->status,
+                                                          response->headers, response->body,
+                                                          response->size);
+        if (result)
+            s_handle_result (self, job, result, response->elapsed_ms);
+        else
+            s_job_fail (self, job, "parse_error", true, 0, "out of memory parsing the answer");
+        gl_provider_result_destroy (&result);
+    }
+    s_pump (self);
+}
+
+//  Fails every job that waits for a request while the breaker is open.
+static void
+s_fail_waiting (self_t *self, int64_t retry_at)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (!job->in_flight)
+            s_job_fail (self, job, "breaker_open", true, (uint64_t) (retry_at - s_now ()),
+                        "the provider's circuit breaker is open");
+        job = next;
+    }
+}
+
+//  Starts the job's next request. Returns 0, or -1 if it failed at once.
+static int
+s_job_request (self_t *self, job_t *job, uint64_t permit)
+{
+    char error [256];
+    gl_provider_query_t query = s_query (self, job);
+    gl_provider_request_t *request = gl_provider_request_new (&query, error);
+    if (!request) {
+        gl_breaker_record (self->breaker, permit, GL_BREAKER_IGNORED, 0, s_now ());
+        s_job_fail (self, job, "not_found", false, 0, error);
+        return -1;
+    }
+    job->permit = permit;
+    gl_log_debug ("request", "run_id=%" PRIu64 " url=\"%s\"", job->fetch->fetch.run_id,
+                  request->redacted_url);
+    if (gl_http_get (self->http, request->url, (const char *const *) request->headers,
+                     s_on_response, job) == 0) {
+        gl_breaker_record (self->breaker, permit, GL_BREAKER_IGNORED, 0, s_now ());
+        gl_provider_request_destroy (&request);
+        s_job_fail (self, job, "server_error", true, 1000, "cannot start the request");
+        return -1;
+    }
+    gl_provider_request_destroy (&request);
+    job->in_flight = true;
+    self->in_flight++;
+    self->requests++;
+    return 0;
+}
+
+//  zloop: a pacing wake-up.
+static int
+s_on_pump_timer (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    self->pump_at = 0;
+    s_pump (self);
+    return 0;
+}
+
+//  Arms a pacing wake-up at `at` unless an earlier one is armed.
+static void
+s_pump_later (self_t *self, int64_t at)
+{
+    if (at == INT64_MAX || (self->pump_at && self->pump_at <= at))
+        return;
+    int64_t now = s_now ();
+    self->pump_at = at;
+    zloop_timer (gl_actor_loop (self->actor), (size_t) (at > now? at - now: 0), 1,
+                 s_on_pump_timer, self);
+}
+
+//  Starts as many requests as pacing, the breaker and concurrency allow.
+static void
+s_pump (self_t *self)
+{
+    while (self->in_flight < (size_t) self->concurrency) {
+        int64_t now = s_now ();
+        job_t *job = self->jobs;
+        int64_t earliest = INT64_MAX;
+        while (job && (job->in_flight || job->not_before > now)) {
+            if (!job->in_flight && job->not_before < earliest)
+                earliest = job->not_before;
+            job = job->next;
+        }
+        if (!job) {
+            s_pump_later (self, earliest);
+            return;
+        }
+        int64_t next = gl_ratelimit_next (self->ratelimit, now);
+        if (next > now) {
+            s_pump_later (self, next);
+            return;
+        }
+        int64_t retry_at = 0;
+        uint64_t permit = gl_breaker_acquire (self->breaker, now, &retry_at);
+        if (!permit) {
+            if (gl_breaker_state (self->breaker, now) == GL_BREAKER_OPEN)
+                s_fail_waiting (self, retry_at);
+            else
+                s_pump_later (self, retry_at);
+            return;
+        }
+        gl_ratelimit_record (self->ratelimit, now);
+        s_job_request (self, job, permit);
+    }
+}
+
+//  FETCH: refuse at once while the breaker is open, else queue the job.
+static int
+s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_msg_t *fetch = *message_p;
+    job_t *job = (job_t *) zmalloc (sizeof (job_t));
+    job->owner = self;
+    job->fetch = fetch;
+    *message_p = NULL;
+    snprintf (job->sender, sizeof (job->sender), "%s", sender);
+    job->part = s_part_new (self, job);
+    job_t **tail = &self->jobs;
+    while (*tail)
+        tail = &(*tail)->next;
+    *tail = job;
+
+    gl_timeframe_t timeframe = gl_timeframe_parse (fetch->fetch.timeframe);
+    int64_t now = s_now ();
+    if (gl_breaker_state (self->breaker, now) == GL_BREAKER_OPEN) {
+        int64_t retry_at = 0;
+        gl_breaker_acquire (self->breaker, now, &retry_at);
+        s_job_fail (self, job, "breaker_open", true, (uint64_t) (retry_at - now),
+                    "the provider's circuit breaker is open");
+        return 0;
+    }
+    if (!gl_provider_supports (self->provider, timeframe)) {
+        s_job_fail (self, job, "not_found", false, 0, "the provider has no bars of this timeframe");
+        return 0;
+    }
+    int64_t span = gl_provider_max_span (self->provider, timeframe);
+    int64_t length = fetch->fetch.to - fetch->fetch.from;
+    size_t count = span > 0? (size_t) ((length + span - 1) / span): 1;
+    job->windows = (window_t *) calloc (count, sizeof (window_t));
+    for (size_t index = 0; index < count; index++) {
+        job->windows [index].from = fetch->fetch.from + (int64_t) index * (span > 0? span: length);
+        job->windows [index].to = index + 1 == count? fetch->fetch.to:
+                                  job->windows [index].from + span;
+    }
+    job->window_count = count;
+    s_pump (self);
+    return 0;
+}
+
+//  MEMBERSHIP of our own service: take our share of the rate limit.
+static void
+s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (strcmp (membership->membership.service, self->service) != 0)
+        return;
+    const char *me = strchr (gl_actor_address (actor), '/') + 1;
+    size_t count = membership->membership.member_count;
+    uint32_t index = 0;
+    bool found = false;
+    for (size_t member = 0; member < count; member++) {
+        const char *name = membership->membership.members [member];
+        if (strcmp (name, me) == 0)
+            found = true;
+        else
+        if (strcmp (name, me) < 0)
+            index++;
+    }
+    gl_ratelimit_share (self->ratelimit, index, found? (uint32_t) count: 0, s_now ());
+    char members [16], limit [16];
+    snprintf (members, sizeof (members), "%zu", count);
+    snprintf (limit, sizeof (limit), "%u", found? gl_ratelimit_limit (self->ratelimit, 0, INT64_MAX / 2): 0);
+    gl_log_info ("share_changed", "members=%s index=%u share=%s", members, index, limit);
+    s_pump (self);
+}
+
+//  zloop: timed breaker transitions, and any pacing they release.
+static int
+s_on_breaker_timer (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_breaker_tick (self->breaker, s_now ());
+    s_pump (self);
+    return 0;
+}
+
+//  zloop: the health summary for ops.
+static int
+s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    char values [10][24];
+    snprintf (values [0], 24, "%" PRIu64, self->requests);
+    snprintf (values [1], 24, "%" PRIu64, self->failures);
+    snprintf (values [2], 24, "%" PRIu64, self->refusals);
+    snprintf (values [3], 24, "%" PRIu64, self->bars);
+    snprintf (values [4], 24, "%" PRIu64, self->dropped);
+    snprintf (values [5], 24, "%d", gl_breaker_failure_rate (self->breaker));
+    snprintf (values [6], 24, "%zu", self->in_flight);
+    char histogram [160] = "";
+    for (size_t bucket = 0; bucket <= LATENCY_BUCKETS; bucket++) {
+        size_t used = strlen (histogram);
+        snprintf (histogram + used, sizeof (histogram) - used, "%s%" PRIu64,
+                  bucket? ",": "", self->latency [bucket]);
+    }
+    const char *pairs [] = {
+        "breaker", gl_breaker_state_name (gl_breaker_state (self->breaker, s_now ())),
+        "requests", values [0], "failures", values [1], "rate_limited", values [2],
+        "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
+        "in_flight", values [6], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "latency_counts", histogram, NULL
+    };
+    s_event (self, "fetcher_health", pairs);
+    return 0;
+}
+
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+        "Usage: gapless-fetcher --provider NAME [OPTIONS]\n"
+        "Fetches bars from one provider for FETCH messages (service fetcher.NAME).\n\n"
+        "  -p, --provider NAME    polygon, yahoo, tradier, finnhub or alpaca\n"
+        "  -c, --config FILE      ZPL configuration (keys under fetcher/NAME/)\n"
+        "  -e, --broker ENDPOINT  broker endpoint (default tcp://127.0.0.1:5570)\n"
+        "  -i, --instance ID      instance id (default host:pid)\n"
+        "  -u, --base-url URL     the provider's base URL (fetcher/NAME/base_url)\n"
+        "  -h, --help             this help\n\n"
+        "Keys under fetcher/NAME/: base_url, key and secret (secrets: environment\n"
+        "GAPLESS_FETCHER_NAME_KEY or a key_file readable by its owner only),\n"
+        "limits (\"5/1s,200/60s\"), guard_ms, concurrency, credit, page_limit,\n"
+        "part_bars, max_refusals, connect_timeout_ms, timeout_ms, max_body,\n"
+        "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
+        "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms}.\n");
+}
+
+//  Reads an integer key under fetcher/<provider>/. Returns 0 or -1.
+static int
+s_setting (self_t *self, const char *name, int64_t fallback, int64_t minimum, int64_t maximum,
+           int64_t *value, char *error)
+{
+    char path [128];
+    snprintf (path, sizeof (path), "fetcher/%s/%s", self->provider_name, name);
+    return gl_config_int (self->config, path, fallback, minimum, maximum, value, error);
+}
+
+//  Builds the breaker from fetcher/<provider>/breaker/... Returns 0 or -1.
+static int
+s_breaker_setup (self_t *self, char *error)
+{
+    int64_t window, minimum, failure_rate, slow_rate, slow_ms, open_ms, probes, probe_ms, max_ms;
+    if (s_setting (self, "breaker/window", 20, 1, 100000, &window, error)
+    ||  s_setting (self, "breaker/minimum_calls", 10, 1, 100000, &minimum, error)
+    ||  s_setting (self, "breaker/failure_rate", 50, 1, 100, &failure_rate, error)
+    ||  s_setting (self, "breaker/slow_rate", 100, 1, 100, &slow_rate, error)
+    ||  s_setting (self, "breaker/slow_call_ms", 10000, 1, 3600000, &slow_ms, error)
+    ||  s_setting (self, "breaker/open_ms", 30000, 1, 3600000, &open_ms, error)
+    ||  s_setting (self, "breaker/half_open_calls", 3, 1, 64, &probes, error)
+    ||  s_setting (self, "breaker/probe_timeout_ms", 30000, 1, 3600000, &probe_ms, error)
+    ||  s_setting (self, "breaker/half_open_max_ms", 60000, 1, 3600000, &max_ms, error))
+        return -1;
+    gl_breaker_options_t options = {
+        .window_size = (uint32_t) window, .minimum_calls = (uint32_t) minimum,
+        .failure_rate = (uint32_t) failure_rate, .slow_rate = (uint32_t) slow_rate,
+        .slow_call_ms = slow_ms, .open_ms = open_ms, .half_open_calls = (uint32_t) probes,
+        .probe_timeout_ms = probe_ms, .half_open_max_ms = max_ms
+    };
+    self->breaker = gl_breaker_new (&options);
+    if (!self->breaker) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: fetcher/%s/breaker: expected "
+                  "minimum_calls <= window", self->provider_name);
+        return -1;
+    }
+    gl_breaker_on_change (self->breaker, s_on_breaker_change, self);
+    return 0;
+}
+
+//  Reads the provider's settings and secrets. Returns 0 or -1.
+static int
+s_setup (self_t *self, char *error)
+{
+    char path [128];
+    snprintf (path, sizeof (path), "fetcher/%s/base_url", self->provider_name);
+    self->base_url = gl_config_get (self->config, path, NULL);
+    if (!self->base_url || !*self->base_url) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s: expected the provider's base URL",
+                  path);
+        return -1;
+    }
+    snprintf (path, sizeof (path), "fetcher/%s/key", self->provider_name);
+    if (gl_config_secret (self->config, path, self->key, sizeof (self->key), error) != 0)
+        return -1;
+    snprintf (path, sizeof (path), "fetcher/%s/secret", self->provider_name);
+    if (gl_config_secret (self->config, path, self->secret, sizeof (self->secret), error) != 0)
+        return -1;
+    int64_t guard_ms, connect_ms, timeout_ms, max_body;
+    if (s_setting (self, "concurrency", 4, 1, 1000, &self->concurrency, error)
+    ||  s_setting (self, "part_bars", 10000, 1, GL_MSG_MAX_BARS, &self->part_bars, error)
+    ||  s_setting (self, "max_refusals", 5, 0, 1000, &self->max_refusals, error)
+    ||  s_setting (self, "page_limit", 0, 0, 50000, &self->page_limit, error)
+    ||  s_setting (self, "guard_ms", 50, 0, 60000, &guard_ms, error)
+    ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
+    ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)
+    ||  s_setting (self, "max_body", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024, &max_body, error)
+    ||  s_breaker_setup (self, error))
+        return -1;
+    snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
+    char limit_error [GL_RATELIMIT_ERROR_MAX];
+    self->ratelimit = gl_ratelimit_new (gl_config_get (self->config, path, "5/1s"), guard_ms,
+                                        limit_error);
+    if (!self->ratelimit) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s: %s", path, limit_error);
+        return -1;
+    }
+    //  Not a member until the broker says so: no share yet.
+    gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
+    gl_http_options_t options = {
+        .connect_timeout_ms = connect_ms, .timeout_ms = timeout_ms,
+        .max_body = (size_t) max_body, .max_host_connections = self->concurrency
+    };
+    self->http = gl_http_new (gl_actor_loop (self->actor), &options);
+    self->calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    if (!self->http || !self->calendar) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "fetcher: cannot start HTTP or the calendar");
+        return -1;
+    }
+    return 0;
+}
+
+//  Frees everything the actor holds.
+static void
+s_teardown (self_t *self)
+{
+    while (self->jobs)
+        s_job_end (self, self->jobs);
+    gl_http_destroy (&self->http);
+    gl_actor_destroy (&self->actor);
+    gl_ratelimit_destroy (&self->ratelimit);
+    gl_breaker_destroy (&self->breaker);
+    gl_calendar_destroy (&self->calendar);
+    gl_config_destroy (&self->config);
+}
+
+int
+main (int argc, char **argv)
+{
+    static struct option options [] = {
+        { "provider", required_argument, NULL, 'p' },
+        { "config", required_argument, NULL, 'c' },
+        { "broker", required_argument, NULL, 'e' },
+        { "instance", required_argument, NULL, 'i' },
+        { "base-url", required_argument, NULL, 'u' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config_path = NULL, *broker = NULL, *provider = NULL, *base_url = NULL;
+    self_t self = { 0 };
+    gl_actor_options_t actor_options = { .manual_credit = true };
+    int option;
+    while ((option = getopt_long (argc, argv, "p:c:e:i:u:h", options, NULL)) != -1) {
+        switch (option) {
+            case 'p': provider = optarg; break;
+            case 'c': config_path = optarg; break;
+            case 'e': broker = optarg; break;
+            case 'i': actor_options.instance = optarg; break;
+            case 'u': base_url = optarg; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    self.provider = gl_provider_parse_name (provider? provider: "");
+    if (self.provider == GL_PROVIDER_INVALID) {
+        fprintf (stderr, "gapless-fetcher: --provider: expected polygon, yahoo, tradier, "
+                 "finnhub or alpaca\n");
+        return 2;
+    }
+    snprintf (self.provider_name, sizeof (self.provider_name), "%s", provider);
+    snprintf (self.service, sizeof (self.service), "fetcher.%s", provider);
+    gl_log_set_name (self.service);
+    char error [GL_CONFIG_ERROR_MAX], path [128];
+    self.config = gl_config_load (config_path, error);
+    if (!self.config) {
+        fprintf (stderr, "gapless-fetcher: %s\n", error);
+        return 2;
+    }
+    if (broker)
+        gl_config_set (self.config, "actor/broker", broker);
+    snprintf (path, sizeof (path), "fetcher/%s/base_url", provider);
+    if (base_url)
+        gl_config_set (self.config, path, base_url);
+    int64_t credit, heartbeat_ms, health_ms;
+    if (s_setting (&self, "credit", 8, 1, 10000, &credit, error)
+    ||  s_setting (&self, "health_ms", 5000, 100, 3600000, &health_ms, error)
+    ||  gl_config_int (self.config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)) {
+        fprintf (stderr, "gapless-fetcher: %s\n", error);
+        gl_config_destroy (&self.config);
+        return 2;
+    }
+    actor_options.endpoint = gl_config_get (self.config, "actor/broker", "tcp://127.0.0.1:5570");
+    actor_options.service = self.service;
+    actor_options.credit = (uint32_t) credit;
+    actor_options.heartbeat_ms = (uint32_t) heartbeat_ms;
+    self.actor = gl_actor_new (&actor_options);
+    if (!self.actor || s_setup (&self, error) != 0) {
+        if (self.actor)
+            fprintf (stderr, "gapless-fetcher: %s\n", error);
+        s_teardown (&self);
+        return 2;
+    }
+    gl_actor_on (self.actor, GL_MSG_FETCH, s_handle_fetch, &self);
+    gl_actor_on_membership (self.actor, s_handle_membership, &self);
+    zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
+    zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);
+    gl_log_info ("started", "provider=%s base_url=%s", provider, self.base_url);
+    gl_actor_run (self.actor);
+    s_teardown (&self);
+    return 0;
+}
