@@ -109,9 +109,10 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
         }
         if (complete && !(values [0] > -1e13 && values [0] < 1e13))
             complete = false;
+        int64_t stamp = complete? (int64_t) values [0]: 0;
         gl_bar_t bar = { .open = values [1], .high = values [2], .low = values [3],
                          .close = values [4], .volume = values [5] };
-        if (gl_provider_add_bar (parse, (int64_t) values [0], GL_PROVIDER_STAMP_UTC_DATE,
+        if (gl_provider_add_bar (parse, stamp, GL_PROVIDER_STAMP_UTC_DATE,
                                  &bar, !complete))
             return;
     }

@@ -114,15 +114,15 @@ s_add_sale (gl_provider_parse_t *parse, const cJSON *item)
                  && gl_provider_number (item, "close", &bar.close)
                  && gl_provider_number (item, "volume", &bar.volume);
     bar.has_vwap = complete && gl_provider_number (item, "vwap", &bar.vwap);
+    int64_t stamp = complete? (int64_t) timestamp: 0;
     const char *time = complete? gl_provider_string (item, "time"): NULL;
     if (time && (gl_provider_parse_time (time, &local) != 0
-                 || local != (int64_t) timestamp
-                    + gl_provider_exchange_offset (parse->query->calendar, (int64_t) timestamp))) {
+                 || local != stamp + gl_provider_exchange_offset (parse->query->calendar, stamp))) {
         parse->result->received++;
         gl_provider_drop (parse, GL_PROVIDER_DROP_TIME_MISMATCH);
         return 0;
     }
-    return gl_provider_add_bar (parse, (int64_t) timestamp, GL_PROVIDER_STAMP_UTC_DATE,
+    return gl_provider_add_bar (parse, stamp, GL_PROVIDER_STAMP_UTC_DATE,
                                 &bar, !complete);
 }
 
