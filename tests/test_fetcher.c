@@ -484,7 +484,7 @@ main (void)
         s_test_faults (sim);
         s_test_sharing (sim, 1, 40, false);
         s_test_sharing (sim, 2, 40, false);
-        s_test_sharing (sim, 4, 70, true);
+        s_test_sharing (sim, 4, 100, true);
         zsock_destroy (&s_scheduler.socket);
         zsock_destroy (&s_writer.socket);
         zsock_destroy (&s_ops.socket);
