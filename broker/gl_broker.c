@@ -37,6 +37,19 @@ typedef struct {
     char *destination;          //  the address it was sent to
 } queued_t;
 
+//  Where a sender's last destination address leads. Actors tend to send to
+//  the same address again and again (fetcher to writer), so remembering it
+//  spares parsing and looking up the address on every SEND. Valid while
+//  generation equals the broker's, which moves whenever an instance or a
+//  service is forgotten (the pointers here may then dangle).
+typedef struct {
+    char address [GL_WIRE_ADDRESS_MAX + 1];
+    size_t size;
+    service_t *service;
+    instance_t *instance;       //  NULL: any instance of the service
+    uint64_t generation;        //  0: nothing remembered
+} route_t;
+
 struct _service_t {
     char *name;
     zlistx_t *instances;        //  every live instance
@@ -51,6 +64,7 @@ struct _instance_t {
     uint32_t credit;
     void *ready_handle;         //  handle in service->ready, or NULL
     zlistx_t *queue;            //  queued_t for this instance alone
+    route_t route;              //  where its last SEND went
     int64_t last_seen, last_sent;
 };
 
@@ -62,14 +76,13 @@ struct _gl_broker_t {
     zhashx_t *instances;        //  address -> instance_t
     zhashx_t *services;         //  name -> service_t (owner)
     size_t queue_size, queue_limit;
+    uint64_t generation;        //  moves when an instance or service is forgotten
     int64_t heartbeat_ms, stats_ms, credit_limit, max_body;
     int64_t now, next_heartbeat, next_stats;
     gl_broker_stats_t stats;
 };
 
 static void s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason);
-static void s_route (gl_broker_t *self, const char *sender, const char *destination,
-                     zmq_msg_t *body);
 
 //  --------------------------------------------------------------------------
 //  Queued messages
@@ -300,6 +313,8 @@ s_services_release (gl_broker_t *self)
             zlistx_add_end (empty, service->name);
         service = (service_t *) zhashx_next (self->services);
     }
+    if (zlistx_size (empty))
+        self->generation++;     //  remembered routes may point at these
     const char *name;
     while ((name = (const char *) zlistx_detach (empty, NULL)))
         zhashx_delete (self->services, name);
@@ -427,6 +442,7 @@ s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
     service_t *service = instance->service;
     gl_log_info ("instance_removed", "address=%s reason=%s", instance->address, reason);
     self->stats.deaths++;
+    self->generation++;         //  remembered routes may point at it
     queued_t *queued;
     while ((queued = (queued_t *) zlistx_detach (instance->queue, NULL))) {
         self->queue_size--;
@@ -552,72 +568,101 @@ s_enqueue (gl_broker_t *self, service_t *service, instance_t *instance,
     self->stats.queued++;
 }
 
-//  Routes a body from sender to destination: delivers it now when an
-//  instance has credit and nothing waits before it, else queues it.
+//  Routes a body from sender to a resolved destination (an instance, or
+//  any instance of a service): delivers it now when an instance has credit
+//  and nothing waits before it, else queues it.
 static void
-s_route (gl_broker_t *self, const char *sender, const char *destination, zmq_msg_t *body)
+s_route (gl_broker_t *self, const char *sender, const char *destination, service_t *service,
+         instance_t *instance, zmq_msg_t *body)
 {
-    if (strchr (destination, '/')) {
-        instance_t *instance = (instance_t *) zhashx_lookup (self->instances, destination);
-        if (!instance) {
-            s_bounce (self, sender, destination, body, "no_such_instance",
-                      "no instance is registered at this address");
-            return;
-        }
+    bool targeted = instance != NULL;
+    if (targeted) {
         if (instance->credit == 0 || zlistx_size (instance->queue)) {
-            s_enqueue (self, instance->service, instance, sender, destination, body);
+            s_enqueue (self, service, instance, sender, destination, body);
             return;
         }
-        int rc = s_deliver (self, instance, sender, body);
-        if (rc == EHOSTUNREACH) {
-            s_instance_remove (self, instance, "unreachable");
-            s_bounce (self, sender, destination, body, "instance_dead",
-                      "the instance has gone");
-        }
-        else
-        if (rc == EAGAIN)
-            s_enqueue (self, instance->service, instance, sender, destination, body);
-        return;
     }
-    service_t *service = s_service_require (self, destination, true);
-    instance_t *instance = (instance_t *) zlistx_first (service->ready);
-    if (!instance || zlistx_size (service->queue)) {
-        s_enqueue (self, service, NULL, sender, destination, body);
-        return;
+    else {
+        instance = (instance_t *) zlistx_first (service->ready);
+        if (!instance || zlistx_size (service->queue)) {
+            s_enqueue (self, service, NULL, sender, destination, body);
+            return;
+        }
     }
     int rc = s_deliver (self, instance, sender, body);
     if (rc == EHOSTUNREACH) {
+        //  Removing the instance may free the sender's strings (a peer
+        //  sending to itself): keep copies.
+        char sender_copy [GL_WIRE_ADDRESS_MAX + 1], destination_copy [GL_WIRE_ADDRESS_MAX + 1];
+        snprintf (sender_copy, sizeof (sender_copy), "%s", sender);
+        snprintf (destination_copy, sizeof (destination_copy), "%s", destination);
         s_instance_remove (self, instance, "unreachable");
-        s_route (self, sender, destination, body);      //  to the next instance
+        if (targeted)
+            s_bounce (self, sender_copy, destination_copy, body, "instance_dead",
+                      "the instance has gone");
+        else                    //  to the next instance
+            s_route (self, sender_copy, destination_copy, service, NULL, body);
     }
     else
     if (rc == EAGAIN)
-        s_enqueue (self, service, NULL, sender, destination, body);
+        s_enqueue (self, service, targeted? instance: NULL, sender, destination, body);
+}
+
+//  Validates a SEND's address frame and remembers where it leads in the
+//  sender's route. An instance address that is not registered leaves the
+//  route's service NULL, and is not remembered. Returns false when the
+//  address is malformed (and answers ERROR).
+static bool
+s_route_learn (gl_broker_t *self, instance_t *sender, zmq_msg_t *address)
+{
+    size_t service_size, instance_size;
+    size_t address_size = zmq_msg_size (address);
+    route_t *route = &sender->route;
+    route->generation = 0;
+    if (!gl_wire_address_parse (zmq_msg_data (address), address_size,
+                                &service_size, &instance_size)) {
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", sender->address);
+        s_send_error (self, &sender->routing_id, "malformed",
+                      "SEND: expected an address 'service' or 'service/instance'");
+        return false;
+    }
+    memcpy (route->address, zmq_msg_data (address), address_size);
+    route->address [address_size] = '\0';
+    route->size = address_size;
+    if (instance_size) {
+        route->instance = (instance_t *) zhashx_lookup (self->instances, route->address);
+        route->service = route->instance? route->instance->service: NULL;
+    }
+    else {
+        route->instance = NULL;
+        route->service = s_service_require (self, route->address, true);
+    }
+    if (route->service)
+        route->generation = self->generation;
+    return true;
 }
 
 //  SEND: validates the destination and body size, then routes.
 static void
 s_handle_send (gl_broker_t *self, instance_t *instance, zmq_msg_t *address, zmq_msg_t *body)
 {
-    size_t service_size, instance_size;
-    size_t address_size = zmq_msg_size (address);
-    if (!gl_wire_address_parse (zmq_msg_data (address), address_size,
-                                &service_size, &instance_size)) {
-        self->stats.rejected++;
-        gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", instance->address);
-        s_send_error (self, &instance->routing_id, "malformed",
-                      "SEND: expected an address 'service' or 'service/instance'");
+    route_t *route = &instance->route;
+    bool remembered = route->generation == self->generation
+                   && route->size == zmq_msg_size (address)
+                   && memcmp (route->address, zmq_msg_data (address), route->size) == 0;
+    if (!remembered && !s_route_learn (self, instance, address))
         return;
-    }
-    char destination [GL_WIRE_ADDRESS_MAX + 1];
-    memcpy (destination, zmq_msg_data (address), address_size);
-    destination [address_size] = '\0';
-    if ((int64_t) zmq_msg_size (body) > self->max_body) {
-        s_bounce (self, instance->address, destination, body, "too_large",
+    if ((int64_t) zmq_msg_size (body) > self->max_body)
+        s_bounce (self, instance->address, route->address, body, "too_large",
                   "the body is larger than broker/max_body");
-        return;
-    }
-    s_route (self, instance->address, destination, body);
+    else
+    if (!route->service)
+        s_bounce (self, instance->address, route->address, body, "no_such_instance",
+                  "no instance is registered at this address");
+    else
+        s_route (self, instance->address, route->address, route->service, route->instance,
+                 body);
 }
 
 //  Checks the frame count a command needs; logs and counts a mismatch.
@@ -896,6 +941,7 @@ gl_broker_new (gl_config_t *config, char *error)
 {
     gl_broker_t *self = (gl_broker_t *) zmalloc (sizeof (gl_broker_t));
     self->context = zmq_ctx_new ();
+    self->generation = 1;
     self->peers = zhashx_new ();
     //  Keys are the instances' own routing ids: not copied, not freed.
     zhashx_set_key_hasher (self->peers, s_routing_id_hash);
