@@ -72,8 +72,12 @@ static void
 s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 {
     const char *text = gl_provider_string (root, "error");
-    if (status != 200 || text) {
-        gl_provider_fail_status (parse, status == 200? 502: status, text? text: "no error text");
+    if (status != 200) {
+        gl_provider_fail_status (parse, status, text? text: "no error text");
+        return;
+    }
+    if (text) {
+        gl_provider_fail (parse, GL_PROVIDER_SERVER_ERROR, "finnhub: error at HTTP 200: %s", text);
         return;
     }
     const char *state = gl_provider_string (root, "s");
