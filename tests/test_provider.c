@@ -62,6 +62,14 @@ s_parse_fixture (const gl_provider_query_t *query, long status, const char *name
     return result;
 }
 
+//  The index-th bar, or a bar no check matches when there are fewer.
+static const gl_bar_t *
+s_bar (const gl_provider_result_t *result, size_t index)
+{
+    static const gl_bar_t none = { .ts = -1 };
+    return index < result->bar_count? &result->bars [index]: &none;
+}
+
 //  Checks a bar's start and prices (to a thousandth of a cent) and volume.
 static void
 s_check_bar (const gl_bar_t *bar, int64_t ts, double open, double high, double low,
@@ -235,10 +243,10 @@ test_polygon_day_fixture (void)
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 1);
     GL_CHECK_INT (result->received, 1);
-    s_check_bar (&result->bars [0], s_date (2021, 7, 22), 145.935, 148.195, 145.81, 146.8, 77287356);
-    GL_CHECK (result->bars [0].has_vwap && fabs (result->bars [0].vwap - 146.991) < 1e-9);
-    GL_CHECK (result->bars [0].has_trades && result->bars [0].trades == 480209);
-    GL_CHECK (!result->bars [0].provisional);
+    s_check_bar (s_bar (result, 0), s_date (2021, 7, 22), 145.935, 148.195, 145.81, 146.8, 77287356);
+    GL_CHECK (s_bar (result, 0)->has_vwap && fabs (s_bar (result, 0)->vwap - 146.991) < 1e-9);
+    GL_CHECK (s_bar (result, 0)->has_trades && s_bar (result, 0)->trades == 480209);
+    GL_CHECK (!s_bar (result, 0)->provisional);
     GL_CHECK (result->continuation == NULL);
     GL_CHECK (!result->limit.known);
     gl_provider_result_destroy (&result);
@@ -256,8 +264,8 @@ test_edge_02_polygon_next_url (void)
     gl_provider_result_t *result = s_parse_fixture (&query, 200, "polygon-aggs-docs-sample-next_url.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 2);
-    s_check_bar (&result->bars [0], s_date (2020, 1, 2), 74.06, 75.15, 73.7975, 75.0875, 135647456);
-    s_check_bar (&result->bars [1], s_date (2020, 1, 3), 74.2875, 75.145, 74.125, 74.3575, 146535512);
+    s_check_bar (s_bar (result, 0), s_date (2020, 1, 2), 74.06, 75.15, 73.7975, 75.0875, 135647456);
+    s_check_bar (s_bar (result, 1), s_date (2020, 1, 3), 74.2875, 75.145, 74.125, 74.3575, 146535512);
     GL_CHECK_STR (result->continuation, "https://api.polygon.io/v2/aggs/ticker/AAPL/range/1/day/"
                   "1578114000000/2020-01-10?cursor=bGltaXQ9MiZzb3J0PWFzYw");
     query.continuation = result->continuation;
@@ -279,7 +287,7 @@ test_edge_02_polygon_next_url (void)
                             "\"o\":1,\"h\":2,\"l\":0.5,\"c\":1.5,\"v\":10}]}";
     result = s_parse_text (&query, 200, NULL, last_page);
     GL_CHECK_INT (result->bar_count, 1);
-    GL_CHECK_INT (result->bars [0].ts, s_date (2020, 1, 7));
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2020, 1, 7));
     GL_CHECK (result->continuation == NULL);
     gl_provider_result_destroy (&result);
 }
@@ -310,9 +318,9 @@ test_edge_03_polygon_loose_fields (void)
         "\"h\":128.1,\"l\":126.9,\"c\":127.8,\"v\":1.12117471e+08}]}");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 1);
-    s_check_bar (&result->bars [0], s_date (2021, 3, 1), 127.5, 128.1, 126.9, 127.8, 112117471);
-    GL_CHECK (!result->bars [0].has_vwap);
-    GL_CHECK (!result->bars [0].has_trades);
+    s_check_bar (s_bar (result, 0), s_date (2021, 3, 1), 127.5, 128.1, 126.9, 127.8, 112117471);
+    GL_CHECK (!s_bar (result, 0)->has_vwap);
+    GL_CHECK (!s_bar (result, 0)->has_trades);
     gl_provider_result_destroy (&result);
 }
 
@@ -335,8 +343,8 @@ test_edge_04_polygon_delayed (void)
     result = s_parse_fixture (&query, 200, "polygon-aggs-hour-AAPL-2024-03-25-status-DELAYED.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 16);
-    s_check_bar (&result->bars [0], 1711353600, 172.2, 172.2, 172, 172.18, 12304);
-    s_check_bar (&result->bars [15], 1711407600, 170.9, 170.98, 170.83, 170.92, 18995);
+    s_check_bar (s_bar (result, 0), 1711353600, 172.2, 172.2, 172, 172.18, 12304);
+    s_check_bar (s_bar (result, 15), 1711407600, 170.9, 170.98, 170.83, 170.92, 18995);
     gl_provider_result_destroy (&result);
 }
 
@@ -376,10 +384,10 @@ test_edge_06_daily_dst (void)
         "{\"t\":1730433600000,\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1},"
         "{\"t\":1730696400000,\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1}]}");
     GL_CHECK_INT (result->bar_count, 4);
-    GL_CHECK_INT (result->bars [0].ts, s_date (2024, 3, 8));
-    GL_CHECK_INT (result->bars [1].ts, s_date (2024, 3, 11));
-    GL_CHECK_INT (result->bars [2].ts, s_date (2024, 11, 1));
-    GL_CHECK_INT (result->bars [3].ts, s_date (2024, 11, 4));
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2024, 3, 8));
+    GL_CHECK_INT (s_bar (result, 1)->ts, s_date (2024, 3, 11));
+    GL_CHECK_INT (s_bar (result, 2)->ts, s_date (2024, 11, 1));
+    GL_CHECK_INT (s_bar (result, 3)->ts, s_date (2024, 11, 4));
     gl_provider_result_destroy (&result);
     query.provider = GL_PROVIDER_ALPACA;
     result = s_parse_text (&query, 200, NULL,
@@ -387,8 +395,8 @@ test_edge_06_daily_dst (void)
         "{\"t\":\"2024-03-11T04:00:00Z\",\"o\":1,\"h\":1,\"l\":1,\"c\":1,\"v\":1}],"
         "\"symbol\":\"AAPL\",\"next_page_token\":null}");
     GL_CHECK_INT (result->bar_count, 2);
-    GL_CHECK_INT (result->bars [0].ts, s_date (2024, 3, 8));
-    GL_CHECK_INT (result->bars [1].ts, s_date (2024, 3, 11));
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2024, 3, 8));
+    GL_CHECK_INT (s_bar (result, 1)->ts, s_date (2024, 3, 11));
     gl_provider_result_destroy (&result);
 }
 
@@ -402,8 +410,8 @@ test_edge_12_yahoo_daily_rounding (void)
         "yahoo-chart-AAPL-1d-2020-01-01_to_2020-01-03.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 1);
-    s_check_bar (&result->bars [0], s_date (2020, 1, 2), 74.06, 75.15, 73.80, 75.09, 135480400);
-    GL_CHECK (result->bars [0].open == 74.06);
+    s_check_bar (s_bar (result, 0), s_date (2020, 1, 2), 74.06, 75.15, 73.80, 75.09, 135480400);
+    GL_CHECK (s_bar (result, 0)->open == 74.06);
     gl_provider_result_destroy (&result);
 }
 
@@ -431,8 +439,8 @@ test_edge_14_yahoo_prepost_and_trailing (void)
     GL_CHECK_INT (result->received, 30);
     GL_CHECK_INT (result->bar_count, 13);
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_OFF_GRID], 17);
-    s_check_bar (&result->bars [0], 1637591400, 1162.33, 1193.67, 1156.55, 1185.66, 6271983);
-    s_check_bar (&result->bars [12], 1637613000, 1177, 1183.62, 1153.02, 1156.05, 2477475);
+    s_check_bar (s_bar (result, 0), 1637591400, 1162.33, 1193.67, 1156.55, 1185.66, 6271983);
+    s_check_bar (s_bar (result, 12), 1637613000, 1177, 1183.62, 1153.02, 1156.05, 2477475);
     gl_provider_result_destroy (&result);
     result = s_parse_text (&query, 200, NULL,
         "{\"chart\":{\"result\":[{\"meta\":{\"priceHint\":2},"
@@ -462,8 +470,8 @@ test_edge_07_yahoo_nulls (void)
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 2);
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_NULL], 1);
-    s_check_bar (&result->bars [0], 1637591400, 1, 2, 0.5, 1.5, 10);
-    s_check_bar (&result->bars [1], 1637595000, 3, 4, 2.5, 3.5, 30);
+    s_check_bar (s_bar (result, 0), 1637591400, 1, 2, 0.5, 1.5, 10);
+    s_check_bar (s_bar (result, 1), 1637595000, 3, 4, 2.5, 3.5, 30);
     gl_provider_result_destroy (&result);
     result = s_parse_fixture (&query, 200, "yahoo-chart-nulls-fragment-issue.json");
     s_check_error (result, GL_PROVIDER_PARSE_ERROR, true, "chart.result[0]");
@@ -515,8 +523,8 @@ test_edge_11_yahoo_stale_gmtoffset (void)
         "\"indicators\":{\"quote\":[{\"open\":[1,1],\"high\":[2,2],"
         "\"low\":[0.5,0.5],\"close\":[1.5,1.5],\"volume\":[10,10]}]}}],\"error\":null}}");
     GL_CHECK_INT (result->bar_count, 2);
-    GL_CHECK_INT (result->bars [0].ts, s_date (2021, 8, 2));
-    GL_CHECK_INT (result->bars [1].ts, s_date (2021, 10, 29));
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2021, 8, 2));
+    GL_CHECK_INT (s_bar (result, 1)->ts, s_date (2021, 10, 29));
     gl_provider_result_destroy (&result);
 }
 
@@ -559,18 +567,18 @@ test_edge_24_tradier_daily_and_today (void)
         "tradier-history-daily-SPY-2018-01-02_to_2018-02-23.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 37);
-    s_check_bar (&result->bars [0], s_date (2018, 1, 2), 267.84, 268.81, 267.4, 268.77, 86631393);
-    s_check_bar (&result->bars [36], s_date (2018, 2, 23), 271.79, 274.71, 271.25, 274.71, 92753578);
-    GL_CHECK (!result->bars [36].provisional);
+    s_check_bar (s_bar (result, 0), s_date (2018, 1, 2), 267.84, 268.81, 267.4, 268.77, 86631393);
+    s_check_bar (s_bar (result, 36), s_date (2018, 2, 23), 271.79, 274.71, 271.25, 274.71, 92753578);
+    GL_CHECK (!s_bar (result, 36)->provisional);
     gl_provider_result_destroy (&result);
     query.now = s_date (2018, 2, 23) + 18 * 3600;       //  13:00 EST, session open
     result = s_parse_fixture (&query, 200, "tradier-history-daily-SPY-2018-01-02_to_2018-02-23.json");
-    GL_CHECK (result->bars [36].provisional);
-    GL_CHECK (!result->bars [35].provisional);
+    GL_CHECK (s_bar (result, 36)->provisional);
+    GL_CHECK (!s_bar (result, 35)->provisional);
     gl_provider_result_destroy (&result);
     query.now = s_date (2018, 2, 23) + 21 * 3600;       //  16:00 EST, closed
     result = s_parse_fixture (&query, 200, "tradier-history-daily-SPY-2018-01-02_to_2018-02-23.json");
-    GL_CHECK (!result->bars [36].provisional);
+    GL_CHECK (!s_bar (result, 36)->provisional);
     gl_provider_result_destroy (&result);
 }
 
@@ -585,7 +593,7 @@ test_edge_18_tradier_monthly_dates (void)
     GL_CHECK_INT (result->received, 14);
     GL_CHECK_INT (result->bar_count, 9);
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_OFF_GRID], 5);
-    s_check_bar (&result->bars [0], s_date (2017, 2, 1), 137.66, 146.33, 136.33, 144.91, 75930406);
+    s_check_bar (s_bar (result, 0), s_date (2017, 2, 1), 137.66, 146.33, 136.33, 144.91, 75930406);
     gl_provider_result_destroy (&result);
 }
 
@@ -598,7 +606,7 @@ test_edge_16_tradier_single_object (void)
     gl_provider_result_t *result = s_parse_fixture (&query, 200,
         "tradier-history-single-object-SPY-2018-12-21.json");
     GL_CHECK_INT (result->bar_count, 1);
-    s_check_bar (&result->bars [0], s_date (2018, 12, 21), 246.74, 249.71, 239.98, 240.7, 255320360);
+    s_check_bar (s_bar (result, 0), s_date (2018, 12, 21), 246.74, 249.71, 239.98, 240.7, 255320360);
     gl_provider_result_destroy (&result);
     int64_t day = s_date (2025, 7, 1);
     query = s_query (GL_PROVIDER_TRADIER, GL_TF_15M, day, day + 86400);
@@ -607,7 +615,7 @@ test_edge_16_tradier_single_object (void)
         "\"price\":207.26,\"open\":206.72,\"high\":208.38,\"low\":206.1401,\"close\":207.53,"
         "\"volume\":9876387,\"vwap\":207.32529}}}");
     GL_CHECK_INT (result->bar_count, 1);
-    GL_CHECK_INT (result->bars [0].ts, 1751376600);
+    GL_CHECK_INT (s_bar (result, 0)->ts, 1751376600);
     gl_provider_result_destroy (&result);
 }
 
@@ -622,10 +630,10 @@ test_edge_24_tradier_timesales (void)
         "tradier-timesales-15min-AAPL-2025-07-01-docs.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 3);
-    s_check_bar (&result->bars [0], 1751376600, 206.72, 208.38, 206.1401, 207.53, 9876387);
-    GL_CHECK (result->bars [0].has_vwap && fabs (result->bars [0].vwap - 207.32529) < 1e-9);
-    s_check_bar (&result->bars [2], 1751378400, 209.06, 209.68, 208.56, 209.66, 4434833);
-    GL_CHECK (!result->bars [2].provisional);
+    s_check_bar (s_bar (result, 0), 1751376600, 206.72, 208.38, 206.1401, 207.53, 9876387);
+    GL_CHECK (s_bar (result, 0)->has_vwap && fabs (s_bar (result, 0)->vwap - 207.32529) < 1e-9);
+    s_check_bar (s_bar (result, 2), 1751378400, 209.06, 209.68, 208.56, 209.66, 4434833);
+    GL_CHECK (!s_bar (result, 2)->provisional);
     gl_provider_result_destroy (&result);
     query.now = 1751378400 + 60;
     result = s_parse_text (&query, 200, NULL,
@@ -636,8 +644,8 @@ test_edge_24_tradier_timesales (void)
         "{\"time\":\"2025-07-01T10:00:00\",\"timestamp\":1751377500,"
         "\"open\":209.06,\"high\":209.1,\"low\":209.0,\"close\":209.05,\"volume\":1700}]}}");
     GL_CHECK_INT (result->bar_count, 2);
-    GL_CHECK (!result->bars [0].provisional);
-    GL_CHECK (result->bars [1].provisional);
+    GL_CHECK (!s_bar (result, 0)->provisional);
+    GL_CHECK (s_bar (result, 1)->provisional);
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_TIME_MISMATCH], 1);
     gl_provider_result_destroy (&result);
 }
@@ -711,13 +719,13 @@ test_edge_22_finnhub_daily (void)
     gl_provider_result_t *result = s_parse_fixture (&query, 200, "finnhub-candle-docs-sample.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 3);
-    s_check_bar (&result->bars [0], s_date (2019, 9, 24), 221.03, 222.49, 217.19, 217.68, 33463820);
-    s_check_bar (&result->bars [2], s_date (2019, 9, 26), 220, 220.94, 218.83, 219.89, 20730608);
+    s_check_bar (s_bar (result, 0), s_date (2019, 9, 24), 221.03, 222.49, 217.19, 217.68, 33463820);
+    s_check_bar (s_bar (result, 2), s_date (2019, 9, 26), 220, 220.94, 218.83, 219.89, 20730608);
     gl_provider_result_destroy (&result);
     result = s_parse_text (&query, 200, NULL,
         "{\"c\":[1.5],\"h\":[2],\"l\":[0.5],\"o\":[1],\"s\":\"ok\",\"t\":[1569283200],\"v\":[10]}");
     GL_CHECK_INT (result->bar_count, 1);
-    GL_CHECK_INT (result->bars [0].ts, s_date (2019, 9, 24));
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2019, 9, 24));
     gl_provider_result_destroy (&result);
     result = s_parse_fixture (&query, 401, "finnhub-error-401-no-key.json");
     s_check_error (result, GL_PROVIDER_AUTH, false, "Please use an API key.");
@@ -767,9 +775,9 @@ test_alpaca_fixtures (void)
         "alpaca-bars-single-AAPL-1Day-2022-02-next_page_token.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_OK);
     GL_CHECK_INT (result->bar_count, 2);
-    s_check_bar (&result->bars [0], s_date (2022, 2, 1), 174, 174.84, 172.31, 174.61, 85998033);
-    GL_CHECK (result->bars [0].has_trades && result->bars [0].trades == 732412);
-    s_check_bar (&result->bars [1], s_date (2022, 2, 2), 174.64, 175.88, 173.33, 175.84, 84817432);
+    s_check_bar (s_bar (result, 0), s_date (2022, 2, 1), 174, 174.84, 172.31, 174.61, 85998033);
+    GL_CHECK (s_bar (result, 0)->has_trades && s_bar (result, 0)->trades == 732412);
+    s_check_bar (s_bar (result, 1), s_date (2022, 2, 2), 174.64, 175.88, 173.33, 175.84, 84817432);
     GL_CHECK_STR (result->continuation, "QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg==");
     gl_provider_result_destroy (&result);
     result = s_parse_fixture (&query, 403, "alpaca-error-403-recent-sip.json");
@@ -793,7 +801,7 @@ test_edge_23_alpaca_multi (void)
     query.symbol = "TSLA";
     result = s_parse_fixture (&query, 200, "alpaca-bars-multi-AAPL-TSLA-2022-03-09.json");
     GL_CHECK_INT (result->bar_count, 1);
-    s_check_bar (&result->bars [0], s_date (2022, 3, 9), 839, 860.56, 832.01, 858.97, 19227323);
+    s_check_bar (s_bar (result, 0), s_date (2022, 3, 9), 839, 860.56, 832.01, 858.97, 19227323);
     GL_CHECK (result->continuation == NULL);
     gl_provider_result_destroy (&result);
     query.symbol = "AAPL";
@@ -841,9 +849,9 @@ test_impossible_bars (void)
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_DUPLICATE], 1);
     GL_CHECK_INT (gl_provider_result_dropped (result), 8);
     //  Out-of-order input comes out in start order, the first copy kept.
-    GL_CHECK_INT (result->bars [0].ts, s_date (2024, 3, 6));
-    GL_CHECK_INT (result->bars [1].ts, s_date (2024, 3, 8));
-    GL_CHECK (result->bars [1].close == 1);
+    GL_CHECK_INT (s_bar (result, 0)->ts, s_date (2024, 3, 6));
+    GL_CHECK_INT (s_bar (result, 1)->ts, s_date (2024, 3, 8));
+    GL_CHECK (s_bar (result, 1)->close == 1);
     gl_provider_result_destroy (&result);
 }
 
