@@ -9,3 +9,7 @@ add_dependencies(test_http gapless-sim)
 gl_add_test(test_fetcher LIBS gl_protocol gl_simbars gl_simclient PkgConfig::CJSON
             PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 240)
 add_dependencies(test_fetcher gapless-sim gapless-broker gapless-fetcher)
+# Every provider end to end through a gapless-fetcher process.
+gl_add_test(test_fetcher_e2e LIBS gl_protocol gl_simbars gl_simclient PkgConfig::CJSON
+            PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 120)
+add_dependencies(test_fetcher_e2e gapless-sim gapless-broker gapless-fetcher)
