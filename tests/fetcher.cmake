@@ -13,3 +13,8 @@ add_dependencies(test_fetcher gapless-sim gapless-broker gapless-fetcher)
 gl_add_test(test_fetcher_e2e LIBS gl_protocol gl_simbars gl_simclient PkgConfig::CJSON
             PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 120)
 add_dependencies(test_fetcher_e2e gapless-sim gapless-broker gapless-fetcher)
+# Every injected fault, not_found, auth, 429s to rate_limited and the
+# slow-call breaker through gapless-fetcher processes.
+gl_add_test(test_fetcher_faults LIBS gl_protocol gl_simclient PkgConfig::CJSON
+            PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 120)
+add_dependencies(test_fetcher_faults gapless-sim gapless-broker gapless-fetcher)
