@@ -517,7 +517,7 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
             index++;
     }
     gl_ratelimit_share (self->ratelimit, index, found? (uint32_t) count: 0, s_now ());
-    char members [16], limit [16];
+    char members [24], limit [16];
     snprintf (members, sizeof (members), "%zu", count);
     snprintf (limit, sizeof (limit), "%u", found? gl_ratelimit_limit (self->ratelimit, 0, INT64_MAX / 2): 0);
     gl_log_info ("share_changed", "members=%s index=%u share=%s", members, index, limit);
