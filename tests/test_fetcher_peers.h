@@ -61,6 +61,41 @@ peers_send (zsock_t *socket, gl_wire_command_t command, const char *address,
     zmsg_send (&message, socket);
 }
 
+//  The last completeness each fetcher reported in fetcher_health, by the
+//  event's source ("fetcher.yahoo/e2e").
+#define PEERS_HEALTH_MAX 16
+static struct { char source [GL_MSG_NAME_MAX + 1]; char completeness [24]; }
+    peers_health [PEERS_HEALTH_MAX];
+
+//  Records a fetcher_health EVENT's completeness under its source.
+static inline void
+peers_record_health (const gl_msg_t *body)
+{
+    const char *completeness = NULL;
+    for (size_t index = 0; index < body->event.field_count; index++)
+        if (strcmp (body->event.fields [index].key, "completeness") == 0)
+            completeness = body->event.fields [index].value;
+    for (int index = 0; completeness && index < PEERS_HEALTH_MAX; index++)
+        if (!peers_health [index].source [0]
+        ||  strcmp (peers_health [index].source, body->event.source) == 0) {
+            snprintf (peers_health [index].source, sizeof (peers_health [index].source), "%s",
+                      body->event.source);
+            snprintf (peers_health [index].completeness,
+                      sizeof (peers_health [index].completeness), "%s", completeness);
+            return;
+        }
+}
+
+//  The last completeness a fetcher reported, or "" if none yet.
+static inline const char *
+peers_completeness (const char *source)
+{
+    for (int index = 0; index < PEERS_HEALTH_MAX; index++)
+        if (strcmp (peers_health [index].source, source) == 0)
+            return peers_health [index].completeness;
+    return "";
+}
+
 //  Appends a breaker_changed EVENT to peers_events.
 static inline void
 peers_record_event (const gl_msg_t *body)
@@ -112,6 +147,9 @@ peers_record (const char *sender, const gl_msg_t *body)
     else
     if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "breaker_changed") == 0)
         peers_record_event (body);
+    else
+    if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "fetcher_health") == 0)
+        peers_record_health (body);
 }
 
 //  Polls the three peers for up to timeout_ms, handling what comes and

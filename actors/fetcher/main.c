@@ -68,6 +68,7 @@ typedef struct {
     int64_t concurrency, part_bars, max_refusals, page_limit;
     int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
     uint64_t requests, failures, refusals, bars, dropped;
+    uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
 
@@ -193,6 +194,24 @@ s_job_add_bars (self_t *self, job_t *job, const gl_provider_result_t *result)
     return 0;
 }
 
+//  Adds a finished job to the completeness counts: the bars the calendar
+//  expects in its range against the bars delivered (a provider's missing
+//  bars, or bars dropped as impossible, lower it). Returns the expected
+//  count, -1 if the range cannot be counted.
+static int64_t
+s_job_count_completeness (self_t *self, job_t *job)
+{
+    int64_t expected = gl_calendar_count_bars (self->calendar,
+        gl_timeframe_parse (job->fetch->fetch.timeframe),
+        job->fetch->fetch.from, job->fetch->fetch.to);
+    if (expected > 0) {
+        self->bars_expected += (uint64_t) expected;
+        self->bars_delivered += job->bars_total < (size_t) expected? job->bars_total
+                                                                   : (uint64_t) expected;
+    }
+    return expected;
+}
+
 //  Moves the job past its current page: the next page, the next window,
 //  or the end (the final part, or FAILED no_data if nothing came at all).
 static void
@@ -213,9 +232,10 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
     }
     if (s_part_send (self, job, true) != 0)
         gl_log_warn ("bars_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
-    gl_log_info ("fetch_done", "run_id=%" PRIu64 " symbol=%s bars=%zu parts=%u",
-                 job->fetch->fetch.run_id, job->fetch->fetch.symbol, job->bars_total,
-                 job->parts_sent);
+    int64_t expected = s_job_count_completeness (self, job);
+    gl_log_info ("fetch_done", "run_id=%" PRIu64 " symbol=%s bars=%zu expected=%" PRId64
+                 " parts=%u", job->fetch->fetch.run_id, job->fetch->fetch.symbol,
+                 job->bars_total, expected, job->parts_sent);
     s_job_end (self, job);
 }
 
@@ -547,6 +567,10 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
     snprintf (values [4], 24, "%" PRIu64, self->dropped);
     snprintf (values [5], 24, "%d", gl_breaker_failure_rate (self->breaker));
     snprintf (values [6], 24, "%zu", self->in_flight);
+    if (self->bars_expected)
+        snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
+    else
+        snprintf (values [7], 24, "none");
     char histogram [160] = "";
     for (size_t bucket = 0; bucket <= LATENCY_BUCKETS; bucket++) {
         size_t used = strlen (histogram);
@@ -557,7 +581,7 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "breaker", gl_breaker_state_name (gl_breaker_state (self->breaker, s_now ())),
         "requests", values [0], "failures", values [1], "rate_limited", values [2],
         "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
-        "in_flight", values [6], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "in_flight", values [6], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, NULL
     };
     s_event (self, "fetcher_health", pairs);
