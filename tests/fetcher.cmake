@@ -18,3 +18,6 @@ add_dependencies(test_fetcher_e2e gapless-sim gapless-broker gapless-fetcher)
 gl_add_test(test_fetcher_faults LIBS gl_protocol gl_simclient PkgConfig::CJSON
             PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 120)
 add_dependencies(test_fetcher_faults gapless-sim gapless-broker gapless-fetcher)
+# Utilisation of the rate limit is measured in wall-clock windows: run it
+# alone, not beside the CPU-bound fuzzers.
+set_tests_properties(test_fetcher PROPERTIES RUN_SERIAL TRUE)
