@@ -32,15 +32,27 @@ static const char *s_fence_sql =
     " ORDER BY u.position";
 
 //  How many of the batch's (symbol, timeframe, provider, first..last)
-//  ranges already hold a row: 0 means a plain COPY cannot conflict.
+//  ranges already hold a row (0 means a plain COPY cannot conflict), and
+//  at how many the stored first bar would be changed by the batch's (the
+//  sample that predicts a revised re-delivery), out of how many ranges.
 static const char *s_occupied_sql =
-    "SELECT count(*)"
-    "  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[])"
-    "       AS g (symbol, timeframe, provider, first, last)"
-    " WHERE EXISTS (SELECT 1 FROM ohlc_bars b"
+    "SELECT count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ohlc_bars b"
     "                WHERE b.symbol = g.symbol AND b.timeframe = g.timeframe"
     "                  AND b.ts BETWEEN to_timestamp(g.first) AND to_timestamp(g.last)"
-    "                  AND b.provider = g.provider)";
+    "                  AND b.provider = g.provider)),"
+    "       count(*) FILTER (WHERE EXISTS (SELECT 1 FROM ohlc_bars b"
+    "                WHERE b.symbol = g.symbol AND b.timeframe = g.timeframe"
+    "                  AND b.ts = to_timestamp(g.first) AND b.provider = g.provider"
+    "                  AND (b.provisional OR NOT g.provisional)"
+    "                  AND (b.open, b.high, b.low, b.close, b.volume, b.provisional)"
+    "                      IS DISTINCT FROM (g.open, g.high, g.low, g.close, g.volume,"
+    "                                        g.provisional))),"
+    "       count(*)"
+    "  FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::bigint[],"
+    "              $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],"
+    "              $11::boolean[])"
+    "       AS g (symbol, timeframe, provider, first, last, open, high, low, close, volume,"
+    "             provisional)";
 
 //  The merge. One join finds, for each staged row, the stored row it
 //  would change: identical rows, and provisional rows over final ones,
@@ -148,7 +160,7 @@ struct _gl_writer_t {
     gl_writer_options_t options;
     gl_db_t *db;
     bool connected_before;
-    bool expect_changed;            //  the last merge changed every row it staged
+    bool expect_changed;            //  the batch looks like a revised re-delivery
     slice_t **slices;
     size_t slice_count;
     slice_t **batch;                //  the slices of the flush in progress
@@ -831,14 +843,27 @@ s_fence (gl_writer_t *self)
     return 0;
 }
 
+//  Appends a float8 element to the literal, exactly.
+static void
+s_literal_add_double (literal_t *literal, double value)
+{
+    char text [32];
+    snprintf (text, sizeof text, "%.17g", value);
+    s_literal_add (literal, text);
+}
+
 //  True if some (symbol, timeframe, provider) range of the rows already
-//  holds a bar. -1 on failure.
+//  holds a bar; -1 on failure. Predicts a revised re-delivery when the
+//  stored first bar of every range would be changed.
 static int
 s_occupied (gl_writer_t *self)
 {
-    literal_t symbols, timeframes, providers, firsts, lasts;
-    literal_t *literals [] = { &symbols, &timeframes, &providers, &firsts, &lasts };
-    for (int index = 0; index < 5; index++)
+    literal_t symbols, timeframes, providers, firsts, lasts, opens, highs, lows, closes,
+              volumes, provisionals;
+    literal_t *literals [] = { &symbols, &timeframes, &providers, &firsts, &lasts, &opens,
+                               &highs, &lows, &closes, &volumes, &provisionals };
+    const int count = (int) (sizeof literals / sizeof literals [0]);
+    for (int index = 0; index < count; index++)
         s_literal_open (literals [index]);
     for (size_t first = 0, index = 1; index <= self->row_count; index++) {
         const row_t *row = &self->rows [first];
@@ -853,19 +878,27 @@ s_occupied (gl_writer_t *self)
         s_literal_add (&providers, row->slice->provider);
         s_literal_add_int (&firsts, row->bar->ts);
         s_literal_add_int (&lasts, self->rows [index - 1].bar->ts);
+        s_literal_add_double (&opens, row->bar->open);
+        s_literal_add_double (&highs, row->bar->high);
+        s_literal_add_double (&lows, row->bar->low);
+        s_literal_add_double (&closes, row->bar->close);
+        s_literal_add_double (&volumes, row->bar->volume);
+        s_literal_add (&provisionals, row->bar->provisional? "t": "f");
         first = index;
     }
-    const char *values [5];
+    const char *values [sizeof literals / sizeof literals [0]];
     bool built = true;
-    for (int index = 0; index < 5; index++) {
+    for (int index = 0; index < count; index++) {
         s_literal_close (literals [index]);
         values [index] = literals [index]->text;
         built = built && values [index];
     }
-    PGresult *result = built? s_query (self, s_occupied_sql, 5, values): NULL;
-    for (int index = 0; index < 5; index++)
+    PGresult *result = built? s_query (self, s_occupied_sql, count, values): NULL;
+    for (int index = 0; index < count; index++)
         free (literals [index]->text);
     int occupied = result? strcmp (PQgetvalue (result, 0, 0), "0") != 0: -1;
+    self->expect_changed = result && strcmp (PQgetvalue (result, 0, 1), "0") != 0
+                        && strcmp (PQgetvalue (result, 0, 1), PQgetvalue (result, 0, 2)) == 0;
     PQclear (result);
     return occupied;
 }
@@ -895,10 +928,10 @@ s_count_updates (gl_writer_t *self, PGresult *result)
     }
 }
 
-//  Stages rows [low, high) and merges them into ohlc_bars. When the last
-//  merge changed every row it staged (a revised re-delivery), the plain
-//  update runs first and the full merge only if some row is left; counts
-//  are taken only once every statement succeeded.
+//  Stages rows [low, high) and merges them into ohlc_bars. When the batch
+//  looks like a revised re-delivery, the plain update runs first and the
+//  full merge only if some row is left; counts are taken only once every
+//  statement succeeded.
 static outcome_t
 s_merge (gl_writer_t *self, size_t low, size_t high)
 {
@@ -908,11 +941,10 @@ s_merge (gl_writer_t *self, size_t low, size_t high)
     if (outcome != S_OK)
         return outcome;
     PGresult *first = NULL;
-    uint64_t updated = 0;
     if (self->expect_changed) {
         first = PQexec (gl_db_conn (self->db), s_update_sql);
         outcome = s_outcome (self, first, PGRES_TUPLES_OK);
-        updated = outcome == S_OK? s_updated_rows (first): 0;
+        uint64_t updated = outcome == S_OK? s_updated_rows (first): 0;
         if (outcome == S_OK && updated == high - low)
             s_count_updates (self, first);
         if (outcome != S_OK || updated == high - low) {
@@ -929,9 +961,7 @@ s_merge (gl_writer_t *self, size_t low, size_t high)
     }
     if (outcome == S_OK) {
         self->pending.inserted += strtoull (PQgetvalue (result, 0, 1), NULL, 10);
-        updated += strtoull (PQgetvalue (result, 0, 2), NULL, 10);
         self->pending.updated += strtoull (PQgetvalue (result, 0, 2), NULL, 10);
-        self->expect_changed = updated == high - low;
         if (first)
             s_count_updates (self, first);
         for (int index = 1; index < PQntuples (result); index++) {
@@ -988,6 +1018,7 @@ s_write_rows (gl_writer_t *self)
         good += !self->rows [index].bad;
     if (good == 0)
         return S_OK;
+    self->expect_changed = false;
     if (good == self->row_count) {
         int occupied = s_occupied (self);
         if (occupied == -1)
