@@ -155,8 +155,8 @@ s_routing_id_compare (const void *left, const void *right)
 //  whose content moves, when given). Returns 0, or the errno of a failed
 //  first send (EHOSTUNREACH, EAGAIN): nothing was sent then.
 static int
-s_send (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command, const char *first, const void *second,
-        size_t second_size, zmq_msg_t *last)
+s_send (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command,
+        const char *first, const void *second, size_t second_size, zmq_msg_t *last)
 {
     uint8_t header [GL_WIRE_HEADER_SIZE];
     gl_wire_header (header, command);
