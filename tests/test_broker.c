@@ -1,7 +1,7 @@
 /*  test_broker — a real gapless-broker process, real gapless-echo
     processes and raw GLP peers over tcp and ipc: load balancing, credit,
-    instance addressing, bounces, heartbeat death, a broker restart, and
-    garbage that must not stop the broker.
+    instance addressing, bounces, heartbeat death, remembered routes, a
+    broker restart, and garbage that must not stop the broker.
 */
 #include "gl_msg.h"
 #include "gl_process.h"
@@ -411,6 +411,108 @@ s_test_queue_full (pid_t *broker)
     s_peer_destroy (&client);
 }
 
+//  Expects a DELIVER of an echo with this sequence at peer.
+static bool
+s_expect_deliver (peer_t *peer, uint64_t sequence)
+{
+    received_t received = { 0 };
+    bool ok = s_peer_receive (peer, &received, 3000, false)
+           && received.command == GL_WIRE_DELIVER && received.body
+           && received.body->echo.sequence == sequence;
+    if (!ok)
+        fprintf (stderr, "expected DELIVER of %" PRIu64 ", got command %d\n", sequence,
+                 received.command);
+    s_received_clear (&received);
+    return ok;
+}
+
+//  Expects a BOUNCE with this code at peer.
+static bool
+s_expect_bounce (peer_t *peer, const char *code)
+{
+    received_t received = { 0 };
+    bool ok = s_peer_receive (peer, &received, 3000, false)
+           && received.command == GL_WIRE_BOUNCE && received.error
+           && strcmp (received.error->error.code, code) == 0;
+    s_received_clear (&received);
+    return ok;
+}
+
+//  Lets the broker run a few heartbeat sweeps.
+static void
+s_idle (peer_t *peer, int ms)
+{
+    received_t received = { 0 };
+    s_peer_receive (peer, &received, ms, false);
+    s_received_clear (&received);
+}
+
+//  The broker remembers where each sender's last destination led; every
+//  way that memory could go stale must be noticed: the instance leaving,
+//  coming back, being replaced, its service released by the sweep, a
+//  sender alternating destinations or sending to itself, a bad address.
+static void
+s_test_routes (void)
+{
+    peer_t *client = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (client, "client", "routes", 100));
+    peer_t *first = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (first, "svc", "a", 100));
+    //  A remembered instance route, then the instance leaves.
+    s_peer_send_echo (client, "svc/a", 1);
+    GL_CHECK (s_expect_deliver (first, 1));
+    s_peer_send_echo (client, "svc/a", 2);
+    GL_CHECK (s_expect_deliver (first, 2));
+    s_peer_command (first, GL_WIRE_DISCONNECT, NULL, NULL);
+    s_peer_destroy (&first);
+    s_idle (client, 50);
+    s_peer_send_echo (client, "svc/a", 3);
+    GL_CHECK (s_expect_bounce (client, "no_such_instance"));
+    //  The address comes back on a new connection: reached again.
+    peer_t *second = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (second, "svc", "a", 100));
+    s_peer_send_echo (client, "svc/a", 4);
+    GL_CHECK (s_expect_deliver (second, 4));
+    //  Replaced by a READY for the same address from another connection.
+    peer_t *third = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (third, "svc", "a", 100));
+    s_peer_send_echo (client, "svc/a", 5);
+    GL_CHECK (s_expect_deliver (third, 5));
+    //  A remembered service route whose service is released by the sweep.
+    peer_t *lonely = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (lonely, "lonely", "x", 100));
+    s_peer_send_echo (client, "lonely", 6);
+    GL_CHECK (s_expect_deliver (lonely, 6));
+    s_peer_command (lonely, GL_WIRE_DISCONNECT, NULL, NULL);
+    s_peer_destroy (&lonely);
+    s_idle (client, 400);
+    s_peer_send_echo (client, "lonely", 7);         //  queued: no instance
+    s_idle (client, 50);
+    lonely = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register (lonely, "lonely", "y", 100));
+    GL_CHECK (s_expect_deliver (lonely, 7));
+    s_peer_send_echo (client, "lonely", 8);
+    GL_CHECK (s_expect_deliver (lonely, 8));
+    //  A sender alternating destinations, and one sending to itself.
+    for (uint64_t sequence = 10; sequence < 20; sequence++)
+        s_peer_send_echo (client, sequence % 2? "lonely": "svc/a", sequence);
+    for (uint64_t sequence = 10; sequence < 20; sequence++)
+        GL_CHECK (s_expect_deliver (sequence % 2? lonely: third, sequence));
+    s_peer_send_echo (third, "svc/a", 30);
+    GL_CHECK (s_expect_deliver (third, 30));
+    s_peer_send_echo (client, "bad address!", 31);
+    received_t received = { 0 };
+    GL_CHECK (s_peer_receive (client, &received, 3000, false) && received.command == GL_WIRE_ERROR);
+    s_received_clear (&received);
+    s_peer_send_echo (client, "svc/a", 32);
+    GL_CHECK (s_expect_deliver (third, 32));
+
+    s_peer_destroy (&client);
+    s_peer_destroy (&second);
+    s_peer_destroy (&third);
+    s_peer_destroy (&lonely);
+}
+
 //  Broker killed and restarted while echo actors run: they register again
 //  and traffic resumes.
 static void
@@ -513,6 +615,7 @@ main (void)
     s_test_credit ();
     s_test_heartbeat_death ();
     s_test_garbage ();
+    s_test_routes ();
     s_test_broker_restart (&broker);
     s_test_queue_full (&broker);
     int status = gl_process_stop (broker, SIGTERM);
