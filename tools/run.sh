@@ -66,9 +66,21 @@ start sim "$build/tools/sim/gapless-sim" --config config/sim.cfg
 wait_for var/log/sim.log "provider=admin" "gapless-sim"
 start echo "$build/actors/echo/gapless-echo" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=echo/" "the echo actor"
-for actor in writer; do
-  binary="$build/actors/$actor/gapless-$actor"
-  [ -x "$binary" ] && start "$actor" "$binary" --config config/gapless.cfg
+start writer "$build/actors/writer/gapless-writer" --config config/gapless.cfg
+wait_for var/log/broker.log "instance_ready address=writer/" "the writer"
+
+# One fetcher per provider, pointed at gapless-sim with the sim's keys.
+declare -A sim_keys=([polygon]=sim-polygon-key [yahoo]= [tradier]=sim-tradier-token
+                     [finnhub]=sim-finnhub-key [alpaca]=sim-alpaca-key-id)
+for provider in polygon yahoo tradier finnhub alpaca; do
+  upper=${provider^^}
+  url=$(grep "listening provider=$provider " var/log/sim.log | sed 's/.*url=//')
+  export "GAPLESS_FETCHER_${upper}_BASE_URL=$url"
+  export "GAPLESS_FETCHER_${upper}_KEY=${sim_keys[$provider]}"
+  [ "$provider" = alpaca ] && export GAPLESS_FETCHER_ALPACA_SECRET=sim-alpaca-secret
+  start "fetcher.$provider" "$build/actors/fetcher/gapless-fetcher" --provider "$provider" \
+    --config config/gapless.cfg
+  wait_for var/log/broker.log "instance_ready address=fetcher.$provider/" "the $provider fetcher"
 done
 
 echo "run: gapless is up — broker $(grep -o 'endpoint=[^ ]*' var/log/broker.log | tr '\n' ' ')"
