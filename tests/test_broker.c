@@ -3,6 +3,7 @@
     instance addressing, bounces, heartbeat death, remembered routes, a
     broker restart, and garbage that must not stop the broker.
 */
+#include "gl_glp.h"
 #include "gl_msg.h"
 #include "gl_process.h"
 #include "gl_test.h"
@@ -74,21 +75,7 @@ static void
 s_peer_command (peer_t *self, gl_wire_command_t command, const char *address,
                 const gl_msg_t *body)
 {
-    zmsg_t *message = zmsg_new ();
-    uint8_t header [GL_WIRE_HEADER_SIZE];
-    gl_wire_header (header, command);
-    zmsg_addmem (message, header, sizeof (header));
-    if (address)
-        zmsg_addstr (message, address);
-    if (body) {
-        char *data = NULL, error [GL_MSG_ERROR_MAX];
-        size_t size = 0;
-        if (gl_msg_encode (body, &data, &size, error) != 0)
-            fprintf (stderr, "encode: %s\n", error);
-        zmsg_addmem (message, data, size);
-        free (data);
-    }
-    zmsg_send (&message, self->socket);
+    gl_glp_send (self->socket, command, address, body);
 }
 
 //  Heartbeats every live peer, at most every 30 ms.

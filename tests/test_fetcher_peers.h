@@ -9,6 +9,7 @@
 #ifndef TEST_FETCHER_PEERS_H_INCLUDED
 #define TEST_FETCHER_PEERS_H_INCLUDED
 
+#include "gl_glp.h"
 #include "gl_msg.h"
 #include "gl_process.h"
 #include "gl_simclient.h"
@@ -39,27 +40,6 @@ static char peers_events [4096];    //  "from>to reason;" per breaker change
 static char peers_broker_path [512], peers_fetcher_path [512], peers_endpoint [64];
 static zsock_t *peers_sockets [3];  //  scheduler, writer, ops
 static pid_t peers_broker;
-
-//  Sends header + optional address + optional body on a peer's socket.
-static inline void
-peers_send (zsock_t *socket, gl_wire_command_t command, const char *address,
-            const gl_msg_t *body)
-{
-    zmsg_t *message = zmsg_new ();
-    uint8_t header [GL_WIRE_HEADER_SIZE];
-    gl_wire_header (header, command);
-    zmsg_addmem (message, header, sizeof (header));
-    if (address)
-        zmsg_addstr (message, address);
-    if (body) {
-        char *data = NULL, error [GL_MSG_ERROR_MAX];
-        size_t size = 0;
-        gl_msg_encode (body, &data, &size, error);
-        zmsg_addmem (message, data, size);
-        free (data);
-    }
-    zmsg_send (&message, socket);
-}
 
 //  The last completeness each fetcher reported in fetcher_health, by the
 //  event's source ("fetcher.yahoo/e2e").
@@ -161,7 +141,7 @@ peers_poll (int timeout_ms)
     if (gl_test_now_ms () - last_beat >= PEERS_HEARTBEAT_MS / 2) {
         last_beat = gl_test_now_ms ();
         for (int index = 0; index < 3; index++)
-            peers_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
+            gl_glp_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
     }
     zpoller_t *poller = zpoller_new (peers_sockets [0], peers_sockets [1], peers_sockets [2],
                                      NULL);
@@ -185,7 +165,7 @@ peers_poll (int timeout_ms)
         free (sender);
         gl_msg_t *credit = gl_msg_new (GL_MSG_CREDIT);
         credit->credit.credit = 1;
-        peers_send (ready, GL_WIRE_CREDIT, NULL, credit);
+        gl_glp_send (ready, GL_WIRE_CREDIT, NULL, credit);
         gl_msg_destroy (&credit);
     }
     zframe_destroy (&header);
@@ -234,7 +214,7 @@ peers_start (void)
         snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", services [index]);
         snprintf (ready->ready.instance, sizeof (ready->ready.instance), "test");
         ready->ready.credit = 10000;
-        peers_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
+        gl_glp_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
         gl_msg_destroy (&ready);
     }
 }
@@ -265,7 +245,7 @@ peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const ch
     fetch->fetch.attempt = 1;
     char service [GL_MSG_NAME_MAX + 1];
     snprintf (service, sizeof (service), "fetcher.%s", provider);
-    peers_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
+    gl_glp_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
     gl_msg_destroy (&fetch);
 }
 
