@@ -778,3 +778,27 @@ gl_provider_parse (const gl_provider_query_t *query, long status,
         gl_provider_result_destroy (&result);
     return result;
 }
+
+//  Adds the bars of parallel arrays, one per index (Finnhub, Yahoo).
+int
+gl_provider_add_columns (gl_provider_parse_t *parse, const cJSON *cells [6], int count,
+                         gl_provider_stamp_t stamp_kind)
+{
+    for (int index = 0; index < count; index++) {
+        double values [6];
+        bool complete = true;
+        for (int column = 0; column < 6; column++) {
+            complete = complete && cJSON_IsNumber (cells [column]);
+            values [column] = complete? cells [column]->valuedouble: 0;
+            cells [column] = cells [column]->next;
+        }
+        if (complete && !(values [0] > -1e13 && values [0] < 1e13))
+            complete = false;
+        int64_t stamp = complete? (int64_t) values [0]: 0;
+        gl_bar_t bar = { .open = values [1], .high = values [2], .low = values [3],
+                         .close = values [4], .volume = values [5] };
+        if (gl_provider_add_bar (parse, stamp, stamp_kind, &bar, !complete))
+            return -1;
+    }
+    return 0;
+}

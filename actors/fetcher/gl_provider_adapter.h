@@ -112,6 +112,14 @@ const char *gl_provider_string (const cJSON *object, const char *name);
 int gl_provider_add_bar (gl_provider_parse_t *parse, int64_t stamp, gl_provider_stamp_t stamp_kind,
                          const gl_bar_t *bar, bool missing);
 
+//  Adds count bars from parallel arrays (Finnhub, Yahoo): cells[0] is the
+//  first stamp (seconds), cells[1..5] the first open, high, low, close and
+//  volume; each advances along its array. A bar with a null or non-number
+//  cell, or a stamp out of range, is added as missing (dropped, counted).
+//  The arrays must hold count cells each. Returns 0, or -1 on out of memory.
+int gl_provider_add_columns (gl_provider_parse_t *parse, const cJSON *cells [6], int count,
+                             gl_provider_stamp_t stamp_kind);
+
 //  Counts one bar dropped for reason.
 void gl_provider_drop (gl_provider_parse_t *parse, gl_provider_drop_t reason);
 

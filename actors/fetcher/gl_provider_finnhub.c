@@ -103,23 +103,8 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
         count = cJSON_GetArraySize (array);
         cells [column] = array->child;
     }
-    for (int index = 0; index < count; index++) {
-        double values [6];
-        bool complete = true;
-        for (int column = 0; column < 6; column++) {
-            complete = complete && cJSON_IsNumber (cells [column]);
-            values [column] = complete? cells [column]->valuedouble: 0;
-            cells [column] = cells [column]->next;
-        }
-        if (complete && !(values [0] > -1e13 && values [0] < 1e13))
-            complete = false;
-        int64_t stamp = complete? (int64_t) values [0]: 0;
-        gl_bar_t bar = { .open = values [1], .high = values [2], .low = values [3],
-                         .close = values [4], .volume = values [5] };
-        if (gl_provider_add_bar (parse, stamp, GL_PROVIDER_STAMP_UTC_DATE,
-                                 &bar, !complete))
-            return;
-    }
+    if (gl_provider_add_columns (parse, cells, count, GL_PROVIDER_STAMP_UTC_DATE) != 0)
+        return;
     if (count == 0)
         gl_provider_no_data (parse, "finnhub: s=ok with empty arrays");
 }

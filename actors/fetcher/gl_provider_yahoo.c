@@ -111,23 +111,7 @@ s_add_bars (gl_provider_parse_t *parse, const cJSON *timestamps, const cJSON *qu
             return;
     const cJSON *cells [6] = { timestamps->child, columns [0]->child, columns [1]->child,
                                columns [2]->child, columns [3]->child, columns [4]->child };
-    for (int index = 0; index < count; index++) {
-        double values [6];
-        bool complete = true;
-        for (int column = 0; column < 6; column++) {
-            complete = complete && cJSON_IsNumber (cells [column]);
-            values [column] = complete? cells [column]->valuedouble: 0;
-            cells [column] = cells [column]->next;
-        }
-        if (complete && !(values [0] > -1e13 && values [0] < 1e13))
-            complete = false;
-        int64_t stamp = complete? (int64_t) values [0]: 0;
-        gl_bar_t bar = { .open = values [1], .high = values [2], .low = values [3],
-                         .close = values [4], .volume = values [5] };
-        if (gl_provider_add_bar (parse, stamp, GL_PROVIDER_STAMP_EXCHANGE_DATE,
-                                 &bar, !complete))
-            return;
-    }
+    gl_provider_add_columns (parse, cells, count, GL_PROVIDER_STAMP_EXCHANGE_DATE);
 }
 
 //  Reads a chart body of any status.
