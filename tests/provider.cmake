@@ -9,7 +9,9 @@ if(GL_FUZZ)
   foreach(provider polygon yahoo tradier finnhub alpaca)
     set(corpus ${CMAKE_BINARY_DIR}/fuzz_provider_${provider}_corpus)
     add_test(NAME fuzz_provider_${provider}
-      COMMAND sh -c "rm -rf '${corpus}' && mkdir -p '${corpus}' && cp '${GL_SHARED_DIR}'/fixtures/providers/${provider}-* '${corpus}'/ && exec '$<TARGET_FILE:fuzz_provider_${provider}>' -max_total_time=15 -timeout=10 -artifact_prefix='${corpus}-' '${corpus}'")
+      COMMAND sh -c "rm -rf '${corpus}' && mkdir -p '${corpus}' && cp '${CMAKE_CURRENT_SOURCE_DIR}'/fixtures/providers/${provider}-* '${corpus}'/ && exec '$<TARGET_FILE:fuzz_provider_${provider}>' -max_total_time=15 -timeout=10 -artifact_prefix='${corpus}-' '${corpus}'")
     set_tests_properties(fuzz_provider_${provider} PROPERTIES TIMEOUT 60 LABELS fuzz)
   endforeach()
 endif()
+# The provider capability table, and that the adapters agree with it.
+gl_add_test(test_capability LIBS gl_capability gl_provider)

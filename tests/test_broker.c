@@ -590,7 +590,7 @@ main (void)
     zsys_init ();
     zsys_handler_set (NULL);
     gl_process_binary ("broker/gapless-broker", s_broker_path, sizeof (s_broker_path));
-    gl_process_binary ("actors/echo/gapless-echo", s_echo_path, sizeof (s_echo_path));
+    gl_process_binary ("tests/support/gapless-echo", s_echo_path, sizeof (s_echo_path));
     snprintf (s_tcp, sizeof (s_tcp), "tcp://127.0.0.1:%d", gl_process_free_port ());
     snprintf (s_ipc, sizeof (s_ipc), "ipc://%s/test_broker.%d.ipc",
               getenv ("GL_BINARY_DIR")? getenv ("GL_BINARY_DIR"): "/tmp", (int) getpid ());

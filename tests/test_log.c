@@ -1,4 +1,5 @@
-/*  test_log — logfmt lines: fields, order, and the level threshold. */
+/*  test_log — logfmt lines: fields, order, the level threshold, and free
+    text quoted into one value. */
 #include "gl_log.h"
 #include "gl_test.h"
 #include <stdlib.h>
@@ -33,9 +34,28 @@ s_capture (const char *threshold)
     return text;
 }
 
+//  Plain values stay bare; others are quoted and escaped, and cut to fit.
+static void
+s_test_values (void)
+{
+    char buffer [64];
+    GL_CHECK_STR (gl_log_value ("/tmp/pg", buffer, sizeof buffer), "/tmp/pg");
+    GL_CHECK_STR (gl_log_value ("bad \"x\"\nnext", buffer, sizeof buffer),
+                  "\"bad \\\"x\\\"\\nnext\"");
+    GL_CHECK_STR (gl_log_value ("", buffer, sizeof buffer), "\"\"");
+    GL_CHECK_STR (gl_log_value (NULL, buffer, sizeof buffer), "\"\"");
+    GL_CHECK_STR (gl_log_value ("a=b\x01", buffer, sizeof buffer), "\"a=b\\x01\"");
+    char small [8];
+    const char *cut = gl_log_value ("a long value with spaces", small, sizeof small);
+    GL_CHECK (strlen (cut) < sizeof small);
+    GL_CHECK (cut [0] == '"' && cut [strlen (cut) - 1] == '"');
+    GL_CHECK_STR (GL_LOG_VALUE ("two words"), "\"two words\"");
+}
+
 int
 main (void)
 {
+    s_test_values ();
     char *text = s_capture (NULL);
     GL_CHECK (strstr (text, "quiet_event") == NULL);        //  debug is below info
     GL_CHECK (strstr (text, " level=info proc=tester event=started pid=42\n") != NULL);

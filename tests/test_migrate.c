@@ -41,6 +41,30 @@ s_count_files (const char *directory)
     return count;
 }
 
+//  The built-in migrations are the source tree's migrations/, byte for
+//  byte. Returns how many there are.
+static int
+s_test_builtin (void)
+{
+    char directory [4096];
+    snprintf (directory, sizeof directory, "%s/migrations", getenv ("GL_SOURCE_DIR"));
+    int count = 0;
+    for (const gl_migrate_source_t *source = gl_migrate_builtin; source->file; source++) {
+        char path [4200], *text = NULL;
+        snprintf (path, sizeof path, "%s/%s", directory, source->file);
+        FILE *file = fopen (path, "rb");
+        GL_CHECK (file != NULL);
+        size_t size = file? fread ((text = calloc (1, source->size + 2)), 1, source->size + 1, file): 0;
+        GL_CHECK (size == source->size && text && memcmp (text, source->text, size) == 0);
+        free (text);
+        if (file)
+            fclose (file);
+        count++;
+    }
+    GL_CHECK_INT (count, s_count_files (directory));
+    return count;
+}
+
 //  Writes text to directory/file (mode "w" or "a").
 static void
 s_write (const char *directory, const char *file, const char *mode, const char *text)
@@ -55,27 +79,38 @@ s_write (const char *directory, const char *file, const char *mode, const char *
     }
 }
 
-//  Copies the source migrations into a new temporary directory.
+//  Writes the built-in text of one migration into directory.
+static void
+s_write_builtin (const char *directory, const gl_migrate_source_t *source)
+{
+    char path [4096];
+    snprintf (path, sizeof path, "%s/%s", directory, source->file);
+    FILE *file = fopen (path, "wb");
+    GL_CHECK (file != NULL);
+    if (file) {
+        GL_CHECK (fwrite (source->text, 1, source->size, file) == source->size);
+        fclose (file);
+    }
+}
+
+//  Copies the built-in migrations into a new temporary directory.
 static char *
 s_copy_migrations (void)
 {
     char *directory = strdup ("/tmp/gl_test_migrate_XXXXXX");
     GL_CHECK (mkdtemp (directory) != NULL);
-    char command [8192];
-    snprintf (command, sizeof command, "cp '%s'/*.sql '%s'/",
-              gl_migrate_default_directory (), directory);
-    GL_CHECK_INT (system (command), 0);
+    for (const gl_migrate_source_t *source = gl_migrate_builtin; source->file; source++)
+        s_write_builtin (directory, source);
     return directory;
 }
 
-//  Copies one source migration over its tampered copy.
+//  Writes one built-in migration over its tampered copy.
 static void
 s_restore (const char *directory, const char *file)
 {
-    char command [8192];
-    snprintf (command, sizeof command, "cp '%s/%s' '%s/'",
-              gl_migrate_default_directory (), file, directory);
-    GL_CHECK_INT (system (command), 0);
+    for (const gl_migrate_source_t *source = gl_migrate_builtin; source->file; source++)
+        if (strcmp (source->file, file) == 0)
+            s_write_builtin (directory, source);
 }
 
 //  Removes a temporary migrations directory.
@@ -254,7 +289,7 @@ main (void)
     GL_CHECK (db != NULL);
     if (!db)
         return gl_test_done ("test_migrate");
-    int files = s_count_files (gl_migrate_default_directory ());
+    int files = s_test_builtin ();
     GL_CHECK (files >= 4);
     s_test_fresh_and_idempotent (db, files);
 

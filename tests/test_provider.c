@@ -1,6 +1,6 @@
 /*  test_provider — the provider adapters on every fixture of
-    shared/fixtures/providers and on each of the 25 edge cases of
-    shared/PROVIDERS.md (named edge_NN below): requests built per
+    tests/fixtures/providers and on each of the 25 edge cases of
+    PROVIDERS.md (named edge_NN below): requests built per
     provider, bars normalised to the calendar convention, drops counted by
     reason, continuations, error classes with retry hints, and bodies that
     are not JSON at all.
@@ -49,7 +49,7 @@ static gl_provider_result_t *
 s_parse_fixture (const gl_provider_query_t *query, long status, const char *name)
 {
     char path [512];
-    snprintf (path, sizeof path, "%s/fixtures/providers/%s", getenv ("GL_SHARED_DIR"), name);
+    snprintf (path, sizeof path, "%s/providers/%s", getenv ("GL_FIXTURES_DIR"), name);
     FILE *file = fopen (path, "rb");
     GL_CHECK (file != NULL);
     if (!file)
@@ -102,24 +102,24 @@ s_check_error (gl_provider_result_t *result, gl_provider_error_t error, bool ret
 static void
 test_names_and_limits (void)
 {
-    GL_CHECK_INT (gl_provider_parse_name ("tradier"), GL_PROVIDER_TRADIER);
-    GL_CHECK_INT (gl_provider_parse_name ("bloomberg"), GL_PROVIDER_INVALID);
-    GL_CHECK_INT (gl_provider_parse_name (NULL), GL_PROVIDER_INVALID);
-    GL_CHECK_STR (gl_provider_name (GL_PROVIDER_ALPACA), "alpaca");
-    GL_CHECK_STR (gl_provider_name (GL_PROVIDER_INVALID), "invalid");
+    GL_CHECK_INT (gl_capability_parse_name ("tradier"), GL_PROVIDER_TRADIER);
+    GL_CHECK_INT (gl_capability_parse_name ("bloomberg"), GL_PROVIDER_INVALID);
+    GL_CHECK_INT (gl_capability_parse_name (NULL), GL_PROVIDER_INVALID);
+    GL_CHECK_STR (gl_capability_name (GL_PROVIDER_ALPACA), "alpaca");
+    GL_CHECK_STR (gl_capability_name (GL_PROVIDER_INVALID), "invalid");
     GL_CHECK_STR (gl_provider_error_name (GL_PROVIDER_PARSE_ERROR), "parse_error");
     GL_CHECK_STR (gl_provider_drop_name (GL_PROVIDER_DROP_OFF_GRID), "off_grid");
-    GL_CHECK (gl_provider_supports (GL_PROVIDER_POLYGON, GL_TF_4H));
-    GL_CHECK (!gl_provider_supports (GL_PROVIDER_YAHOO, GL_TF_4H));
-    GL_CHECK (!gl_provider_supports (GL_PROVIDER_FINNHUB, GL_TF_4H));
-    GL_CHECK (!gl_provider_supports (GL_PROVIDER_TRADIER, GL_TF_1H));
-    GL_CHECK (gl_provider_supports (GL_PROVIDER_TRADIER, GL_TF_1W));
-    GL_CHECK (!gl_provider_supports (GL_PROVIDER_ALPACA, GL_TF_INVALID));
-    GL_CHECK_INT (gl_provider_max_span (GL_PROVIDER_YAHOO, GL_TF_1M), 7 * 86400);
-    GL_CHECK_INT (gl_provider_max_span (GL_PROVIDER_YAHOO, GL_TF_1D), 0);
-    GL_CHECK_INT (gl_provider_max_span (GL_PROVIDER_FINNHUB, GL_TF_1H), 30 * 86400);
-    GL_CHECK_INT (gl_provider_max_span (GL_PROVIDER_FINNHUB, GL_TF_1D), 0);
-    GL_CHECK_INT (gl_provider_max_span (GL_PROVIDER_POLYGON, GL_TF_1M), 0);
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_POLYGON, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_YAHOO, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1H));
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1W));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_ALPACA, GL_TF_INVALID));
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1M), 7 * 86400);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1D), 0);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_1H), 30 * 86400);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_1D), 0);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_POLYGON, GL_TF_1M), 0);
 }
 
 //  Builds a request and checks URL, redacted URL and headers.

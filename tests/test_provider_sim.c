@@ -51,7 +51,7 @@ s_query (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t
 {
     static const char *keys [] = { NULL, "pk-alpha", NULL, "tk-alpha", "fk-alpha", "AKID" };
     gl_provider_query_t query = {
-        .provider = provider, .base_url = gl_simclient_url (s_sim, gl_provider_name (provider)),
+        .provider = provider, .base_url = gl_simclient_url (s_sim, gl_capability_name (provider)),
         .key = keys [provider], .secret = "SECRET", .symbol = "MSFT", .timeframe = timeframe,
         .from = from, .to = to, .calendar = s_calendar, .now = s_date (2030, 1, 1),
     };
@@ -129,7 +129,7 @@ static void
 s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
               uint32_t page_limit, size_t minimum_pages)
 {
-    if (!gl_provider_supports (provider, timeframe))
+    if (!gl_capability_supports (provider, timeframe))
         return;
     gl_provider_query_t query = s_query (provider, timeframe, from, to);
     query.page_limit = page_limit;
@@ -156,12 +156,12 @@ s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, in
                  && !got->provisional;
         if (!same && mismatches++ < 3)
             fprintf (stderr, "%s %s bar %zu: expected start %lld, got %lld\n",
-                     gl_provider_name (provider), gl_timeframe_name (timeframe), bar,
+                     gl_capability_name (provider), gl_timeframe_name (timeframe), bar,
                      (long long) want->start, got? (long long) got->ts: -1LL);
     }
     if (fetch.count != index || mismatches || fetch.nulls != nulls || fetch.pages < minimum_pages)
         fprintf (stderr, "%s %s: %zu bars in %zu pages (%s %s), expected %zu in %zu+ pages,"
-                 " %zu nulls (got %zu)\n", gl_provider_name (provider),
+                 " %zu nulls (got %zu)\n", gl_capability_name (provider),
                  gl_timeframe_name (timeframe), fetch.count, fetch.pages,
                  gl_provider_error_name (fetch.error), fetch.message, expected_count - nulls,
                  minimum_pages, nulls, fetch.nulls);

@@ -41,7 +41,7 @@ static cJSON *
 s_fixture (const char *name)
 {
     char path [512];
-    snprintf (path, sizeof path, "%s/fixtures/providers/%s", getenv ("GL_SHARED_DIR"), name);
+    snprintf (path, sizeof path, "%s/providers/%s", getenv ("GL_FIXTURES_DIR"), name);
     FILE *file = fopen (path, "rb");
     if (!file)
         return NULL;

@@ -1,10 +1,9 @@
 /*  test_store_db — gl_db: where it looks for the server (DATABASE_URL, then
     PG*, then the private cluster's url file), schema name rules, session
-    settings on a real PostgreSQL, and the logfmt lines of gl_store_log.
+    settings on a real PostgreSQL.
 */
 #include "gl_test.h"
 #include "gl_db.h"
-#include "gl_store_log.h"
 
 #include <stdlib.h>
 #include <unistd.h>
@@ -102,37 +101,11 @@ s_test_session (void)
     GL_CHECK (gl_db_new ("postgresql:///gapless?host=/nonexistent", NULL) == NULL);
 }
 
-//  logfmt: plain values bare, others quoted and escaped, one line each.
-static void
-s_test_log (void)
-{
-    char path [] = "/tmp/gl_test_store_log_XXXXXX";
-    int fd = mkstemp (path);
-    GL_CHECK (fd >= 0);
-    fflush (stderr);
-    int saved = dup (2);
-    dup2 (fd, 2);
-    gl_store_log ("warn", "db_notice", "host", "/tmp/pg", "error", "bad \"x\"\nnext",
-                  "empty", "", "missing", NULL, NULL);
-    fflush (stderr);
-    dup2 (saved, 2);
-    close (saved);
-    char line [512] = "";
-    FILE *file = fdopen (fd, "r");
-    rewind (file);
-    GL_CHECK (fgets (line, sizeof line, file) != NULL);
-    GL_CHECK_STR (line, "level=warn event=db_notice host=/tmp/pg error=\"bad \\\"x\\\"\\nnext\" "
-                        "empty=\"\" missing=\"\"\n");
-    fclose (file);
-    unlink (path);
-}
-
 int
 main (void)
 {
     s_test_resolution ();
     s_test_schema_names ();
     s_test_session ();
-    s_test_log ();
     return gl_test_done ("test_store_db");
 }

@@ -64,8 +64,6 @@ start broker "$build/broker/gapless-broker" --config config/gapless.cfg
 wait_for var/log/broker.log "event=broker_started" "the broker"
 start sim "$build/tools/sim/gapless-sim" --config config/sim.cfg
 wait_for var/log/sim.log "provider=admin" "gapless-sim"
-start echo "$build/actors/echo/gapless-echo" --config config/gapless.cfg
-wait_for var/log/broker.log "instance_ready address=echo/" "the echo actor"
 start writer "$build/actors/writer/gapless-writer" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=writer/" "the writer"
 

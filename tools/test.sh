@@ -1,10 +1,24 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds gapless with AddressSanitizer and
-# UndefinedBehaviorSanitizer (clang, so the libFuzzer targets build too)
-# and runs every test. Ends with ctest's summary.
+# Installs what is missing, builds everything with gcc in a Debug and a
+# Release configuration (warnings are errors; no tests run there), then
+# builds gapless with AddressSanitizer and UndefinedBehaviorSanitizer
+# (clang, so the libFuzzer targets build too) and runs every test. Ends
+# with ctest's summary.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/tools/setup.sh"
+
+# gcc and clang warn about different things, and gcc's warnings change
+# with the optimisation level: both configurations must build clean.
+for type in Debug Release; do
+  gcc_build=${GL_BUILD_DIR:-$top/build-test}-gcc-${type,,}
+  CC=gcc cmake -S "$top" -B "$gcc_build" -DCMAKE_BUILD_TYPE=$type >/dev/null
+  if ! cmake --build "$gcc_build" -j"$(nproc)" >"$gcc_build/build.log" 2>&1; then
+    grep -E -B2 -A6 'error|warning' "$gcc_build/build.log" | head -80
+    echo "test.sh: the gcc $type build failed (log: $gcc_build/build.log)" >&2
+    exit 1
+  fi
+done
 
 build=${GL_BUILD_DIR:-$top/build-test}
 CC=clang cmake -S "$top" -B "$build" -DGL_SANITIZE=ON -DGL_FUZZ=ON \

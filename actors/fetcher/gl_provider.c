@@ -39,24 +39,6 @@ s_adapter (gl_provider_t provider)
     return s_adapters [provider];
 }
 
-//  Parses a provider name.
-gl_provider_t
-gl_provider_parse_name (const char *name)
-{
-    for (int provider = 1; name && provider <= GL_PROVIDER_COUNT; provider++)
-        if (strcmp (s_adapters [provider]->name, name) == 0)
-            return (gl_provider_t) provider;
-    return GL_PROVIDER_INVALID;
-}
-
-//  The provider's name.
-const char *
-gl_provider_name (gl_provider_t provider)
-{
-    const gl_provider_adapter_t *adapter = s_adapter (provider);
-    return adapter? adapter->name: "invalid";
-}
-
 //  The error class name.
 const char *
 gl_provider_error_name (gl_provider_error_t error)
@@ -73,22 +55,6 @@ gl_provider_drop_name (gl_provider_drop_t reason)
     if (reason < 0 || reason >= GL_PROVIDER_DROP_REASONS)
         return "invalid";
     return s_drop_names [reason];
-}
-
-//  True if the provider serves the timeframe.
-bool
-gl_provider_supports (gl_provider_t provider, gl_timeframe_t timeframe)
-{
-    const gl_provider_adapter_t *adapter = s_adapter (provider);
-    return adapter && gl_timeframe_seconds (timeframe) > 0 && adapter->supports (timeframe);
-}
-
-//  Longest span per request, 0 for none.
-int64_t
-gl_provider_max_span (gl_provider_t provider, gl_timeframe_t timeframe)
-{
-    const gl_provider_adapter_t *adapter = s_adapter (provider);
-    return adapter && adapter->max_span? adapter->max_span (timeframe): 0;
 }
 
 //  Appends formatted text, growing the buffer.
@@ -313,7 +279,7 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
         snprintf (error, 256, "expected a provider (polygon yahoo tradier finnhub alpaca)");
         return -1;
     }
-    if (!gl_provider_supports (query->provider, query->timeframe)) {
+    if (!gl_capability_supports (query->provider, query->timeframe)) {
         snprintf (error, 256, "%s does not serve timeframe %s", adapter->name,
                   gl_timeframe_name (query->timeframe));
         return -1;
@@ -327,7 +293,7 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
                   (long long) query->from, (long long) query->to);
         return -1;
     }
-    int64_t span = gl_provider_max_span (query->provider, query->timeframe);
+    int64_t span = gl_capability_max_span (query->provider, query->timeframe);
     if (span && query->to - query->from > span) {
         snprintf (error, 256, "%s %s requests span at most %lld s, got %lld s: split the range",
                   adapter->name, gl_timeframe_name (query->timeframe),

@@ -3,15 +3,15 @@
     No I/O, no clock, no globals: the fetcher actor owns HTTP (curl multi),
     rate limits and the breaker, and calls these.
 
-    Providers: polygon, yahoo, tradier, finnhub, alpaca (PROVIDERS.md in
-    the shared folder describes each API and its quirks; tools/sim/README.md
-    how gapless-sim renders them).
+    Providers: polygon, yahoo, tradier, finnhub, alpaca (PROVIDERS.md beside
+    this file describes each API and its quirks; tools/sim/README.md how
+    gapless-sim renders them).
 
     One fetch is described by a gl_provider_query_t. Its range [from, to)
     is in UTC seconds on the gl_calendar bar-start convention (intraday:
     session open + k * length; 1d: session date 00:00 UTC; 1w: Monday
     00:00 UTC). A request covers the whole range unless the provider caps
-    the span (gl_provider_max_span): the fetcher splits the range into
+    the span (gl_capability_max_span): the fetcher splits the range into
     windows of at most that span and issues one query per window. Pages
     (Polygon next_url, Alpaca next_page_token) are followed by passing the
     previous result's continuation back in the query, with everything else
@@ -54,19 +54,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "gl_calendar.h"
+#include "gl_capability.h"
 #include "gl_msg.h"
 #include "gl_timeframe.h"
-
-typedef enum {
-    GL_PROVIDER_INVALID = 0,
-    GL_PROVIDER_POLYGON,
-    GL_PROVIDER_YAHOO,
-    GL_PROVIDER_TRADIER,
-    GL_PROVIDER_FINNHUB,
-    GL_PROVIDER_ALPACA,
-} gl_provider_t;
-
-#define GL_PROVIDER_COUNT 5
 
 //  Error classes; the names are the FAILED message's error_class values.
 typedef enum {
@@ -108,7 +98,7 @@ typedef struct {
     int64_t now;                //  UTC seconds, for provisional marks and
                                 //  retry delays from reset instants
     uint32_t page_limit;        //  Polygon/Alpaca limit parameter; 0: the
-                                //  provider's maximum (50000, 10000)
+                                //  provider's maximum (gl_capability_page_max)
 } gl_provider_query_t;
 
 #define GL_PROVIDER_HEADERS_MAX 4
@@ -147,25 +137,11 @@ typedef struct {
     gl_provider_limit_t limit;
 } gl_provider_result_t;
 
-//  Parses "polygon" .. "alpaca"; GL_PROVIDER_INVALID for anything else.
-gl_provider_t gl_provider_parse_name (const char *name);
-
-//  The provider's name, or "invalid".
-const char *gl_provider_name (gl_provider_t provider);
-
 //  The error class name ("rate_limited"), or "ok".
 const char *gl_provider_error_name (gl_provider_error_t error);
 
 //  The drop reason's name ("high_low"), or "invalid".
 const char *gl_provider_drop_name (gl_provider_drop_t reason);
-
-//  True if the provider serves bars of this timeframe (Tradier: 1m 5m
-//  15m by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h).
-bool gl_provider_supports (gl_provider_t provider, gl_timeframe_t timeframe);
-
-//  The longest range one request may cover, in seconds, or 0 for no limit
-//  (Yahoo 1m: 7 days; Finnhub intraday: 30 days).
-int64_t gl_provider_max_span (gl_provider_t provider, gl_timeframe_t timeframe);
 
 //  Builds the request for a query (the continuation, if any, picks the
 //  next page). Returns NULL and a message in error (256 bytes) naming

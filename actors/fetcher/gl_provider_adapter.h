@@ -39,10 +39,6 @@ typedef enum {
 typedef struct {
     gl_provider_t provider;
     const char *name;
-    //  True if the provider serves this timeframe.
-    bool (*supports) (gl_timeframe_t timeframe);
-    //  Longest span per request in seconds, 0 for none.
-    int64_t (*max_span) (gl_timeframe_t timeframe);
     //  Appends the URL, with key as the credential where the URL carries
     //  one. Returns 0, or -1 with a message in error.
     int (*url) (const gl_provider_query_t *query, const char *key, gl_provider_text_t *url,

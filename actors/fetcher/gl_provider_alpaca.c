@@ -12,8 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S_LIMIT_MAX 10000u
-
 //  The timeframe parameter.
 static const char *
 s_timeframe (gl_timeframe_t timeframe)
@@ -31,12 +29,6 @@ s_timeframe (gl_timeframe_t timeframe)
     }
 }
 
-//  Alpaca serves every gapless timeframe.
-static bool
-s_supports (gl_timeframe_t timeframe)
-{
-    return s_timeframe (timeframe) != NULL;
-}
 
 //  The bars URL; end is inclusive, so the last second of the range.
 static int
@@ -49,7 +41,7 @@ s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *ur
     gl_provider_text_escape (url, query->symbol);
     gl_provider_text_add (url, "/bars?timeframe=%s&start=%s&end=%s&limit=%u",
                           s_timeframe (query->timeframe), start, end,
-                          query->page_limit? query->page_limit: S_LIMIT_MAX);
+                          query->page_limit? query->page_limit: gl_capability_page_max (query->provider));
     if (query->continuation) {
         gl_provider_text_add (url, "&page_token=");
         gl_provider_text_escape (url, query->continuation);
@@ -124,5 +116,5 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 }
 
 const gl_provider_adapter_t gl_provider_alpaca = {
-    GL_PROVIDER_ALPACA, "alpaca", s_supports, NULL, s_url, s_headers, s_parse,
+    GL_PROVIDER_ALPACA, "alpaca", s_url, s_headers, s_parse,
 };

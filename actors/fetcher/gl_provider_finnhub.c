@@ -29,19 +29,7 @@ s_resolution (gl_timeframe_t timeframe)
     }
 }
 
-//  Finnhub has no 4h resolution.
-static bool
-s_supports (gl_timeframe_t timeframe)
-{
-    return s_resolution (timeframe) != NULL;
-}
 
-//  Intraday: at most a month (30 days) per request.
-static int64_t
-s_max_span (gl_timeframe_t timeframe)
-{
-    return gl_timeframe_is_intraday (timeframe)? 30 * 86400: 0;
-}
 
 //  The candle URL; to is inclusive, so the last second of the range.
 static int
@@ -110,5 +98,5 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 }
 
 const gl_provider_adapter_t gl_provider_finnhub = {
-    GL_PROVIDER_FINNHUB, "finnhub", s_supports, s_max_span, s_url, s_headers, s_parse,
+    GL_PROVIDER_FINNHUB, "finnhub", s_url, s_headers, s_parse,
 };

@@ -11,14 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define S_LIMIT_MAX 50000u
-
-//  Polygon serves every gapless timeframe.
-static bool
-s_supports (gl_timeframe_t timeframe)
-{
-    return true;
-}
 
 //  Multiplier and timespan of a timeframe.
 static void
@@ -68,7 +60,7 @@ s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *ur
     gl_provider_text_add (url, "/range/%d/%s/%lld/%lld?adjusted=true&sort=asc&limit=%u&apiKey=",
                           multiplier, timespan, (long long) query->from * 1000,
                           (long long) query->to * 1000 - 1,
-                          query->page_limit? query->page_limit: S_LIMIT_MAX);
+                          query->page_limit? query->page_limit: gl_capability_page_max (query->provider));
     gl_provider_text_escape (url, key);
     return 0;
 }
@@ -142,5 +134,5 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 }
 
 const gl_provider_adapter_t gl_provider_polygon = {
-    GL_PROVIDER_POLYGON, "polygon", s_supports, NULL, s_url, s_headers, s_parse,
+    GL_PROVIDER_POLYGON, "polygon", s_url, s_headers, s_parse,
 };

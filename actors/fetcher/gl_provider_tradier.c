@@ -30,12 +30,6 @@ s_interval (gl_timeframe_t timeframe)
     }
 }
 
-//  Timesales serves 1m 5m 15m; history 1d 1w.
-static bool
-s_supports (gl_timeframe_t timeframe)
-{
-    return s_interval (timeframe) != NULL;
-}
 
 //  The history or timesales URL.
 static int
@@ -186,5 +180,5 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 }
 
 const gl_provider_adapter_t gl_provider_tradier = {
-    GL_PROVIDER_TRADIER, "tradier", s_supports, NULL, s_url, s_headers, s_parse,
+    GL_PROVIDER_TRADIER, "tradier", s_url, s_headers, s_parse,
 };

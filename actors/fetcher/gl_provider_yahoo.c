@@ -35,19 +35,7 @@ s_interval (gl_timeframe_t timeframe)
     }
 }
 
-//  Yahoo has no 4h interval.
-static bool
-s_supports (gl_timeframe_t timeframe)
-{
-    return s_interval (timeframe) != NULL;
-}
 
-//  1m: at most 7 days per request.
-static int64_t
-s_max_span (gl_timeframe_t timeframe)
-{
-    return timeframe == GL_TF_1M? 7 * 86400: 0;
-}
 
 //  The chart URL; stamps in [period1, period2).
 static int
@@ -155,5 +143,5 @@ s_parse (gl_provider_parse_t *parse, long status, const cJSON *root)
 }
 
 const gl_provider_adapter_t gl_provider_yahoo = {
-    GL_PROVIDER_YAHOO, "yahoo", s_supports, s_max_span, s_url, s_headers, s_parse,
+    GL_PROVIDER_YAHOO, "yahoo", s_url, s_headers, s_parse,
 };

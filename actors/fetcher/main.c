@@ -499,11 +499,11 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
                     "the provider's circuit breaker is open");
         return 0;
     }
-    if (!gl_provider_supports (self->provider, timeframe)) {
+    if (!gl_capability_supports (self->provider, timeframe)) {
         s_job_fail (self, job, "not_found", false, 0, "the provider has no bars of this timeframe");
         return 0;
     }
-    int64_t span = gl_provider_max_span (self->provider, timeframe);
+    int64_t span = gl_capability_max_span (self->provider, timeframe);
     int64_t length = fetch->fetch.to - fetch->fetch.from;
     size_t count = span > 0? (size_t) ((length + span - 1) / span): 1;
     job->windows = (window_t *) calloc (count, sizeof (window_t));
@@ -742,7 +742,7 @@ main (int argc, char **argv)
             default: s_usage (stderr); return 2;
         }
     }
-    self.provider = gl_provider_parse_name (provider? provider: "");
+    self.provider = gl_capability_parse_name (provider? provider: "");
     if (self.provider == GL_PROVIDER_INVALID) {
         fprintf (stderr, "gapless-fetcher: --provider: expected polygon, yahoo, tradier, "
                  "finnhub or alpaca\n");

@@ -52,7 +52,7 @@ static const char *s_migrate_help =
     "  --status         list every migration as applied, pending, changed or\n"
     "                   missing, and change nothing\n"
     "  --migrations DIR where the migration files are (default: $GL_MIGRATIONS_DIR,\n"
-    "                   else the source tree's migrations/)\n"
+    "                   else the migrations built into gapless)\n"
     COMMON_HELP
     "\n"
     "Exit status: 0 done, 1 the database failed or a migration was refused,\n"
@@ -112,7 +112,8 @@ s_migrate_run (gl_db_t *db, const char *directory, bool status)
 {
     gl_migrate_t *migrate = gl_migrate_new (db, directory);
     if (!migrate) {
-        fprintf (stderr, "gapless migrate: cannot read the migrations in %s\n", directory);
+        fprintf (stderr, "gapless migrate: cannot read the migrations in %s\n",
+                 directory? directory: "gapless (built in)");
         return 1;
     }
     int rc = 0;

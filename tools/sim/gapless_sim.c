@@ -5,6 +5,7 @@
     stdout, then serves until SIGTERM or SIGINT.
 */
 #include "gl_sim.h"
+#include "gl_log.h"
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@ s_usage (FILE *out)
 int
 main (int argc, char *argv [])
 {
+    gl_log_set_name ("sim");
     const char *config = NULL, *seed = NULL;
     for (int index = 1; index < argc; index++) {
         if (strcmp (argv [index], "--help") == 0) {
@@ -39,8 +41,8 @@ main (int argc, char *argv [])
         if (strcmp (argv [index], "--seed") == 0 && index + 1 < argc)
             seed = argv [++index];
         else {
-            fprintf (stderr, "level=error event=bad_argument argument=\"%s\" expected=\"--config FILE, --seed N or --help\"\n",
-                     argv [index]);
+            gl_log_error ("bad_argument", "argument=%s expected=\"--config FILE, --seed N or --help\"",
+                          GL_LOG_VALUE (argv [index]));
             s_usage (stderr);
             return 2;
         }
@@ -62,7 +64,7 @@ main (int argc, char *argv [])
     }
     int received = 0;
     sigwait (&stops, &received);
-    fprintf (stderr, "level=info event=stopping signal=%d\n", received);
+    gl_log_info ("stopping", "signal=%d", received);
     gl_sim_destroy (&sim);
     return 0;
 }

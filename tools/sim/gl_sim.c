@@ -7,6 +7,7 @@
     answer is counted in the audit under the key's label.
 */
 #include "gl_sim.h"
+#include "gl_log.h"
 #include "gl_simalpaca.h"
 #include "gl_simfault.h"
 #include "gl_simfinnhub.h"
@@ -77,7 +78,7 @@ s_setting_integer (zconfig_t *config, const char *path, const char *fallback, in
 {
     const char *text = zconfig_get (config, path, fallback);
     if (gl_simhttp_parse_integer (text, value) != 0 || *value < minimum || *value > maximum) {
-        fprintf (stderr, "level=error event=bad_config path=%s value=\"%s\" expected=\"integer %lld..%lld\"\n",
+        gl_log_error ("bad_config", "path=%s value=\"%s\" expected=\"integer %lld..%lld\"",
                  path, text, (long long) minimum, (long long) maximum);
         return -1;
     }
@@ -92,8 +93,8 @@ s_configure_faults (s_listener_t *listener)
     for (zconfig_t *item = faults? zconfig_child (faults): NULL; item; item = zconfig_next (item)) {
         const char *value = zconfig_value (item)? zconfig_value (item): "";
         if (gl_simfault_set (listener->fault, zconfig_name (item), value) != 0) {
-            fprintf (stderr, "level=error event=bad_config path=sim/%s/faults/%s value=\"%s\" "
-                     "expected=\"probability 0..1 or hang_ms/slow_ms >= 0\"\n",
+            gl_log_error ("bad_config", "path=sim/%s/faults/%s value=\"%s\" "
+                     "expected=\"probability 0..1 or hang_ms/slow_ms >= 0\"",
                      listener->provider->name, zconfig_name (item), value);
             return -1;
         }
@@ -125,7 +126,7 @@ s_listener_configure (gl_sim_t *self, s_listener_t *listener, const gl_simprovid
     snprintf (path, sizeof path, "sim/%s/limits", name);
     const char *rules = zconfig_get (self->config, path, "");
     if (gl_simlimit_set_rules (listener->limit, rules) != 0) {
-        fprintf (stderr, "level=error event=bad_config path=%s value=\"%s\" expected=\"N/Ws[,N/Ws]\"\n",
+        gl_log_error ("bad_config", "path=%s value=\"%s\" expected=\"N/Ws[,N/Ws]\"",
                  path, rules);
         return -1;
     }
@@ -135,7 +136,7 @@ s_listener_configure (gl_sim_t *self, s_listener_t *listener, const gl_simprovid
     snprintf (path, sizeof path, "sim/%s/abuse", name);
     const char *abuse = zconfig_get (self->config, path, "");
     if (gl_simlimit_set_ban (listener->limit, abuse, ban) != 0) {
-        fprintf (stderr, "level=error event=bad_config path=%s value=\"%s\" expected=\"K/Ws\"\n",
+        gl_log_error ("bad_config", "path=%s value=\"%s\" expected=\"K/Ws\"",
                  path, abuse);
         return -1;
     }
@@ -157,7 +158,7 @@ gl_sim_new (const char *config_path, const char *seed)
 
     self->config = config_path? zconfig_load (config_path): zconfig_new ("root", NULL);
     if (!self->config) {
-        fprintf (stderr, "level=error event=bad_config file=%s reason=\"cannot read or parse ZPL\"\n",
+        gl_log_error ("bad_config", "file=%s reason=\"cannot read or parse ZPL\"",
                  config_path);
         gl_sim_destroy (&self);
         return NULL;
@@ -165,7 +166,7 @@ gl_sim_new (const char *config_path, const char *seed)
     int64_t seed_value;
     const char *seed_text = seed? seed: zconfig_get (self->config, "sim/seed", "1");
     if (gl_simhttp_parse_integer (seed_text, &seed_value) != 0) {
-        fprintf (stderr, "level=error event=bad_config path=sim/seed value=\"%s\" expected=integer\n",
+        gl_log_error ("bad_config", "path=sim/seed value=\"%s\" expected=integer",
                  seed_text);
         gl_sim_destroy (&self);
         return NULL;
@@ -174,8 +175,8 @@ gl_sim_new (const char *config_path, const char *seed)
     self->calendar = gl_calendar_new (GL_CALENDAR_XNYS);
     const char *closures = zconfig_get (self->config, "sim/closures", "");
     if (!self->calendar || (*closures && gl_calendar_add_closures (self->calendar, closures) != 0)) {
-        fprintf (stderr, "level=error event=bad_config path=sim/closures value=\"%s\" "
-                 "expected=\"YYYY-MM-DD[,YYYY-MM-DD]\"\n", closures);
+        gl_log_error ("bad_config", "path=sim/closures value=\"%s\" "
+                 "expected=\"YYYY-MM-DD[,YYYY-MM-DD]\"", closures);
         gl_sim_destroy (&self);
         return NULL;
     }
@@ -609,7 +610,7 @@ s_listener_start (s_listener_t *listener)
         MHD_OPTION_END);
     const char *name = listener->provider? listener->provider->name: "admin";
     if (!listener->daemon) {
-        fprintf (stderr, "level=error event=listen_failed provider=%s port=%d\n", name, listener->port);
+        gl_log_error ("listen_failed", "provider=%s port=%d", name, listener->port);
         return -1;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (listener->daemon,

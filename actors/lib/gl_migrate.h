@@ -19,12 +19,23 @@
 
 typedef struct _gl_migrate_t gl_migrate_t;
 
+//  One migration built into the library: its file name and bytes.
+typedef struct {
+    const char *file;           //  "0001_reference.sql"; NULL ends the table
+    const char *text;
+    size_t size;
+} gl_migrate_source_t;
+
+//  The migrations/ folder as it was at build time, ending with a NULL file.
+extern const gl_migrate_source_t gl_migrate_builtin [];
+
 //  The migrations directory to use when none is given: $GL_MIGRATIONS_DIR,
-//  else the source tree's migrations/ compiled in at build time.
+//  or NULL for the built-in migrations.
 const char *gl_migrate_default_directory (void);
 
 //  Lists the migration files of directory (names NNNN_name.sql, other
-//  files ignored) for the schema of db; db stays owned by the caller.
+//  files ignored), or the built-in ones when directory is NULL, for the
+//  schema of db; db stays owned by the caller.
 //  Returns NULL with a log line if the directory cannot be read, holds no
 //  migration or holds two with the same version. Caller owns return value.
 gl_migrate_t *gl_migrate_new (gl_db_t *db, const char *directory);

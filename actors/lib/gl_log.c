@@ -1,6 +1,7 @@
 /*  gl_log — structured log lines (logfmt) on stderr. */
 #include "gl_log.h"
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,4 +57,52 @@ gl_log (gl_log_level_t level, const char *event, const char *format, ...)
     }
     //  One write per line keeps lines whole when several threads log.
     fprintf (stderr, "%s\n", line);
+}
+
+//  True if the value must be quoted to stay one logfmt token.
+static bool
+s_needs_quotes (const char *value)
+{
+    if (*value == '\0')
+        return true;
+    for (const char *cursor = value; *cursor; cursor++) {
+        unsigned char c = (unsigned char) *cursor;
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
+            return true;
+    }
+    return false;
+}
+
+//  Writes value as one logfmt value into buffer.
+const char *
+gl_log_value (const char *value, char *buffer, size_t size)
+{
+    if (size == 0)
+        return buffer;
+    value = value? value: "";
+    if (!s_needs_quotes (value)) {
+        snprintf (buffer, size, "%s", value);
+        return buffer;
+    }
+    //  Room for the closing quote and the NUL is kept at every step.
+    size_t used = 0;
+    if (size >= 3)
+        buffer [used++] = '"';
+    for (const char *cursor = value; *cursor && used + 6 < size; cursor++) {
+        unsigned char c = (unsigned char) *cursor;
+        if (c == '"' || c == '\\')
+            used += (size_t) snprintf (buffer + used, size - used, "\\%c", c);
+        else
+        if (c == '\n')
+            used += (size_t) snprintf (buffer + used, size - used, "\\n");
+        else
+        if (c < ' ' || c == 0x7f)
+            used += (size_t) snprintf (buffer + used, size - used, "\\x%02x", c);
+        else
+            buffer [used++] = (char) c;
+    }
+    if (used > 0 && used + 1 < size)
+        buffer [used++] = '"';
+    buffer [used] = '\0';
+    return buffer;
 }

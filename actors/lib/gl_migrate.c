@@ -1,6 +1,6 @@
 /*  gl_migrate — applies migrations/NNNN_name.sql in order to one schema.  */
 #include "gl_migrate.h"
-#include "gl_store_log.h"
+#include "gl_log.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -13,6 +13,7 @@
 typedef struct {
     int version;
     char *file;                 //  "0001_reference.sql", NULL if missing
+    const gl_migrate_source_t *builtin;     //  its built-in text, or NULL
     char *name;                 //  "reference"
     char *checksum;             //  of the file, "sha256:..."; NULL until read
     char *applied_checksum;     //  as recorded; NULL if not applied
@@ -21,7 +22,8 @@ typedef struct {
 
 struct _gl_migrate_t {
     gl_db_t *db;                //  Not owned
-    char *directory;
+    char *directory;            //  where the files are, or "built-in"
+    bool builtin;               //  the migrations come from gl_migrate_builtin
     migration_t *migrations;    //  Sorted by version
     size_t count;
     char *error;
@@ -82,9 +84,57 @@ s_compare_versions (const void *left, const void *right)
     return ((const migration_t *) left)->version - ((const migration_t *) right)->version;
 }
 
+//  Records one migration file by name. Returns 0, 1 for a name that is not
+//  a migration, or -1 with the error set.
+static int
+s_add_file (gl_migrate_t *self, const char *file)
+{
+    char *name = NULL;
+    int version = s_parse_file_name (file, &name);
+    if (version == -1)
+        return 1;
+    migration_t *migration = s_migration (self, version);
+    int rc = 0;
+    if (!migration || !name) {
+        s_set_error (self, "out of memory listing %s", self->directory);
+        rc = -1;
+    }
+    else
+    if (migration->file) {
+        s_set_error (self, "two migrations with version %04d in %s: %s and %s",
+                     version, self->directory, migration->file, file);
+        rc = -1;
+    }
+    else
+    if (!(migration->file = strdup (file))) {
+        s_set_error (self, "out of memory listing %s", self->directory);
+        rc = -1;
+    }
+    else {
+        migration->name = name;
+        name = NULL;
+    }
+    free (name);
+    return rc;
+}
+
+//  Lists the built-in migrations. Returns 0 or -1.
+static int
+s_list_builtin (gl_migrate_t *self)
+{
+    for (const gl_migrate_source_t *source = gl_migrate_builtin; source->file; source++) {
+        int rc = s_add_file (self, source->file);
+        if (rc == -1)
+            return -1;
+        if (rc == 0)
+            s_migration (self, atoi (source->file))->builtin = source;
+    }
+    return 0;
+}
+
 //  Reads the directory's migration file names. Returns 0 or -1.
 static int
-s_list_files (gl_migrate_t *self)
+s_list_directory (gl_migrate_t *self)
 {
     DIR *dir = opendir (self->directory);
     if (!dir) {
@@ -93,36 +143,25 @@ s_list_files (gl_migrate_t *self)
     }
     int rc = 0;
     struct dirent *entry;
-    while (rc == 0 && (entry = readdir (dir))) {
-        char *name = NULL;
-        int version = s_parse_file_name (entry->d_name, &name);
-        if (version == -1)
-            continue;
-        migration_t *migration = s_migration (self, version);
-        if (!migration || !name) {
-            s_set_error (self, "out of memory listing %s", self->directory);
-            rc = -1;
-        }
-        else
-        if (migration->file) {
-            s_set_error (self, "two migrations with version %04d in %s: %s and %s",
-                         version, self->directory, migration->file, entry->d_name);
-            rc = -1;
-        }
-        else {
-            migration->file = strdup (entry->d_name);
-            migration->name = name;
-            name = NULL;
-        }
-        free (name);
-    }
+    while (rc != -1 && (entry = readdir (dir)))
+        rc = s_add_file (self, entry->d_name);
     closedir (dir);
-    if (rc == 0 && self->count == 0) {
+    return rc == -1? -1: 0;
+}
+
+//  Lists the migrations, built in or from the directory, in version
+//  order. Returns 0 or -1.
+static int
+s_list_files (gl_migrate_t *self)
+{
+    if ((self->builtin? s_list_builtin (self): s_list_directory (self)) == -1)
+        return -1;
+    if (self->count == 0) {
         s_set_error (self, "no migration (NNNN_name.sql) in %s", self->directory);
         return -1;
     }
     qsort (self->migrations, self->count, sizeof (migration_t), s_compare_versions);
-    return rc;
+    return 0;
 }
 
 //  The migrations directory to use when none is given.
@@ -130,7 +169,7 @@ const char *
 gl_migrate_default_directory (void)
 {
     const char *directory = getenv ("GL_MIGRATIONS_DIR");
-    return directory && *directory? directory: GL_MIGRATIONS_DIR_DEFAULT;
+    return directory && *directory? directory: NULL;
 }
 
 //  Lists the migration files of directory for the schema of db.
@@ -141,11 +180,13 @@ gl_migrate_new (gl_db_t *db, const char *directory)
     if (!self)
         return NULL;
     self->db = db;
-    self->directory = strdup (directory);
+    self->builtin = directory == NULL;
+    self->directory = strdup (directory? directory: "built-in migrations");
     self->error = strdup ("");
     if (!self->directory || !self->error || s_list_files (self) == -1) {
-        gl_store_log ("error", "migrate_bad_directory", "directory", directory,
-                      "error", self->error? self->error: "out of memory", NULL);
+        gl_log_error ("migrate_bad_directory", "directory=%s error=%s",
+                      GL_LOG_VALUE (directory? directory: "built-in"),
+                      GL_LOG_VALUE (self->error? self->error: "out of memory"));
         gl_migrate_destroy (&self);
     }
     return self;
@@ -177,6 +218,12 @@ gl_migrate_destroy (gl_migrate_t **self_p)
 static char *
 s_read_file (gl_migrate_t *self, migration_t *migration)
 {
+    if (migration->builtin) {
+        char *copy = strndup (migration->builtin->text, migration->builtin->size);
+        if (!copy)
+            s_set_error (self, "out of memory reading migration %s", migration->file);
+        return copy;
+    }
     char path [4096];
     snprintf (path, sizeof path, "%s/%s", self->directory, migration->file);
     FILE *file = fopen (path, "rb");
@@ -376,8 +423,8 @@ s_apply_one (gl_migrate_t *self, migration_t *migration)
         PQclear (PQexec (gl_db_conn (self->db), "ROLLBACK"));
         return -1;
     }
-    gl_store_log ("info", "migration_applied", "schema", gl_db_schema (self->db),
-                  "file", migration->file, "checksum", migration->checksum, NULL);
+    gl_log_info ("migration_applied", "schema=%s file=%s checksum=%s", gl_db_schema (self->db),
+                 GL_LOG_VALUE (migration->file), GL_LOG_VALUE (migration->checksum));
     return 0;
 }
 
@@ -440,14 +487,14 @@ int
 gl_migrate_apply (gl_migrate_t *self)
 {
     if (s_lock (self, true) == -1) {
-        gl_store_log ("error", "migrate_failed", "error", self->error, NULL);
+        gl_log_error ("migrate_failed", "error=%s", GL_LOG_VALUE (self->error));
         return -1;
     }
     int applied = s_apply_locked (self);
     s_lock (self, false);
     if (applied == -1)
-        gl_store_log ("error", "migrate_failed", "schema", gl_db_schema (self->db),
-                      "error", self->error, NULL);
+        gl_log_error ("migrate_failed", "schema=%s error=%s", gl_db_schema (self->db),
+                      GL_LOG_VALUE (self->error));
     return applied;
 }
 

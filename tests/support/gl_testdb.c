@@ -1,7 +1,7 @@
 /*  gl_testdb — a fresh, fully migrated schema for one test program.  */
 #include "gl_testdb.h"
 #include "gl_migrate.h"
-#include "gl_store_log.h"
+#include "gl_log.h"
 
 #include <stdio.h>
 
@@ -12,8 +12,8 @@ s_recreate (gl_db_t *db)
     char sql [128];
     snprintf (sql, sizeof sql, "DROP SCHEMA IF EXISTS \"%s\" CASCADE", gl_db_schema (db));
     if (gl_db_exec (db, sql) == -1) {
-        gl_store_log ("error", "testdb_drop_failed", "schema", gl_db_schema (db),
-                      "error", gl_db_error (db), NULL);
+        gl_log_error ("testdb_drop_failed", "schema=%s error=%s", gl_db_schema (db),
+                      GL_LOG_VALUE (gl_db_error (db)));
         return -1;
     }
     gl_migrate_t *migrate = gl_migrate_new (db, gl_migrate_default_directory ());
@@ -29,8 +29,8 @@ gl_testdb_new (const char *test_name)
     char schema [64];
     int length = snprintf (schema, sizeof schema, "gapless_test_%s", test_name);
     if (length < 0 || length >= (int) sizeof schema || !gl_db_schema_valid (schema)) {
-        gl_store_log ("error", "testdb_bad_name", "name", test_name,
-            "expected", "a-z 0-9 _, at most 50 characters", NULL);
+        gl_log_error ("testdb_bad_name", "name=%s expected=\"a-z 0-9 _, at most 50 characters\"",
+                      GL_LOG_VALUE (test_name));
         return NULL;
     }
     gl_db_t *db = gl_db_new (NULL, schema);

@@ -14,6 +14,7 @@
     UTC date of its open, and range queries walk UTC dates.
 */
 #include "gl_calendar.h"
+#include "gl_log.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -425,16 +426,16 @@ s_zone_load (s_zone_t *zone)
     size_t size = 0;
     unsigned char *bytes = s_read_file (path, &size);
     if (!bytes) {
-        fprintf (stderr, "level=error event=calendar_zone_missing path=%s"
-                 " reason=\"%s\" hint=\"install tzdata\"\n", path, strerror (errno));
+        gl_log_error ("calendar_zone_missing", "path=%s reason=%s hint=\"install tzdata\"",
+                      GL_LOG_VALUE (path), GL_LOG_VALUE (strerror (errno)));
         return -1;
     }
     const char *reason = NULL;
     int rc = s_zone_parse (zone, bytes, size, &reason);
     free (bytes);
     if (rc)
-        fprintf (stderr, "level=error event=calendar_zone_invalid path=%s reason=\"%s\"\n",
-                 path, reason);
+        gl_log_error ("calendar_zone_invalid", "path=%s reason=%s", GL_LOG_VALUE (path),
+                      GL_LOG_VALUE (reason));
     return rc;
 }
 
@@ -628,8 +629,7 @@ gl_calendar_t *
 gl_calendar_new (gl_calendar_kind_t kind)
 {
     if (kind != GL_CALENDAR_XNYS && kind != GL_CALENDAR_24X7) {
-        fprintf (stderr, "level=error event=calendar_kind_invalid kind=%d"
-                 " expected=\"xnys or 24x7\"\n", (int) kind);
+        gl_log_error ("calendar_kind_invalid", "kind=%d expected=\"xnys or 24x7\"", (int) kind);
         return NULL;
     }
     gl_calendar_t *self = calloc (1, sizeof (gl_calendar_t));
@@ -672,8 +672,8 @@ int
 gl_calendar_add_closure (gl_calendar_t *self, int year, int month, int day)
 {
     if (!self || self->kind != GL_CALENDAR_XNYS || !s_is_valid_date (year, month, day)) {
-        fprintf (stderr, "level=warn event=calendar_closure_rejected date=%04d-%02d-%02d"
-                 " expected=\"a valid date on an xnys calendar\"\n", year, month, day);
+        gl_log_warn ("calendar_closure_rejected", "date=%04d-%02d-%02d"
+                     " expected=\"a valid date on an xnys calendar\"", year, month, day);
         return -1;
     }
     int64_t days = s_days_from_civil (year, month, day);
@@ -747,8 +747,8 @@ gl_calendar_add_closures (gl_calendar_t *self, const char *dates)
             if (end && *end != '\0')
                 end = NULL;
             if (!end) {
-                fprintf (stderr, "level=warn event=calendar_closures_rejected value=\"%s\""
-                         " expected=\"YYYY-MM-DD[,YYYY-MM-DD...]\"\n", dates);
+                gl_log_warn ("calendar_closures_rejected", "value=%s"
+                             " expected=\"YYYY-MM-DD[,YYYY-MM-DD...]\"", GL_LOG_VALUE (dates));
                 return -1;
             }
             if (pass == 1 && gl_calendar_add_closure (self, year, month, day))
@@ -899,9 +899,9 @@ s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, int64_t from, int64_t to
 {
     int64_t length = gl_timeframe_seconds (timeframe);
     if (!self || length == 0 || from > to || from < S_FIRST_INSTANT || to > S_END_INSTANT) {
-        fprintf (stderr, "level=warn event=calendar_query_rejected timeframe=%s"
+        gl_log_warn ("calendar_query_rejected", "timeframe=%s"
                  " from=%lld to=%lld expected=\"a calendar, a valid timeframe and"
-                 " from <= to within years 1-9999\"\n",
+                 " from <= to within years 1-9999\"",
                  gl_timeframe_name (timeframe), (long long) from, (long long) to);
         return -1;
     }

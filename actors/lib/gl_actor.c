@@ -312,8 +312,14 @@ s_options_valid (const gl_actor_options_t *options, char *instance, size_t size)
                       options->service? options->service: "-");
         return -1;
     }
-    if (options->instance)
+    if (options->instance) {
+        if (strlen (options->instance) >= size) {
+            gl_log_error ("actor_invalid", "instance=%.64s... reason=\"expected 1-64 of A-Z a-z 0-9 . _ : -\"",
+                          options->instance);
+            return -1;
+        }
         snprintf (instance, size, "%s", options->instance);
+    }
     else {
         char host [64] = "host";
         gethostname (host, sizeof (host) - 1);
@@ -330,7 +336,7 @@ s_options_valid (const gl_actor_options_t *options, char *instance, size_t size)
 gl_actor_t *
 gl_actor_new (const gl_actor_options_t *options)
 {
-    char instance [GL_WIRE_NAME_MAX + 64];
+    char instance [GL_WIRE_NAME_MAX + 1];
     if (s_options_valid (options, instance, sizeof (instance)) != 0)
         return NULL;
     gl_actor_t *self = (gl_actor_t *) zmalloc (sizeof (gl_actor_t));

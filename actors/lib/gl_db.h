@@ -6,7 +6,9 @@
       3. the PG* variables (PGHOST, PGPORT, PGDATABASE, PGUSER, PGSERVICE),
          which libpq reads itself,
       4. the private cluster started by tools/pg.sh: the URL it wrote to
-         $GL_PG_DIR/url, else to <source>/var/pg/url.
+         $GL_PG_DIR/url, else to var/pg/url under the working directory
+         (tools/run.sh runs everything from the checkout, where pg.sh
+         keeps it).
     Every object gapless owns lives in one schema (default "gapless"); the
     connection's search_path is that schema only, its time zone is UTC.
     Nothing outside that schema is touched, so a shared server is safe.

@@ -1,6 +1,6 @@
 /*  gl_db — one PostgreSQL connection bound to the gapless schema.  */
 #include "gl_db.h"
-#include "gl_store_log.h"
+#include "gl_log.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -31,14 +31,14 @@ s_private_cluster_url (void)
 {
     const char *dir = getenv ("GL_PG_DIR");
     if (!dir || !*dir)
-        dir = GL_PG_DIR_DEFAULT;
+        dir = "var/pg";        //  tools/pg.sh start, run from the checkout
     char path [4096];
     snprintf (path, sizeof path, "%s/url", dir);
     FILE *file = fopen (path, "r");
     if (!file) {
-        gl_store_log ("error", "db_not_configured",
-            "reason", "no DATABASE_URL, no PG* variable and no private cluster",
-            "expected", path, "hint", "set DATABASE_URL or run tools/pg.sh start", NULL);
+        gl_log_error ("db_not_configured",
+            "reason=\"no DATABASE_URL, no PG* variable and no private cluster\" expected=%s"
+            " hint=\"set DATABASE_URL or run tools/pg.sh start\"", GL_LOG_VALUE (path));
         return NULL;
     }
     char line [4096] = "";
@@ -50,8 +50,7 @@ s_private_cluster_url (void)
     }
     fclose (file);
     if (!url)
-        gl_store_log ("error", "db_not_configured", "reason", "empty file",
-                      "file", path, NULL);
+        gl_log_error ("db_not_configured", "reason=\"empty file\" file=%s", GL_LOG_VALUE (path));
     return url;
 }
 
@@ -92,7 +91,7 @@ s_log_notice (void *arg, const char *message)
     char text [1024];
     snprintf (text, sizeof text, "%s", message);
     text [strcspn (text, "\n")] = '\0';
-    gl_store_log ("warn", "db_notice", "message", text, NULL);
+    gl_log_warn ("db_notice", "message=%s", GL_LOG_VALUE (text));
 }
 
 //  Opens the libpq connection; logs and returns -1 on failure.
@@ -105,16 +104,16 @@ s_connect (gl_db_t *self, const char *conninfo)
     const char *values [] = { "10", "gapless", conninfo, NULL };
     self->conn = PQconnectdbParams (keywords, values, 1);
     if (!self->conn) {
-        gl_store_log ("error", "db_connect_failed", "error", "out of memory", NULL);
+        gl_log_error ("db_connect_failed", "error=\"out of memory\"");
         return -1;
     }
     if (PQstatus (self->conn) != CONNECTION_OK) {
         s_set_error (self, PQerrorMessage (self->conn));
         //  Never the conninfo itself: it may hold a password
-        gl_store_log ("error", "db_connect_failed",
-            "host", PQhost (self->conn), "port", PQport (self->conn),
-            "database", PQdb (self->conn), "user", PQuser (self->conn),
-            "error", self->error, NULL);
+        gl_log_error ("db_connect_failed", "host=%s port=%s database=%s user=%s error=%s",
+            GL_LOG_VALUE (PQhost (self->conn)), GL_LOG_VALUE (PQport (self->conn)),
+            GL_LOG_VALUE (PQdb (self->conn)), GL_LOG_VALUE (PQuser (self->conn)),
+            GL_LOG_VALUE (self->error));
         return -1;
     }
     PQsetNoticeProcessor (self->conn, s_log_notice, NULL);
@@ -130,8 +129,8 @@ s_configure_session (gl_db_t *self)
         "SET search_path TO \"%s\"; SET TIME ZONE 'UTC'; "
         "SET client_min_messages TO warning", self->schema);
     if (gl_db_exec (self, sql) == -1) {
-        gl_store_log ("error", "db_session_failed", "schema", self->schema,
-                      "error", self->error, NULL);
+        gl_log_error ("db_session_failed", "schema=%s error=%s", GL_LOG_VALUE (self->schema),
+                      GL_LOG_VALUE (self->error));
         return -1;
     }
     return 0;
@@ -144,8 +143,9 @@ gl_db_new (const char *conninfo, const char *schema)
     if (!schema)
         schema = GL_DB_SCHEMA_DEFAULT;
     if (!gl_db_schema_valid (schema)) {
-        gl_store_log ("error", "db_bad_schema", "schema", schema,
-            "expected", "1-63 characters of a-z 0-9 _, not starting with a digit", NULL);
+        gl_log_error ("db_bad_schema", "schema=%s"
+            " expected=\"1-63 characters of a-z 0-9 _, not starting with a digit\"",
+            GL_LOG_VALUE (schema));
         return NULL;
     }
     char *found = conninfo? NULL: gl_db_default_conninfo ();

@@ -1,0 +1,107 @@
+/*  gl_capability — what each provider can serve, as one table.  */
+#include "gl_capability.h"
+#include <string.h>
+
+#define S_ALL_TIMEFRAMES ((1u << (GL_TF_1W + 1)) - 2)
+#define S_TIMEFRAME(timeframe) (1u << (timeframe))
+
+typedef struct {
+    const char *name;
+    uint32_t timeframes;        //  bit (1 << gl_timeframe_t) per timeframe served
+    int64_t max_span_1m;        //  longest request span for 1m, 0: none
+    int64_t max_span_intraday;  //  for every intraday timeframe, 0: none
+    uint32_t page_max;
+} s_capability_t;
+
+static const s_capability_t s_capabilities [GL_PROVIDER_COUNT + 1] = {
+    [GL_PROVIDER_POLYGON] = { "polygon", S_ALL_TIMEFRAMES, 0, 0, 50000 },
+    [GL_PROVIDER_YAHOO] = { "yahoo", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
+                            7 * 86400, 0, 0 },
+    [GL_PROVIDER_TRADIER] = { "tradier", S_TIMEFRAME (GL_TF_1M) | S_TIMEFRAME (GL_TF_5M)
+                              | S_TIMEFRAME (GL_TF_15M) | S_TIMEFRAME (GL_TF_1D)
+                              | S_TIMEFRAME (GL_TF_1W), 0, 0, 0 },
+    [GL_PROVIDER_FINNHUB] = { "finnhub", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
+                              0, 30 * 86400, 0 },
+    [GL_PROVIDER_ALPACA] = { "alpaca", S_ALL_TIMEFRAMES, 0, 0, 10000 },
+};
+
+//  The default routing orders: intraday history, then daily and weekly.
+static const gl_provider_t s_route_intraday [] = {
+    GL_PROVIDER_POLYGON, GL_PROVIDER_ALPACA, GL_PROVIDER_TRADIER
+};
+static const gl_provider_t s_route_daily [] = {
+    GL_PROVIDER_YAHOO, GL_PROVIDER_POLYGON, GL_PROVIDER_TRADIER
+};
+
+//  The table entry of a provider, or NULL.
+static const s_capability_t *
+s_capability (gl_provider_t provider)
+{
+    if (provider <= GL_PROVIDER_INVALID || provider > GL_PROVIDER_COUNT)
+        return NULL;
+    return &s_capabilities [provider];
+}
+
+//  Parses a provider name.
+gl_provider_t
+gl_capability_parse_name (const char *name)
+{
+    for (int provider = 1; name && provider <= GL_PROVIDER_COUNT; provider++)
+        if (strcmp (s_capabilities [provider].name, name) == 0)
+            return (gl_provider_t) provider;
+    return GL_PROVIDER_INVALID;
+}
+
+//  The provider's name.
+const char *
+gl_capability_name (gl_provider_t provider)
+{
+    const s_capability_t *capability = s_capability (provider);
+    return capability? capability->name: "invalid";
+}
+
+//  True if the provider serves the timeframe.
+bool
+gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    const s_capability_t *capability = s_capability (provider);
+    return capability && gl_timeframe_seconds (timeframe) > 0
+        && (capability->timeframes & S_TIMEFRAME (timeframe)) != 0;
+}
+
+//  Longest span per request, 0 for none.
+int64_t
+gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    const s_capability_t *capability = s_capability (provider);
+    if (!capability || !gl_capability_supports (provider, timeframe))
+        return 0;
+    if (timeframe == GL_TF_1M && capability->max_span_1m)
+        return capability->max_span_1m;
+    return gl_timeframe_is_intraday (timeframe)? capability->max_span_intraday: 0;
+}
+
+//  Most bars per page, 0 for unpaged.
+uint32_t
+gl_capability_page_max (gl_provider_t provider)
+{
+    const s_capability_t *capability = s_capability (provider);
+    return capability? capability->page_max: 0;
+}
+
+//  The default routing order for a timeframe.
+size_t
+gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size)
+{
+    if (gl_timeframe_seconds (timeframe) <= 0)
+        return 0;
+    bool intraday = gl_timeframe_is_intraday (timeframe);
+    const gl_provider_t *order = intraday? s_route_intraday: s_route_daily;
+    size_t count = intraday? sizeof s_route_intraday / sizeof s_route_intraday [0]
+                           : sizeof s_route_daily / sizeof s_route_daily [0];
+    size_t used = 0;
+    for (size_t index = 0; index < count && used < size; index++)
+        if (gl_capability_supports (order [index], timeframe))
+            providers [used++] = order [index];
+    return used;
+}

@@ -1,0 +1,52 @@
+/*  gl_capability — what each market-data provider can serve, as data:
+    the providers gapless knows, which timeframes each serves, the longest
+    range one request may cover, how many bars one page holds, and the
+    default routing order per timeframe (intraday history: Polygon, then
+    Alpaca, then Tradier timesales; daily and weekly: Yahoo, then Polygon,
+    then Tradier history).
+
+    The scheduler slices and routes with it, the fetcher's adapters build
+    requests with it: one table, so the two never disagree. No state.
+*/
+#ifndef GL_CAPABILITY_H_INCLUDED
+#define GL_CAPABILITY_H_INCLUDED
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "gl_timeframe.h"
+
+typedef enum {
+    GL_PROVIDER_INVALID = 0,
+    GL_PROVIDER_POLYGON,
+    GL_PROVIDER_YAHOO,
+    GL_PROVIDER_TRADIER,
+    GL_PROVIDER_FINNHUB,
+    GL_PROVIDER_ALPACA,
+} gl_provider_t;
+
+#define GL_PROVIDER_COUNT 5
+
+//  Parses "polygon" .. "alpaca"; GL_PROVIDER_INVALID for anything else.
+gl_provider_t gl_capability_parse_name (const char *name);
+
+//  The provider's name, or "invalid".
+const char *gl_capability_name (gl_provider_t provider);
+
+//  True if the provider serves bars of this timeframe (Tradier: 1m 5m 15m
+//  by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h).
+bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  The longest range one request may cover, in seconds, or 0 for no limit
+//  (Yahoo 1m: 7 days; Finnhub intraday: 30 days).
+int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  The most bars one page holds (Polygon 50000, Alpaca 10000; the fetcher
+//  follows further pages), or 0 where the whole range comes in one answer.
+uint32_t gl_capability_page_max (gl_provider_t provider);
+
+//  Writes the default routing order for timeframe into providers (at most
+//  size entries, only providers that serve it). Returns how many.
+size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
+
+#endif

@@ -1,0 +1,99 @@
+/*  test_capability — the provider table: names, timeframes served, spans,
+    page sizes and default routing, and that every provider's adapter
+    builds a request for exactly the timeframes the table says it serves.
+*/
+#include "gl_capability.h"
+#include "gl_provider.h"
+#include "gl_test.h"
+
+//  Names parse back to their provider; anything else is invalid.
+static void
+s_test_names (void)
+{
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        GL_CHECK_INT (gl_capability_parse_name (gl_capability_name ((gl_provider_t) provider)),
+                      provider);
+    GL_CHECK_INT (gl_capability_parse_name ("Polygon"), GL_PROVIDER_INVALID);
+    GL_CHECK_INT (gl_capability_parse_name (NULL), GL_PROVIDER_INVALID);
+    GL_CHECK_STR (gl_capability_name (GL_PROVIDER_INVALID), "invalid");
+    GL_CHECK_STR (gl_capability_name ((gl_provider_t) 99), "invalid");
+}
+
+//  The documented facts of each provider.
+static void
+s_test_facts (void)
+{
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_POLYGON, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_YAHOO, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_4H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_30M));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1H));
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1W));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_POLYGON, GL_TF_INVALID));
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1M), 7 * 86400);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1D), 0);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_15M), 30 * 86400);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_1D), 0);
+    GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_POLYGON, GL_TF_1M), 0);
+    GL_CHECK_INT (gl_capability_page_max (GL_PROVIDER_POLYGON), 50000);
+    GL_CHECK_INT (gl_capability_page_max (GL_PROVIDER_ALPACA), 10000);
+    GL_CHECK_INT (gl_capability_page_max (GL_PROVIDER_YAHOO), 0);
+}
+
+//  Default routing: intraday Polygon, Alpaca, Tradier; daily Yahoo,
+//  Polygon, Tradier; only providers that serve the timeframe.
+static void
+s_test_routes (void)
+{
+    gl_provider_t route [GL_PROVIDER_COUNT];
+    GL_CHECK_INT (gl_capability_route (GL_TF_1M, route, GL_PROVIDER_COUNT), 3);
+    GL_CHECK (route [0] == GL_PROVIDER_POLYGON && route [1] == GL_PROVIDER_ALPACA
+           && route [2] == GL_PROVIDER_TRADIER);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1H, route, GL_PROVIDER_COUNT), 2);
+    GL_CHECK (route [0] == GL_PROVIDER_POLYGON && route [1] == GL_PROVIDER_ALPACA);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1D, route, GL_PROVIDER_COUNT), 3);
+    GL_CHECK (route [0] == GL_PROVIDER_YAHOO && route [1] == GL_PROVIDER_POLYGON
+           && route [2] == GL_PROVIDER_TRADIER);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1W, route, 1), 1);
+    GL_CHECK (route [0] == GL_PROVIDER_YAHOO);
+    GL_CHECK_INT (gl_capability_route (GL_TF_INVALID, route, GL_PROVIDER_COUNT), 0);
+}
+
+//  An adapter builds a request exactly for the timeframes it serves.
+static void
+s_test_adapters_agree (void)
+{
+    gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar != NULL);
+    for (int provider = 1; calendar && provider <= GL_PROVIDER_COUNT; provider++)
+        for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
+            gl_provider_query_t query = {
+                .provider = (gl_provider_t) provider, .base_url = "http://127.0.0.1:1",
+                .key = "key", .secret = "secret", .symbol = "AAPL",
+                .timeframe = (gl_timeframe_t) timeframe,
+                .from = 1711373400, .to = 1711396800,       //  2024-03-25 session
+                .calendar = calendar, .now = 1711400000,
+            };
+            char error [256] = "";
+            gl_provider_request_t *request = gl_provider_request_new (&query, error);
+            bool serves = gl_capability_supports ((gl_provider_t) provider,
+                                                  (gl_timeframe_t) timeframe);
+            if ((request != NULL) != serves)
+                fprintf (stderr, "provider=%s timeframe=%s serves=%d error=%s\n",
+                         gl_capability_name ((gl_provider_t) provider),
+                         gl_timeframe_name ((gl_timeframe_t) timeframe), serves, error);
+            GL_CHECK ((request != NULL) == serves);
+            gl_provider_request_destroy (&request);
+        }
+    gl_calendar_destroy (&calendar);
+}
+
+int
+main (void)
+{
+    s_test_names ();
+    s_test_facts ();
+    s_test_routes ();
+    s_test_adapters_agree ();
+    return gl_test_done ("test_capability");
+}
