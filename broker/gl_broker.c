@@ -531,6 +531,9 @@ s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing
     if (welcome) {
         welcome->welcome.heartbeat_ms = (uint32_t) self->heartbeat_ms;
         snprintf (welcome->welcome.broker, sizeof (welcome->welcome.broker), "%s", self->id);
+        welcome->welcome.credit_limit = (uint32_t) self->credit_limit;
+        welcome->welcome.queue_limit = (uint32_t) self->queue_limit;
+        welcome->welcome.max_body = (uint32_t) self->max_body;
         s_send_body (self, routing_id, GL_WIRE_WELCOME, welcome);
         gl_msg_destroy (&welcome);
     }
