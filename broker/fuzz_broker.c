@@ -169,6 +169,7 @@ s_setup (void)
     return zmq_connect (s_peer, "inproc://fuzz_broker");
 }
 
+//  Feeds one input's messages to the broker (see the top of the file).
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {

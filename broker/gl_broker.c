@@ -1221,7 +1221,8 @@ s_receive (gl_broker_t *self, zmq_msg_t *frame, bool wait)
 static int
 s_handle_input (gl_broker_t *self, int timeout)
 {
-    zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    if (zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout)) != 0)
+        return -1;
     zmq_msg_t frame [S_MAX_FRAMES + 1];
     for (int index = 0; index <= S_MAX_FRAMES; index++)
         zmq_msg_init (&frame [index]);
