@@ -2,7 +2,7 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, and a server it cannot reach.
 */
 #include "gl_testdb.h"
 #include "gl_test.h"
@@ -364,6 +364,33 @@ s_test_poison (gl_writer_t *writer)
     GL_CHECK_INT (rows, 98);
 }
 
+//  A bar PostgreSQL cannot hold at all (its ts is past PostgreSQL's last
+//  timestamp, or past what a timestamp can encode) is a data error like a
+//  CHECK violation: isolated, counted and logged, while the good slice
+//  beside it and the rest of its own slice land. Before, the range
+//  check's error made every flush fail as "retry later".
+static void
+s_test_data_error (gl_writer_t *writer)
+{
+    lease_t good = s_claim ("GOOD", T0, T0 + 10 * MINUTE, 600);
+    lease_t far = s_claim ("FAR", T0, T0 + 12 * MINUTE, 600);
+    s_add (writer, s_bars (&good, "GOOD", 0, true, T0, 10, 0, false));
+    gl_msg_t *message = s_bars (&far, "FAR", 0, true, T0, 12, 0, false);
+    message->bars.bars [10].ts = 9224318016000 + 60;    //  PostgreSQL's end + 1 min
+    message->bars.bars [11].ts = INT64_MAX;
+    s_add (writer, message);
+    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 2);
+    GL_CHECK_INT (s_drain_written (writer, good.run_id, 10, 0), 2);
+    GL_CHECK_INT (gl_writer_held_messages (writer), 0);
+    GL_CHECK_INT (s_count ("GOOD"), 10);
+    GL_CHECK_INT (s_count ("FAR"), 10);
+    long long rows;
+    GL_CHECK_INT (s_run_state (far.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 10);
+}
+
 //  With no server, a flush fails and keeps everything for the next try.
 static void
 s_test_unreachable (void)
@@ -396,6 +423,7 @@ main (void)
     s_test_parts (writer);
     s_test_overlap (writer);
     s_test_poison (writer);
+    s_test_data_error (writer);
     s_test_unreachable ();
     gl_writer_destroy (&writer);
     gl_db_destroy (&s_db);

@@ -14,6 +14,11 @@
 #define S_ERROR_MAX 512
 //  Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
 #define S_POSTGRES_EPOCH 946684800
+//  The widest ts (Unix seconds) whose microseconds since PostgreSQL's
+//  epoch fit the 64 bits a binary COPY carries; PostgreSQL's own range is
+//  narrower and its server says so (a data error, isolated like any).
+#define S_TS_ENCODABLE_MIN (INT64_MIN / 1000000 + S_POSTGRES_EPOCH)
+#define S_TS_ENCODABLE_MAX (INT64_MAX / 1000000 + S_POSTGRES_EPOCH)
 
 #define S_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
                   "vwap, trade_count, provisional"
@@ -174,6 +179,7 @@ struct _gl_writer_t {
     size_t written_count, written_next;
     char error [S_ERROR_MAX];       //  last statement's error, one line
     char constraint [64];           //  its constraint name, if any
+    outcome_t outcome;              //  last statement's outcome
     gl_writer_stats_t stats;
     gl_writer_stats_t pending;      //  counts of the flush in progress
 };
@@ -450,8 +456,10 @@ static outcome_t
 s_outcome (gl_writer_t *self, PGresult *result, ExecStatusType expected)
 {
     self->constraint [0] = 0;
+    self->outcome = S_OK;
     if (result && PQresultStatus (result) == expected)
         return S_OK;
+    self->outcome = S_TRANSIENT;
     if (!result) {
         s_set_error (self, PQerrorMessage (gl_db_conn (self->db)));
         return S_TRANSIENT;
@@ -462,10 +470,11 @@ s_outcome (gl_writer_t *self, PGresult *result, ExecStatusType expected)
     snprintf (self->constraint, sizeof (self->constraint), "%s",
               constraint? constraint: state? state: "");
     if (state && strcmp (state, "23505") == 0)
-        return S_CONFLICT;
+        self->outcome = S_CONFLICT;
+    else
     if (state && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0))
-        return S_DATA;
-    return S_TRANSIENT;
+        self->outcome = S_DATA;
+    return self->outcome;
 }
 
 //  Runs a statement that returns no rows.
@@ -707,11 +716,18 @@ s_collect_rows (gl_writer_t *self)
         self->rows [kept++] = self->rows [index];
     }
     self->row_count = kept;
-    for (size_t index = 0; index < self->row_count; index++)
-        if (self->rows [index].bar->has_trades && self->rows [index].bar->trades > INT64_MAX) {
+    for (size_t index = 0; index < self->row_count; index++) {
+        const gl_bar_t *bar = self->rows [index].bar;
+        if (bar->has_trades && bar->trades > INT64_MAX) {
             snprintf (self->error, sizeof self->error, "trades above 2^63-1");
             s_row_bad (self, &self->rows [index], "trade_count_range");
         }
+        else
+        if (bar->ts < S_TS_ENCODABLE_MIN || bar->ts > S_TS_ENCODABLE_MAX) {
+            snprintf (self->error, sizeof self->error, "ts beyond any timestamp");
+            s_row_bad (self, &self->rows [index], "ts_range");
+        }
+    }
     return 0;
 }
 
@@ -903,6 +919,27 @@ s_occupied (gl_writer_t *self)
     return occupied;
 }
 
+//  s_occupied under a savepoint: a data error there (a ts PostgreSQL
+//  cannot hold) sends the batch to the merge, which isolates the row,
+//  instead of failing the whole flush. 1 occupied, 0 empty, -1 failed.
+static int
+s_occupied_guarded (gl_writer_t *self)
+{
+    if (s_exec (self, "SAVEPOINT occupied") != S_OK)
+        return -1;
+    int occupied = s_occupied (self);
+    if (occupied != -1)
+        return s_exec (self, "RELEASE SAVEPOINT occupied") == S_OK? occupied: -1;
+    if (self->outcome != S_DATA)
+        return -1;
+    gl_log_debug ("writer_occupied_refused", "error=\"%s\"", self->error);
+    if (s_exec (self, "ROLLBACK TO SAVEPOINT occupied") != S_OK
+    ||  s_exec (self, "RELEASE SAVEPOINT occupied") != S_OK)
+        return -1;
+    self->expect_changed = false;
+    return 1;
+}
+
 //  Rows the update-first statement changed (its column 1, summed).
 static uint64_t
 s_updated_rows (PGresult *result)
@@ -990,8 +1027,8 @@ s_merge_isolating (gl_writer_t *self, size_t low, size_t high)
     outcome_t outcome = s_merge (self, low, high);
     if (outcome == S_OK)
         return s_exec (self, "RELEASE SAVEPOINT piece");
-    if (outcome != S_DATA)
-        return S_TRANSIENT;
+    if (outcome != S_DATA && outcome != S_CONFLICT)
+        return S_TRANSIENT;         //  class 22 and 23 belong to a row; the rest is retried
     self->pending = before;
     char reason [sizeof self->constraint];
     memcpy (reason, self->constraint, sizeof reason);
@@ -1020,7 +1057,7 @@ s_write_rows (gl_writer_t *self)
         return S_OK;
     self->expect_changed = false;
     if (good == self->row_count) {
-        int occupied = s_occupied (self);
+        int occupied = s_occupied_guarded (self);
         if (occupied == -1)
             return S_TRANSIENT;
         if (!occupied) {

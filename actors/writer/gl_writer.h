@@ -22,7 +22,7 @@
 
     A forced flush (the buffer is full of unfinished slices) also writes
     the held parts of unfinished slices, fenced the same way, without
-    completing them. Rows a CHECK refuses are isolated by bisection under
+    completing them. Rows a data error refuses are isolated by bisection under
     savepoints and reported; the good rows land. actors/writer/README.md
     says why each choice was made.
 */
@@ -51,7 +51,7 @@ typedef struct {
     uint64_t inserted;          //  rows that were new
     uint64_t updated;           //  rows that replaced a different stored bar
     uint64_t revisions;         //  updates of a bar that was final
-    uint64_t bad_rows;          //  rows PostgreSQL refused (CHECK), isolated
+    uint64_t bad_rows;          //  rows refused by a data error (class 22/23), isolated
     uint64_t direct_copies;     //  batches copied straight into ohlc_bars
     uint64_t merges;            //  batches merged through the stage
     uint64_t failures;          //  flush attempts that failed and were kept
