@@ -2,7 +2,7 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, and a server it cannot reach.
 */
 #include "gl_testdb.h"
 #include "gl_test.h"
@@ -195,7 +195,7 @@ s_test_redelivery (gl_writer_t *writer)
     GL_CHECK_INT (gl_writer_stats (writer)->rows, stats.rows + 1000);
     GL_CHECK_INT (s_fingerprint ("FRESH"), before);
 
-    lease = s_claim ("FRESH", T0, T0 + 1002 * MINUTE, 600);
+    lease = s_claim ("FRESH", T0, T0 + 1100 * MINUTE, 600);
     s_add (writer, s_bars (&lease, "FRESH", 0, true, T0 + 900 * MINUTE, 200, 0.25, false));
     GL_CHECK_INT (gl_writer_flush (writer, false), 0);
     GL_CHECK_INT (s_drain_written (writer, lease.run_id, 200, 100), 1);
@@ -379,9 +379,10 @@ s_test_data_error (gl_writer_t *writer)
     message->bars.bars [10].ts = 9224318016000 + 60;    //  PostgreSQL's end + 1 min
     message->bars.bars [11].ts = INT64_MAX;
     s_add (writer, message);
-    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    const gl_writer_stats_t *stats = gl_writer_stats (writer);
+    uint64_t refused = stats->bad_rows + stats->outside_rows;
     GL_CHECK_INT (gl_writer_flush (writer, false), 0);
-    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 2);
+    GL_CHECK_INT (stats->bad_rows + stats->outside_rows, refused + 2);
     GL_CHECK_INT (s_drain_written (writer, good.run_id, 10, 0), 2);
     GL_CHECK_INT (gl_writer_held_messages (writer), 0);
     GL_CHECK_INT (s_count ("GOOD"), 10);
@@ -389,6 +390,42 @@ s_test_data_error (gl_writer_t *writer)
     long long rows;
     GL_CHECK_INT (s_run_state (far.run_id, &rows), 1);
     GL_CHECK_INT (rows, 10);
+}
+
+//  A live token stores only bars inside its slice's [from, to): bars in
+//  1970, 30 days later, and at `to` itself are left out and counted, the
+//  rest lands and the slice completes with them. Bars for another symbol
+//  than the run's store nothing and are counted as mismatched.
+static void
+s_test_outside (gl_writer_t *writer)
+{
+    lease_t lease = s_claim ("OUTSIDE", T0, T0 + 10 * MINUTE, 600);
+    gl_msg_t *message = s_bars (&lease, "OUTSIDE", 0, true, T0, 13, 0, false);
+    message->bars.bars [10].ts = 0;
+    message->bars.bars [11].ts = T0 + 30 * 86400;
+    message->bars.bars [12].ts = T0 + 10 * MINUTE;
+    s_add (writer, message);
+    const gl_writer_stats_t *stats = gl_writer_stats (writer);
+    uint64_t outside = stats->outside_rows, bad = stats->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (stats->outside_rows, outside + 3);
+    GL_CHECK_INT (stats->bad_rows, bad);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 10, 0), 1);
+    GL_CHECK_INT (s_count ("OUTSIDE"), 10);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'OUTSIDE'"
+                            " AND ts >= '2024-01-01 00:00+00' AND ts < '2024-01-01 00:10+00'"), 10);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 1);
+    GL_CHECK_INT (rows, 10);
+
+    lease = s_claim ("MISMATCH", T0, T0 + 10 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "OTHER", 0, true, T0, 10, 0, false));
+    uint64_t mismatched = stats->mismatched;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (stats->mismatched, mismatched + 1);
+    GL_CHECK_INT (s_drain_written (writer, 0, 0, 0), 0);
+    GL_CHECK_INT (s_count ("OTHER"), 0);
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
 }
 
 //  With no server, a flush fails and keeps everything for the next try.
@@ -424,6 +461,7 @@ main (void)
     s_test_overlap (writer);
     s_test_poison (writer);
     s_test_data_error (writer);
+    s_test_outside (writer);
     s_test_unreachable ();
     gl_writer_destroy (&writer);
     gl_db_destroy (&s_db);

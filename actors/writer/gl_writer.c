@@ -150,6 +150,7 @@ typedef struct {
     bool live;
     int64_t from, to;
     uint64_t batch_rows, batch_revisions;
+    uint64_t batch_outside;         //  bars outside [from, to), left out
 } slice_t;
 
 //  One bar of the batch.
@@ -699,10 +700,16 @@ s_collect_rows (gl_writer_t *self)
     self->row_count = 0;
     for (size_t index = 0; index < self->batch_count; index++) {
         slice_t *slice = self->batch [index];
+        slice->batch_outside = 0;
         for (size_t part = 0; slice->live && part < slice->part_count; part++)
-            for (size_t bar = 0; bar < slice->parts [part]->bars.bar_count; bar++)
-                self->rows [self->row_count++] = (row_t) { slice,
-                    &slice->parts [part]->bars.bars [bar], sequence++, false };
+            for (size_t bar = 0; bar < slice->parts [part]->bars.bar_count; bar++) {
+                const gl_bar_t *row = &slice->parts [part]->bars.bars [bar];
+                if (row->ts < slice->from || row->ts >= slice->to)
+                    slice->batch_outside++;
+                else
+                    self->rows [self->row_count++] = (row_t) { slice, row, sequence++, false };
+            }
+        self->pending.outside_rows += slice->batch_outside;
     }
     bool sorted = true;             //  the usual case: slices in order, bars in order
     for (size_t index = 1; sorted && index < self->row_count; index++)
@@ -849,6 +856,9 @@ s_fence (gl_writer_t *self)
         if (!locked)
             gl_log_info ("bars_stale", "run_id=%" PRIu64 " parts=%zu rows=%zu", slice->run_id,
                          slice->part_count, slice->rows_held);
+        if (locked && !slice->live)
+            self->pending.mismatched++;
+        else
         if (!slice->live)
             self->pending.stale++;
         slice->from = locked? strtoll (PQgetvalue (result, row, 3), NULL, 10): 0;
@@ -1178,6 +1188,11 @@ s_settle (gl_writer_t *self)
             s_queue_written (self, slice);
             self->pending.slices++;
         }
+        if (slice->batch_outside)
+            gl_log_warn ("bars_outside_slice", "run_id=%" PRIu64 " symbol=%s timeframe=%s"
+                         " from=%" PRId64 " to=%" PRId64 " rows=%" PRIu64, slice->run_id,
+                         slice->symbol, slice->timeframe, slice->from, slice->to,
+                         slice->batch_outside);
         self->pending.rows += slice->live? slice->batch_rows: 0;
         slice->rows_written += slice->batch_rows;
         slice->revisions += slice->batch_revisions;

@@ -47,6 +47,8 @@ typedef struct {
     uint64_t duplicate_parts;   //  a part of a held slice delivered again
     uint64_t slices;            //  slices completed (WRITTEN produced)
     uint64_t stale;             //  slices or parts refused for a stale lease token
+    uint64_t mismatched;        //  slices or parts whose symbol/timeframe are not the run's
+    uint64_t outside_rows;      //  bars outside their slice's [from, to), left out
     uint64_t rows;              //  rows committed (inserted, updated or identical)
     uint64_t inserted;          //  rows that were new
     uint64_t updated;           //  rows that replaced a different stored bar

@@ -118,11 +118,13 @@ s_log_stats (self_t *self)
 {
     const gl_writer_stats_t *stats = gl_writer_stats (self->writer);
     gl_log_info ("writer_stats", "messages=%" PRIu64 " refused=%" PRIu64 " slices=%" PRIu64
-                 " stale=%" PRIu64 " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
+                 " stale=%" PRIu64 " mismatched=%" PRIu64 " outside_rows=%" PRIu64
+                 " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
                  " revisions=%" PRIu64 " bad_rows=%" PRIu64 " failures=%" PRIu64
                  " reconnects=%" PRIu64, stats->messages, stats->refused, stats->slices,
-                 stats->stale, stats->rows, stats->inserted, stats->updated,
-                 stats->revisions, stats->bad_rows, stats->failures, stats->reconnects);
+                 stats->stale, stats->mismatched, stats->outside_rows, stats->rows,
+                 stats->inserted, stats->updated, stats->revisions, stats->bad_rows,
+                 stats->failures, stats->reconnects);
 }
 
 //  The batch timer: writes what is ready (at most max_delay_ms late).
