@@ -2,7 +2,7 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, and a server it cannot reach.
 */
 #include "gl_testdb.h"
 #include "gl_test.h"
@@ -428,6 +428,46 @@ s_test_outside (gl_writer_t *writer)
     GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
 }
 
+//  A slice whose last part never comes: a forced flush writes its first
+//  part without completing it, and once it is older than the configured
+//  age it is dropped, with a second slice still holding unwritten parts;
+//  a ready slice stays. The last part arriving after that alone completes
+//  nothing.
+static void
+s_test_expire (void)
+{
+    gl_writer_options_t options = { .slice_max_age_ms = 1 };
+    gl_writer_t *writer = gl_writer_new (NULL, gl_db_schema (s_db), &options);
+    lease_t lease = s_claim ("AGED", T0, T0 + 20 * MINUTE, 600);
+    s_add (writer, s_bars (&lease, "AGED", 0, false, T0, 10, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, true), 0);
+    GL_CHECK_INT (s_count ("AGED"), 10);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
+    lease_t held = s_claim ("AGED", T0 + 20 * MINUTE, T0 + 40 * MINUTE, 600);
+    s_add (writer, s_bars (&held, "AGED", 0, false, T0 + 20 * MINUTE, 10, 0, false));
+    lease_t ready = s_claim ("AGED", T0 + 40 * MINUTE, T0 + 60 * MINUTE, 600);
+    s_add (writer, s_bars (&ready, "AGED", 0, true, T0 + 40 * MINUTE, 20, 0, false));
+    GL_CHECK (gl_test_wait_until ((gl_writer_expire (writer),
+                                   gl_writer_stats (writer)->expired == 2), 5000));
+    GL_CHECK_INT (gl_writer_held_messages (writer), 1);
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 20);
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, ready.run_id, 20, 0), 1);
+
+    s_add (writer, s_bars (&lease, "AGED", 1, true, T0 + 10 * MINUTE, 10, 0, false));
+    GL_CHECK_INT (gl_writer_ready_rows (writer), 0);
+    GL_CHECK_INT (gl_writer_flush (writer, true), 0);
+    GL_CHECK_INT (s_drain_written (writer, 0, 0, 0), 0);
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
+    GL_CHECK_INT (s_run_state (held.run_id, &rows), 2);
+    GL_CHECK_INT (s_count ("AGED"), 40);
+    GL_CHECK (gl_test_wait_until ((gl_writer_expire (writer),
+                                   gl_writer_stats (writer)->expired == 3), 5000));
+    GL_CHECK_INT (gl_writer_held_messages (writer), 0);
+    gl_writer_destroy (&writer);
+}
+
 //  With no server, a flush fails and keeps everything for the next try.
 static void
 s_test_unreachable (void)
@@ -462,6 +502,7 @@ main (void)
     s_test_poison (writer);
     s_test_data_error (writer);
     s_test_outside (writer);
+    s_test_expire ();
     s_test_unreachable ();
     gl_writer_destroy (&writer);
     gl_db_destroy (&s_db);

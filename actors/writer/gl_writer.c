@@ -8,8 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_BATCH_ROWS_DEFAULT 50000
+#define S_SLICE_MAX_AGE_MS_DEFAULT 600000
 #define S_COPY_CHUNK (256 * 1024)
 #define S_ERROR_MAX 512
 //  Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
@@ -143,6 +145,7 @@ typedef struct {
     bool has_last;
     uint32_t last_part;
     size_t rows_held;
+    int64_t touched_ms;             //  when its last part arrived (monotonic)
     size_t batch_index;             //  position in the flush's batch
     uint64_t rows_written;          //  by earlier forced flushes
     uint64_t revisions;             //  by earlier forced flushes
@@ -215,9 +218,20 @@ gl_writer_new (const char *conninfo, const char *schema, const gl_writer_options
         self->options = *options;
     if (self->options.batch_rows == 0)
         self->options.batch_rows = S_BATCH_ROWS_DEFAULT;
+    if (self->options.slice_max_age_ms <= 0)
+        self->options.slice_max_age_ms = S_SLICE_MAX_AGE_MS_DEFAULT;
     if ((conninfo && !self->conninfo) || (schema && !self->schema))
         gl_writer_destroy (&self);
     return self;
+}
+
+//  Milliseconds on the monotonic clock.
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 //  Frees a slice and the messages it holds.
@@ -349,6 +363,7 @@ s_slice_hold (slice_t *slice, gl_msg_t *message)
         return -1;
     slice->parts [slice->part_count++] = message;
     slice->seen [slice->seen_count++] = message->bars.part;
+    slice->touched_ms = s_now_ms ();
     slice->rows_held += message->bars.bar_count;
     if (message->bars.last) {
         slice->has_last = true;
@@ -397,6 +412,35 @@ gl_writer_add (gl_writer_t *self, gl_msg_t **message_p)
     *message_p = NULL;
     self->stats.messages++;
     return 0;
+}
+
+//  Drops the unfinished slices whose last part arrived longer than
+//  slice_max_age_ms ago: their missing parts are not coming (a fetcher
+//  died, or they went to another writer). Nothing of theirs was
+//  completed; parts an earlier forced flush wrote stay stored, fenced.
+size_t
+gl_writer_expire (gl_writer_t *self)
+{
+    int64_t now = s_now_ms ();
+    size_t kept = 0, expired = 0;
+    for (size_t index = 0; index < self->slice_count; index++) {
+        slice_t *slice = self->slices [index];
+        if (s_slice_ready (slice) || now - slice->touched_ms < self->options.slice_max_age_ms) {
+            self->slices [kept++] = slice;
+            continue;
+        }
+        gl_log_warn ("slice_expired", "run_id=%" PRIu64 " symbol=%s timeframe=%s"
+                     " parts_seen=%zu last_part=%s parts_dropped=%zu rows_dropped=%zu"
+                     " rows_written=%" PRIu64 " age_ms=%" PRId64, slice->run_id,
+                     slice->symbol, slice->timeframe, slice->seen_count,
+                     slice->has_last? "known": "unknown", slice->part_count,
+                     slice->rows_held, slice->rows_written, now - slice->touched_ms);
+        s_slice_destroy (&slice);
+        expired++;
+    }
+    self->slice_count = kept;
+    self->stats.expired += expired;
+    return expired;
 }
 
 //  Rows held in ready slices.

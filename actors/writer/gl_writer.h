@@ -38,6 +38,7 @@ typedef struct _gl_writer_t gl_writer_t;
 
 typedef struct {
     size_t batch_rows;          //  ready rows that make a flush worth it (default 50000)
+    int64_t slice_max_age_ms;   //  an unfinished slice silent this long is dropped (600000)
 } gl_writer_options_t;
 
 //  What the writer did since it was created.
@@ -56,6 +57,7 @@ typedef struct {
     uint64_t bad_rows;          //  rows refused by a data error (class 22/23), isolated
     uint64_t direct_copies;     //  batches copied straight into ohlc_bars
     uint64_t merges;            //  batches merged through the stage
+    uint64_t expired;           //  unfinished slices dropped by gl_writer_expire
     uint64_t failures;          //  flush attempts that failed and were kept
     uint64_t reconnects;        //  connections opened after the first
 } gl_writer_stats_t;
@@ -82,6 +84,11 @@ int gl_writer_add (gl_writer_t *self, gl_msg_t **message_p);
 //  restart, deadlock...): everything is kept for the next attempt, and
 //  the connection is reopened then.
 int gl_writer_flush (gl_writer_t *self, bool force);
+
+//  Drops (logs, counts) every unfinished slice whose last part arrived
+//  more than slice_max_age_ms ago, with the parts it still holds; such a
+//  slice is never completed. Returns how many were dropped.
+size_t gl_writer_expire (gl_writer_t *self);
 
 //  The next WRITTEN message of a committed slice, or NULL.
 //  Caller owns return value.

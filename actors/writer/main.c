@@ -20,6 +20,7 @@ typedef struct {
     char *notify [S_NOTIFY_MAX];    //  services WRITTEN goes to
     size_t notify_count;
     size_t batch_rows;
+    int64_t slice_max_age_ms;
     uint32_t credit;                //  what the broker may have outstanding
     size_t unreturned;              //  deliveries whose credit is not back yet
     int64_t backoff_ms;             //  0 when the last flush worked
@@ -120,11 +121,11 @@ s_log_stats (self_t *self)
     gl_log_info ("writer_stats", "messages=%" PRIu64 " refused=%" PRIu64 " slices=%" PRIu64
                  " stale=%" PRIu64 " mismatched=%" PRIu64 " outside_rows=%" PRIu64
                  " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
-                 " revisions=%" PRIu64 " bad_rows=%" PRIu64 " failures=%" PRIu64
-                 " reconnects=%" PRIu64, stats->messages, stats->refused, stats->slices,
-                 stats->stale, stats->mismatched, stats->outside_rows, stats->rows,
-                 stats->inserted, stats->updated, stats->revisions, stats->bad_rows,
-                 stats->failures, stats->reconnects);
+                 " revisions=%" PRIu64 " bad_rows=%" PRIu64 " expired=%" PRIu64
+                 " failures=%" PRIu64 " reconnects=%" PRIu64, stats->messages, stats->refused,
+                 stats->slices, stats->stale, stats->mismatched, stats->outside_rows,
+                 stats->rows, stats->inserted, stats->updated, stats->revisions,
+                 stats->bad_rows, stats->expired, stats->failures, stats->reconnects);
 }
 
 //  The batch timer: writes what is ready (at most max_delay_ms late).
@@ -136,6 +137,8 @@ s_on_timer (zloop_t *loop, int timer_id, void *argument)
         s_flush (self, false);
     else
         s_flush_if_full (self);
+    if (gl_writer_expire (self->writer) > 0)
+        s_return_credit (self);
     if (zclock_mono () >= self->stats_at_ms) {
         s_log_stats (self);
         self->stats_at_ms = zclock_mono () + S_STATS_MS;
@@ -158,7 +161,7 @@ s_usage (FILE *stream)
         "      --credit N         messages held at once (default 32)\n"
         "  -h, --help             this help\n\n"
         "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
-        "writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
+        "writer/slice_max_age_ms (600000), writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
         "writer/database, writer/schema. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
@@ -167,10 +170,12 @@ static int
 s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
              int64_t *max_delay_ms, char *error)
 {
-    int64_t credit, heartbeat_ms, batch_rows;
+    int64_t credit, heartbeat_ms, batch_rows, slice_max_age_ms;
     if (gl_config_int (config, "writer/credit", 32, 1, 10000, &credit, error)
     ||  gl_config_int (config, "writer/batch_rows", 50000, 1, 10000000, &batch_rows, error)
     ||  gl_config_int (config, "writer/max_delay_ms", 100, 1, 60000, max_delay_ms, error)
+    ||  gl_config_int (config, "writer/slice_max_age_ms", 600000, 1, 86400000,
+                       &slice_max_age_ms, error)
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
         return -1;
     if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
@@ -184,6 +189,7 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     options->manual_credit = true;
     self->credit = (uint32_t) credit;
     self->batch_rows = (size_t) batch_rows;
+    self->slice_max_age_ms = slice_max_age_ms;
     return 0;
 }
 
@@ -234,7 +240,8 @@ main (int argc, char **argv)
     if (s_configure (&self, config, &options, &max_delay_ms, error) == -1)
         fprintf (stderr, "gapless-writer: %s\n", error);
     else {
-        gl_writer_options_t writer_options = { .batch_rows = self.batch_rows };
+        gl_writer_options_t writer_options = { .batch_rows = self.batch_rows,
+                                               .slice_max_age_ms = self.slice_max_age_ms };
         self.writer = gl_writer_new (gl_config_get (config, "writer/database", NULL),
                                      gl_config_get (config, "writer/schema", NULL),
                                      &writer_options);
