@@ -1194,7 +1194,8 @@ s_pick_batch (gl_writer_t *self, bool force)
         if (s_slice_ready (slice) || (force && slice->part_count))
             self->batch [self->batch_count++] = slice;
     }
-    qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
+    if (self->batch_count > 1)      //  qsort's array must not be NULL, even empty
+        qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
     for (size_t index = 0; index < self->batch_count; index++)
         self->batch [index]->batch_index = index;
     return self->batch_count;
