@@ -26,6 +26,8 @@ typedef struct {
     int64_t backoff_ms;             //  0 when the last flush worked
     int64_t retry_at_ms;
     int64_t stats_at_ms;
+    uint64_t written_bounced;       //  WRITTEN the broker could not deliver
+    uint64_t other_bounced;         //  anything else it returned
 } self_t;
 
 //  Splits "scheduler,coverage" into self->notify.
@@ -113,6 +115,27 @@ s_handle_bars (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void
     return 0;
 }
 
+//  Counts and logs a message the broker returned. A bounced WRITTEN loses
+//  nothing: the slice's rows and its completion are committed, and the
+//  scheduler and coverage read the truth from the database; so the writer
+//  only says so and goes on.
+static void
+s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
+                 const char *code, const char *text, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (message && message->type == GL_MSG_WRITTEN) {
+        self->written_bounced++;
+        gl_log_warn ("written_bounced", "run_id=%" PRIu64 " destination=%s code=%s text=\"%s\"",
+                     message->written.run_id, destination, code, text);
+    }
+    else {
+        self->other_bounced++;
+        gl_log_warn ("message_bounced", "destination=%s code=%s text=\"%s\"", destination,
+                     code, text);
+    }
+}
+
 //  Logs the counters.
 static void
 s_log_stats (self_t *self)
@@ -122,10 +145,12 @@ s_log_stats (self_t *self)
                  " stale=%" PRIu64 " mismatched=%" PRIu64 " outside_rows=%" PRIu64
                  " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
                  " revisions=%" PRIu64 " bad_rows=%" PRIu64 " expired=%" PRIu64
-                 " failures=%" PRIu64 " reconnects=%" PRIu64, stats->messages, stats->refused,
+                 " failures=%" PRIu64 " reconnects=%" PRIu64 " written_bounced=%" PRIu64
+                 " other_bounced=%" PRIu64, stats->messages, stats->refused,
                  stats->slices, stats->stale, stats->mismatched, stats->outside_rows,
                  stats->rows, stats->inserted, stats->updated, stats->revisions,
-                 stats->bad_rows, stats->expired, stats->failures, stats->reconnects);
+                 stats->bad_rows, stats->expired, stats->failures, stats->reconnects,
+                 self->written_bounced, self->other_bounced);
 }
 
 //  The batch timer: writes what is ready (at most max_delay_ms late).
@@ -250,6 +275,7 @@ main (int argc, char **argv)
     if (self.actor) {
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
+        gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
         gl_actor_run (self.actor);
         //  What is complete still lands; the rest was never acknowledged.
