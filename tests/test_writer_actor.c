@@ -6,6 +6,7 @@
     - a fetcher process that claimed a slice is stopped (SIGSTOP) past its
       lease, the slice is re-dispatched and finished, then SIGCONT: its
       late batch is refused, no row changes, nothing is acknowledged;
+    - an empty slice (a last part with no bars) completes with 0 rows;
     - first parts of as many slices as the writer has credit do not
       deadlock it: it writes them unfinished and takes the last parts;
     - PostgreSQL stopped and started again mid-stream: every bar lands
@@ -294,6 +295,33 @@ s_test_written (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
     GL_CHECK_INT (scheduler->written [run_id], 1);
 }
 
+//  An empty slice (a holiday: one last part with no bars) completes with
+//  0 rows at the next flush, and WRITTEN follows.
+static void
+s_test_empty (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
+{
+    char token [65];
+    uint64_t run_id = s_claim (s_db, "HOLIDAY", T0, "test", 600, token);
+    GL_CHECK (run_id > 0 && run_id < 64);
+    gl_msg_t *message = gl_msg_new (GL_MSG_BARS);
+    message->bars.run_id = run_id;
+    snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", token);
+    snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.symbol, sizeof message->bars.symbol, "HOLIDAY");
+    snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
+    message->bars.last = true;
+    s_peer_command (fetcher, GL_WIRE_SEND, "writer", message);
+    gl_msg_destroy (&message);
+    scheduler->last_rows = UINT64_MAX;
+    GL_CHECK (gl_test_wait_until ((s_pump (10), scheduler->written [run_id] == 1
+                                   && coverage->written [run_id] == 1), 10000));
+    GL_CHECK_INT (scheduler->last_rows, 0);
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs WHERE id = %" PRIu64
+              " AND status = 'succeeded' AND rows_written = 0", run_id);
+    GL_CHECK_INT (s_scalar (s_db, sql), 1);
+}
+
 //  The SIGSTOP scenario.
 static void
 s_test_stopped_fetcher (char *self_path, peer_t *fetcher, peer_t *scheduler)
@@ -478,6 +506,7 @@ main (int argc, char **argv)
     peer_t *coverage = s_peer_new ("coverage", "test");
     peer_t *fetcher = s_peer_new ("fetcher.polygon", "test");
     s_test_written (fetcher, scheduler, coverage);
+    s_test_empty (fetcher, scheduler, coverage);
     s_test_stopped_fetcher (argv [0], fetcher, scheduler);
     s_test_credit_full_of_parts (fetcher, scheduler);
     s_test_restart (fetcher, scheduler, coverage);

@@ -454,6 +454,16 @@ gl_writer_ready_rows (gl_writer_t *self)
     return rows;
 }
 
+//  Slices whose every part has arrived, empty ones included.
+size_t
+gl_writer_ready_slices (gl_writer_t *self)
+{
+    size_t slices = 0;
+    for (size_t index = 0; index < self->slice_count; index++)
+        slices += s_slice_ready (self->slices [index]);
+    return slices;
+}
+
 //  Messages held.
 size_t
 gl_writer_held_messages (gl_writer_t *self)

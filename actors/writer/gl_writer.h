@@ -97,6 +97,10 @@ gl_msg_t *gl_writer_next_written (gl_writer_t *self);
 //  Rows held in slices whose every part has arrived.
 size_t gl_writer_ready_rows (gl_writer_t *self);
 
+//  Slices whose every part has arrived, including empty ones (a last
+//  part with no bars: a holiday), which complete with 0 rows.
+size_t gl_writer_ready_slices (gl_writer_t *self);
+
 //  Messages held (what the broker's credit must account for).
 size_t gl_writer_held_messages (gl_writer_t *self);
 

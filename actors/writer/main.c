@@ -95,12 +95,11 @@ s_flush (self_t *self, bool force)
 static void
 s_flush_if_full (self_t *self)
 {
-    size_t ready = gl_writer_ready_rows (self->writer);
-    if (ready >= self->batch_rows)
+    if (gl_writer_ready_rows (self->writer) >= self->batch_rows)
         s_flush (self, false);
     else
     if (gl_writer_held_messages (self->writer) >= self->credit)
-        s_flush (self, ready == 0);
+        s_flush (self, gl_writer_ready_slices (self->writer) == 0);
 }
 
 //  Takes a bars message into the writer.
@@ -153,12 +152,13 @@ s_log_stats (self_t *self)
                  self->written_bounced, self->other_bounced);
 }
 
-//  The batch timer: writes what is ready (at most max_delay_ms late).
+//  The batch timer: writes what is ready (at most max_delay_ms late),
+//  empty slices too, which complete with 0 rows.
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    if (gl_writer_ready_rows (self->writer) > 0)
+    if (gl_writer_ready_slices (self->writer) > 0)
         s_flush (self, false);
     else
         s_flush_if_full (self);
