@@ -164,6 +164,13 @@ typedef struct {
     bool bad;
 } row_t;
 
+//  A bar dropped as a duplicate of a later arrival from another slice
+//  of the batch: it landed too if the row that replaced it did.
+typedef struct {
+    slice_t *slice;
+    size_t row;                     //  the replacing row's position
+} shadow_t;
+
 struct _gl_writer_t {
     char *conninfo, *schema;
     gl_writer_options_t options;
@@ -176,6 +183,8 @@ struct _gl_writer_t {
     size_t batch_count;
     row_t *rows;
     size_t row_count, row_capacity;
+    shadow_t *shadows;              //  in row order
+    size_t shadow_count, shadow_capacity;
     char *copy;
     size_t copy_size, copy_capacity;
     bool copy_failed;               //  the COPY buffer could not grow
@@ -263,6 +272,7 @@ gl_writer_destroy (gl_writer_t **self_p)
     free (self->slices);
     free (self->batch);
     free (self->rows);
+    free (self->shadows);
     free (self->copy);
     free (self->written);
     gl_db_destroy (&self->db);
@@ -771,9 +781,17 @@ s_collect_rows (gl_writer_t *self)
     if (!sorted)
         qsort (self->rows, self->row_count, sizeof (row_t), s_compare_rows);
     size_t kept = 0;
+    self->shadow_count = 0;
     for (size_t index = 0; index < self->row_count; index++) {
-        if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0)
+        if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0) {
             kept--;                 //  the later arrival replaces it
+            size_t capacity = self->shadow_capacity;
+            if (s_grow ((void **) &self->shadows, &capacity, self->shadow_count + 1,
+                        sizeof (shadow_t)))
+                return -1;
+            self->shadow_capacity = capacity;
+            self->shadows [self->shadow_count++] = (shadow_t) { self->rows [kept].slice, kept };
+        }
         self->rows [kept++] = self->rows [index];
     }
     self->row_count = kept;
@@ -1155,13 +1173,33 @@ s_write_rows (gl_writer_t *self)
     return S_OK;
 }
 
+//  Counts, for each slice, the rows of its own that landed: a bar two
+//  slices of the batch both hold is stored once, and counts for both.
+static void
+s_count_landed (gl_writer_t *self)
+{
+    for (size_t index = 0; index < self->row_count; index++)
+        if (!self->rows [index].bad) {
+            self->rows [index].slice->batch_rows++;
+            self->pending.rows++;
+        }
+    for (size_t index = 0; index < self->shadow_count; index++) {
+        const shadow_t *shadow = &self->shadows [index];
+        const row_t *row = &self->rows [shadow->row];
+        bool counted = row->bad || row->slice == shadow->slice;
+        for (size_t earlier = index; !counted && earlier-- > 0
+                                  && self->shadows [earlier].row == shadow->row; )
+            counted = self->shadows [earlier].slice == shadow->slice;
+        if (!counted)
+            shadow->slice->batch_rows++;
+    }
+}
+
 //  Counts each live slice's landed rows, then completes the finished ones.
 static int
 s_complete (gl_writer_t *self)
 {
-    for (size_t index = 0; index < self->row_count; index++)
-        if (!self->rows [index].bad)
-            self->rows [index].slice->batch_rows++;
+    s_count_landed (self);
     literal_t runs, tokens, rows;
     s_literal_open (&runs);
     s_literal_open (&tokens);
@@ -1248,7 +1286,6 @@ s_settle (gl_writer_t *self)
                          " from=%" PRId64 " to=%" PRId64 " rows=%" PRIu64, slice->run_id,
                          slice->symbol, slice->timeframe, slice->from, slice->to,
                          slice->batch_outside);
-        self->pending.rows += slice->live? slice->batch_rows: 0;
         slice->rows_written += slice->batch_rows;
         slice->revisions += slice->batch_revisions;
         for (size_t part = 0; part < slice->part_count; part++)
