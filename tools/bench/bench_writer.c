@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 
 #define T0 1577923200               //  2020-01-02 00:00 UTC
+#define WEEK (86400 * 7)            //  each slice's bars start a week after the last's
 #define COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, vwap, " \
                 "trade_count, provisional"
 
@@ -46,7 +47,7 @@ static gl_bar_t
 s_bar (int slice, int index, double shift)
 {
     double base = 100 + index % 50;
-    return (gl_bar_t) { .ts = T0 + (int64_t) slice * 86400 * 7 + index * 60, .open = base,
+    return (gl_bar_t) { .ts = T0 + (int64_t) slice * WEEK + index * 60, .open = base,
                         .high = base + 2, .low = base - 2, .close = base + shift,
                         .volume = 1000, .vwap = base, .trades = 7, .has_vwap = true,
                         .has_trades = true };
@@ -199,11 +200,15 @@ static double
 s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
 {
     char sql [512];
-    snprintf (sql, sizeof sql, "SELECT queue_enqueue('BENCH', '1m', to_timestamp(%d + s),"
-              " to_timestamp(%d + s + %d)) FROM generate_series(1, %d) s", T0, T0, round + 1,
-              s_slices);
+    //  Slice s covers its bars (the writer stores none outside a slice);
+    //  each round's slices end a second earlier than the last round's, so
+    //  they are new slices over the same bars.
+    snprintf (sql, sizeof sql, "SELECT queue_enqueue('BENCH', '1m', to_timestamp(%d + s * %d),"
+              " to_timestamp(%d + s * %d + %d - %d)) FROM generate_series(0, %d) s",
+              T0, WEEK, T0, WEEK, s_bars * 60, round, s_slices - 1);
     s_exec (sql);
-    snprintf (sql, sizeof sql, "SELECT id, lease_token FROM queue_claim('bench', %d, 600)", s_slices);
+    snprintf (sql, sizeof sql, "SELECT id, lease_token, (extract(epoch FROM slice_from)::bigint - %d) / %d"
+              " FROM queue_claim('bench', %d, 600)", T0, WEEK, s_slices);
     PGresult *claimed = PQexec (gl_db_conn (s_db), sql);
     int count = PQntuples (claimed);
     gl_msg_t **messages = calloc ((size_t) count, sizeof (gl_msg_t *));
@@ -216,8 +221,9 @@ s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
         snprintf (message->bars.symbol, sizeof message->bars.symbol, "BENCH");
         snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
         message->bars.last = true;
+        int week = atoi (PQgetvalue (claimed, slice, 2));
         for (int index = 0; index < s_bars; index++) {
-            gl_bar_t bar = s_bar (slice, index, shift);
+            gl_bar_t bar = s_bar (week, index, shift);
             gl_msg_add_bar (message, &bar);
         }
     }
