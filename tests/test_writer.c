@@ -2,7 +2,7 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, point-in-time history, and a server it cannot reach.
 */
 #include "gl_testdb.h"
 #include "gl_test.h"
@@ -29,6 +29,19 @@ s_scalar (const char *sql)
         fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
     PQclear (result);
     return value;
+}
+
+//  Runs a query and copies the first value into text ("" on error).
+static void
+s_text (const char *sql, char *text, size_t size)
+{
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    text [0] = 0;
+    if (PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1)
+        snprintf (text, size, "%s", PQgetvalue (result, 0, 0));
+    else
+        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
 }
 
 //  A claimed slice.
@@ -483,6 +496,108 @@ s_test_expire (void)
     gl_writer_destroy (&writer);
 }
 
+//  One version of symbol's bars: when it landed, and a fingerprint of its
+//  values (as_of left out, so a point-in-time read can be compared).
+typedef struct {
+    char as_of [64];
+    long long fingerprint;
+} version_t;
+
+//  A fingerprint of the bars a row source returns, as_of left out.
+static long long
+s_values_fingerprint (const char *source)
+{
+    char sql [768];
+    snprintf (sql, sizeof sql, "SELECT coalesce(sum(hashtext(row (b.symbol, b.timeframe, b.ts,"
+              " b.provider, b.open, b.high, b.low, b.close, b.volume, b.vwap, b.trade_count,"
+              " b.provisional)::text)::bigint), 0) FROM %s b", source);
+    return s_scalar (sql);
+}
+
+//  Writes one delivery of symbol's bars as a new slice and records the
+//  version it leaves stored.
+static version_t
+s_write_version (gl_writer_t *writer, const char *symbol, int round, gl_msg_t *(*make) (const lease_t *))
+{
+    lease_t lease = s_claim (symbol, T0, T0 + (10 + round) * MINUTE, 600);
+    s_add (writer, make (&lease));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    gl_msg_t *written = gl_writer_next_written (writer);
+    GL_CHECK (written && written->written.run_id == lease.run_id && written->written.rows == 10);
+    gl_msg_destroy (&written);
+    GL_CHECK (gl_writer_next_written (writer) == NULL);
+    version_t version;
+    char sql [256], source [128];
+    snprintf (sql, sizeof sql, "SELECT max(as_of)::text FROM ohlc_bars WHERE symbol = '%s'", symbol);
+    s_text (sql, version.as_of, sizeof version.as_of);
+    snprintf (source, sizeof source, "(SELECT * FROM ohlc_bars WHERE symbol = '%s')", symbol);
+    version.fingerprint = s_values_fingerprint (source);
+    return version;
+}
+
+//  The deliveries of s_test_history: provisional bars, then final ones,
+//  then revised (every bar: the update-first path), then revised again
+//  from the second bar on (the full merge), then the same again.
+static gl_msg_t *
+s_history_provisional (const lease_t *lease)
+{
+    return s_bars (lease, "HIST", 0, true, T0, 10, 0, true);
+}
+static gl_msg_t *
+s_history_final (const lease_t *lease)
+{
+    return s_bars (lease, "HIST", 0, true, T0, 10, 0, false);
+}
+static gl_msg_t *
+s_history_revised (const lease_t *lease)
+{
+    return s_bars (lease, "HIST", 0, true, T0, 10, 0.5, false);
+}
+static gl_msg_t *
+s_history_revised_tail (const lease_t *lease)
+{
+    gl_msg_t *message = s_bars (lease, "HIST", 0, true, T0, 10, 0.75, false);
+    message->bars.bars [0].close -= 0.25;       //  the first bar as stored
+    return message;
+}
+
+//  Every replaced version is kept in bar_revisions, and ohlc_bars_as_of
+//  and bars_as_of return each version at the time it was current.
+static void
+s_test_history (gl_writer_t *writer)
+{
+    version_t versions [5];
+    versions [0] = s_write_version (writer, "HIST", 0, s_history_provisional);
+    versions [1] = s_write_version (writer, "HIST", 1, s_history_final);
+    versions [2] = s_write_version (writer, "HIST", 2, s_history_revised);
+    versions [3] = s_write_version (writer, "HIST", 3, s_history_revised_tail);
+    versions [4] = s_write_version (writer, "HIST", 4, s_history_revised_tail);
+    GL_CHECK (versions [0].fingerprint != versions [1].fingerprint);
+    GL_CHECK (versions [2].fingerprint != versions [3].fingerprint);
+    GL_CHECK_INT (versions [4].fingerprint, versions [3].fingerprint);
+    GL_CHECK_STR (versions [4].as_of, versions [3].as_of);
+    //  10 provisional, 10 final, 9 revised (the first bar was identical).
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"), 29);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"
+                            " AND provisional"), 10);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"
+                            " AND superseded_at <= as_of"), 0);
+    for (int index = 0; index < 4; index++) {
+        char source [256];
+        snprintf (source, sizeof source, "ohlc_bars_as_of('HIST', '1m', to_timestamp(%d),"
+                  " to_timestamp(%d), '%s')", T0, T0 + 10 * MINUTE, versions [index].as_of);
+        GL_CHECK_INT (s_values_fingerprint (source), versions [index].fingerprint);
+        snprintf (source, sizeof source, "bars_as_of('HIST', '1m', to_timestamp(%d),"
+                  " to_timestamp(%d), '%s')", T0, T0 + 10 * MINUTE, versions [index].as_of);
+        GL_CHECK_INT (s_values_fingerprint (source), versions [index].fingerprint);
+    }
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM ohlc_bars_as_of('HIST', '1m',"
+              " to_timestamp(%d), to_timestamp(%d), timestamptz '%s' - interval '1 microsecond')",
+              T0, T0 + 10 * MINUTE, versions [0].as_of);
+    GL_CHECK_INT (s_scalar (sql), 0);
+}
+
 //  A writer that never held anything flushes (as the actor does when it
 //  stops) without sorting an array it never allocated: the sanitized
 //  build halts on qsort (NULL, 0, ...).
@@ -532,6 +647,7 @@ main (void)
     s_test_poison (writer);
     s_test_data_error (writer);
     s_test_outside (writer);
+    s_test_history (writer);
     s_test_expire ();
     s_test_unreachable ();
     gl_writer_destroy (&writer);

@@ -26,6 +26,21 @@
                   "vwap, trade_count, provisional"
 #define S_VALUES(t) "(" t ".open, " t ".high, " t ".low, " t ".close, " t ".volume, " \
                     t ".vwap, " t ".trade_count, " t ".provisional)"
+#define S_REVISION_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
+                           "vwap, trade_count, as_of, provisional, superseded_at"
+//  The stored row's columns a revision keeps, from table t, as old_*.
+#define S_OLD_VALUES(t) t ".open AS old_open, " t ".high AS old_high, " t ".low AS old_low, " \
+                        t ".close AS old_close, " t ".volume AS old_volume, " \
+                        t ".vwap AS old_vwap, " t ".trade_count AS old_trade_count, " \
+                        t ".as_of AS old_as_of, " t ".provisional AS old_provisional"
+//  The replaced versions of a statement's rows, into bar_revisions. A
+//  version that landed earlier in the same transaction was never seen by
+//  anyone and is not kept.
+#define S_KEEP_REVISIONS(from) \
+    "INSERT INTO bar_revisions (" S_REVISION_COLUMNS ")" \
+    " SELECT symbol, timeframe, ts, provider, old_open, old_high, old_low, old_close," \
+    "        old_volume, old_vwap, old_trade_count, old_as_of, old_provisional, now()" \
+    "   FROM " from " AND old_as_of < now()"
 #define S_SAME_KEY(a, b) a ".symbol = " b ".symbol AND " a ".timeframe = " b ".timeframe" \
                          " AND " a ".ts = " b ".ts AND " a ".provider = " b ".provider"
 
@@ -64,14 +79,17 @@ static const char *s_occupied_sql =
 //  The merge. One join finds, for each staged row, the stored row it
 //  would change: identical rows, and provisional rows over final ones,
 //  drop out there (reads only, nothing rewritten or locked). Changed rows
-//  are updated by their ctid, without a second index lookup; new rows are
-//  inserted (ON CONFLICT covers a concurrent writer). A stored row that
-//  was final is a revision, counted per batch slice. Row 0: inserted,
-//  updated, and how many updates the join expected; then one row per
-//  slice with revisions.
+//  are updated by their ctid, without a second index lookup, and the
+//  version they replace goes to bar_revisions; new rows are inserted. A
+//  row a concurrent writer inserted or moved after the join's snapshot is
+//  left alone (ON CONFLICT DO NOTHING, a stale ctid), the counts then fall
+//  short and the batch is retried, so no version is ever replaced without
+//  being kept. A stored row that was final is a revision, counted per
+//  batch slice. Row 0: inserted, updated, how many updates and inserts
+//  the join expected; then one row per slice with revisions.
 static const char *s_merge_sql =
     "WITH j AS MATERIALIZED ("
-    " SELECT s.*, o.ctid AS old_ctid, o.provisional AS old_provisional"
+    " SELECT s.*, o.ctid AS old_ctid, " S_OLD_VALUES ("o")
     "   FROM writer_stage s LEFT JOIN ohlc_bars o ON " S_SAME_KEY ("o", "s")
     "  WHERE o.ctid IS NULL OR ((o.provisional OR NOT s.provisional)"
     "        AND " S_VALUES ("o") " IS DISTINCT FROM " S_VALUES ("s") ")),"
@@ -80,30 +98,27 @@ static const char *s_merge_sql =
     "              volume = j.volume, vwap = j.vwap, trade_count = j.trade_count,"
     "              provisional = j.provisional, as_of = now()"
     "         FROM j WHERE b.ctid = j.old_ctid RETURNING 1),"
+    " h AS (" S_KEEP_REVISIONS ("j WHERE old_ctid IS NOT NULL") "),"
     " i AS (INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
     "       SELECT " S_COLUMNS " FROM j WHERE j.old_ctid IS NULL"
-    "       ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
-    "          SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
-    "              close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
-    "              trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
-    "              as_of = now()"
-    "        WHERE (b.provisional OR NOT EXCLUDED.provisional)"
-    "          AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("EXCLUDED")
+    "       ON CONFLICT (symbol, timeframe, ts, provider) DO NOTHING"
     "       RETURNING 1)"
     " SELECT -1, (SELECT count(*) FROM i), (SELECT count(*) FROM u),"
-    "        (SELECT count(*) FROM j WHERE old_ctid IS NOT NULL)"
+    "        (SELECT count(*) FROM j WHERE old_ctid IS NOT NULL),"
+    "        (SELECT count(*) FROM j WHERE old_ctid IS NULL)"
     " UNION ALL"
-    " SELECT batch_slice, count(*), 0, 0 FROM j"
+    " SELECT batch_slice, count(*), 0, 0, 0 FROM j"
     "  WHERE old_ctid IS NOT NULL AND NOT old_provisional GROUP BY batch_slice";
 
 //  The update alone, for a batch expected to change every stored row it
 //  names (a revised re-delivery): one primary-key join updates each row
 //  in place, with no materialized join, ctid bookkeeping or insert; the
 //  stored row's old provisional flag is read by its ctid to count
-//  revisions. A row this leaves alone (identical, provisional over final,
-//  new, or changed by a concurrent writer after the statement began, which
-//  the ctid join then skips) makes the full merge run after it. One row per
-//  batch slice: updated, revisions.
+//  revisions, and the version it replaces goes to bar_revisions. A row
+//  this leaves alone (identical, provisional over final, new, or changed
+//  by a concurrent writer after the statement began, which the ctid join
+//  then skips) makes the full merge run after it. One row per batch slice:
+//  updated, revisions.
 static const char *s_update_sql =
     "WITH u AS ("
     " UPDATE ohlc_bars b"
@@ -114,7 +129,8 @@ static const char *s_update_sql =
     "  WHERE " S_SAME_KEY ("b", "s") " AND o.ctid = b.ctid"
     "    AND (b.provisional OR NOT s.provisional)"
     "    AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("s")
-    " RETURNING s.batch_slice, o.provisional AS old_provisional)"
+    " RETURNING s.batch_slice, b.symbol, b.timeframe, b.ts, b.provider, " S_OLD_VALUES ("o") "),"
+    " h AS (" S_KEEP_REVISIONS ("u WHERE true") ")"
     " SELECT batch_slice, count(*), count(*) FILTER (WHERE NOT old_provisional)"
     "   FROM u GROUP BY batch_slice";
 
@@ -1073,8 +1089,9 @@ s_merge (gl_writer_t *self, size_t low, size_t high)
     }
     PGresult *result = PQexec (gl_db_conn (self->db), s_merge_sql);
     outcome = s_outcome (self, result, PGRES_TUPLES_OK);
-    if (outcome == S_OK && strcmp (PQgetvalue (result, 0, 2), PQgetvalue (result, 0, 3)) != 0) {
-        //  A concurrent writer moved a row between the join and the update.
+    if (outcome == S_OK && (strcmp (PQgetvalue (result, 0, 2), PQgetvalue (result, 0, 3)) != 0
+                        ||  strcmp (PQgetvalue (result, 0, 1), PQgetvalue (result, 0, 4)) != 0)) {
+        //  A concurrent writer moved or inserted a row after the join.
         s_set_error (self, "a stored bar changed under the merge; the batch is retried");
         outcome = S_TRANSIENT;
     }

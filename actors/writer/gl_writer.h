@@ -16,7 +16,8 @@
         queue_lock_lease per slice      -- stale token: slice refused, counted
         COPY straight into ohlc_bars    -- when the ranges hold no rows yet
           or COPY into a temp stage + one merge that skips identical rows
-          (a plain update first when the batch looks revised)
+          (a plain update first when the batch looks revised); every
+          version it replaces goes to bar_revisions
         queue_complete per slice        -- rows it holds
         COMMIT                          -- then, and only then, WRITTEN
 
