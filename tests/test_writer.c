@@ -2,7 +2,7 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, point-in-time history, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, runs split over two writers, point-in-time history, and a server it cannot reach.
 */
 #include "gl_testdb.h"
 #include "gl_test.h"
@@ -598,6 +598,44 @@ s_test_history (gl_writer_t *writer)
     GL_CHECK_INT (s_scalar (sql), 0);
 }
 
+//  A run split over two writers (an old fetcher), and parts reaching a
+//  writer that never saw part 0: neither writer completes the slice, even
+//  when forced, and both age its parts out; the run stays running for
+//  its lease to expire.
+static void
+s_test_split_run (void)
+{
+    gl_writer_options_t options = { .slice_max_age_ms = 1 };
+    gl_writer_t *first = gl_writer_new (NULL, gl_db_schema (s_db), &options);
+    gl_writer_t *second = gl_writer_new (NULL, gl_db_schema (s_db), &options);
+    lease_t lease = s_claim ("SPLIT", T0, T0 + 30 * MINUTE, 600);
+    s_add (first, s_bars (&lease, "SPLIT", 0, false, T0, 10, 0, false));
+    s_add (first, s_bars (&lease, "SPLIT", 2, true, T0 + 20 * MINUTE, 10, 0, false));
+    s_add (second, s_bars (&lease, "SPLIT", 1, false, T0 + 10 * MINUTE, 10, 0, false));
+    lease_t tail = s_claim ("SPLIT", T0 + 30 * MINUTE, T0 + 60 * MINUTE, 600);
+    s_add (second, s_bars (&tail, "SPLIT", 1, false, T0 + 40 * MINUTE, 10, 0, false));
+    s_add (second, s_bars (&tail, "SPLIT", 2, true, T0 + 50 * MINUTE, 10, 0, false));
+    GL_CHECK_INT (gl_writer_ready_slices (first), 0);
+    GL_CHECK_INT (gl_writer_ready_slices (second), 0);
+    GL_CHECK_INT (gl_writer_flush (first, true), 0);
+    GL_CHECK_INT (gl_writer_flush (second, true), 0);
+    GL_CHECK (gl_writer_next_written (first) == NULL);
+    GL_CHECK (gl_writer_next_written (second) == NULL);
+    GL_CHECK_INT (gl_writer_stats (first)->slices + gl_writer_stats (second)->slices, 0);
+    long long rows;
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
+    GL_CHECK_INT (s_run_state (tail.run_id, &rows), 2);
+    GL_CHECK_INT (s_count ("SPLIT"), 50);
+    GL_CHECK (gl_test_wait_until ((gl_writer_expire (first), gl_writer_expire (second),
+                                   gl_writer_stats (first)->expired == 1
+                                   && gl_writer_stats (second)->expired == 2), 5000));
+    GL_CHECK_INT (gl_writer_held_messages (first) + gl_writer_held_messages (second), 0);
+    GL_CHECK_INT (s_run_state (lease.run_id, &rows), 2);
+    GL_CHECK_INT (s_run_state (tail.run_id, &rows), 2);
+    gl_writer_destroy (&first);
+    gl_writer_destroy (&second);
+}
+
 //  A writer that never held anything flushes (as the actor does when it
 //  stops) without sorting an array it never allocated: the sanitized
 //  build halts on qsort (NULL, 0, ...).
@@ -649,6 +687,7 @@ main (void)
     s_test_outside (writer);
     s_test_history (writer);
     s_test_expire ();
+    s_test_split_run ();
     s_test_unreachable ();
     gl_writer_destroy (&writer);
     gl_db_destroy (&s_db);
