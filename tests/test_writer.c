@@ -577,11 +577,13 @@ s_test_history (gl_writer_t *writer)
     GL_CHECK_INT (versions [4].fingerprint, versions [3].fingerprint);
     GL_CHECK_STR (versions [4].as_of, versions [3].as_of);
     //  10 provisional, 10 final, 9 revised (the first bar was identical).
-    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"), 29);
-    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"
-                            " AND provisional"), 10);
-    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"
-                            " AND superseded_at <= as_of"), 0);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'HIST'"), 3);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions r, unnest(r.ts) t"
+                            " WHERE r.symbol = 'HIST' AND t BETWEEN r.first_ts AND r.last_ts"), 29);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions r, unnest(r.provisional) p"
+                            " WHERE r.symbol = 'HIST' AND p"), 10);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions r, unnest(r.as_of) a"
+                            " WHERE r.symbol = 'HIST' AND r.superseded_at <= a"), 0);
     for (int index = 0; index < 4; index++) {
         char source [256];
         snprintf (source, sizeof source, "ohlc_bars_as_of('HIST', '1m', to_timestamp(%d),"

@@ -26,21 +26,26 @@
                   "vwap, trade_count, provisional"
 #define S_VALUES(t) "(" t ".open, " t ".high, " t ".low, " t ".close, " t ".volume, " \
                     t ".vwap, " t ".trade_count, " t ".provisional)"
-#define S_REVISION_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
-                           "vwap, trade_count, as_of, provisional, superseded_at"
 //  The stored row's columns a revision keeps, from table t, as old_*.
 #define S_OLD_VALUES(t) t ".open AS old_open, " t ".high AS old_high, " t ".low AS old_low, " \
                         t ".close AS old_close, " t ".volume AS old_volume, " \
                         t ".vwap AS old_vwap, " t ".trade_count AS old_trade_count, " \
                         t ".as_of AS old_as_of, " t ".provisional AS old_provisional"
-//  The replaced versions of a statement's rows, into bar_revisions. A
+//  The replaced versions of a statement's rows, into bar_revisions: one
+//  row of parallel arrays per batch slice (array_agg sees the rows of a
+//  group in one order, so element i of each array is one version). A
 //  version that landed earlier in the same transaction was never seen by
 //  anyone and is not kept.
 #define S_KEEP_REVISIONS(from) \
-    "INSERT INTO bar_revisions (" S_REVISION_COLUMNS ")" \
-    " SELECT symbol, timeframe, ts, provider, old_open, old_high, old_low, old_close," \
-    "        old_volume, old_vwap, old_trade_count, old_as_of, old_provisional, now()" \
-    "   FROM " from " AND old_as_of < now()"
+    "INSERT INTO bar_revisions (symbol, timeframe, provider, superseded_at, first_ts, last_ts," \
+    "                           ts, open, high, low, close, volume, vwap, trade_count, as_of," \
+    "                           provisional)" \
+    " SELECT symbol, timeframe, provider, now(), min(ts), max(ts), array_agg(ts)," \
+    "        array_agg(old_open), array_agg(old_high), array_agg(old_low), array_agg(old_close)," \
+    "        array_agg(old_volume), array_agg(old_vwap), array_agg(old_trade_count)," \
+    "        array_agg(old_as_of), array_agg(old_provisional)" \
+    "   FROM " from " AND old_as_of < now()" \
+    "  GROUP BY symbol, timeframe, provider, batch_slice"
 #define S_SAME_KEY(a, b) a ".symbol = " b ".symbol AND " a ".timeframe = " b ".timeframe" \
                          " AND " a ".ts = " b ".ts AND " a ".provider = " b ".provider"
 
@@ -112,7 +117,8 @@ static const char *s_merge_sql =
 
 //  The update alone, for a batch expected to change every stored row it
 //  names (a revised re-delivery): one primary-key join updates each row
-//  in place, with no materialized join, ctid bookkeeping or insert; the
+//  in place, with no materialized join, ctid bookkeeping or insert into
+//  ohlc_bars; the
 //  stored row's old provisional flag is read by its ctid to count
 //  revisions, and the version it replaces goes to bar_revisions. A row
 //  this leaves alone (identical, provisional over final, new, or changed
@@ -161,7 +167,7 @@ typedef struct {
     bool has_last;
     uint32_t last_part;
     size_t rows_held;
-    int64_t touched_ms;             //  when its last part arrived (monotonic)
+    int64_t touched_ms;             //  when its latest part arrived (monotonic)
     size_t batch_index;             //  position in the flush's batch
     uint64_t rows_written;          //  by earlier forced flushes
     uint64_t revisions;             //  by earlier forced flushes

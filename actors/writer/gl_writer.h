@@ -23,7 +23,9 @@
 
     A forced flush (the buffer is full of unfinished slices) also writes
     the held parts of unfinished slices, fenced the same way, without
-    completing them. Rows a data error refuses are isolated by bisection under
+    completing them; gl_writer_expire drops unfinished slices whose
+    missing parts never came. Bars outside the slice's [from, to) are left
+    out and counted. Rows a data error refuses are isolated by bisection under
     savepoints and reported; the good rows land. actors/writer/README.md
     says why each choice was made.
 */
