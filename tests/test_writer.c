@@ -585,7 +585,7 @@ s_test_history (gl_writer_t *writer)
     GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions r, unnest(r.as_of) a"
                             " WHERE r.symbol = 'HIST' AND r.superseded_at <= a"), 0);
     for (int index = 0; index < 4; index++) {
-        char source [256];
+        char source [512];
         snprintf (source, sizeof source, "ohlc_bars_as_of('HIST', '1m', to_timestamp(%d),"
                   " to_timestamp(%d), '%s')", T0, T0 + 10 * MINUTE, versions [index].as_of);
         GL_CHECK_INT (s_values_fingerprint (source), versions [index].fingerprint);
@@ -593,7 +593,7 @@ s_test_history (gl_writer_t *writer)
                   " to_timestamp(%d), '%s')", T0, T0 + 10 * MINUTE, versions [index].as_of);
         GL_CHECK_INT (s_values_fingerprint (source), versions [index].fingerprint);
     }
-    char sql [256];
+    char sql [512];
     snprintf (sql, sizeof sql, "SELECT count(*) FROM ohlc_bars_as_of('HIST', '1m',"
               " to_timestamp(%d), to_timestamp(%d), timestamptz '%s' - interval '1 microsecond')",
               T0, T0 + 10 * MINUTE, versions [0].as_of);
