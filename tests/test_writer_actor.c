@@ -6,10 +6,13 @@
     - a fetcher process that claimed a slice is stopped (SIGSTOP) past its
       lease, the slice is re-dispatched and finished, then SIGCONT: its
       late batch is refused, no row changes, nothing is acknowledged;
+    - an empty slice (a last part with no bars) completes with 0 rows;
     - first parts of as many slices as the writer has credit do not
       deadlock it: it writes them unfinished and takes the last parts;
     - PostgreSQL stopped and started again mid-stream: every bar lands
-      once and every slice is acknowledged once, after its COMMIT.
+      once and every slice is acknowledged once, after its COMMIT;
+    - every WRITTEN also goes to an address nobody holds: each bounce is
+      logged and counted, and the writer goes on serving.
 
     The test binary is also the stopped fetcher: run with --stale-fetcher.
 */
@@ -279,11 +282,44 @@ s_test_written (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
     GL_CHECK_INT (s_scalar (s_db, "SELECT count(*) FROM ohlc_bars WHERE symbol = 'FLOW'"), SLICE_BARS);
     GL_CHECK_INT (s_scalar (s_db, "SELECT count(*) FROM job_runs WHERE symbol = 'FLOW'"
                                   " AND status = 'succeeded'"), 1);
+    //  Every WRITTEN also goes to an address nobody holds: the broker
+    //  bounces it, the writer counts it and goes on serving.
+    char bounced [96];
+    snprintf (bounced, sizeof bounced, "event=written_bounced run_id=%" PRIu64
+              " destination=absent/none code=no_such_instance", run_id);
+    GL_CHECK (gl_test_wait_until ((s_pump (10), s_log_has ("writer.log", bounced)), 10000));
     //  The same delivery again is stale: no second WRITTEN.
     s_send_bars (fetcher, run_id, token, "FLOW", T0, 0);
     GL_CHECK (gl_test_wait_until (s_log_has ("writer.log", "event=bars_stale run_id="), 10000));
     s_pump (300);
     GL_CHECK_INT (scheduler->written [run_id], 1);
+}
+
+//  An empty slice (a holiday: one last part with no bars) completes with
+//  0 rows at the next flush, and WRITTEN follows.
+static void
+s_test_empty (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
+{
+    char token [65];
+    uint64_t run_id = s_claim (s_db, "HOLIDAY", T0, "test", 600, token);
+    GL_CHECK (run_id > 0 && run_id < 64);
+    gl_msg_t *message = gl_msg_new (GL_MSG_BARS);
+    message->bars.run_id = run_id;
+    snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", token);
+    snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.symbol, sizeof message->bars.symbol, "HOLIDAY");
+    snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
+    message->bars.last = true;
+    s_peer_command (fetcher, GL_WIRE_SEND, "writer", message);
+    gl_msg_destroy (&message);
+    scheduler->last_rows = UINT64_MAX;
+    GL_CHECK (gl_test_wait_until ((s_pump (10), scheduler->written [run_id] == 1
+                                   && coverage->written [run_id] == 1), 10000));
+    GL_CHECK_INT (scheduler->last_rows, 0);
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs WHERE id = %" PRIu64
+              " AND status = 'succeeded' AND rows_written = 0", run_id);
+    GL_CHECK_INT (s_scalar (s_db, sql), 1);
 }
 
 //  The SIGSTOP scenario.
@@ -409,6 +445,24 @@ s_read_line (const char *path, char *buffer, size_t size)
         fclose (file);
 }
 
+//  A counter of the last writer_stats line in the log, or -1.
+static long long
+s_last_stat (const char *path, const char *name)
+{
+    FILE *file = fopen (path, "r");
+    char line [2048], key [80];
+    long long value = -1;
+    snprintf (key, sizeof key, " %s=", name);
+    while (file && fgets (line, sizeof line, file)) {
+        char *found = strstr (line, "event=writer_stats")? strstr (line, key): NULL;
+        if (found)
+            value = strtoll (found + strlen (key), NULL, 10);
+    }
+    if (file)
+        fclose (file);
+    return value;
+}
+
 //  Runs every case and prints the summary.
 int
 main (int argc, char **argv)
@@ -444,6 +498,7 @@ main (int argc, char **argv)
     char *broker_argv [] = { broker_path, "--bind", s_endpoint, "--heartbeat-ms", HEARTBEAT_MS, NULL };
     pid_t broker = gl_process_start (broker_argv, "broker.log");
     unlink ("writer.log");
+    setenv ("GAPLESS_WRITER_NOTIFY", "scheduler,coverage,absent/none", 1);
     char *writer_argv [] = { writer_path, "--broker", s_endpoint, "--database", s_url,
                              "--schema", "gapless_test_writer_actor", "--credit", "8", NULL };
     pid_t writer = gl_process_start (writer_argv, "writer.log");
@@ -451,11 +506,16 @@ main (int argc, char **argv)
     peer_t *coverage = s_peer_new ("coverage", "test");
     peer_t *fetcher = s_peer_new ("fetcher.polygon", "test");
     s_test_written (fetcher, scheduler, coverage);
+    s_test_empty (fetcher, scheduler, coverage);
     s_test_stopped_fetcher (argv [0], fetcher, scheduler);
     s_test_credit_full_of_parts (fetcher, scheduler);
     s_test_restart (fetcher, scheduler, coverage);
     int status = gl_process_stop (writer, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    //  Every slice's WRITTEN to absent/none bounced, and was counted.
+    GL_CHECK (s_last_stat ("writer.log", "slices") > 0);
+    GL_CHECK_INT (s_last_stat ("writer.log", "written_bounced"), s_last_stat ("writer.log", "slices"));
+    GL_CHECK_INT (s_last_stat ("writer.log", "other_bounced"), 0);
     status = gl_process_stop (broker, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     s_peer_destroy (&fetcher);

@@ -8,17 +8,44 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define S_BATCH_ROWS_DEFAULT 50000
+#define S_SLICE_MAX_AGE_MS_DEFAULT 600000
 #define S_COPY_CHUNK (256 * 1024)
 #define S_ERROR_MAX 512
 //  Seconds from 1970-01-01 to 2000-01-01, PostgreSQL's timestamp epoch.
 #define S_POSTGRES_EPOCH 946684800
+//  The widest ts (Unix seconds) whose microseconds since PostgreSQL's
+//  epoch fit the 64 bits a binary COPY carries; PostgreSQL's own range is
+//  narrower and its server says so (a data error, isolated like any).
+#define S_TS_ENCODABLE_MIN (INT64_MIN / 1000000 + S_POSTGRES_EPOCH)
+#define S_TS_ENCODABLE_MAX (INT64_MAX / 1000000 + S_POSTGRES_EPOCH)
 
 #define S_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
                   "vwap, trade_count, provisional"
 #define S_VALUES(t) "(" t ".open, " t ".high, " t ".low, " t ".close, " t ".volume, " \
                     t ".vwap, " t ".trade_count, " t ".provisional)"
+//  The stored row's columns a revision keeps, from table t, as old_*.
+#define S_OLD_VALUES(t) t ".open AS old_open, " t ".high AS old_high, " t ".low AS old_low, " \
+                        t ".close AS old_close, " t ".volume AS old_volume, " \
+                        t ".vwap AS old_vwap, " t ".trade_count AS old_trade_count, " \
+                        t ".as_of AS old_as_of, " t ".provisional AS old_provisional"
+//  The replaced versions of a statement's rows, into bar_revisions: one
+//  row of parallel arrays per batch slice (array_agg sees the rows of a
+//  group in one order, so element i of each array is one version). A
+//  version that landed earlier in the same transaction was never seen by
+//  anyone and is not kept.
+#define S_KEEP_REVISIONS(from) \
+    "INSERT INTO bar_revisions (symbol, timeframe, provider, superseded_at, first_ts, last_ts," \
+    "                           ts, open, high, low, close, volume, vwap, trade_count, as_of," \
+    "                           provisional)" \
+    " SELECT symbol, timeframe, provider, now(), min(ts), max(ts), array_agg(ts)," \
+    "        array_agg(old_open), array_agg(old_high), array_agg(old_low), array_agg(old_close)," \
+    "        array_agg(old_volume), array_agg(old_vwap), array_agg(old_trade_count)," \
+    "        array_agg(old_as_of), array_agg(old_provisional)" \
+    "   FROM " from " AND old_as_of < now()" \
+    "  GROUP BY symbol, timeframe, provider, batch_slice"
 #define S_SAME_KEY(a, b) a ".symbol = " b ".symbol AND " a ".timeframe = " b ".timeframe" \
                          " AND " a ".ts = " b ".ts AND " a ".provider = " b ".provider"
 
@@ -57,14 +84,17 @@ static const char *s_occupied_sql =
 //  The merge. One join finds, for each staged row, the stored row it
 //  would change: identical rows, and provisional rows over final ones,
 //  drop out there (reads only, nothing rewritten or locked). Changed rows
-//  are updated by their ctid, without a second index lookup; new rows are
-//  inserted (ON CONFLICT covers a concurrent writer). A stored row that
-//  was final is a revision, counted per batch slice. Row 0: inserted,
-//  updated, and how many updates the join expected; then one row per
-//  slice with revisions.
+//  are updated by their ctid, without a second index lookup, and the
+//  version they replace goes to bar_revisions; new rows are inserted. A
+//  row a concurrent writer inserted or moved after the join's snapshot is
+//  left alone (ON CONFLICT DO NOTHING, a stale ctid), the counts then fall
+//  short and the batch is retried, so no version is ever replaced without
+//  being kept. A stored row that was final is a revision, counted per
+//  batch slice. Row 0: inserted, updated, how many updates and inserts
+//  the join expected; then one row per slice with revisions.
 static const char *s_merge_sql =
     "WITH j AS MATERIALIZED ("
-    " SELECT s.*, o.ctid AS old_ctid, o.provisional AS old_provisional"
+    " SELECT s.*, o.ctid AS old_ctid, " S_OLD_VALUES ("o")
     "   FROM writer_stage s LEFT JOIN ohlc_bars o ON " S_SAME_KEY ("o", "s")
     "  WHERE o.ctid IS NULL OR ((o.provisional OR NOT s.provisional)"
     "        AND " S_VALUES ("o") " IS DISTINCT FROM " S_VALUES ("s") ")),"
@@ -73,30 +103,28 @@ static const char *s_merge_sql =
     "              volume = j.volume, vwap = j.vwap, trade_count = j.trade_count,"
     "              provisional = j.provisional, as_of = now()"
     "         FROM j WHERE b.ctid = j.old_ctid RETURNING 1),"
+    " h AS (" S_KEEP_REVISIONS ("j WHERE old_ctid IS NOT NULL") "),"
     " i AS (INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
     "       SELECT " S_COLUMNS " FROM j WHERE j.old_ctid IS NULL"
-    "       ON CONFLICT (symbol, timeframe, ts, provider) DO UPDATE"
-    "          SET open = EXCLUDED.open, high = EXCLUDED.high, low = EXCLUDED.low,"
-    "              close = EXCLUDED.close, volume = EXCLUDED.volume, vwap = EXCLUDED.vwap,"
-    "              trade_count = EXCLUDED.trade_count, provisional = EXCLUDED.provisional,"
-    "              as_of = now()"
-    "        WHERE (b.provisional OR NOT EXCLUDED.provisional)"
-    "          AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("EXCLUDED")
+    "       ON CONFLICT (symbol, timeframe, ts, provider) DO NOTHING"
     "       RETURNING 1)"
     " SELECT -1, (SELECT count(*) FROM i), (SELECT count(*) FROM u),"
-    "        (SELECT count(*) FROM j WHERE old_ctid IS NOT NULL)"
+    "        (SELECT count(*) FROM j WHERE old_ctid IS NOT NULL),"
+    "        (SELECT count(*) FROM j WHERE old_ctid IS NULL)"
     " UNION ALL"
-    " SELECT batch_slice, count(*), 0, 0 FROM j"
+    " SELECT batch_slice, count(*), 0, 0, 0 FROM j"
     "  WHERE old_ctid IS NOT NULL AND NOT old_provisional GROUP BY batch_slice";
 
 //  The update alone, for a batch expected to change every stored row it
 //  names (a revised re-delivery): one primary-key join updates each row
-//  in place, with no materialized join, ctid bookkeeping or insert; the
+//  in place, with no materialized join, ctid bookkeeping or insert into
+//  ohlc_bars; the
 //  stored row's old provisional flag is read by its ctid to count
-//  revisions. A row this leaves alone (identical, provisional over final,
-//  new, or changed by a concurrent writer after the statement began, which
-//  the ctid join then skips) makes the full merge run after it. One row per
-//  batch slice: updated, revisions.
+//  revisions, and the version it replaces goes to bar_revisions. A row
+//  this leaves alone (identical, provisional over final, new, or changed
+//  by a concurrent writer after the statement began, which the ctid join
+//  then skips) makes the full merge run after it. One row per batch slice:
+//  updated, revisions.
 static const char *s_update_sql =
     "WITH u AS ("
     " UPDATE ohlc_bars b"
@@ -107,7 +135,8 @@ static const char *s_update_sql =
     "  WHERE " S_SAME_KEY ("b", "s") " AND o.ctid = b.ctid"
     "    AND (b.provisional OR NOT s.provisional)"
     "    AND " S_VALUES ("b") " IS DISTINCT FROM " S_VALUES ("s")
-    " RETURNING s.batch_slice, o.provisional AS old_provisional)"
+    " RETURNING s.batch_slice, b.symbol, b.timeframe, b.ts, b.provider, " S_OLD_VALUES ("o") "),"
+    " h AS (" S_KEEP_REVISIONS ("u WHERE true") ")"
     " SELECT batch_slice, count(*), count(*) FILTER (WHERE NOT old_provisional)"
     "   FROM u GROUP BY batch_slice";
 
@@ -138,6 +167,7 @@ typedef struct {
     bool has_last;
     uint32_t last_part;
     size_t rows_held;
+    int64_t touched_ms;             //  when its latest part arrived (monotonic)
     size_t batch_index;             //  position in the flush's batch
     uint64_t rows_written;          //  by earlier forced flushes
     uint64_t revisions;             //  by earlier forced flushes
@@ -145,6 +175,7 @@ typedef struct {
     bool live;
     int64_t from, to;
     uint64_t batch_rows, batch_revisions;
+    uint64_t batch_outside;         //  bars outside [from, to), left out
 } slice_t;
 
 //  One bar of the batch.
@@ -154,6 +185,13 @@ typedef struct {
     size_t sequence;                //  arrival order: the later bar wins
     bool bad;
 } row_t;
+
+//  A bar dropped as a duplicate of a later arrival from another slice
+//  of the batch: it landed too if the row that replaced it did.
+typedef struct {
+    slice_t *slice;
+    size_t row;                     //  the replacing row's position
+} shadow_t;
 
 struct _gl_writer_t {
     char *conninfo, *schema;
@@ -167,6 +205,8 @@ struct _gl_writer_t {
     size_t batch_count;
     row_t *rows;
     size_t row_count, row_capacity;
+    shadow_t *shadows;              //  in row order
+    size_t shadow_count, shadow_capacity;
     char *copy;
     size_t copy_size, copy_capacity;
     bool copy_failed;               //  the COPY buffer could not grow
@@ -174,6 +214,7 @@ struct _gl_writer_t {
     size_t written_count, written_next;
     char error [S_ERROR_MAX];       //  last statement's error, one line
     char constraint [64];           //  its constraint name, if any
+    outcome_t outcome;              //  last statement's outcome
     gl_writer_stats_t stats;
     gl_writer_stats_t pending;      //  counts of the flush in progress
 };
@@ -208,9 +249,20 @@ gl_writer_new (const char *conninfo, const char *schema, const gl_writer_options
         self->options = *options;
     if (self->options.batch_rows == 0)
         self->options.batch_rows = S_BATCH_ROWS_DEFAULT;
+    if (self->options.slice_max_age_ms <= 0)
+        self->options.slice_max_age_ms = S_SLICE_MAX_AGE_MS_DEFAULT;
     if ((conninfo && !self->conninfo) || (schema && !self->schema))
         gl_writer_destroy (&self);
     return self;
+}
+
+//  Milliseconds on the monotonic clock.
+static int64_t
+s_now_ms (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_MONOTONIC, &now);
+    return (int64_t) now.tv_sec * 1000 + now.tv_nsec / 1000000;
 }
 
 //  Frees a slice and the messages it holds.
@@ -242,6 +294,7 @@ gl_writer_destroy (gl_writer_t **self_p)
     free (self->slices);
     free (self->batch);
     free (self->rows);
+    free (self->shadows);
     free (self->copy);
     free (self->written);
     gl_db_destroy (&self->db);
@@ -342,6 +395,7 @@ s_slice_hold (slice_t *slice, gl_msg_t *message)
         return -1;
     slice->parts [slice->part_count++] = message;
     slice->seen [slice->seen_count++] = message->bars.part;
+    slice->touched_ms = s_now_ms ();
     slice->rows_held += message->bars.bar_count;
     if (message->bars.last) {
         slice->has_last = true;
@@ -392,6 +446,35 @@ gl_writer_add (gl_writer_t *self, gl_msg_t **message_p)
     return 0;
 }
 
+//  Drops the unfinished slices whose last part arrived longer than
+//  slice_max_age_ms ago: their missing parts are not coming (a fetcher
+//  died, or they went to another writer). Nothing of theirs was
+//  completed; parts an earlier forced flush wrote stay stored, fenced.
+size_t
+gl_writer_expire (gl_writer_t *self)
+{
+    int64_t now = s_now_ms ();
+    size_t kept = 0, expired = 0;
+    for (size_t index = 0; index < self->slice_count; index++) {
+        slice_t *slice = self->slices [index];
+        if (s_slice_ready (slice) || now - slice->touched_ms < self->options.slice_max_age_ms) {
+            self->slices [kept++] = slice;
+            continue;
+        }
+        gl_log_warn ("slice_expired", "run_id=%" PRIu64 " symbol=%s timeframe=%s"
+                     " parts_seen=%zu last_part=%s parts_dropped=%zu rows_dropped=%zu"
+                     " rows_written=%" PRIu64 " age_ms=%" PRId64, slice->run_id,
+                     slice->symbol, slice->timeframe, slice->seen_count,
+                     slice->has_last? "known": "unknown", slice->part_count,
+                     slice->rows_held, slice->rows_written, now - slice->touched_ms);
+        s_slice_destroy (&slice);
+        expired++;
+    }
+    self->slice_count = kept;
+    self->stats.expired += expired;
+    return expired;
+}
+
 //  Rows held in ready slices.
 size_t
 gl_writer_ready_rows (gl_writer_t *self)
@@ -401,6 +484,16 @@ gl_writer_ready_rows (gl_writer_t *self)
         if (s_slice_ready (self->slices [index]))
             rows += self->slices [index]->rows_held;
     return rows;
+}
+
+//  Slices whose every part has arrived, empty ones included.
+size_t
+gl_writer_ready_slices (gl_writer_t *self)
+{
+    size_t slices = 0;
+    for (size_t index = 0; index < self->slice_count; index++)
+        slices += s_slice_ready (self->slices [index]);
+    return slices;
 }
 
 //  Messages held.
@@ -450,8 +543,10 @@ static outcome_t
 s_outcome (gl_writer_t *self, PGresult *result, ExecStatusType expected)
 {
     self->constraint [0] = 0;
+    self->outcome = S_OK;
     if (result && PQresultStatus (result) == expected)
         return S_OK;
+    self->outcome = S_TRANSIENT;
     if (!result) {
         s_set_error (self, PQerrorMessage (gl_db_conn (self->db)));
         return S_TRANSIENT;
@@ -462,10 +557,11 @@ s_outcome (gl_writer_t *self, PGresult *result, ExecStatusType expected)
     snprintf (self->constraint, sizeof (self->constraint), "%s",
               constraint? constraint: state? state: "");
     if (state && strcmp (state, "23505") == 0)
-        return S_CONFLICT;
+        self->outcome = S_CONFLICT;
+    else
     if (state && (strncmp (state, "22", 2) == 0 || strncmp (state, "23", 2) == 0))
-        return S_DATA;
-    return S_TRANSIENT;
+        self->outcome = S_DATA;
+    return self->outcome;
 }
 
 //  Runs a statement that returns no rows.
@@ -690,10 +786,16 @@ s_collect_rows (gl_writer_t *self)
     self->row_count = 0;
     for (size_t index = 0; index < self->batch_count; index++) {
         slice_t *slice = self->batch [index];
+        slice->batch_outside = 0;
         for (size_t part = 0; slice->live && part < slice->part_count; part++)
-            for (size_t bar = 0; bar < slice->parts [part]->bars.bar_count; bar++)
-                self->rows [self->row_count++] = (row_t) { slice,
-                    &slice->parts [part]->bars.bars [bar], sequence++, false };
+            for (size_t bar = 0; bar < slice->parts [part]->bars.bar_count; bar++) {
+                const gl_bar_t *row = &slice->parts [part]->bars.bars [bar];
+                if (row->ts < slice->from || row->ts >= slice->to)
+                    slice->batch_outside++;
+                else
+                    self->rows [self->row_count++] = (row_t) { slice, row, sequence++, false };
+            }
+        self->pending.outside_rows += slice->batch_outside;
     }
     bool sorted = true;             //  the usual case: slices in order, bars in order
     for (size_t index = 1; sorted && index < self->row_count; index++)
@@ -701,17 +803,32 @@ s_collect_rows (gl_writer_t *self)
     if (!sorted)
         qsort (self->rows, self->row_count, sizeof (row_t), s_compare_rows);
     size_t kept = 0;
+    self->shadow_count = 0;
     for (size_t index = 0; index < self->row_count; index++) {
-        if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0)
+        if (kept && s_compare_keys (&self->rows [kept - 1], &self->rows [index]) == 0) {
             kept--;                 //  the later arrival replaces it
+            size_t capacity = self->shadow_capacity;
+            if (s_grow ((void **) &self->shadows, &capacity, self->shadow_count + 1,
+                        sizeof (shadow_t)))
+                return -1;
+            self->shadow_capacity = capacity;
+            self->shadows [self->shadow_count++] = (shadow_t) { self->rows [kept].slice, kept };
+        }
         self->rows [kept++] = self->rows [index];
     }
     self->row_count = kept;
-    for (size_t index = 0; index < self->row_count; index++)
-        if (self->rows [index].bar->has_trades && self->rows [index].bar->trades > INT64_MAX) {
+    for (size_t index = 0; index < self->row_count; index++) {
+        const gl_bar_t *bar = self->rows [index].bar;
+        if (bar->has_trades && bar->trades > INT64_MAX) {
             snprintf (self->error, sizeof self->error, "trades above 2^63-1");
             s_row_bad (self, &self->rows [index], "trade_count_range");
         }
+        else
+        if (bar->ts < S_TS_ENCODABLE_MIN || bar->ts > S_TS_ENCODABLE_MAX) {
+            snprintf (self->error, sizeof self->error, "ts beyond any timestamp");
+            s_row_bad (self, &self->rows [index], "ts_range");
+        }
+    }
     return 0;
 }
 
@@ -833,6 +950,9 @@ s_fence (gl_writer_t *self)
         if (!locked)
             gl_log_info ("bars_stale", "run_id=%" PRIu64 " parts=%zu rows=%zu", slice->run_id,
                          slice->part_count, slice->rows_held);
+        if (locked && !slice->live)
+            self->pending.mismatched++;
+        else
         if (!slice->live)
             self->pending.stale++;
         slice->from = locked? strtoll (PQgetvalue (result, row, 3), NULL, 10): 0;
@@ -903,6 +1023,27 @@ s_occupied (gl_writer_t *self)
     return occupied;
 }
 
+//  s_occupied under a savepoint: a data error there (a ts PostgreSQL
+//  cannot hold) sends the batch to the merge, which isolates the row,
+//  instead of failing the whole flush. 1 occupied, 0 empty, -1 failed.
+static int
+s_occupied_guarded (gl_writer_t *self)
+{
+    if (s_exec (self, "SAVEPOINT occupied") != S_OK)
+        return -1;
+    int occupied = s_occupied (self);
+    if (occupied != -1)
+        return s_exec (self, "RELEASE SAVEPOINT occupied") == S_OK? occupied: -1;
+    if (self->outcome != S_DATA)
+        return -1;
+    gl_log_debug ("writer_occupied_refused", "error=\"%s\"", self->error);
+    if (s_exec (self, "ROLLBACK TO SAVEPOINT occupied") != S_OK
+    ||  s_exec (self, "RELEASE SAVEPOINT occupied") != S_OK)
+        return -1;
+    self->expect_changed = false;
+    return 1;
+}
+
 //  Rows the update-first statement changed (its column 1, summed).
 static uint64_t
 s_updated_rows (PGresult *result)
@@ -954,8 +1095,9 @@ s_merge (gl_writer_t *self, size_t low, size_t high)
     }
     PGresult *result = PQexec (gl_db_conn (self->db), s_merge_sql);
     outcome = s_outcome (self, result, PGRES_TUPLES_OK);
-    if (outcome == S_OK && strcmp (PQgetvalue (result, 0, 2), PQgetvalue (result, 0, 3)) != 0) {
-        //  A concurrent writer moved a row between the join and the update.
+    if (outcome == S_OK && (strcmp (PQgetvalue (result, 0, 2), PQgetvalue (result, 0, 3)) != 0
+                        ||  strcmp (PQgetvalue (result, 0, 1), PQgetvalue (result, 0, 4)) != 0)) {
+        //  A concurrent writer moved or inserted a row after the join.
         s_set_error (self, "a stored bar changed under the merge; the batch is retried");
         outcome = S_TRANSIENT;
     }
@@ -990,8 +1132,8 @@ s_merge_isolating (gl_writer_t *self, size_t low, size_t high)
     outcome_t outcome = s_merge (self, low, high);
     if (outcome == S_OK)
         return s_exec (self, "RELEASE SAVEPOINT piece");
-    if (outcome != S_DATA)
-        return S_TRANSIENT;
+    if (outcome != S_DATA && outcome != S_CONFLICT)
+        return S_TRANSIENT;         //  class 22 and 23 belong to a row; the rest is retried
     self->pending = before;
     char reason [sizeof self->constraint];
     memcpy (reason, self->constraint, sizeof reason);
@@ -1020,7 +1162,7 @@ s_write_rows (gl_writer_t *self)
         return S_OK;
     self->expect_changed = false;
     if (good == self->row_count) {
-        int occupied = s_occupied (self);
+        int occupied = s_occupied_guarded (self);
         if (occupied == -1)
             return S_TRANSIENT;
         if (!occupied) {
@@ -1054,13 +1196,33 @@ s_write_rows (gl_writer_t *self)
     return S_OK;
 }
 
+//  Counts, for each slice, the rows of its own that landed: a bar two
+//  slices of the batch both hold is stored once, and counts for both.
+static void
+s_count_landed (gl_writer_t *self)
+{
+    for (size_t index = 0; index < self->row_count; index++)
+        if (!self->rows [index].bad) {
+            self->rows [index].slice->batch_rows++;
+            self->pending.rows++;
+        }
+    for (size_t index = 0; index < self->shadow_count; index++) {
+        const shadow_t *shadow = &self->shadows [index];
+        const row_t *row = &self->rows [shadow->row];
+        bool counted = row->bad || row->slice == shadow->slice;
+        for (size_t earlier = index; !counted && earlier-- > 0
+                                  && self->shadows [earlier].row == shadow->row; )
+            counted = self->shadows [earlier].slice == shadow->slice;
+        if (!counted)
+            shadow->slice->batch_rows++;
+    }
+}
+
 //  Counts each live slice's landed rows, then completes the finished ones.
 static int
 s_complete (gl_writer_t *self)
 {
-    for (size_t index = 0; index < self->row_count; index++)
-        if (!self->rows [index].bad)
-            self->rows [index].slice->batch_rows++;
+    s_count_landed (self);
     literal_t runs, tokens, rows;
     s_literal_open (&runs);
     s_literal_open (&tokens);
@@ -1103,7 +1265,8 @@ s_pick_batch (gl_writer_t *self, bool force)
         if (s_slice_ready (slice) || (force && slice->part_count))
             self->batch [self->batch_count++] = slice;
     }
-    qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
+    if (self->batch_count > 1)      //  qsort's array must not be NULL, even empty
+        qsort (self->batch, self->batch_count, sizeof (slice_t *), s_compare_slices);
     for (size_t index = 0; index < self->batch_count; index++)
         self->batch [index]->batch_index = index;
     return self->batch_count;
@@ -1141,7 +1304,11 @@ s_settle (gl_writer_t *self)
             s_queue_written (self, slice);
             self->pending.slices++;
         }
-        self->pending.rows += slice->live? slice->batch_rows: 0;
+        if (slice->batch_outside)
+            gl_log_warn ("bars_outside_slice", "run_id=%" PRIu64 " symbol=%s timeframe=%s"
+                         " from=%" PRId64 " to=%" PRId64 " rows=%" PRIu64, slice->run_id,
+                         slice->symbol, slice->timeframe, slice->from, slice->to,
+                         slice->batch_outside);
         slice->rows_written += slice->batch_rows;
         slice->revisions += slice->batch_revisions;
         for (size_t part = 0; part < slice->part_count; part++)

@@ -20,11 +20,14 @@ typedef struct {
     char *notify [S_NOTIFY_MAX];    //  services WRITTEN goes to
     size_t notify_count;
     size_t batch_rows;
+    int64_t slice_max_age_ms;
     uint32_t credit;                //  what the broker may have outstanding
     size_t unreturned;              //  deliveries whose credit is not back yet
     int64_t backoff_ms;             //  0 when the last flush worked
     int64_t retry_at_ms;
     int64_t stats_at_ms;
+    uint64_t written_bounced;       //  WRITTEN the broker could not deliver
+    uint64_t other_bounced;         //  anything else it returned
 } self_t;
 
 //  Splits "scheduler,coverage" into self->notify.
@@ -92,12 +95,11 @@ s_flush (self_t *self, bool force)
 static void
 s_flush_if_full (self_t *self)
 {
-    size_t ready = gl_writer_ready_rows (self->writer);
-    if (ready >= self->batch_rows)
+    if (gl_writer_ready_rows (self->writer) >= self->batch_rows)
         s_flush (self, false);
     else
     if (gl_writer_held_messages (self->writer) >= self->credit)
-        s_flush (self, ready == 0);
+        s_flush (self, gl_writer_ready_slices (self->writer) == 0);
 }
 
 //  Takes a bars message into the writer.
@@ -112,28 +114,56 @@ s_handle_bars (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void
     return 0;
 }
 
+//  Counts and logs a message the broker returned. A bounced WRITTEN loses
+//  nothing: the slice's rows and its completion are committed, and the
+//  scheduler and coverage read the truth from the database; so the writer
+//  only says so and goes on.
+static void
+s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
+                 const char *code, const char *text, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (message && message->type == GL_MSG_WRITTEN) {
+        self->written_bounced++;
+        gl_log_warn ("written_bounced", "run_id=%" PRIu64 " destination=%s code=%s text=\"%s\"",
+                     message->written.run_id, destination, code, text);
+    }
+    else {
+        self->other_bounced++;
+        gl_log_warn ("message_bounced", "destination=%s code=%s text=\"%s\"", destination,
+                     code, text);
+    }
+}
+
 //  Logs the counters.
 static void
 s_log_stats (self_t *self)
 {
     const gl_writer_stats_t *stats = gl_writer_stats (self->writer);
     gl_log_info ("writer_stats", "messages=%" PRIu64 " refused=%" PRIu64 " slices=%" PRIu64
-                 " stale=%" PRIu64 " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
-                 " revisions=%" PRIu64 " bad_rows=%" PRIu64 " failures=%" PRIu64
-                 " reconnects=%" PRIu64, stats->messages, stats->refused, stats->slices,
-                 stats->stale, stats->rows, stats->inserted, stats->updated,
-                 stats->revisions, stats->bad_rows, stats->failures, stats->reconnects);
+                 " stale=%" PRIu64 " mismatched=%" PRIu64 " outside_rows=%" PRIu64
+                 " rows=%" PRIu64 " inserted=%" PRIu64 " updated=%" PRIu64
+                 " revisions=%" PRIu64 " bad_rows=%" PRIu64 " expired=%" PRIu64
+                 " failures=%" PRIu64 " reconnects=%" PRIu64 " written_bounced=%" PRIu64
+                 " other_bounced=%" PRIu64, stats->messages, stats->refused,
+                 stats->slices, stats->stale, stats->mismatched, stats->outside_rows,
+                 stats->rows, stats->inserted, stats->updated, stats->revisions,
+                 stats->bad_rows, stats->expired, stats->failures, stats->reconnects,
+                 self->written_bounced, self->other_bounced);
 }
 
-//  The batch timer: writes what is ready (at most max_delay_ms late).
+//  The batch timer: writes what is ready (at most max_delay_ms late),
+//  empty slices too, which complete with 0 rows.
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    if (gl_writer_ready_rows (self->writer) > 0)
+    if (gl_writer_ready_slices (self->writer) > 0)
         s_flush (self, false);
     else
         s_flush_if_full (self);
+    if (gl_writer_expire (self->writer) > 0)
+        s_return_credit (self);
     if (zclock_mono () >= self->stats_at_ms) {
         s_log_stats (self);
         self->stats_at_ms = zclock_mono () + S_STATS_MS;
@@ -156,7 +186,7 @@ s_usage (FILE *stream)
         "      --credit N         messages held at once (default 32)\n"
         "  -h, --help             this help\n\n"
         "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
-        "writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
+        "writer/slice_max_age_ms (600000), writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
         "writer/database, writer/schema. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
@@ -165,10 +195,12 @@ static int
 s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
              int64_t *max_delay_ms, char *error)
 {
-    int64_t credit, heartbeat_ms, batch_rows;
+    int64_t credit, heartbeat_ms, batch_rows, slice_max_age_ms;
     if (gl_config_int (config, "writer/credit", 32, 1, 10000, &credit, error)
     ||  gl_config_int (config, "writer/batch_rows", 50000, 1, 10000000, &batch_rows, error)
     ||  gl_config_int (config, "writer/max_delay_ms", 100, 1, 60000, max_delay_ms, error)
+    ||  gl_config_int (config, "writer/slice_max_age_ms", 600000, 1, 86400000,
+                       &slice_max_age_ms, error)
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
         return -1;
     if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
@@ -182,6 +214,7 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     options->manual_credit = true;
     self->credit = (uint32_t) credit;
     self->batch_rows = (size_t) batch_rows;
+    self->slice_max_age_ms = slice_max_age_ms;
     return 0;
 }
 
@@ -232,7 +265,8 @@ main (int argc, char **argv)
     if (s_configure (&self, config, &options, &max_delay_ms, error) == -1)
         fprintf (stderr, "gapless-writer: %s\n", error);
     else {
-        gl_writer_options_t writer_options = { .batch_rows = self.batch_rows };
+        gl_writer_options_t writer_options = { .batch_rows = self.batch_rows,
+                                               .slice_max_age_ms = self.slice_max_age_ms };
         self.writer = gl_writer_new (gl_config_get (config, "writer/database", NULL),
                                      gl_config_get (config, "writer/schema", NULL),
                                      &writer_options);
@@ -241,6 +275,7 @@ main (int argc, char **argv)
     if (self.actor) {
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
+        gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
         gl_actor_run (self.actor);
         //  What is complete still lands; the rest was never acknowledged.
