@@ -138,6 +138,37 @@ BEGIN
 END;
 $$;
 
+-- Takes back a running slice whose fetcher died with it: it is queued
+-- again at once (no backoff: the fetcher died, not the provider), and the
+-- death counts as an attempt, so a slice that keeps killing fetchers ends
+-- dead with p_error_class instead of crash-looping the fleet. Returns
+-- false, changing nothing, for a stale token.
+CREATE FUNCTION queue_lost (p_run_id bigint, p_token uuid, p_error_class text,
+                            p_message text)
+RETURNS boolean LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+DECLARE
+    run job_runs;
+    retry boolean;
+BEGIN
+    run := queue_lock_lease(p_run_id, p_token);
+    IF run.id IS NULL THEN
+        RETURN false;
+    END IF;
+    retry := run.attempt + 1 < run.max_attempts;
+    UPDATE job_runs
+       SET status = CASE WHEN retry THEN 'queued' ELSE 'dead' END,
+           attempt = attempt + 1,
+           next_attempt_at = now(),
+           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+           error_class = p_error_class,
+           error_message = left(p_message, 4000),
+           finished_at = CASE WHEN retry THEN NULL ELSE now() END,
+           updated_at = now()
+     WHERE id = p_run_id;
+    RETURN true;
+END;
+$$;
+
 -- True if the slice serves an active, unpaused backfill other than
 -- p_backfill_id: pausing or cancelling one backfill leaves such slices be.
 CREATE FUNCTION queue_slice_needed (p_run_id bigint, p_backfill_id bigint)

@@ -195,6 +195,24 @@ s_test_release (gl_db_t *db)
                                 " AND status = 'queued' AND attempt = 0"), runnable);
     GL_CHECK_INT (s_number (db, "SELECT count(*) FILTER (WHERE queue_release (id,"
                                 " gen_random_uuid (), 0, 'x', 'y')) FROM job_runs"), 0);
+    //  A slice whose fetcher dies with it each time: queued again at once,
+    //  each death an attempt, dead with worker_lost after the last
+    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET max_attempts = 3 WHERE symbol = 'AMD'"
+                                " AND slice_from = '2024-04-29 13:30+00' RETURNING attempt"), 0);
+    for (int death = 1; death <= 3; death++) {
+        GL_CHECK_INT (s_number (db,
+            "WITH target AS (UPDATE job_runs SET status = 'running', lease_owner = 'test',"
+            " lease_token = gen_random_uuid (), lease_expires_at = now () + interval '1 minute'"
+            " WHERE symbol = 'AMD' AND slice_from = '2024-04-29 13:30+00' RETURNING id, lease_token)"
+            " SELECT count(*) FILTER (WHERE queue_lost (id, lease_token, 'worker_lost',"
+            " 'fetcher.polygon/f1 left')) FROM target"), 1);
+        GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'AMD'"
+                                    " AND slice_from = '2024-04-29 13:30+00'"), death);
+    }
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM dead_letters WHERE symbol = 'AMD'"
+                                " AND error_class = 'worker_lost'"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'AMD'"
+                                " AND status = 'queued' AND next_attempt_at <= now ()"), 4);
 }
 
 //  Pausing or cancelling one backfill leaves the slices another needs.
