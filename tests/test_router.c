@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#define TOKEN "2f1c6d8e-6c1f-4a43-9a55-3c5f0d0b7e11"
+
 typedef struct {
     uint64_t runs [16];
     size_t count;
@@ -14,7 +16,8 @@ typedef struct {
 
 //  Collects lost slices.
 static void
-s_on_lost (uint64_t run_id, gl_provider_t provider, const char *instance, void *argument)
+s_on_lost (uint64_t run_id, const char *token, gl_provider_t provider, const char *instance,
+           void *argument)
 {
     s_lost_t *lost = (s_lost_t *) argument;
     if (lost->count < 16)
@@ -115,19 +118,19 @@ s_test_capacity (void)
     char instance [GL_MSG_NAME_MAX + 1];
     char first [GL_MSG_NAME_MAX + 1];
     GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
-    GL_CHECK_INT (gl_router_assign (router, 1, provider, instance), 0);
+    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, 100), 0);
     snprintf (first, sizeof first, "%s", instance);
-    GL_CHECK_INT (gl_router_assign (router, 1, provider, instance), -1);     //  already assigned
+    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, 100), -1);     //  already assigned
     GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
     GL_CHECK (strcmp (instance, first) != 0);                               //  least loaded
-    GL_CHECK_INT (gl_router_assign (router, 2, provider, instance), 0);
+    GL_CHECK_INT (gl_router_assign (router, 2, TOKEN, provider, instance, 100), 0);
     GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_TRADIER), 2);
     GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_WAIT);
     GL_CHECK (gl_router_forget (router, 1));
     GL_CHECK (!gl_router_forget (router, 1));
     GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_STR (instance, first);
-    GL_CHECK_INT (gl_router_assign (router, 3, provider, "nobody"), -1);
+    GL_CHECK_INT (gl_router_assign (router, 3, TOKEN, provider, "nobody", 100), -1);
     //  Unlimited: 64 per instance
     gl_router_set_rate (router, GL_PROVIDER_TRADIER, 0);
     GL_CHECK_INT (gl_router_capacity (router, GL_PROVIDER_TRADIER), 2 * GL_ROUTER_INSTANCE_MAX);
@@ -142,7 +145,7 @@ s_test_departure (void)
     const char *both [] = { "p1", "p2" }, *survivor [] = { "p2" };
     gl_router_members (router, GL_PROVIDER_POLYGON, both, 2, NULL, NULL);
     for (uint64_t run = 1; run <= 6; run++)
-        GL_CHECK_INT (gl_router_assign (router, run, GL_PROVIDER_POLYGON, run % 2? "p1": "p2"), 0);
+        GL_CHECK_INT (gl_router_assign (router, run, TOKEN, GL_PROVIDER_POLYGON, run % 2? "p1": "p2", 100), 0);
     s_lost_t lost = { .count = 0 };
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, survivor, 1, s_on_lost, &lost), 0);
     GL_CHECK_INT (lost.count, 3);
@@ -153,6 +156,33 @@ s_test_departure (void)
     GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 3);
     GL_CHECK (!gl_router_forget (router, 1));
     GL_CHECK (gl_router_forget (router, 2));
+    GL_CHECK_STR (gl_router_token (router, 4), TOKEN);
+    GL_CHECK (gl_router_token (router, 2) == NULL);
+    gl_router_destroy (&router);
+}
+
+//  Slices found running at start count in flight, survive departures, and
+//  expire with their lease like every other.
+static void
+s_test_adopt_and_expire (void)
+{
+    gl_router_t *router = gl_router_new (60);
+    const char *one [] = { "p1" }, *none [] = { NULL };
+    gl_router_members (router, GL_PROVIDER_POLYGON, one, 1, NULL, NULL);
+    GL_CHECK_INT (gl_router_adopt (router, 7, TOKEN, GL_PROVIDER_POLYGON, 50), 0);
+    GL_CHECK_INT (gl_router_adopt (router, 7, TOKEN, GL_PROVIDER_POLYGON, 50), -1);
+    GL_CHECK_INT (gl_router_adopt (router, 8, "not a token, far too long to be one at all", GL_PROVIDER_POLYGON, 50), -1);
+    GL_CHECK_INT (gl_router_assign (router, 9, TOKEN, GL_PROVIDER_POLYGON, "p1", 200), 0);
+    s_lost_t lost = { .count = 0 };
+    GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, none, 0, s_on_lost, &lost), 0);
+    GL_CHECK_INT (lost.count, 1);                       //  9 left with p1; 7 stays
+    GL_CHECK_INT (lost.runs [0], 9);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 1);
+    lost.count = 0;
+    GL_CHECK_INT (gl_router_expire (router, 49, s_on_lost, &lost), 0);
+    GL_CHECK_INT (gl_router_expire (router, 51, s_on_lost, &lost), 1);
+    GL_CHECK_INT (lost.runs [0], 7);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 0);
     gl_router_destroy (&router);
 }
 
@@ -163,5 +193,6 @@ main (void)
     s_test_score ();
     s_test_capacity ();
     s_test_departure ();
+    s_test_adopt_and_expire ();
     return gl_test_done ("test_router");
 }

@@ -27,7 +27,9 @@ typedef struct {
 //  Where one slice went.
 typedef struct {
     gl_provider_t provider;
-    char instance [GL_MSG_NAME_MAX + 1];
+    char instance [GL_MSG_NAME_MAX + 1];    //  "" when adopted
+    char token [GL_MSG_UUID_SIZE + 1];
+    int64_t deadline;
 } s_assignment_t;
 
 struct _gl_router_t {
@@ -111,6 +113,24 @@ s_key (uint64_t run_id, char *key)
     return key;
 }
 
+//  Forgets an assignment and hands it to lost.
+static void
+s_lose (gl_router_t *self, const char *key, s_assignment_t *assignment,
+        gl_router_lost_fn *lost, void *argument)
+{
+    s_assignment_t copy = *assignment;
+    uint64_t run_id = strtoull (key, NULL, 10);
+    s_provider_t *state = s_provider (self, copy.provider);
+    s_instance_t *instance = *copy.instance? s_instance (state, copy.instance): NULL;
+    if (instance && instance->in_flight > 0)
+        instance->in_flight--;
+    if (state->in_flight > 0)
+        state->in_flight--;
+    zhashx_delete (self->assignments, key);
+    if (lost)
+        lost (run_id, copy.token, copy.provider, copy.instance, argument);
+}
+
 //  Replaces the live instances; slices of departed instances are lost.
 int
 gl_router_members (gl_router_t *self, gl_provider_t provider, const char *const *instances,
@@ -134,15 +154,10 @@ gl_router_members (gl_router_t *self, gl_provider_t provider, const char *const 
     zlistx_t *keys = zhashx_keys (self->assignments);
     for (const char *key = keys? zlistx_first (keys): NULL; key; key = zlistx_next (keys)) {
         s_assignment_t *assignment = zhashx_lookup (self->assignments, key);
-        if (assignment->provider != provider || s_instance (state, assignment->instance))
+        if (assignment->provider != provider || !*assignment->instance
+        ||  s_instance (state, assignment->instance))
             continue;
-        uint64_t run_id = strtoull (key, NULL, 10);
-        char instance [GL_MSG_NAME_MAX + 1];
-        snprintf (instance, sizeof instance, "%s", assignment->instance);
-        zhashx_delete (self->assignments, key);
-        state->in_flight--;
-        if (lost)
-            lost (run_id, provider, instance, argument);
+        s_lose (self, key, assignment, lost, argument);
     }
     zlistx_destroy (&keys);
     free (old);
@@ -298,28 +313,77 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
     return waiting? GL_ROUTE_WAIT: GL_ROUTE_NONE;
 }
 
-//  Records where a slice went.
-int
-gl_router_assign (gl_router_t *self, uint64_t run_id, gl_provider_t provider,
-                  const char *instance)
+//  Adds an assignment. Returns 0 or -1.
+static int
+s_add (gl_router_t *self, uint64_t run_id, const char *token, gl_provider_t provider,
+       const char *instance, int64_t deadline)
 {
-    s_provider_t *state = s_provider (self, provider);
-    s_instance_t *known = state? s_instance (state, instance): NULL;
     char key [24];
-    if (!known || zhashx_lookup (self->assignments, s_key (run_id, key)))
+    if (!token || strlen (token) > GL_MSG_UUID_SIZE
+    ||  zhashx_lookup (self->assignments, s_key (run_id, key)))
         return -1;
     s_assignment_t *assignment = (s_assignment_t *) calloc (1, sizeof (s_assignment_t));
     if (!assignment)
         return -1;
     assignment->provider = provider;
+    assignment->deadline = deadline;
     snprintf (assignment->instance, sizeof assignment->instance, "%s", instance);
+    snprintf (assignment->token, sizeof assignment->token, "%s", token);
     if (zhashx_insert (self->assignments, key, assignment) != 0) {
         free (assignment);
         return -1;
     }
-    known->in_flight++;
-    state->in_flight++;
+    self->providers [provider].in_flight++;
     return 0;
+}
+
+//  Records where a slice went.
+int
+gl_router_assign (gl_router_t *self, uint64_t run_id, const char *token,
+                  gl_provider_t provider, const char *instance, int64_t deadline)
+{
+    s_provider_t *state = s_provider (self, provider);
+    s_instance_t *known = state && instance? s_instance (state, instance): NULL;
+    if (!known || s_add (self, run_id, token, provider, instance, deadline) == -1)
+        return -1;
+    known->in_flight++;
+    return 0;
+}
+
+//  Records a running slice whose instance is unknown.
+int
+gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
+                 gl_provider_t provider, int64_t deadline)
+{
+    if (!s_provider (self, provider))
+        return -1;
+    return s_add (self, run_id, token, provider, "", deadline);
+}
+
+//  Forgets the slices whose lease ran out.
+size_t
+gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost, void *argument)
+{
+    size_t expired = 0;
+    zlistx_t *keys = zhashx_keys (self->assignments);
+    for (const char *key = keys? zlistx_first (keys): NULL; key; key = zlistx_next (keys)) {
+        s_assignment_t *assignment = zhashx_lookup (self->assignments, key);
+        if (assignment->deadline < now) {
+            s_lose (self, key, assignment, lost, argument);
+            expired++;
+        }
+    }
+    zlistx_destroy (&keys);
+    return expired;
+}
+
+//  The token a slice in flight was sent with.
+const char *
+gl_router_token (gl_router_t *self, uint64_t run_id)
+{
+    char key [24];
+    s_assignment_t *assignment = zhashx_lookup (self->assignments, s_key (run_id, key));
+    return assignment? assignment->token: NULL;
 }
 
 //  Forgets a slice that was answered or rescued.
@@ -330,12 +394,6 @@ gl_router_forget (gl_router_t *self, uint64_t run_id)
     s_assignment_t *assignment = zhashx_lookup (self->assignments, s_key (run_id, key));
     if (!assignment)
         return false;
-    s_provider_t *state = s_provider (self, assignment->provider);
-    s_instance_t *instance = s_instance (state, assignment->instance);
-    if (instance && instance->in_flight > 0)
-        instance->in_flight--;
-    if (state->in_flight > 0)
-        state->in_flight--;
-    zhashx_delete (self->assignments, key);
+    s_lose (self, key, assignment, NULL, NULL);
     return true;
 }

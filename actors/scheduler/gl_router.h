@@ -49,8 +49,9 @@ typedef enum {
     GL_ROUTER_OPEN,
 } gl_router_breaker_t;
 
-//  Called for each slice an instance held when it left.
-typedef void (gl_router_lost_fn) (uint64_t run_id, gl_provider_t provider,
+//  Called for each slice an instance held when it left, or whose lease
+//  ran out (gl_router_expire), with the lease token it was sent with.
+typedef void (gl_router_lost_fn) (uint64_t run_id, const char *token, gl_provider_t provider,
                                   const char *instance, void *argument);
 
 //  Creates a router for slices leased for lease_seconds. Returns NULL on
@@ -88,11 +89,26 @@ gl_route_t gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const 
                              const char *const *refused, size_t refused_count,
                              gl_provider_t *provider, char *instance);
 
-//  Records that a slice was sent to an instance; it counts in flight
-//  until gl_router_forget. Returns 0, or -1 for an unknown instance, a
-//  run already assigned, or out of memory.
-int gl_router_assign (gl_router_t *self, uint64_t run_id, gl_provider_t provider,
-                      const char *instance);
+//  Records that a slice was sent to an instance with its lease token,
+//  leased until deadline (any clock, the one gl_router_expire is given);
+//  it counts in flight until gl_router_forget. Returns 0, or -1 for an
+//  unknown instance, a run already assigned, or out of memory.
+int gl_router_assign (gl_router_t *self, uint64_t run_id, const char *token,
+                      gl_provider_t provider, const char *instance, int64_t deadline);
+
+//  Records a slice that is running at a provider, instance unknown (found
+//  in PostgreSQL at start): it counts in flight until forgotten or
+//  expired, and no departure loses it. Returns 0 or -1.
+int gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
+                     gl_provider_t provider, int64_t deadline);
+
+//  Forgets every slice whose deadline is before now, handing each to
+//  lost. Returns how many.
+size_t gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost,
+                         void *argument);
+
+//  The lease token a slice was sent with, or NULL if it is not in flight.
+const char *gl_router_token (gl_router_t *self, uint64_t run_id);
 
 //  The slice is answered (or rescued): no longer in flight. Returns true
 //  if it was assigned.
