@@ -17,14 +17,17 @@ CREATE UNIQUE INDEX backfills_active_request ON backfills (request_key)
 -- A slice of a paused backfill waits as 'paused', out of claim's reach.
 -- provider_pin is the provider a backfill asked for (NULL: routing picks);
 -- providers_refused lists providers that said they cannot serve the slice
--- (not_found, no_data, auth), so routing moves to the next one.
+-- (not_found, no_data, auth), so routing moves to the next one, and
+-- providers_empty those of them that answered "no data": when every
+-- allowed provider says so, the slice is empty, not failed.
 ALTER TABLE job_runs
     DROP CONSTRAINT job_run_status_known,
     ADD CONSTRAINT job_run_status_known
         CHECK (status IN ('queued', 'running', 'succeeded', 'failed_will_retry',
                           'dead', 'cancelled', 'paused')),
     ADD COLUMN provider_pin text,
-    ADD COLUMN providers_refused text[] NOT NULL DEFAULT '{}';
+    ADD COLUMN providers_refused text[] NOT NULL DEFAULT '{}',
+    ADD COLUMN providers_empty text[] NOT NULL DEFAULT '{}';
 
 -- Which backfills a slice serves. Overlapping requests share slices, and
 -- each one's progress counts every slice it links to.
@@ -163,6 +166,35 @@ BEGIN
            error_class = p_error_class,
            error_message = left(p_message, 4000),
            finished_at = CASE WHEN retry THEN NULL ELSE now() END,
+           updated_at = now()
+     WHERE id = p_run_id;
+    RETURN true;
+END;
+$$;
+
+-- Records that p_provider cannot serve a running slice (p_empty: it said
+-- it has no data for the range) and queues the slice again at once for
+-- the next provider, spending no attempt. Returns false, changing
+-- nothing, for a stale token.
+CREATE FUNCTION queue_refuse (p_run_id bigint, p_token uuid, p_provider text,
+                              p_empty boolean, p_error_class text, p_message text)
+RETURNS boolean LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF (queue_lock_lease(p_run_id, p_token)).id IS NULL THEN
+        RETURN false;
+    END IF;
+    UPDATE job_runs
+       SET status = 'queued',
+           next_attempt_at = now(),
+           providers_refused = CASE WHEN p_provider = ANY (providers_refused)
+                                    THEN providers_refused
+                                    ELSE array_append(providers_refused, p_provider) END,
+           providers_empty = CASE WHEN NOT p_empty OR p_provider = ANY (providers_empty)
+                                  THEN providers_empty
+                                  ELSE array_append(providers_empty, p_provider) END,
+           lease_owner = NULL, lease_token = NULL, lease_expires_at = NULL,
+           error_class = p_error_class,
+           error_message = left(p_message, 4000),
            updated_at = now()
      WHERE id = p_run_id;
     RETURN true;

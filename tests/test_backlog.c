@@ -246,6 +246,68 @@ s_test_pause_cancel (gl_db_t *db, gl_backlog_t *backlog)
                                 " AND status = 'cancelled'"), 1);
 }
 
+//  Counts running slices that name a provider.
+static void
+s_count_running (uint64_t run_id, const char *token, const char *provider,
+                 int64_t lease_expires, void *argument)
+{
+    *(int64_t *) argument += strcmp (provider, "polygon") == 0 && strlen (token) == 36
+                           && lease_expires > 0;
+}
+
+//  Claimed slices carry what routing needs; each outcome is fenced.
+static void
+s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
+{
+    const char *one [] = { "QCOM" };
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                     .from = DATE (2015, 1, 1), .to = DATE (2017, 1, 1),
+                                     .priority = 50, .provider = "polygon" };
+    GL_CHECK_INT (s_enqueue (backlog, &request).created, 2);
+    gl_backlog_slice_t slices [2];
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 2, 60, slices), 2);
+    GL_CHECK_STR (slices [0].symbol, "QCOM");
+    GL_CHECK_STR (slices [0].provider_pin, "polygon");
+    GL_CHECK_INT (slices [0].timeframe, GL_TF_1D);
+    GL_CHECK_INT (slices [0].from, DATE (2015, 1, 2));
+    GL_CHECK_INT (strlen (slices [0].token), 36);
+    uint64_t ids [] = { slices [0].run_id, slices [1].run_id };
+    const char *providers [] = { "polygon", "polygon" };
+    GL_CHECK_INT (gl_backlog_dispatched (backlog, ids, providers, 2), 0);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND provider = 'polygon'"), 2);
+    int64_t running = 0;
+    GL_CHECK (gl_backlog_running (backlog, s_count_running, &running) >= 2);
+    GL_CHECK (running >= 2);
+
+    //  Two providers refuse the first slice, one for lack of data
+    GL_CHECK_INT (gl_backlog_refuse (backlog, ids [0], slices [0].token, "polygon", true,
+                                     "no_data", "no bars"), 1);
+    GL_CHECK_INT (gl_backlog_refuse (backlog, ids [0], slices [0].token, "polygon", true,
+                                     "no_data", "again"), 0);        //  stale token
+    gl_backlog_slice_t again [8];
+    int claimed = gl_backlog_claim (backlog, "scheduler/test", 8, 60, again);
+    GL_CHECK (claimed >= 1);
+    GL_CHECK_INT (again [0].run_id, ids [0]);                        //  priority 50 first
+    GL_CHECK_INT (again [0].refused_count, 1);
+    GL_CHECK_STR (again [0].refused [0], "polygon");
+    GL_CHECK_INT (again [0].empty_count, 1);
+    GL_CHECK_INT (again [0].attempt, 0);
+    GL_CHECK_INT (gl_backlog_complete_empty (backlog, ids [0], again [0].token), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND status = 'succeeded' AND rows_written = 0"), 1);
+    for (int index = 1; index < claimed; index++)
+        GL_CHECK_INT (gl_backlog_release (backlog, again [index].run_id, again [index].token, 0,
+                                          "test", "not this one"), 1);
+    //  The second slice: a retryable failure spends an attempt, lost too
+    GL_CHECK_INT (gl_backlog_fail (backlog, ids [1], slices [1].token, "server_error", "502",
+                                   true, 0), 1);
+    GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND status = 'failed_will_retry'"), 1);
+    GL_CHECK_INT (gl_backlog_lost (backlog, ids [1], slices [1].token, "worker_lost", "x"), 0);
+    GL_CHECK (gl_backlog_rescue (backlog) >= 0);
+}
+
 //  Bad requests are refused with a reason; nothing is half enqueued.
 static void
 s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
@@ -284,6 +346,7 @@ main (void)
         s_test_parallel (db);
         s_test_release (db);
         s_test_pause_cancel (db, backlog);
+        s_test_outcomes (db, backlog);
         s_test_refusals (db, backlog);
     }
     gl_backlog_destroy (&backlog);

@@ -429,3 +429,206 @@ gl_backlog_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
     }
     return rc;
 }
+
+//  Runs a fenced queue function returning a boolean. Returns 1, 0 or -1.
+static int
+s_fenced (gl_backlog_t *self, const char *sql, int count, const char *const *values)
+{
+    char error [256];
+    PGresult *result = s_run (self, sql, count, values, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("queue_call_failed", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int applied = PQntuples (result) == 1 && strcmp (PQgetvalue (result, 0, 0), "t") == 0;
+    PQclear (result);
+    return applied;
+}
+
+//  Copies a PostgreSQL text[] literal's elements ({a,b}) into names.
+static size_t
+s_parse_names (const char *array, char names [GL_PROVIDER_COUNT][33])
+{
+    size_t count = 0;
+    const char *cursor = array && *array == '{'? array + 1: "";
+    while (*cursor && *cursor != '}' && count < GL_PROVIDER_COUNT) {
+        size_t length = strcspn (cursor, ",}");
+        snprintf (names [count++], 33, "%.*s", (int) (length < 32? length: 32), cursor);
+        cursor += length + (cursor [length] == ',');
+    }
+    return count;
+}
+
+//  Leases runnable slices.
+int
+gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit, double lease_seconds,
+                  gl_backlog_slice_t *slices)
+{
+    char limit_text [24], seconds [32], error [256];
+    snprintf (limit_text, sizeof limit_text, "%zu", limit);
+    snprintf (seconds, sizeof seconds, "%.3f", lease_seconds);
+    const char *values [] = { owner, limit_text, seconds };
+    PGresult *result = s_run (self,
+        "SELECT id, lease_token, symbol, timeframe, extract(epoch FROM slice_from)::bigint,"
+        " extract(epoch FROM slice_to)::bigint, attempt, coalesce(provider_pin, ''),"
+        " providers_refused, providers_empty FROM queue_claim ($1, $2, $3)",
+        3, values, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("claim_failed", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int count = PQntuples (result);
+    for (int row = 0; row < count && (size_t) row < limit; row++) {
+        gl_backlog_slice_t *slice = &slices [row];
+        memset (slice, 0, sizeof *slice);
+        slice->run_id = strtoull (PQgetvalue (result, row, 0), NULL, 10);
+        snprintf (slice->token, sizeof slice->token, "%s", PQgetvalue (result, row, 1));
+        snprintf (slice->symbol, sizeof slice->symbol, "%s", PQgetvalue (result, row, 2));
+        slice->timeframe = gl_timeframe_parse (PQgetvalue (result, row, 3));
+        slice->from = atoll (PQgetvalue (result, row, 4));
+        slice->to = atoll (PQgetvalue (result, row, 5));
+        slice->attempt = (uint32_t) atol (PQgetvalue (result, row, 6));
+        snprintf (slice->provider_pin, sizeof slice->provider_pin, "%s",
+                  PQgetvalue (result, row, 7));
+        slice->refused_count = s_parse_names (PQgetvalue (result, row, 8), slice->refused);
+        slice->empty_count = s_parse_names (PQgetvalue (result, row, 9), slice->empty);
+    }
+    PQclear (result);
+    return count;
+}
+
+//  Appends value to a PostgreSQL array literal being built in text.
+static void
+s_array_add (char *text, size_t size, size_t *used, const char *value, bool quoted)
+{
+    if (*used + strlen (value) + 4 >= size)
+        return;
+    *used += (size_t) snprintf (text + *used, size - *used, "%s%s%s%s",
+                                *used > 1? ",": "", quoted? "\"": "", value, quoted? "\"": "");
+}
+
+//  Records the providers dispatched slices went to.
+int
+gl_backlog_dispatched (gl_backlog_t *self, const uint64_t *run_ids,
+                       const char *const *providers, size_t count)
+{
+    if (count == 0)
+        return 0;
+    size_t size = count * 40 + 3, ids_used = 1, names_used = 1;
+    char *ids = malloc (size), *names = malloc (size);
+    int rc = -1;
+    if (ids && names) {
+        ids [0] = names [0] = '{';
+        for (size_t index = 0; index < count; index++) {
+            char id [24];
+            snprintf (id, sizeof id, "%" PRIu64, run_ids [index]);
+            s_array_add (ids, size, &ids_used, id, false);
+            s_array_add (names, size, &names_used, providers [index], true);
+        }
+        snprintf (ids + ids_used, size - ids_used, "}");
+        snprintf (names + names_used, size - names_used, "}");
+        const char *values [] = { ids, names };
+        char error [256];
+        rc = s_do (self, "UPDATE job_runs SET provider = d.provider, updated_at = now()"
+                         " FROM unnest ($1::bigint[], $2::text[]) AS d (id, provider)"
+                         " WHERE job_runs.id = d.id AND job_runs.status = 'running'",
+                   2, values, PGRES_COMMAND_OK, error);
+        if (rc == -1)
+            gl_log_warn ("dispatch_record_failed", "error=%s", GL_LOG_VALUE (error));
+    }
+    free (ids);
+    free (names);
+    return rc;
+}
+
+//  Not now: again after delay, no attempt spent.
+int
+gl_backlog_release (gl_backlog_t *self, uint64_t run_id, const char *token, double delay,
+                    const char *error_class, const char *message)
+{
+    char id [24], seconds [32];
+    snprintf (id, sizeof id, "%" PRIu64, run_id);
+    snprintf (seconds, sizeof seconds, "%.3f", delay > 0? delay: 0);
+    const char *values [] = { id, token, seconds, error_class, message };
+    return s_fenced (self, "SELECT queue_release ($1, $2, $3, $4, $5)", 5, values);
+}
+
+//  An attempt spent.
+int
+gl_backlog_fail (gl_backlog_t *self, uint64_t run_id, const char *token,
+                 const char *error_class, const char *message, bool retryable,
+                 double retry_after)
+{
+    char id [24], seconds [32];
+    snprintf (id, sizeof id, "%" PRIu64, run_id);
+    snprintf (seconds, sizeof seconds, "%.3f", retry_after > 0? retry_after: 0);
+    const char *values [] = { id, token, error_class, message, retryable? "t": "f", seconds };
+    return s_fenced (self, "SELECT queue_fail ($1, $2, $3, $4, $5, $6)", 6, values);
+}
+
+//  Its fetcher died with it.
+int
+gl_backlog_lost (gl_backlog_t *self, uint64_t run_id, const char *token,
+                 const char *error_class, const char *message)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRIu64, run_id);
+    const char *values [] = { id, token, error_class, message };
+    return s_fenced (self, "SELECT queue_lost ($1, $2, $3, $4)", 4, values);
+}
+
+//  A provider cannot serve it.
+int
+gl_backlog_refuse (gl_backlog_t *self, uint64_t run_id, const char *token, const char *provider,
+                   bool empty, const char *error_class, const char *message)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRIu64, run_id);
+    const char *values [] = { id, token, provider, empty? "t": "f", error_class, message };
+    return s_fenced (self, "SELECT queue_refuse ($1, $2, $3, $4, $5, $6)", 6, values);
+}
+
+//  Every allowed provider had no data: done with 0 rows.
+int
+gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *token)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRIu64, run_id);
+    const char *values [] = { id, token };
+    return s_fenced (self, "SELECT queue_complete ($1, $2, 0)", 2, values);
+}
+
+//  Takes back expired leases.
+int
+gl_backlog_rescue (gl_backlog_t *self)
+{
+    char error [256];
+    PGresult *result = s_run (self, "SELECT queue_rescue ()", 0, NULL, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("rescue_failed", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int rescued = atoi (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    return rescued;
+}
+
+//  Every running slice, for the in-flight view at start.
+int
+gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argument)
+{
+    char error [256];
+    PGresult *result = s_run (self,
+        "SELECT id, lease_token, coalesce(provider, ''), extract(epoch FROM lease_expires_at)::bigint"
+        " FROM job_runs WHERE status = 'running'", 0, NULL, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("running_failed", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int count = PQntuples (result);
+    for (int row = 0; row < count; row++)
+        fn (strtoull (PQgetvalue (result, row, 0), NULL, 10), PQgetvalue (result, row, 1),
+            PQgetvalue (result, row, 2), atoll (PQgetvalue (result, row, 3)), argument);
+    PQclear (result);
+    return count;
+}

@@ -18,6 +18,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdbool.h>
+#include "gl_capability.h"
 #include "gl_db.h"
 #include "gl_slicer.h"
 
@@ -63,5 +65,61 @@ int gl_backlog_check (const gl_backlog_request_t *request, char *error);
 //  enqueued.
 int gl_backlog_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
                         gl_backlog_counts_t *counts, char *error);
+
+//  A slice claimed for dispatch.
+typedef struct {
+    uint64_t run_id;
+    char token [37];                //  lease token
+    char symbol [33];
+    gl_timeframe_t timeframe;
+    int64_t from, to;
+    uint32_t attempt;               //  attempts already spent
+    char provider_pin [33];         //  "" when routing picks
+    char refused [GL_PROVIDER_COUNT][33];   //  providers that cannot serve it
+    size_t refused_count;
+    char empty [GL_PROVIDER_COUNT][33];     //  those of them that had no data
+    size_t empty_count;
+} gl_backlog_slice_t;
+
+//  Leases up to limit runnable slices (priority, then age) to owner for
+//  lease_seconds into slices. Returns how many, or -1.
+int gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit,
+                      double lease_seconds, gl_backlog_slice_t *slices);
+
+//  Records the provider each dispatched slice went to (one statement).
+//  Returns 0 or -1.
+int gl_backlog_dispatched (gl_backlog_t *self, const uint64_t *run_ids,
+                           const char *const *providers, size_t count);
+
+//  The fenced outcomes of a running slice. Each returns 1 when it applied,
+//  0 for a stale token (nothing changed), -1 when the database failed.
+//  release: not now, again after delay seconds, no attempt spent.
+//  fail: an attempt spent; retried after backoff (or retry_after) while
+//  attempts remain and retryable, else dead.
+//  lost: its fetcher died; again at once, the death an attempt.
+//  refuse: provider cannot serve it (empty: it has no data); again at once
+//  for the next provider, no attempt spent.
+//  complete_empty: every allowed provider said no data: done, 0 rows.
+int gl_backlog_release (gl_backlog_t *self, uint64_t run_id, const char *token,
+                        double delay, const char *error_class, const char *message);
+int gl_backlog_fail (gl_backlog_t *self, uint64_t run_id, const char *token,
+                     const char *error_class, const char *message, bool retryable,
+                     double retry_after);
+int gl_backlog_lost (gl_backlog_t *self, uint64_t run_id, const char *token,
+                     const char *error_class, const char *message);
+int gl_backlog_refuse (gl_backlog_t *self, uint64_t run_id, const char *token,
+                       const char *provider, bool empty, const char *error_class,
+                       const char *message);
+int gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *token);
+
+//  Takes back every slice whose lease expired. Returns how many, or -1.
+int gl_backlog_rescue (gl_backlog_t *self);
+
+//  Calls fn for every running slice (at start: the in-flight view).
+//  Returns how many, or -1.
+typedef void (gl_backlog_running_fn) (uint64_t run_id, const char *token,
+                                      const char *provider, int64_t lease_expires,
+                                      void *argument);
+int gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argument);
 
 #endif
