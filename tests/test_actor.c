@@ -66,6 +66,20 @@ s_echo (uint64_t sequence, const char *payload)
     return echo;
 }
 
+//  A fetch body (a type the test actors have no handler for).
+static gl_msg_t *
+s_fetch (void)
+{
+    gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
+    fetch->fetch.run_id = 1;
+    strcpy (fetch->fetch.lease_token, "token");
+    strcpy (fetch->fetch.symbol, "AAPL");
+    strcpy (fetch->fetch.timeframe, "1d");
+    fetch->fetch.from = 0;
+    fetch->fetch.to = 86400;
+    return fetch;
+}
+
 //  An error body.
 static gl_msg_t *
 s_error (const char *code, const char *text)
@@ -381,6 +395,16 @@ s_client_expect_echo (client_t *self, uint64_t sequence, int timeout_ms)
     return false;
 }
 
+//  Sends raw bytes as a body to address (the broker does not decode bodies).
+static void
+s_client_send_raw (client_t *self, const char *address, const char *raw)
+{
+    zmsg_t *message = s_command (GL_WIRE_SEND);
+    zmsg_addstr (message, address);
+    zmsg_addstr (message, raw);
+    zmsg_send (&message, self->socket);
+}
+
 //  ---------------------------------------------------------------------
 //  The real broker.
 
@@ -545,6 +569,52 @@ s_test_connection (void)
     GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
 }
 
+//  Every delivery gives its credit back, whatever its fate: an actor
+//  with credit 4 is sent 4 messages of a type it has no handler for, 4
+//  bodies that do not decode and 4 its handler refuses, then a good one,
+//  which it must still get. Run with automatic and with manual credit.
+static void
+s_test_refusals (bool manual_credit)
+{
+    pid_t broker = s_broker_start ();
+    thread_options_t options;
+    const char *instance = manual_credit? "manual": "auto";
+    zactor_t *thread = s_thread_start (&options, s_endpoint, "echo", instance, 4, manual_credit);
+    GL_CHECK (thread != NULL);
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).registered, 10000));
+    client_t *client = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (client, "client", instance));
+
+    char address [64];
+    snprintf (address, sizeof (address), "echo/%s", instance);
+    gl_msg_t *fetch = s_fetch ();
+    gl_msg_t *refused = s_echo (1, "refuse");
+    for (int index = 0; index < 4; index++) {
+        gl_glp_send (client->socket, GL_WIRE_SEND, address, fetch);
+        s_client_send_raw (client, address, "not msgpack");
+        gl_glp_send (client->socket, GL_WIRE_SEND, address, refused);
+    }
+    gl_msg_destroy (&fetch);
+    gl_msg_destroy (&refused);
+    gl_msg_t *good = s_echo (99, "good");
+    gl_glp_send (client->socket, GL_WIRE_SEND, address, good);
+    gl_msg_destroy (&good);
+    GL_CHECK (s_client_expect_echo (client, 99, 5000));
+
+    report_t report = s_thread_report (thread);
+    GL_CHECK_INT (report.stats.delivered, 13);
+    GL_CHECK_INT (report.stats.handled, 1);
+    GL_CHECK_INT (report.stats.refused, 12);
+    GL_CHECK_INT (report.stats.unhandled, 4);
+    GL_CHECK_INT (report.stats.malformed, 4);
+    GL_CHECK_INT (report.stats.handler_failed, 4);
+    GL_CHECK_INT (report.stats.held, 0);
+    GL_CHECK_INT (report.record.handled_sequence, 99);
+    s_client_destroy (&client);
+    zactor_destroy (&thread);
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+}
+
 int
 main (void)
 {
@@ -554,5 +624,7 @@ main (void)
     snprintf (s_endpoint, sizeof (s_endpoint), "tcp://127.0.0.1:%d", gl_process_free_port ());
     s_test_dispatch ();
     s_test_connection ();
+    s_test_refusals (false);
+    s_test_refusals (true);
     return gl_test_done ("test_actor");
 }

@@ -228,15 +228,16 @@ s_log_refusal (gl_actor_t *self, const char *sender, const char *reason, const c
     self->refusals_unlogged = 0;
 }
 
-//  Settles a delivery the actor did not take: counts and logs it.
+//  Settles a delivery the actor did not take: gives its credit back
+//  (also with manual credit: the actor never saw it, or refused it, so
+//  it will not), counts and logs it.
 static void
 s_refuse (gl_actor_t *self, uint64_t *counter, const char *sender, const char *reason,
           const char *detail)
 {
     self->stats.refused++;
     (*counter)++;
-    if (!self->manual_credit)
-        s_release (self, 1);
+    s_release (self, 1);
     s_log_refusal (self, sender, reason, detail);
 }
 
