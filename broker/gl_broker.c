@@ -5,21 +5,36 @@
     decodes it. Only READY and CREDIT bodies are decoded.
 
     Ownership: an instance_t belongs to the peers table (keyed by its
-    routing id's bytes, which the instance holds); the instances table and
-    its service's lists only refer to it.
-    A queued_t belongs to the one queue that holds it.
+    routing id's bytes, which the instance holds); the instances table,
+    its service's lists and the followers list only refer to it.
+    A queued_t belongs to the one queue that holds it; it refers to its
+    sender's account (owned by the accounts table) and to the service whose
+    bound it counts against (a service is not released while anything is
+    queued for it or its instances).
+
+    Memory is bounded by what peers cannot choose: queued messages by
+    count and bytes (in all, per service, per sender), instances by
+    connections, services by instances plus queued messages (a service is
+    created for a SEND only when its message is queued), frames by
+    ZMQ_MAXMSGSIZE. Every allocation is checked; a failed one refuses the
+    message that needed it, with a bounce or an error, and is counted.
 */
 #include "gl_broker.h"
 #include "gl_log.h"
 #include "gl_msg.h"
 #include "gl_wire.h"
 #include <czmq.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <zmq.h>
 
 #define S_MAX_FRAMES 4          //  routing id, header, address, body
 #define S_LIVENESS 3            //  missed heartbeats before death
 #define S_BATCH 1024            //  messages read per poll wake-up
 #define S_CONTROL_HWM 100000    //  send HWM headroom for control traffic
+#define S_QUEUED_OVERHEAD 256   //  bytes a queued message costs beyond its body
+#define S_COPY_BELOW 8192       //  queued bodies smaller than this are copied
+#define S_SHUTDOWN_LINGER_MS 500    //  time to flush DISCONNECT shutdown at exit
 
 typedef struct _service_t service_t;
 typedef struct _instance_t instance_t;
@@ -30,11 +45,30 @@ typedef struct {
     uint8_t data [255];
 } routing_id_t;
 
+//  What one sender has queued, against its share of the bounds. Lives in
+//  the accounts table while the sender has anything queued.
+typedef struct {
+    size_t messages;
+    size_t bytes;
+} account_t;
+
+//  Frees an account (the accounts table's destructor).
+static void
+s_account_destroy (account_t **self_p)
+{
+    free (*self_p);
+    *self_p = NULL;
+}
+
 //  A message waiting for credit.
 typedef struct {
     zmq_msg_t body;
     char *sender;               //  sender's address, for DELIVER and BOUNCE
     char *destination;          //  the address it was sent to
+    size_t cost;                //  bytes charged against the bounds
+    int64_t queued_at;          //  when it was queued (monotonic ms)
+    account_t *account;         //  the sender's account
+    service_t *service;         //  the service whose bound it counts against
 } queued_t;
 
 //  Where a sender's last destination address leads. Actors tend to send to
@@ -45,16 +79,19 @@ typedef struct {
 typedef struct {
     char address [GL_WIRE_ADDRESS_MAX + 1];
     size_t size;
-    service_t *service;
+    bool targeted;              //  the address names an instance
+    service_t *service;         //  NULL: no such service (yet) or instance
     instance_t *instance;       //  NULL: any instance of the service
     uint64_t generation;        //  0: nothing remembered
 } route_t;
 
 struct _service_t {
     char *name;
-    zlistx_t *instances;        //  every live instance
+    zlistx_t *instances;        //  every live instance, oldest registration first
     zlistx_t *ready;            //  instances with credit, least recently used first
     zlistx_t *queue;            //  queued_t for any instance, oldest first
+    size_t queued_bytes;        //  cost queued here and for its instances alone
+    int64_t empty_since;        //  when it last had no instance
 };
 
 struct _instance_t {
@@ -63,10 +100,21 @@ struct _instance_t {
     service_t *service;
     uint32_t credit;
     void *ready_handle;         //  handle in service->ready, or NULL
+    void *follower_handle;      //  handle in the broker's followers, or NULL
     zlistx_t *queue;            //  queued_t for this instance alone
+    char (*follow) [GL_MSG_NAME_MAX + 1];   //  ready.follow patterns
+    size_t follow_count;
     route_t route;              //  where its last SEND went
     int64_t last_seen, last_sent;
 };
+
+//  One frame to send: bytes (copied by ZeroMQ), or a zmq_msg_t whose
+//  content moves when the send succeeds.
+typedef struct {
+    const void *data;
+    size_t size;
+    zmq_msg_t *message;
+} part_t;
 
 struct _gl_broker_t {
     void *context;
@@ -75,45 +123,22 @@ struct _gl_broker_t {
     zhashx_t *peers;            //  routing id -> instance_t (owner)
     zhashx_t *instances;        //  address -> instance_t
     zhashx_t *services;         //  name -> service_t (owner)
+    zhashx_t *accounts;         //  sender address -> account_t (owner)
+    zlistx_t *followers;        //  instances with follow patterns
     size_t queue_size, queue_limit;
+    size_t queue_bytes, queue_bytes_limit, service_bytes_limit;
+    size_t sender_messages_limit, sender_bytes_limit;
     uint64_t generation;        //  moves when an instance or service is forgotten
-    int64_t heartbeat_ms, stats_ms, credit_limit, max_body;
+    int64_t heartbeat_ms, stats_ms, credit_limit, max_body, no_instance_timeout_ms;
     int64_t now, next_heartbeat, next_stats;
     gl_broker_stats_t stats;
 };
 
 static void s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason);
+static void s_dispatch_service (gl_broker_t *self, service_t *service);
 
 //  --------------------------------------------------------------------------
-//  Queued messages
-
-//  Creates a queued message, taking the body's content.
-static queued_t *
-s_queued_new (zmq_msg_t *body, const char *sender, const char *destination)
-{
-    queued_t *self = (queued_t *) zmalloc (sizeof (queued_t));
-    zmq_msg_init (&self->body);
-    zmq_msg_move (&self->body, body);
-    self->sender = strdup (sender);
-    self->destination = strdup (destination);
-    return self;
-}
-
-static void
-s_queued_destroy (queued_t **self_p)
-{
-    if (*self_p) {
-        queued_t *self = *self_p;
-        zmq_msg_close (&self->body);
-        free (self->sender);
-        free (self->destination);
-        free (self);
-        *self_p = NULL;
-    }
-}
-
-//  --------------------------------------------------------------------------
-//  Sending
+//  Routing ids
 
 //  Hex form of a routing id, to name a peer that has not registered.
 static const char *
@@ -151,33 +176,50 @@ s_routing_id_compare (const void *left, const void *right)
     return memcmp (first->data, second->data, first->size);
 }
 
-//  Sends routing id + header + up to three frames (the last as a zmq_msg_t
-//  whose content moves, when given). Returns 0, or the errno of a failed
-//  first send (EHOSTUNREACH, EAGAIN): nothing was sent then.
+//  --------------------------------------------------------------------------
+//  Sending
+
+//  Sends routing id + header + parts. Returns 0; or the errno of a failed
+//  first frame (EHOSTUNREACH, EAGAIN): nothing was sent, every part is
+//  untouched; or -1 when a later frame failed (the message is broken,
+//  counted; a zmq_msg_t part may or may not have moved).
 static int
 s_send (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command,
-        const char *first, const void *second, size_t second_size, zmq_msg_t *last)
+        part_t *parts, size_t count)
 {
     uint8_t header [GL_WIRE_HEADER_SIZE];
     gl_wire_header (header, command);
-    bool more = first || second || last;
     if (zmq_send (self->router, routing_id->data, routing_id->size,
-                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1)
-        return zmq_errno ();
-    //  After the first frame ZeroMQ has accepted the whole message.
-    zmq_send (self->router, header, sizeof (header), more? ZMQ_SNDMORE: 0);
-    if (first)
-        zmq_send (self->router, first, strlen (first), (second || last)? ZMQ_SNDMORE: 0);
-    if (second)
-        zmq_send (self->router, second, second_size, last? ZMQ_SNDMORE: 0);
-    if (last)
-        zmq_msg_send (last, self->router, 0);
+                  ZMQ_SNDMORE | ZMQ_DONTWAIT) == -1) {
+        int error = zmq_errno ();
+        if (error == EHOSTUNREACH)
+            self->stats.unreachable++;
+        else
+            self->stats.blocked++;
+        return error == EHOSTUNREACH? EHOSTUNREACH: EAGAIN;
+    }
+    //  After the first frame ZeroMQ has room for the whole message; a
+    //  later failure (ETERM, EINTR) leaves it broken, which is counted.
+    int rc = zmq_send (self->router, header, sizeof (header), count? ZMQ_SNDMORE: 0);
+    for (size_t index = 0; index < count && rc != -1; index++) {
+        int flags = index + 1 < count? ZMQ_SNDMORE: 0;
+        rc = parts [index].message? zmq_msg_send (parts [index].message, self->router, flags)
+                                  : zmq_send (self->router, parts [index].data,
+                                              parts [index].size, flags);
+    }
+    if (rc == -1) {
+        self->stats.broken++;
+        gl_log_error ("send_broken", "command=%s reason=\"%s\"", gl_wire_command_name (command),
+                      zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     return 0;
 }
 
 //  Sends a command with an encoded body to a peer. Control traffic: a
-//  failure is counted, never retried.
-static void
+//  failure is counted, never retried. Returns what s_send does, or -1 if
+//  the body could not be encoded.
+static int
 s_send_body (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command,
              const gl_msg_t *message)
 {
@@ -187,101 +229,232 @@ s_send_body (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_
     if (gl_msg_encode (message, &data, &size, error) != 0) {
         gl_log_error ("encode_failed", "command=%s reason=\"%s\"",
                       gl_wire_command_name (command), error);
-        return;
+        return -1;
     }
-    int rc = s_send (self, routing_id, command, NULL, data, size, NULL);
-    if (rc == EHOSTUNREACH)
-        self->stats.unreachable++;
-    else
-    if (rc == EAGAIN)
-        self->stats.blocked++;
+    part_t part = { data, size, NULL };
+    int rc = s_send (self, routing_id, command, &part, 1);
     free (data);
+    return rc;
 }
 
-//  Sends ERROR with a code and text to a peer.
-static void
-s_send_error (gl_broker_t *self, const routing_id_t *routing_id, const char *code,
-              const char *text)
+//  Builds an error body with a code and text. Returns NULL on out of memory.
+static gl_msg_t *
+s_error_new (const char *code, const char *text)
 {
     gl_msg_t *message = gl_msg_new (GL_MSG_ERROR);
-    if (!message)
+    if (message) {
+        snprintf (message->error.code, sizeof (message->error.code), "%s", code);
+        snprintf (message->error.text, sizeof (message->error.text), "%s", text);
+    }
+    return message;
+}
+
+//  Sends ERROR, or DISCONNECT with its optional error body, to a peer.
+static void
+s_send_error (gl_broker_t *self, const routing_id_t *routing_id, gl_wire_command_t command,
+              const char *code, const char *text)
+{
+    gl_msg_t *message = s_error_new (code, text);
+    if (!message) {
+        self->stats.out_of_memory++;
         return;
-    snprintf (message->error.code, sizeof (message->error.code), "%s", code);
-    snprintf (message->error.text, sizeof (message->error.text), "%s", text);
-    s_send_body (self, routing_id, GL_WIRE_ERROR, message);
+    }
+    s_send_body (self, routing_id, command, message);
     gl_msg_destroy (&message);
 }
 
-//  Returns a message to its sender with a reason; empties the body.
+//  Returns a message to the peer at routing_id with a reason: BOUNCE with
+//  the destination and the body as sent (an empty body frame when echo is
+//  false). Empties the body. Returns true if the bounce was sent.
+static bool
+s_bounce_to (gl_broker_t *self, const routing_id_t *routing_id, const void *destination,
+             size_t destination_size, zmq_msg_t *body, bool echo, const char *code,
+             const char *text)
+{
+    gl_msg_t *error = s_error_new (code, text);
+    char *data = NULL;
+    size_t size = 0;
+    char reason [GL_MSG_ERROR_MAX];
+    bool sent = false;
+    if (!error)
+        self->stats.out_of_memory++;
+    else
+    if (gl_msg_encode (error, &data, &size, reason) == 0) {
+        part_t parts [3] = {
+            { destination, destination_size, NULL },
+            { "", 0, echo? body: NULL },
+            { data, size, NULL },
+        };
+        sent = s_send (self, routing_id, GL_WIRE_BOUNCE, parts, 3) == 0;
+    }
+    free (data);
+    gl_msg_destroy (&error);
+    if (sent)
+        self->stats.bounced++;
+    //  The caller's frame may be reused for the next receive: leave it
+    //  empty and valid.
+    zmq_msg_close (body);
+    zmq_msg_init (body);
+    return sent;
+}
+
+//  Returns a message to its sender, named by address, with a reason.
+//  Empties the body.
 static void
 s_bounce (gl_broker_t *self, const char *sender, const char *destination,
           zmq_msg_t *body, const char *code, const char *text)
 {
     instance_t *instance = (instance_t *) zhashx_lookup (self->instances, sender);
-    gl_msg_t *error = gl_msg_new (GL_MSG_ERROR);
-    char *data = NULL;
-    size_t size = 0;
-    char reason [GL_MSG_ERROR_MAX];
-    int rc = -1;
-    if (instance && error) {
-        snprintf (error->error.code, sizeof (error->error.code), "%s", code);
-        snprintf (error->error.text, sizeof (error->error.text), "%s", text);
-        if (gl_msg_encode (error, &data, &size, reason) == 0) {
-            //  BOUNCE's frames: destination, body, error; s_send puts the
-            //  zmq_msg_t last, so the body is copied here (a rare path).
-            zmq_msg_t error_frame;
-            zmq_msg_init_size (&error_frame, size);
-            memcpy (zmq_msg_data (&error_frame), data, size);
-            uint8_t header [GL_WIRE_HEADER_SIZE];
-            gl_wire_header (header, GL_WIRE_BOUNCE);
-            rc = zmq_send (self->router, instance->routing_id.data, instance->routing_id.size,
-                           ZMQ_SNDMORE | ZMQ_DONTWAIT);
-            if (rc != -1) {
-                zmq_send (self->router, header, sizeof (header), ZMQ_SNDMORE);
-                zmq_send (self->router, destination, strlen (destination), ZMQ_SNDMORE);
-                zmq_msg_send (body, self->router, ZMQ_SNDMORE);
-                zmq_msg_send (&error_frame, self->router, 0);
-                instance->last_sent = self->now;
-                rc = 0;
-            }
-            zmq_msg_close (&error_frame);
-        }
+    bool sent = false;
+    if (instance) {
+        sent = s_bounce_to (self, &instance->routing_id, destination, strlen (destination),
+                            body, true, code, text);
+        if (sent)
+            instance->last_sent = self->now;
     }
-    if (rc == 0)
-        self->stats.bounced++;
     else {
-        self->stats.unbounceable++;
-        gl_log_warn ("bounce_lost", "sender=%s destination=%s code=%s", sender,
-                     destination, code);
+        zmq_msg_close (body);
+        zmq_msg_init (body);
     }
-    free (data);
-    gl_msg_destroy (&error);
-    //  The caller's frame is reused for the next receive: leave it empty
-    //  and valid.
-    zmq_msg_close (body);
-    zmq_msg_init (body);
+    if (!sent) {
+        self->stats.unbounceable++;
+        gl_log_debug ("bounce_lost", "sender=%s destination=%s code=%s", sender,
+                      destination, code);
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Queued messages and their bounds
+
+//  The bytes a message costs while queued: its body and the broker's own
+//  bookkeeping, so that empty bodies are bounded too.
+static size_t
+s_cost (size_t body_size, const char *sender, const char *destination)
+{
+    return body_size + S_QUEUED_OVERHEAD + strlen (sender) + strlen (destination);
+}
+
+//  Why a message of this cost may not be queued now, or NULL if it may.
+static const char *
+s_over_bound (gl_broker_t *self, service_t *service, account_t *account, size_t cost)
+{
+    if (self->queue_size >= self->queue_limit || self->queue_bytes + cost > self->queue_bytes_limit)
+        return "the broker's queue is full; retry later";
+    if ((service? service->queued_bytes: 0) + cost > self->service_bytes_limit)
+        return "the queue of this service is full (broker/service_queue_bytes); retry later";
+    if (account && (account->messages >= self->sender_messages_limit
+                 || account->bytes + cost > self->sender_bytes_limit))
+        return "this sender has its share of the queue (broker/sender_queue_share); retry later";
+    return NULL;
+}
+
+//  Creates a queued message, taking the body's content. A small body is
+//  copied: libzmq may receive it into a shared 8 KiB buffer, which one
+//  queued message would keep alive whole. Returns NULL on out of memory
+//  (the body is then untouched).
+static queued_t *
+s_queued_new (zmq_msg_t *body, const char *sender, const char *destination, size_t cost)
+{
+    queued_t *self = (queued_t *) calloc (1, sizeof (queued_t));
+    if (!self)
+        return NULL;
+    self->sender = strdup (sender);
+    self->destination = strdup (destination);
+    size_t size = zmq_msg_size (body);
+    bool copy = size < S_COPY_BELOW;
+    if (!self->sender || !self->destination
+    ||  (copy? zmq_msg_init_size (&self->body, size): zmq_msg_init (&self->body)) != 0) {
+        free (self->sender);
+        free (self->destination);
+        free (self);
+        return NULL;
+    }
+    if (copy && size)
+        memcpy (zmq_msg_data (&self->body), zmq_msg_data (body), size);
+    if (copy) {
+        zmq_msg_close (body);
+        zmq_msg_init (body);
+    }
+    else
+        zmq_msg_move (&self->body, body);
+    self->cost = cost;
+    return self;
+}
+
+//  Destroys a queued message (already taken off its queue and its bounds).
+static void
+s_queued_destroy (queued_t **self_p)
+{
+    if (*self_p) {
+        queued_t *self = *self_p;
+        zmq_msg_close (&self->body);
+        free (self->sender);
+        free (self->destination);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  Takes the first message off a queue and releases what it held of the
+//  bounds (its sender's account is forgotten when it holds nothing more).
+//  Returns NULL when the queue is empty.
+static queued_t *
+s_queued_take (gl_broker_t *self, zlistx_t *queue)
+{
+    queued_t *queued = (queued_t *) zlistx_detach (queue, NULL);
+    if (!queued)
+        return NULL;
+    self->queue_size--;
+    self->queue_bytes -= queued->cost;
+    queued->service->queued_bytes -= queued->cost;
+    queued->account->messages--;
+    queued->account->bytes -= queued->cost;
+    if (queued->account->messages == 0)
+        zhashx_delete (self->accounts, queued->sender);
+    queued->account = NULL;
+    return queued;
+}
+
+//  Bounces every message of a queue with a reason.
+static void
+s_queue_bounce_all (gl_broker_t *self, zlistx_t *queue, const char *code, const char *text)
+{
+    queued_t *queued;
+    while ((queued = s_queued_take (self, queue))) {
+        s_bounce (self, queued->sender, queued->destination, &queued->body, code, text);
+        s_queued_destroy (&queued);
+    }
 }
 
 //  --------------------------------------------------------------------------
 //  Services and instances
 
-//  Finds a service, creating it when create is true.
+//  Creates a service and adds it to the table. Returns NULL on out of memory.
 static service_t *
-s_service_require (gl_broker_t *self, const char *name, bool create)
+s_service_new (gl_broker_t *self, const char *name)
 {
-    service_t *service = (service_t *) zhashx_lookup (self->services, name);
-    if (!service && create) {
-        service = (service_t *) zmalloc (sizeof (service_t));
-        service->name = strdup (name);
-        service->instances = zlistx_new ();
-        service->ready = zlistx_new ();
-        service->queue = zlistx_new ();
-        zhashx_insert (self->services, name, service);
+    service_t *service = (service_t *) calloc (1, sizeof (service_t));
+    if (!service)
+        return NULL;
+    service->name = strdup (name);
+    service->instances = zlistx_new ();
+    service->ready = zlistx_new ();
+    service->queue = zlistx_new ();
+    service->empty_since = self->now;
+    if (!service->name || !service->instances || !service->ready || !service->queue
+    ||  zhashx_insert (self->services, name, service) != 0) {
+        zlistx_destroy (&service->queue);
+        zlistx_destroy (&service->ready);
+        zlistx_destroy (&service->instances);
+        free (service->name);
+        free (service);
+        return NULL;
     }
     return service;
 }
 
-//  Destroys a service (the services table's destructor).
+//  Destroys a service (the services table's destructor). The broker is
+//  being destroyed or the service is empty: nothing is charged any more.
 static void
 s_service_destroy (service_t **self_p)
 {
@@ -300,13 +473,17 @@ s_service_destroy (service_t **self_p)
 }
 
 //  Forgets services that have neither instances nor queued messages, so
-//  unknown names sent by peers cannot grow the table for ever. Runs from
-//  the heartbeat sweep only, so a service outlives every handler that
-//  holds a pointer to it.
+//  names sent by peers cannot grow the table for ever. Runs from the
+//  heartbeat sweep only, so a service outlives every handler that holds a
+//  pointer to it.
 static void
 s_services_release (gl_broker_t *self)
 {
     zlistx_t *empty = zlistx_new ();
+    if (!empty) {
+        self->stats.out_of_memory++;
+        return;                 //  the next sweep tries again
+    }
     service_t *service = (service_t *) zhashx_first (self->services);
     while (service) {
         if (zlistx_size (service->instances) == 0 && zlistx_size (service->queue) == 0)
@@ -331,38 +508,103 @@ s_instance_destroy (instance_t **self_p)
         while ((queued = (queued_t *) zlistx_detach (self->queue, NULL)))
             s_queued_destroy (&queued);
         zlistx_destroy (&self->queue);
+        free (self->follow);
         free (self->address);
         free (self);
         *self_p = NULL;
     }
 }
 
-//  Sends MEMBERSHIP for a change in a service to every registered instance.
-static void
-s_announce (gl_broker_t *self, service_t *service, const char *instance_address,
-            const char *event)
+//  True if the instance follows the service by one of its patterns.
+static bool
+s_follows (const instance_t *instance, const char *service)
+{
+    for (size_t index = 0; index < instance->follow_count; index++)
+        if (gl_wire_pattern_matches (instance->follow [index], service))
+            return true;
+    return false;
+}
+
+//  Builds a MEMBERSHIP body for a service: the event, the instance it is
+//  about, the live count and the first GL_MSG_MAX_MEMBERS instances in
+//  order of registration. Returns NULL on out of memory.
+static gl_msg_t *
+s_membership_new (service_t *service, const char *instance_id, const char *event)
 {
     gl_msg_t *message = gl_msg_new (GL_MSG_MEMBERSHIP);
     if (!message)
-        return;
-    const char *instance_id = strchr (instance_address, '/') + 1;
+        return NULL;
     snprintf (message->membership.service, sizeof (message->membership.service), "%s",
               service->name);
     snprintf (message->membership.instance, sizeof (message->membership.instance), "%s",
               instance_id);
     snprintf (message->membership.event, sizeof (message->membership.event), "%s", event);
+    message->membership.count = zlistx_size (service->instances);
     instance_t *member = (instance_t *) zlistx_first (service->instances);
-    while (member) {
-        gl_msg_add_member (message, strchr (member->address, '/') + 1);
+    while (member && message->membership.member_count < GL_MSG_MAX_MEMBERS) {
+        if (gl_msg_add_member (message, strchr (member->address, '/') + 1) != 0) {
+            gl_msg_destroy (&message);
+            return NULL;
+        }
         member = (instance_t *) zlistx_next (service->instances);
     }
-    instance_t *peer = (instance_t *) zhashx_first (self->peers);
-    while (peer) {
-        s_send_body (self, &peer->routing_id, GL_WIRE_MEMBERSHIP, message);
+    return message;
+}
+
+//  Sends a MEMBERSHIP body to one instance.
+static void
+s_send_membership (gl_broker_t *self, instance_t *peer, const gl_msg_t *message)
+{
+    if (s_send_body (self, &peer->routing_id, GL_WIRE_MEMBERSHIP, message) == 0)
         peer->last_sent = self->now;
-        peer = (instance_t *) zhashx_next (self->peers);
+}
+
+//  Sends MEMBERSHIP for a change in a service to its instances and to the
+//  peers that follow it (SPEC 5.5): nobody else hears of it.
+static void
+s_announce (gl_broker_t *self, service_t *service, const char *instance_address,
+            const char *event)
+{
+    gl_msg_t *message = s_membership_new (service, strchr (instance_address, '/') + 1, event);
+    if (!message) {
+        self->stats.out_of_memory++;
+        return;
+    }
+    instance_t *peer = (instance_t *) zlistx_first (service->instances);
+    while (peer) {
+        s_send_membership (self, peer, message);
+        peer = (instance_t *) zlistx_next (service->instances);
+    }
+    peer = (instance_t *) zlistx_first (self->followers);
+    while (peer) {
+        if (peer->service != service && s_follows (peer, service->name))
+            s_send_membership (self, peer, message);
+        peer = (instance_t *) zlistx_next (self->followers);
     }
     gl_msg_destroy (&message);
+}
+
+//  Tells a newly registered follower the present members of every live
+//  service it follows (its own service it hears of as a member).
+static void
+s_send_current (gl_broker_t *self, instance_t *instance)
+{
+    if (instance->follow_count == 0)
+        return;
+    service_t *service = (service_t *) zhashx_first (self->services);
+    while (service) {
+        instance_t *newest = (instance_t *) zlistx_last (service->instances);
+        if (newest && service != instance->service && s_follows (instance, service->name)) {
+            gl_msg_t *message = s_membership_new (service, strchr (newest->address, '/') + 1,
+                                                  "current");
+            if (message)
+                s_send_membership (self, instance, message);
+            else
+                self->stats.out_of_memory++;
+            gl_msg_destroy (&message);
+        }
+        service = (service_t *) zhashx_next (self->services);
+    }
 }
 
 //  Takes one credit from an instance and keeps the ready list in order.
@@ -379,21 +621,19 @@ s_instance_spend (instance_t *instance)
 }
 
 //  Delivers a body to an instance that has credit. Returns 0 (the body was
-//  handed over), or the errno of the failed send with the body untouched.
+//  handed over), EHOSTUNREACH or EAGAIN with the body untouched, or -1
+//  when the message broke after its first frame (it is lost, counted).
 static int
 s_deliver (gl_broker_t *self, instance_t *instance, const char *sender, zmq_msg_t *body)
 {
-    int rc = s_send (self, &instance->routing_id, GL_WIRE_DELIVER, sender, NULL, 0, body);
-    if (rc == 0) {
+    part_t parts [2] = { { sender, strlen (sender), NULL }, { NULL, 0, body } };
+    int rc = s_send (self, &instance->routing_id, GL_WIRE_DELIVER, parts, 2);
+    if (rc == 0 || rc == -1) {
         s_instance_spend (instance);
         instance->last_sent = self->now;
-        self->stats.delivered++;
     }
-    else
-    if (rc == EHOSTUNREACH)
-        self->stats.unreachable++;
-    else
-        self->stats.blocked++;
+    if (rc == 0)
+        self->stats.delivered++;
     return rc;
 }
 
@@ -414,16 +654,17 @@ s_dispatch (gl_broker_t *self, instance_t *instance)
             s_instance_remove (self, instance, "unreachable");
             return 0;
         }
-        if (rc != 0)
+        if (rc == EAGAIN)
             return -1;
-        zlistx_detach (queue, NULL);
-        self->queue_size--;
+        queued = s_queued_take (self, queue);
         s_queued_destroy (&queued);
     }
     return 0;
 }
 
-//  Sends a service's queued messages to its instances with credit.
+//  Sends a service's queued messages to its instances with credit, least
+//  recently served first (the round robin of SPEC 5.2 applied to the
+//  backlog: each instance takes what its credit allows, then the next).
 static void
 s_dispatch_service (gl_broker_t *self, service_t *service)
 {
@@ -435,7 +676,7 @@ s_dispatch_service (gl_broker_t *self, service_t *service)
 }
 
 //  Forgets an instance: its own queued messages go back to their senders,
-//  the others of its service learn it left.
+//  the members and followers of its service learn it left.
 static void
 s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
 {
@@ -443,37 +684,126 @@ s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
     gl_log_info ("instance_removed", "address=%s reason=%s", instance->address, reason);
     self->stats.deaths++;
     self->generation++;         //  remembered routes may point at it
-    queued_t *queued;
-    while ((queued = (queued_t *) zlistx_detach (instance->queue, NULL))) {
-        self->queue_size--;
-        s_bounce (self, queued->sender, queued->destination, &queued->body,
-                  "instance_dead", "the instance died with this message queued for it");
-        s_queued_destroy (&queued);
-    }
+    s_queue_bounce_all (self, instance->queue, "instance_dead",
+                        "the instance died with this message queued for it");
     if (instance->ready_handle)
         zlistx_detach (service->ready, instance->ready_handle);
+    if (instance->follower_handle)
+        zlistx_detach (self->followers, instance->follower_handle);
     void *handle = zlistx_find (service->instances, instance);
     if (handle)
         zlistx_detach (service->instances, handle);
+    if (zlistx_size (service->instances) == 0)
+        service->empty_since = self->now;
     zhashx_delete (self->instances, instance->address);
-    char *address = strdup (instance->address);
+    char address [GL_WIRE_ADDRESS_MAX + 1];
+    snprintf (address, sizeof (address), "%s", instance->address);
     zhashx_delete (self->peers, &instance->routing_id);     //  destroys the instance
     s_announce (self, service, address, "left");
-    free (address);
 }
 
-//  Adds credit to an instance and delivers what waits for it.
+//  Sets an instance's credit, cut at broker/credit_limit, and delivers
+//  what waits for it.
 static void
-s_instance_credit (gl_broker_t *self, instance_t *instance, uint32_t credit)
+s_instance_set_credit (gl_broker_t *self, instance_t *instance, uint64_t credit)
 {
-    uint64_t total = (uint64_t) instance->credit + credit;
-    instance->credit = total > (uint64_t) self->credit_limit? (uint32_t) self->credit_limit
-                                                             : (uint32_t) total;
+    instance->credit = credit > (uint64_t) self->credit_limit? (uint32_t) self->credit_limit
+                                                              : (uint32_t) credit;
+    if (instance->credit == 0 && instance->ready_handle) {
+        zlistx_detach (instance->service->ready, instance->ready_handle);
+        instance->ready_handle = NULL;
+    }
     if (instance->credit > 0 && !instance->ready_handle)
         instance->ready_handle = zlistx_add_end (instance->service->ready, instance);
     service_t *service = instance->service;
     if (s_dispatch (self, instance) == 0)
         s_dispatch_service (self, service);
+}
+
+//  Stores a READY's follow patterns in the instance and keeps the
+//  followers list right. Returns 0, or -1 on out of memory.
+static int
+s_instance_follow (gl_broker_t *self, instance_t *instance, const gl_msg_t *ready)
+{
+    size_t count = ready->ready.follow_count;
+    char (*follow) [GL_MSG_NAME_MAX + 1] = NULL;
+    if (count) {
+        follow = malloc (count * sizeof (*follow));
+        if (!follow)
+            return -1;
+        memcpy (follow, ready->ready.follow, count * sizeof (*follow));
+    }
+    free (instance->follow);
+    instance->follow = follow;
+    instance->follow_count = count;
+    if (count && !instance->follower_handle)
+        instance->follower_handle = zlistx_add_end (self->followers, instance);
+    if (!count && instance->follower_handle) {
+        zlistx_detach (self->followers, instance->follower_handle);
+        instance->follower_handle = NULL;
+    }
+    return 0;
+}
+
+//  Creates an instance for a READY, not yet in any table. Returns NULL on
+//  out of memory.
+static instance_t *
+s_instance_new (gl_broker_t *self, const routing_id_t *routing_id, const char *address)
+{
+    instance_t *instance = (instance_t *) calloc (1, sizeof (instance_t));
+    if (!instance)
+        return NULL;
+    instance->routing_id = *routing_id;
+    instance->address = strdup (address);
+    instance->queue = zlistx_new ();
+    instance->last_seen = instance->last_sent = self->now;
+    if (!instance->address || !instance->queue)
+        s_instance_destroy (&instance);
+    return instance;
+}
+
+//  Adds a new instance to the tables and its service (created if need
+//  be). Returns 0, or -1 on out of memory: the instance is then destroyed
+//  and what was handed to it from a replaced one bounced.
+static int
+s_instance_insert (gl_broker_t *self, instance_t *instance, const char *service_name)
+{
+    service_t *service = (service_t *) zhashx_lookup (self->services, service_name);
+    if (!service)
+        service = s_service_new (self, service_name);
+    if (service) {
+        instance->service = service;
+        if (zhashx_insert (self->peers, &instance->routing_id, instance) != 0)
+            service = NULL;
+    }
+    if (!service) {
+        s_queue_bounce_all (self, instance->queue, "instance_dead",
+                            "the instance was replaced and the broker is out of memory");
+        s_instance_destroy (&instance);
+        return -1;
+    }
+    zhashx_insert (self->instances, instance->address, instance);
+    zlistx_add_end (service->instances, instance);
+    return 0;
+}
+
+//  Sends WELCOME with the broker's limits.
+static void
+s_send_welcome (gl_broker_t *self, instance_t *instance)
+{
+    gl_msg_t *welcome = gl_msg_new (GL_MSG_WELCOME);
+    if (!welcome) {
+        self->stats.out_of_memory++;
+        return;
+    }
+    welcome->welcome.heartbeat_ms = (uint32_t) self->heartbeat_ms;
+    snprintf (welcome->welcome.broker, sizeof (welcome->welcome.broker), "%s", self->id);
+    welcome->welcome.credit_limit = (uint32_t) self->credit_limit;
+    welcome->welcome.queue_limit = (uint32_t) self->queue_limit;
+    welcome->welcome.max_body = (uint32_t) self->max_body;
+    if (s_send_body (self, &instance->routing_id, GL_WIRE_WELCOME, welcome) == 0)
+        instance->last_sent = self->now;
+    gl_msg_destroy (&welcome);
 }
 
 //  --------------------------------------------------------------------------
@@ -485,6 +815,13 @@ s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routi
                   zmq_msg_t *frame, gl_msg_type_t expected)
 {
     char error [GL_MSG_ERROR_MAX];
+    if ((int64_t) zmq_msg_size (frame) > self->max_body) {
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "peer=%s reason=too_large", peer);
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "too_large",
+                      "the body is larger than the max_body of WELCOME");
+        return NULL;
+    }
     gl_msg_t *message = gl_msg_decode (zmq_msg_data (frame), zmq_msg_size (frame), error);
     if (message && message->type != expected) {
         snprintf (error, sizeof (error), "expected a %s body, got %s",
@@ -494,12 +831,35 @@ s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routi
     if (!message) {
         self->stats.rejected++;
         gl_log_warn ("frame_rejected", "peer=%s reason=\"%s\"", peer, error);
-        s_send_error (self, routing_id, "malformed", error);
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed", error);
     }
     return message;
 }
 
-//  READY: registers (or re-registers) an instance and welcomes it.
+//  A READY again on a connection already registered under the same
+//  address: the registration is renewed in place. Credit and follow
+//  patterns are replaced by the new ones; queued messages stay; the
+//  members hear nothing (nothing changed for them).
+static void
+s_instance_renew (gl_broker_t *self, instance_t *instance, const gl_msg_t *ready)
+{
+    if (s_instance_follow (self, instance, ready) != 0) {
+        self->stats.out_of_memory++;
+        s_send_error (self, &instance->routing_id, GL_WIRE_ERROR, "malformed",
+                      "out of memory: READY not taken, send it again");
+        return;
+    }
+    gl_log_info ("instance_renewed", "address=%s credit=%u", instance->address,
+                 ready->ready.credit);
+    s_send_welcome (self, instance);
+    s_send_current (self, instance);
+    s_instance_set_credit (self, instance, ready->ready.credit);
+}
+
+//  READY: registers an instance and welcomes it (SPEC 5.1). The same
+//  address from another connection takes the registration over: the old
+//  connection is told DISCONNECT replaced and forgotten, and the messages
+//  queued for that address pass to the new connection.
 static void
 s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
                 zmq_msg_t *body)
@@ -509,33 +869,46 @@ s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing
         return;
     char address [GL_WIRE_ADDRESS_MAX + 1];
     snprintf (address, sizeof (address), "%s/%s", ready->ready.service, ready->ready.instance);
-    instance_t *previous = (instance_t *) zhashx_lookup (self->peers, routing_id);
-    if (previous)
-        s_instance_remove (self, previous, "registered_again");
-    previous = (instance_t *) zhashx_lookup (self->instances, address);
-    if (previous)
-        s_instance_remove (self, previous, "replaced");
-
-    instance_t *instance = (instance_t *) zmalloc (sizeof (instance_t));
-    instance->routing_id = *routing_id;
-    instance->address = strdup (address);
-    instance->service = s_service_require (self, ready->ready.service, true);
-    instance->queue = zlistx_new ();
-    instance->last_seen = instance->last_sent = self->now;
-    zhashx_insert (self->peers, &instance->routing_id, instance);
-    zhashx_insert (self->instances, address, instance);
-    zlistx_add_end (instance->service->instances, instance);
-    gl_log_info ("instance_ready", "address=%s credit=%u", address, ready->ready.credit);
-
-    gl_msg_t *welcome = gl_msg_new (GL_MSG_WELCOME);
-    if (welcome) {
-        welcome->welcome.heartbeat_ms = (uint32_t) self->heartbeat_ms;
-        snprintf (welcome->welcome.broker, sizeof (welcome->welcome.broker), "%s", self->id);
-        s_send_body (self, routing_id, GL_WIRE_WELCOME, welcome);
-        gl_msg_destroy (&welcome);
+    instance_t *current = (instance_t *) zhashx_lookup (self->peers, routing_id);
+    instance_t *holder = (instance_t *) zhashx_lookup (self->instances, address);
+    if (current && current == holder) {
+        s_instance_renew (self, current, ready);
+        gl_msg_destroy (&ready);
+        return;
     }
+    instance_t *instance = s_instance_new (self, routing_id, address);
+    if (!instance || s_instance_follow (self, instance, ready) != 0) {
+        s_instance_destroy (&instance);
+        self->stats.out_of_memory++;
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed",
+                      "out of memory: READY not taken, send it again");
+        gl_msg_destroy (&ready);
+        return;
+    }
+    if (current)                //  this connection under another address
+        s_instance_remove (self, current, "registered_again");
+    if (holder) {
+        s_send_error (self, &holder->routing_id, GL_WIRE_DISCONNECT, "replaced",
+                      "another connection registered this service/instance");
+        queued_t *queued;
+        while ((queued = (queued_t *) zlistx_detach (holder->queue, NULL)))
+            zlistx_add_end (instance->queue, queued);
+        self->stats.replaced++;
+        s_instance_remove (self, holder, "replaced");
+    }
+    if (s_instance_insert (self, instance, ready->ready.service) != 0) {
+        self->stats.out_of_memory++;
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed",
+                      "out of memory: READY not taken, send it again");
+        gl_msg_destroy (&ready);
+        return;
+    }
+    gl_log_info ("instance_ready", "address=%s credit=%u follow=%zu", address,
+                 ready->ready.credit, ready->ready.follow_count);
+    s_send_welcome (self, instance);
     s_announce (self, instance->service, address, "joined");
-    s_instance_credit (self, instance, ready->ready.credit);
+    s_send_current (self, instance);
+    s_instance_set_credit (self, instance, ready->ready.credit);
     gl_msg_destroy (&ready);
 }
 
@@ -546,31 +919,71 @@ s_handle_credit (gl_broker_t *self, instance_t *instance, zmq_msg_t *body)
     gl_msg_t *credit = s_decode_control (self, instance->address, &instance->routing_id, body,
                                          GL_MSG_CREDIT);
     if (credit) {
-        s_instance_credit (self, instance, credit->credit.credit);
+        s_instance_set_credit (self, instance,
+                               (uint64_t) instance->credit + credit->credit.credit);
         gl_msg_destroy (&credit);
     }
 }
 
-//  Queues a message for an instance (or for any instance of a service
-//  when instance is NULL), or bounces it when the queue is full.
+//  Finds (or opens) the account of a sender. NULL on out of memory.
+static account_t *
+s_account_require (gl_broker_t *self, const char *sender)
+{
+    account_t *account = (account_t *) zhashx_lookup (self->accounts, sender);
+    if (!account) {
+        account = (account_t *) calloc (1, sizeof (account_t));
+        if (account && zhashx_insert (self->accounts, sender, account) != 0) {
+            free (account);
+            account = NULL;
+        }
+    }
+    return account;
+}
+
+//  Queues a message for an instance (or for any instance of a service when
+//  instance is NULL; the service named by destination is created when it
+//  does not exist), or bounces it queue_full when a bound is reached.
 static void
 s_enqueue (gl_broker_t *self, service_t *service, instance_t *instance,
            const char *sender, const char *destination, zmq_msg_t *body)
 {
-    if (self->queue_size >= (size_t) self->queue_limit) {
-        s_bounce (self, sender, destination, body, "queue_full",
-                  "the broker's queue is full; retry later");
+    size_t cost = s_cost (zmq_msg_size (body), sender, destination);
+    account_t *account = (account_t *) zhashx_lookup (self->accounts, sender);
+    const char *full = s_over_bound (self, service, account, cost);
+    if (full) {
+        self->stats.refused++;
+        s_bounce (self, sender, destination, body, "queue_full", full);
         return;
     }
-    queued_t *queued = s_queued_new (body, sender, destination);
-    zlistx_add_end (instance? instance->queue: service->queue, queued);
+    if (!service)
+        service = s_service_new (self, destination);
+    if (!account && service)
+        account = s_account_require (self, sender);
+    queued_t *queued = service && account? s_queued_new (body, sender, destination, cost): NULL;
+    if (!queued || !zlistx_add_end (instance? instance->queue: service->queue, queued)) {
+        s_queued_destroy (&queued);
+        if (account && account->messages == 0)
+            zhashx_delete (self->accounts, sender);
+        self->stats.out_of_memory++;
+        self->stats.refused++;
+        s_bounce (self, sender, destination, body, "queue_full",
+                  "the broker is out of memory; retry later");
+        return;
+    }
+    queued->queued_at = self->now;
+    queued->account = account;
+    queued->service = service;
+    account->messages++;
+    account->bytes += cost;
+    service->queued_bytes += cost;
     self->queue_size++;
+    self->queue_bytes += cost;
     self->stats.queued++;
 }
 
 //  Routes a body from sender to a resolved destination (an instance, or
-//  any instance of a service): delivers it now when an instance has credit
-//  and nothing waits before it, else queues it.
+//  any instance of a service, which may not exist yet): delivers it now
+//  when an instance has credit and nothing waits before it, else queues it.
 static void
 s_route (gl_broker_t *self, const char *sender, const char *destination, service_t *service,
          instance_t *instance, zmq_msg_t *body)
@@ -583,7 +996,7 @@ s_route (gl_broker_t *self, const char *sender, const char *destination, service
         }
     }
     else {
-        instance = (instance_t *) zlistx_first (service->ready);
+        instance = service? (instance_t *) zlistx_first (service->ready): NULL;
         if (!instance || zlistx_size (service->queue)) {
             s_enqueue (self, service, NULL, sender, destination, body);
             return;
@@ -604,14 +1017,14 @@ s_route (gl_broker_t *self, const char *sender, const char *destination, service
             s_route (self, sender_copy, destination_copy, service, NULL, body);
     }
     else
-    if (rc == EAGAIN)
+    if (rc == EAGAIN)           //  requeued, at the tail: nothing waited before it
         s_enqueue (self, service, targeted? instance: NULL, sender, destination, body);
 }
 
 //  Validates a SEND's address frame and remembers where it leads in the
-//  sender's route. An instance address that is not registered leaves the
-//  route's service NULL, and is not remembered. Returns false when the
-//  address is malformed (and answers ERROR).
+//  sender's route. An address whose instance or service does not exist
+//  leaves the route's service NULL and is not remembered. Returns false
+//  when the address is malformed (and answers ERROR).
 static bool
 s_route_learn (gl_broker_t *self, instance_t *sender, zmq_msg_t *address)
 {
@@ -623,20 +1036,21 @@ s_route_learn (gl_broker_t *self, instance_t *sender, zmq_msg_t *address)
                                 &service_size, &instance_size)) {
         self->stats.rejected++;
         gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", sender->address);
-        s_send_error (self, &sender->routing_id, "malformed",
+        s_send_error (self, &sender->routing_id, GL_WIRE_ERROR, "malformed",
                       "SEND: expected an address 'service' or 'service/instance'");
         return false;
     }
     memcpy (route->address, zmq_msg_data (address), address_size);
     route->address [address_size] = '\0';
     route->size = address_size;
-    if (instance_size) {
+    route->targeted = instance_size > 0;
+    if (route->targeted) {
         route->instance = (instance_t *) zhashx_lookup (self->instances, route->address);
         route->service = route->instance? route->instance->service: NULL;
     }
     else {
         route->instance = NULL;
-        route->service = s_service_require (self, route->address, true);
+        route->service = (service_t *) zhashx_lookup (self->services, route->address);
     }
     if (route->service)
         route->generation = self->generation;
@@ -653,11 +1067,16 @@ s_handle_send (gl_broker_t *self, instance_t *instance, zmq_msg_t *address, zmq_
                    && memcmp (route->address, zmq_msg_data (address), route->size) == 0;
     if (!remembered && !s_route_learn (self, instance, address))
         return;
-    if ((int64_t) zmq_msg_size (body) > self->max_body)
-        s_bounce (self, instance->address, route->address, body, "too_large",
-                  "the body is larger than broker/max_body");
+    //  Only an inproc peer can get here with a larger body: over tcp and
+    //  ipc ZMQ_MAXMSGSIZE drops the connection first.
+    if ((int64_t) zmq_msg_size (body) > self->max_body) {
+        self->stats.rejected++;
+        if (s_bounce_to (self, &instance->routing_id, route->address, route->size, body, false,
+                         "too_large", "the body is larger than the max_body of WELCOME"))
+            instance->last_sent = self->now;
+    }
     else
-    if (!route->service)
+    if (route->targeted && !route->service)
         s_bounce (self, instance->address, route->address, body, "no_such_instance",
                   "no instance is registered at this address");
     else
@@ -665,18 +1084,35 @@ s_handle_send (gl_broker_t *self, instance_t *instance, zmq_msg_t *address, zmq_
                  body);
 }
 
-//  Checks the frame count a command needs; logs and counts a mismatch.
-static bool
-s_frames_ok (gl_broker_t *self, const char *peer, gl_wire_command_t command, int frames)
+//  The frame count a command needs (routing id and header included).
+static int
+s_frames_wanted (gl_wire_command_t command)
 {
-    int wanted = command == GL_WIRE_SEND? 4
-               : (command == GL_WIRE_READY || command == GL_WIRE_CREDIT)? 3: 2;
-    if (frames == wanted)
-        return true;
+    return command == GL_WIRE_SEND? 4
+         : (command == GL_WIRE_READY || command == GL_WIRE_CREDIT)? 3: 2;
+}
+
+//  A message from a peer that has not registered (SPEC 5.1): a well-formed
+//  SEND comes back as BOUNCE not_registered, DISCONNECT is ignored, READY
+//  is handled by the caller; anything else is answered ERROR
+//  not_registered.
+static void
+s_handle_stranger (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
+                   gl_wire_command_t command, zmq_msg_t *frame, int frames)
+{
+    if (command == GL_WIRE_DISCONNECT)
+        return;
     self->stats.rejected++;
-    gl_log_warn ("frame_rejected", "peer=%s reason=frame_count command=%s frames=%d wanted=%d",
-                 peer, gl_wire_command_name (command), frames, wanted);
-    return false;
+    gl_log_debug ("frame_rejected", "peer=%s reason=not_registered command=%s", peer,
+                  gl_wire_command_name (command));
+    if (command == GL_WIRE_SEND && frames == 4) {
+        size_t size = zmq_msg_size (&frame [2]);
+        bool echo = (int64_t) zmq_msg_size (&frame [3]) <= self->max_body;
+        s_bounce_to (self, routing_id, zmq_msg_data (&frame [2]), size, &frame [3], echo,
+                     "not_registered", "send READY first");
+    }
+    else
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "not_registered", "send READY first");
 }
 
 //  Handles one message of `frames` frames (frame 0 is the routing id;
@@ -685,7 +1121,7 @@ static void
 s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
 {
     routing_id_t from;
-    from.size = zmq_msg_size (&frame [0]);
+    from.size = frames > 0? zmq_msg_size (&frame [0]): 0;
     if (from.size == 0 || from.size > sizeof (from.data))
         return;                 //  ZeroMQ never gives a ROUTER such an id
     memcpy (from.data, zmq_msg_data (&frame [0]), from.size);
@@ -707,27 +1143,28 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         //  A wrong version is answered to anyone: it is how a peer learns
         //  what this broker speaks.
         if (status == GL_WIRE_HEADER_BAD_VERSION || instance)
-            s_send_error (self, routing_id, reason,
+            s_send_error (self, routing_id, GL_WIRE_ERROR, reason,
                           status == GL_WIRE_HEADER_BAD_VERSION? "this broker speaks GLP version 1"
                                                               : "expected a GLP/1 header");
         return;
     }
-    if (!s_frames_ok (self, peer, command, frames)) {
-        if (instance)
-            s_send_error (self, routing_id, "malformed",
-                          "wrong number of frames for the command");
+    if (!instance && command != GL_WIRE_READY) {
+        s_handle_stranger (self, peer, routing_id, command, frame, frames);
         return;
     }
-    if (command == GL_WIRE_READY) {
-        s_handle_ready (self, peer, routing_id, &frame [2]);
-        return;
-    }
-    if (!instance && command != GL_WIRE_DISCONNECT) {
-        s_send_error (self, routing_id, "not_registered",
-                      "send READY first");
+    if (frames != s_frames_wanted (command)) {
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "peer=%s reason=frame_count command=%s frames=%d "
+                     "wanted=%d", peer, gl_wire_command_name (command), frames,
+                     s_frames_wanted (command));
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed",
+                      "wrong number of frames for the command");
         return;
     }
     switch (command) {
+        case GL_WIRE_READY:
+            s_handle_ready (self, peer, routing_id, &frame [2]);
+            break;
         case GL_WIRE_HEARTBEAT:
             break;
         case GL_WIRE_CREDIT:
@@ -737,14 +1174,13 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
             s_handle_send (self, instance, &frame [2], &frame [3]);
             break;
         case GL_WIRE_DISCONNECT:
-            if (instance)
-                s_instance_remove (self, instance, "disconnected");
+            s_instance_remove (self, instance, "disconnected");
             break;
         default:
             self->stats.rejected++;
             gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
                          gl_wire_command_name (command));
-            s_send_error (self, routing_id, "bad_command",
+            s_send_error (self, routing_id, GL_WIRE_ERROR, "bad_command",
                           "this command is not sent to a broker");
     }
 }
@@ -806,28 +1242,54 @@ s_handle_input (gl_broker_t *self, int timeout)
     return rc;
 }
 
-//  Heartbeats quiet peers and removes those silent for S_LIVENESS beats.
+//  Bounces no_instance what has waited broker/no_instance_timeout_ms for
+//  a service that has had no instance all that time. The queue is in
+//  order, so the sweep stops at the first message still within its time.
+static void
+s_expire (gl_broker_t *self, service_t *service)
+{
+    if (zlistx_size (service->instances))
+        return;
+    queued_t *queued;
+    while ((queued = (queued_t *) zlistx_first (service->queue))) {
+        int64_t since = queued->queued_at > service->empty_since? queued->queued_at
+                                                                 : service->empty_since;
+        if (self->now - since < self->no_instance_timeout_ms)
+            return;
+        queued = s_queued_take (self, service->queue);
+        self->stats.expired++;
+        s_bounce (self, queued->sender, queued->destination, &queued->body, "no_instance",
+                  "no instance of the service registered in broker/no_instance_timeout_ms");
+        s_queued_destroy (&queued);
+    }
+}
+
+//  Heartbeats quiet peers, removes those silent for S_LIVENESS beats,
+//  expires messages for absent services, retries what a high-water mark
+//  blocked, and releases empty services.
 static void
 s_heartbeat (gl_broker_t *self)
 {
     zlistx_t *dead = zlistx_new ();
     instance_t *instance = (instance_t *) zhashx_first (self->peers);
-    while (instance) {
+    while (instance && dead) {
         if (self->now - instance->last_seen > S_LIVENESS * self->heartbeat_ms)
             zlistx_add_end (dead, instance);
         else
         if (self->now - instance->last_sent >= self->heartbeat_ms) {
-            if (s_send (self, &instance->routing_id, GL_WIRE_HEARTBEAT, NULL, NULL, 0, NULL) == 0)
+            if (s_send (self, &instance->routing_id, GL_WIRE_HEARTBEAT, NULL, 0) == 0)
                 instance->last_sent = self->now;
         }
         instance = (instance_t *) zhashx_next (self->peers);
     }
-    while ((instance = (instance_t *) zlistx_detach (dead, NULL)))
+    if (!dead)
+        self->stats.out_of_memory++;    //  the next sweep tries again
+    while (dead && (instance = (instance_t *) zlistx_detach (dead, NULL)))
         s_instance_remove (self, instance, "silent");
     zlistx_destroy (&dead);
-    //  Retry what a high-water mark blocked, then drop empty services.
     service_t *service = (service_t *) zhashx_first (self->services);
     while (service) {
+        s_expire (self, service);
         s_dispatch_service (self, service);
         service = (service_t *) zhashx_next (self->services);
     }
@@ -841,11 +1303,40 @@ s_log_stats (gl_broker_t *self)
     gl_broker_stats_t *stats = &self->stats;
     gl_log_info ("broker_stats",
         "received=%" PRIu64 " delivered=%" PRIu64 " queued=%" PRIu64 " waiting=%zu"
-        " bounced=%" PRIu64 " unbounceable=%" PRIu64 " rejected=%" PRIu64
-        " unreachable=%" PRIu64 " blocked=%" PRIu64 " deaths=%" PRIu64 " instances=%zu",
-        stats->received, stats->delivered, stats->queued, self->queue_size, stats->bounced,
-        stats->unbounceable, stats->rejected, stats->unreachable, stats->blocked,
-        stats->deaths, zhashx_size (self->peers));
+        " waiting_bytes=%zu bounced=%" PRIu64 " unbounceable=%" PRIu64 " refused=%" PRIu64
+        " expired=%" PRIu64 " rejected=%" PRIu64 " unreachable=%" PRIu64 " blocked=%" PRIu64
+        " broken=%" PRIu64 " out_of_memory=%" PRIu64 " deaths=%" PRIu64 " replaced=%" PRIu64
+        " instances=%zu",
+        stats->received, stats->delivered, stats->queued, self->queue_size, self->queue_bytes,
+        stats->bounced, stats->unbounceable, stats->refused, stats->expired, stats->rejected,
+        stats->unreachable, stats->blocked, stats->broken, stats->out_of_memory,
+        stats->deaths, stats->replaced, zhashx_size (self->peers));
+}
+
+//  At a stop: bounces every queued message shutdown (it would be lost with
+//  the process) and tells every peer DISCONNECT shutdown.
+static void
+s_shutdown (gl_broker_t *self)
+{
+    service_t *service = (service_t *) zhashx_first (self->services);
+    while (service) {
+        s_queue_bounce_all (self, service->queue, "shutdown", "the broker is stopping");
+        service = (service_t *) zhashx_next (self->services);
+    }
+    instance_t *instance = (instance_t *) zhashx_first (self->peers);
+    while (instance) {
+        s_queue_bounce_all (self, instance->queue, "shutdown", "the broker is stopping");
+        instance = (instance_t *) zhashx_next (self->peers);
+    }
+    instance = (instance_t *) zhashx_first (self->peers);
+    while (instance) {
+        s_send_error (self, &instance->routing_id, GL_WIRE_DISCONNECT, "shutdown",
+                      "the broker is stopping; reconnect with backoff");
+        instance = (instance_t *) zhashx_next (self->peers);
+    }
+    //  Give ZeroMQ a moment to flush those at zmq_ctx_term.
+    int linger = S_SHUTDOWN_LINGER_MS;
+    zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof (linger));
 }
 
 int
@@ -870,6 +1361,8 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
             self->next_stats = self->now + self->stats_ms;
         }
     }
+    self->now = zclock_mono ();
+    s_shutdown (self);
     s_log_stats (self);
     return 0;
 }
@@ -880,22 +1373,66 @@ gl_broker_stats (gl_broker_t *self)
     return self->stats;
 }
 
+void
+gl_broker_handle (gl_broker_t *self, zmq_msg_t *frame, int frames)
+{
+    self->now = zclock_mono ();
+    self->stats.received++;
+    s_handle_message (self, frame, frames);
+}
+
+void
+gl_broker_sweep (gl_broker_t *self)
+{
+    self->now = zclock_mono ();
+    s_heartbeat (self);
+}
+
+void *
+gl_broker_context (gl_broker_t *self)
+{
+    return self->context;
+}
+
 //  --------------------------------------------------------------------------
 //  Construction
 
-//  Reads the numeric settings; returns 0 or -1 with the reason.
+//  Reads the queue bounds; returns 0 or -1 with the reason.
+static int
+s_configure_bounds (gl_broker_t *self, gl_config_t *config, char *error)
+{
+    int64_t queue_limit, queue_bytes, service_bytes, share;
+    if (gl_config_int (config, "broker/queue_limit", 100000, 1, 100000000, &queue_limit, error)
+     || gl_config_int (config, "broker/queue_bytes", 256LL << 20, 1 << 16, 1LL << 40,
+                       &queue_bytes, error)
+     || gl_config_int (config, "broker/service_queue_bytes", 64LL << 20, 1 << 16, 1LL << 40,
+                       &service_bytes, error)
+     || gl_config_int (config, "broker/sender_queue_share", 50, 1, 100, &share, error)
+     || gl_config_int (config, "broker/no_instance_timeout_ms", 30000, 1, 86400000,
+                       &self->no_instance_timeout_ms, error))
+        return -1;
+    self->queue_limit = (size_t) queue_limit;
+    self->queue_bytes_limit = (size_t) queue_bytes;
+    self->service_bytes_limit = (size_t) service_bytes;
+    self->sender_messages_limit = (size_t) (queue_limit * share / 100);
+    self->sender_bytes_limit = (size_t) (queue_bytes / 100 * share);
+    if (self->sender_messages_limit == 0)
+        self->sender_messages_limit = 1;
+    return 0;
+}
+
+//  Reads the numeric settings and the id; returns 0 or -1 with the reason.
 static int
 s_configure (gl_broker_t *self, gl_config_t *config, char *error)
 {
-    int64_t queue_limit;
     if (gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &self->heartbeat_ms, error)
-     || gl_config_int (config, "broker/queue_limit", 100000, 1, 100000000, &queue_limit, error)
-     || gl_config_int (config, "broker/credit_limit", 10000, 1, 1000000, &self->credit_limit, error)
-     || gl_config_int (config, "broker/max_body", GL_MSG_MAX_BODY, 1, GL_MSG_MAX_BODY,
+     || gl_config_int (config, "broker/credit_limit", 10000, 1, GL_MSG_CREDIT_MAX,
+                       &self->credit_limit, error)
+     || gl_config_int (config, "broker/max_body", GL_MSG_MAX_BODY, 1024, GL_MSG_MAX_BODY,
                        &self->max_body, error)
-     || gl_config_int (config, "broker/stats_ms", 10000, 100, 86400000, &self->stats_ms, error))
+     || gl_config_int (config, "broker/stats_ms", 10000, 100, 86400000, &self->stats_ms, error)
+     || s_configure_bounds (self, config, error))
         return -1;
-    self->queue_limit = (size_t) queue_limit;
     const char *id = gl_config_get (config, "broker/id", NULL);
     char host [64] = "broker";
     gethostname (host, sizeof (host) - 1);
@@ -908,6 +1445,51 @@ s_configure (gl_broker_t *self, gl_config_t *config, char *error)
         snprintf (self->id, sizeof (self->id), "%s", id);
     else
         snprintf (self->id, sizeof (self->id), "%.40s:%d", host, (int) getpid ());
+    for (char *c = self->id; *c; c++)          //  a host name may hold other bytes
+        if (!gl_wire_instance_valid (c, 1))
+            *c = '-';
+    return 0;
+}
+
+//  True if another process serves this ipc endpoint. ZeroMQ's ipc bind
+//  first unlinks whatever file is at the path, so that the socket file of
+//  a crashed broker does not block a restart; but that also silently takes
+//  the path from a live broker, whose actors then reach the new one or
+//  neither. A connect() tells the two apart: a live listener accepts, a
+//  stale file refuses (ECONNREFUSED), no file is ENOENT. Two brokers
+//  starting in the same instant can still race; that is the operator's.
+static bool
+s_ipc_in_use (const char *endpoint)
+{
+    if (strncmp (endpoint, "ipc://", 6) != 0 || endpoint [6] == '@' || endpoint [6] == '\0')
+        return false;           //  abstract sockets refuse a second bind themselves
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    if (strlen (endpoint + 6) >= sizeof (address.sun_path))
+        return false;           //  zmq_bind reports it
+    strcpy (address.sun_path, endpoint + 6);
+    int handle = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (handle == -1)
+        return false;
+    bool in_use = connect (handle, (struct sockaddr *) &address, sizeof (address)) == 0;
+    close (handle);
+    return in_use;
+}
+
+//  Binds one endpoint, refusing an ipc path another process serves.
+static int
+s_bind_endpoint (gl_broker_t *self, const char *endpoint, char *error)
+{
+    if (s_ipc_in_use (endpoint)) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/bind: '%s' is in use: another "
+                  "process (another broker?) accepts connections on it", endpoint);
+        return -1;
+    }
+    if (zmq_bind (self->router, endpoint) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/bind: cannot bind '%s': %s",
+                  endpoint, zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    gl_log_info ("broker_bound", "endpoint=%s", endpoint);
     return 0;
 }
 
@@ -917,45 +1499,79 @@ s_bind (gl_broker_t *self, gl_config_t *config, char *error)
 {
     const char *endpoints = gl_config_get (config, "broker/bind", "tcp://127.0.0.1:5570");
     self->router = zmq_socket (self->context, ZMQ_ROUTER);
+    if (!self->router) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: cannot create a socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     int on = 1, linger = 0;
     int hwm = (int) self->credit_limit + S_CONTROL_HWM;
-    zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &on, sizeof (on));
-    zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof (linger));
-    zmq_setsockopt (self->router, ZMQ_SNDHWM, &hwm, sizeof (hwm));
-    zmq_setsockopt (self->router, ZMQ_RCVHWM, &hwm, sizeof (hwm));
+    //  Every frame is at most max_body (a header and an address are far
+    //  smaller): libzmq drops a connection that sends a larger frame
+    //  before the broker allocates it.
+    int64_t largest = self->max_body;
+    if (zmq_setsockopt (self->router, ZMQ_ROUTER_MANDATORY, &on, sizeof (on))
+    ||  zmq_setsockopt (self->router, ZMQ_LINGER, &linger, sizeof (linger))
+    ||  zmq_setsockopt (self->router, ZMQ_SNDHWM, &hwm, sizeof (hwm))
+    ||  zmq_setsockopt (self->router, ZMQ_RCVHWM, &hwm, sizeof (hwm))
+    ||  zmq_setsockopt (self->router, ZMQ_MAXMSGSIZE, &largest, sizeof (largest))) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: cannot set socket options: %s",
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     char *list = strdup (endpoints);
+    if (!list) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: out of memory");
+        return -1;
+    }
     char *saveptr = NULL;
     int rc = 0;
     for (char *endpoint = strtok_r (list, ", ", &saveptr); endpoint && rc == 0;
-         endpoint = strtok_r (NULL, ", ", &saveptr)) {
-        if (zmq_bind (self->router, endpoint) != 0) {
-            snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/bind: cannot bind '%s': %s",
-                      endpoint, zmq_strerror (zmq_errno ()));
-            rc = -1;
-        }
-        else
-            gl_log_info ("broker_bound", "endpoint=%s", endpoint);
-    }
+         endpoint = strtok_r (NULL, ", ", &saveptr))
+        rc = s_bind_endpoint (self, endpoint, error);
     free (list);
     return rc;
 }
 
-gl_broker_t *
-gl_broker_new (gl_config_t *config, char *error)
+//  Creates the tables. Returns 0, or -1 on out of memory.
+static int
+s_tables_new (gl_broker_t *self)
 {
-    gl_broker_t *self = (gl_broker_t *) zmalloc (sizeof (gl_broker_t));
-    self->context = zmq_ctx_new ();
-    self->generation = 1;
     self->peers = zhashx_new ();
+    self->instances = zhashx_new ();
+    self->services = zhashx_new ();
+    self->accounts = zhashx_new ();
+    self->followers = zlistx_new ();
+    if (!self->peers || !self->instances || !self->services || !self->accounts
+    ||  !self->followers)
+        return -1;
     //  Keys are the instances' own routing ids: not copied, not freed.
     zhashx_set_key_hasher (self->peers, s_routing_id_hash);
     zhashx_set_key_comparator (self->peers, s_routing_id_compare);
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
     zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) s_instance_destroy);
-    self->instances = zhashx_new ();
-    self->services = zhashx_new ();
     zhashx_set_destructor (self->services, (zhashx_destructor_fn *) s_service_destroy);
+    zhashx_set_destructor (self->accounts, (zhashx_destructor_fn *) s_account_destroy);
+    return 0;
+}
+
+gl_broker_t *
+gl_broker_new (gl_config_t *config, char *error)
+{
+    gl_broker_t *self = (gl_broker_t *) calloc (1, sizeof (gl_broker_t));
+    if (!self) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: out of memory");
+        return NULL;
+    }
+    self->generation = 1;
+    self->now = zclock_mono ();
+    self->context = zmq_ctx_new ();
+    if (!self->context || s_tables_new (self) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: out of memory");
+        gl_broker_destroy (&self);
+    }
+    else
     if (s_configure (self, config, error) != 0 || s_bind (self, config, error) != 0)
         gl_broker_destroy (&self);
     return self;
@@ -966,12 +1582,15 @@ gl_broker_destroy (gl_broker_t **self_p)
 {
     if (self_p && *self_p) {
         gl_broker_t *self = *self_p;
+        zlistx_destroy (&self->followers);
         zhashx_destroy (&self->instances);
         zhashx_destroy (&self->peers);
         zhashx_destroy (&self->services);
+        zhashx_destroy (&self->accounts);
         if (self->router)
             zmq_close (self->router);
-        zmq_ctx_term (self->context);
+        if (self->context)
+            zmq_ctx_term (self->context);
         free (self);
         *self_p = NULL;
     }

@@ -34,9 +34,14 @@ s_same_arrays (const gl_msg_t *a, const gl_msg_t *b)
 {
     bool same = true;
     if (a->type == GL_MSG_MEMBERSHIP) {
-        same = S_SAME (membership.member_count);
+        same = S_SAME (membership.member_count) && S_SAME (membership.count);
         for (size_t index = 0; same && index < a->membership.member_count; index++)
             same = S_SAME_TEXT (membership.members [index]);
+    }
+    if (a->type == GL_MSG_READY) {
+        same = S_SAME (ready.follow_count);
+        for (size_t index = 0; same && index < a->ready.follow_count; index++)
+            same = S_SAME_TEXT (ready.follow [index]);
     }
     if (a->type == GL_MSG_ECHO)
         same = S_SAME (echo.payload_size)
@@ -66,7 +71,9 @@ s_same (const gl_msg_t *a, const gl_msg_t *b)
             return S_SAME_TEXT (ready.service) && S_SAME_TEXT (ready.instance)
                 && S_SAME (ready.credit);
         case GL_MSG_WELCOME:
-            return S_SAME (welcome.heartbeat_ms) && S_SAME_TEXT (welcome.broker);
+            return S_SAME (welcome.heartbeat_ms) && S_SAME_TEXT (welcome.broker)
+                && S_SAME (welcome.credit_limit) && S_SAME (welcome.queue_limit)
+                && S_SAME (welcome.max_body);
         case GL_MSG_CREDIT:
             return S_SAME (credit.credit);
         case GL_MSG_ERROR:

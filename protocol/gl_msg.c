@@ -18,25 +18,32 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define S_CREDIT_MAX    1000000
+#define S_CREDIT_MAX    GL_MSG_CREDIT_MAX
 #define S_PAYLOAD_MAX   (1024 * 1024)
 #define S_KEY_MAX       GL_MSG_NAME_MAX     //  event field key, bytes
 #define S_VALUE_MAX     256                 //  event field value, bytes
 #define S_BAR_SIZE      9                   //  elements of a bar array
 #define S_PRINTABLE_MAX 32                  //  bytes of a peer's name quoted in an error
+#define S_HEARTBEAT_MIN 10                  //  welcome.heartbeat_ms bounds, ms
+#define S_HEARTBEAT_MAX 600000
+#define S_TRADES_MAX    INT64_MAX           //  bar trades: PostgreSQL bigint
 
 typedef enum {
     S_TEXT,             //  any UTF-8 without NUL, in a fixed buffer
     S_SERVICE,          //  a service name (SPEC section 4)
     S_INSTANCE,         //  an instance id (SPEC section 4)
+    S_UUID,             //  a UUID in canonical lowercase text (36 bytes)
     S_TIMEFRAME,        //  one of the eight timeframe names
     S_ERROR_CLASS,      //  one of the eight fetch error classes
-    S_EVENT,            //  "joined" or "left"
-    S_UINT,             //  uint32_t or uint64_t (by size), 0..limit
+    S_EVENT,            //  "joined", "left" or "current"
+    S_UINT,             //  uint32_t or uint64_t (by size), minimum..limit
     S_INT,              //  int64_t
+    S_TIME,             //  int64_t seconds in [0, GL_MSG_TIME_END)
+    S_TIME_MS,          //  int64_t milliseconds in [0, GL_MSG_TIME_END * 1000)
     S_BOOL,             //  bool
     S_PAYLOAD,          //  echo.payload: binary-safe UTF-8, malloc'd
     S_MEMBERS,          //  membership.members: array of instance ids
+    S_FOLLOW,           //  ready.follow: array of follow patterns
     S_BARS,             //  bars.bars: array of bar arrays
     S_FIELDS,           //  event.fields: map of str to str
 } s_kind_t;
@@ -47,6 +54,8 @@ typedef struct {
     size_t offset;      //  where the value lives in gl_msg_t
     size_t size;        //  its storage size (a fixed buffer holds size - 1 bytes)
     uint64_t limit;     //  the highest value of an S_UINT
+    uint64_t minimum;   //  the lowest value of an S_UINT
+    bool optional;      //  may be absent (encoded only when it has content)
 } s_field_t;
 
 typedef struct {
@@ -59,73 +68,79 @@ typedef struct {
 #define S_TABLE(fields) fields, sizeof (fields) / sizeof (fields [0])
 
 static const s_field_t s_ready_fields [] = {
-    { "service", S_SERVICE, S_SLOT (ready.service), 0 },
-    { "instance", S_INSTANCE, S_SLOT (ready.instance), 0 },
-    { "credit", S_UINT, S_SLOT (ready.credit), S_CREDIT_MAX },
+    { "service", S_SERVICE, S_SLOT (ready.service), 0, 0, false },
+    { "instance", S_INSTANCE, S_SLOT (ready.instance), 0, 0, false },
+    { "credit", S_UINT, S_SLOT (ready.credit), S_CREDIT_MAX, 0, false },
+    { "follow", S_FOLLOW, S_SLOT (ready.follow), 0, 0, true },
 };
 static const s_field_t s_welcome_fields [] = {
-    { "heartbeat_ms", S_UINT, S_SLOT (welcome.heartbeat_ms), UINT32_MAX },
-    { "broker", S_TEXT, S_SLOT (welcome.broker), 0 },
+    { "heartbeat_ms", S_UINT, S_SLOT (welcome.heartbeat_ms), S_HEARTBEAT_MAX, S_HEARTBEAT_MIN,
+      false },
+    { "broker", S_INSTANCE, S_SLOT (welcome.broker), 0, 0, false },
+    { "credit_limit", S_UINT, S_SLOT (welcome.credit_limit), S_CREDIT_MAX, 1, false },
+    { "queue_limit", S_UINT, S_SLOT (welcome.queue_limit), UINT32_MAX, 1, false },
+    { "max_body", S_UINT, S_SLOT (welcome.max_body), GL_MSG_MAX_BODY, 1, false },
 };
 static const s_field_t s_credit_fields [] = {
-    { "credit", S_UINT, S_SLOT (credit.credit), S_CREDIT_MAX },
+    { "credit", S_UINT, S_SLOT (credit.credit), S_CREDIT_MAX, 0, false },
 };
 static const s_field_t s_error_fields [] = {
-    { "code", S_TEXT, S_SLOT (error.code), 0 },
-    { "text", S_TEXT, S_SLOT (error.text), 0 },
+    { "code", S_TEXT, S_SLOT (error.code), 0, 0, false },
+    { "text", S_TEXT, S_SLOT (error.text), 0, 0, false },
 };
 static const s_field_t s_membership_fields [] = {
-    { "service", S_SERVICE, S_SLOT (membership.service), 0 },
-    { "instance", S_INSTANCE, S_SLOT (membership.instance), 0 },
-    { "event", S_EVENT, S_SLOT (membership.event), 0 },
-    { "members", S_MEMBERS, S_SLOT (membership.members), 0 },
+    { "service", S_SERVICE, S_SLOT (membership.service), 0, 0, false },
+    { "instance", S_INSTANCE, S_SLOT (membership.instance), 0, 0, false },
+    { "event", S_EVENT, S_SLOT (membership.event), 0, 0, false },
+    { "count", S_UINT, S_SLOT (membership.count), UINT64_MAX, 0, false },
+    { "members", S_MEMBERS, S_SLOT (membership.members), 0, 0, false },
 };
 static const s_field_t s_echo_fields [] = {
-    { "sequence", S_UINT, S_SLOT (echo.sequence), UINT64_MAX },
-    { "payload", S_PAYLOAD, S_SLOT (echo.payload), 0 },
+    { "sequence", S_UINT, S_SLOT (echo.sequence), UINT64_MAX, 0, false },
+    { "payload", S_PAYLOAD, S_SLOT (echo.payload), 0, 0, false },
 };
 static const s_field_t s_fetch_fields [] = {
-    { "run_id", S_UINT, S_SLOT (fetch.run_id), UINT64_MAX },
-    { "lease_token", S_TEXT, S_SLOT (fetch.lease_token), 0 },
-    { "symbol", S_TEXT, S_SLOT (fetch.symbol), 0 },
-    { "timeframe", S_TIMEFRAME, S_SLOT (fetch.timeframe), 0 },
-    { "from", S_INT, S_SLOT (fetch.from), 0 },
-    { "to", S_INT, S_SLOT (fetch.to), 0 },
-    { "attempt", S_UINT, S_SLOT (fetch.attempt), UINT32_MAX },
+    { "run_id", S_UINT, S_SLOT (fetch.run_id), UINT64_MAX, 0, false },
+    { "lease_token", S_UUID, S_SLOT (fetch.lease_token), 0, 0, false },
+    { "symbol", S_TEXT, S_SLOT (fetch.symbol), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (fetch.timeframe), 0, 0, false },
+    { "from", S_TIME, S_SLOT (fetch.from), 0, 0, false },
+    { "to", S_TIME, S_SLOT (fetch.to), 0, 0, false },
+    { "attempt", S_UINT, S_SLOT (fetch.attempt), UINT32_MAX, 0, false },
 };
 static const s_field_t s_bars_fields [] = {
-    { "run_id", S_UINT, S_SLOT (bars.run_id), UINT64_MAX },
-    { "lease_token", S_TEXT, S_SLOT (bars.lease_token), 0 },
-    { "provider", S_TEXT, S_SLOT (bars.provider), 0 },
-    { "symbol", S_TEXT, S_SLOT (bars.symbol), 0 },
-    { "timeframe", S_TIMEFRAME, S_SLOT (bars.timeframe), 0 },
-    { "part", S_UINT, S_SLOT (bars.part), UINT32_MAX },
-    { "last", S_BOOL, S_SLOT (bars.last), 0 },
-    { "bars", S_BARS, S_SLOT (bars.bars), 0 },
+    { "run_id", S_UINT, S_SLOT (bars.run_id), UINT64_MAX, 0, false },
+    { "lease_token", S_UUID, S_SLOT (bars.lease_token), 0, 0, false },
+    { "provider", S_TEXT, S_SLOT (bars.provider), 0, 0, false },
+    { "symbol", S_TEXT, S_SLOT (bars.symbol), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (bars.timeframe), 0, 0, false },
+    { "part", S_UINT, S_SLOT (bars.part), UINT32_MAX, 0, false },
+    { "last", S_BOOL, S_SLOT (bars.last), 0, 0, false },
+    { "bars", S_BARS, S_SLOT (bars.bars), 0, 0, false },
 };
 static const s_field_t s_failed_fields [] = {
-    { "run_id", S_UINT, S_SLOT (failed.run_id), UINT64_MAX },
-    { "lease_token", S_TEXT, S_SLOT (failed.lease_token), 0 },
-    { "provider", S_TEXT, S_SLOT (failed.provider), 0 },
-    { "error_class", S_ERROR_CLASS, S_SLOT (failed.error_class), 0 },
-    { "retryable", S_BOOL, S_SLOT (failed.retryable), 0 },
-    { "retry_after_ms", S_UINT, S_SLOT (failed.retry_after_ms), UINT64_MAX },
-    { "message", S_TEXT, S_SLOT (failed.message), 0 },
+    { "run_id", S_UINT, S_SLOT (failed.run_id), UINT64_MAX, 0, false },
+    { "lease_token", S_UUID, S_SLOT (failed.lease_token), 0, 0, false },
+    { "provider", S_TEXT, S_SLOT (failed.provider), 0, 0, false },
+    { "error_class", S_ERROR_CLASS, S_SLOT (failed.error_class), 0, 0, false },
+    { "retryable", S_BOOL, S_SLOT (failed.retryable), 0, 0, false },
+    { "retry_after_ms", S_UINT, S_SLOT (failed.retry_after_ms), UINT64_MAX, 0, false },
+    { "message", S_TEXT, S_SLOT (failed.message), 0, 0, false },
 };
 static const s_field_t s_written_fields [] = {
-    { "run_id", S_UINT, S_SLOT (written.run_id), UINT64_MAX },
-    { "symbol", S_TEXT, S_SLOT (written.symbol), 0 },
-    { "timeframe", S_TIMEFRAME, S_SLOT (written.timeframe), 0 },
-    { "from", S_INT, S_SLOT (written.from), 0 },
-    { "to", S_INT, S_SLOT (written.to), 0 },
-    { "rows", S_UINT, S_SLOT (written.rows), UINT64_MAX },
-    { "revisions", S_UINT, S_SLOT (written.revisions), UINT64_MAX },
+    { "run_id", S_UINT, S_SLOT (written.run_id), UINT64_MAX, 0, false },
+    { "symbol", S_TEXT, S_SLOT (written.symbol), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (written.timeframe), 0, 0, false },
+    { "from", S_TIME, S_SLOT (written.from), 0, 0, false },
+    { "to", S_TIME, S_SLOT (written.to), 0, 0, false },
+    { "rows", S_UINT, S_SLOT (written.rows), UINT64_MAX, 0, false },
+    { "revisions", S_UINT, S_SLOT (written.revisions), UINT64_MAX, 0, false },
 };
 static const s_field_t s_event_fields [] = {
-    { "source", S_TEXT, S_SLOT (event.source), 0 },
-    { "name", S_TEXT, S_SLOT (event.name), 0 },
-    { "time_ms", S_INT, S_SLOT (event.time_ms), 0 },
-    { "fields", S_FIELDS, S_SLOT (event.fields), 0 },
+    { "source", S_TEXT, S_SLOT (event.source), 0, 0, false },
+    { "name", S_TEXT, S_SLOT (event.name), 0, 0, false },
+    { "time_ms", S_TIME_MS, S_SLOT (event.time_ms), 0, 0, false },
+    { "fields", S_FIELDS, S_SLOT (event.fields), 0, 0, false },
 };
 
 //  Indexed by gl_msg_type_t.
@@ -155,7 +170,7 @@ static const char *s_error_classes [] = {
 static const char *s_bar_expected [S_BAR_SIZE] = {
     "an integer", "a finite float", "a finite float", "a finite float",
     "a finite float", "a finite float", "a finite float or nil",
-    "an integer 0..18446744073709551615 or nil", "a bool"
+    "an integer 0..9223372036854775807 or nil", "a bool"
 };
 
 
@@ -417,6 +432,21 @@ gl_msg_add_member (gl_msg_t *self, const char *instance)
     if (!copy)
         return -1;
     members [self->membership.member_count++] = copy;
+    if (self->membership.count < self->membership.member_count)
+        self->membership.count = self->membership.member_count;
+    return 0;
+}
+
+int
+gl_msg_add_follow (gl_msg_t *self, const char *pattern)
+{
+    if (!self || self->type != GL_MSG_READY || !pattern
+    ||  strlen (pattern) > GL_MSG_NAME_MAX
+    ||  self->ready.follow_count >= GL_MSG_MAX_FOLLOW)
+        return -1;
+    snprintf (self->ready.follow [self->ready.follow_count], GL_MSG_NAME_MAX + 1, "%s",
+              pattern);
+    self->ready.follow_count++;
     return 0;
 }
 
@@ -468,16 +498,36 @@ gl_msg_add_bar (gl_msg_t *self, const gl_bar_t *bar)
 static const char *s_text_expected [] = {
     [S_SERVICE] = "a service name of 1-64 [a-z0-9._-]",
     [S_INSTANCE] = "an instance id of 1-64 [A-Za-z0-9._:-]",
+    [S_UUID] = "a UUID as 36 characters xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx of [0-9a-f]",
     [S_TIMEFRAME] = "one of 1m 5m 15m 30m 1h 4h 1d 1w",
     [S_ERROR_CLASS] = "one of rate_limited auth not_found no_data server_error timeout "
                       "parse_error breaker_open",
-    [S_EVENT] = "joined or left",
+    [S_EVENT] = "joined, left or current",
 };
+
+//  True if the text is a UUID in canonical form: 8-4-4-4-12 lowercase hex
+//  digits. One spelling only, so tokens compare equal as strings exactly
+//  when they are the same UUID (PostgreSQL prints this form).
+static bool
+s_uuid_valid (const char *text, size_t length)
+{
+    if (length != GL_MSG_UUID_SIZE)
+        return false;
+    for (size_t index = 0; index < length; index++) {
+        char c = text [index];
+        bool dash = index == 8 || index == 13 || index == 18 || index == 23;
+        if (dash? c != '-': !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
 
 //  True if the terminated text obeys its kind's rule (name or enumeration).
 static bool
 s_text_obeys_kind (s_kind_t kind, const char *text, size_t length)
 {
+    if (kind == S_UUID)
+        return s_uuid_valid (text, length);
     if (kind == S_SERVICE)
         return gl_wire_service_valid (text, length);
     if (kind == S_INSTANCE)
@@ -485,7 +535,8 @@ s_text_obeys_kind (s_kind_t kind, const char *text, size_t length)
     if (kind == S_TIMEFRAME)
         return gl_timeframe_parse (text) != GL_TF_INVALID;
     if (kind == S_EVENT)
-        return strcmp (text, "joined") == 0 || strcmp (text, "left") == 0;
+        return strcmp (text, "joined") == 0 || strcmp (text, "left") == 0
+            || strcmp (text, "current") == 0;
     if (kind == S_ERROR_CLASS) {
         for (size_t index = 0; index < S_ERROR_CLASS_COUNT; index++)
             if (strcmp (text, s_error_classes [index]) == 0)
@@ -525,6 +576,36 @@ s_validate_members (const gl_msg_t *self, char *error)
             return s_fail (error, "membership.members[%zu]: expected an instance id "
                            "of 1-64 [A-Za-z0-9._:-]", index);
     }
+    if (self->membership.count < count)
+        return s_fail (error, "membership.count: expected at least the %zu members listed, "
+                       "got %llu", count, (unsigned long long) self->membership.count);
+    return 0;
+}
+
+//  Checks the follow patterns of a ready message.
+static int
+s_validate_follow (const gl_msg_t *self, char *error)
+{
+    size_t count = self->ready.follow_count;
+    if (count > GL_MSG_MAX_FOLLOW)
+        return s_fail (error, "ready.follow: expected at most %d patterns, got %zu",
+                       GL_MSG_MAX_FOLLOW, count);
+    for (size_t index = 0; index < count; index++) {
+        const char *pattern = self->ready.follow [index];
+        if (!gl_wire_pattern_valid (pattern, strnlen (pattern, GL_MSG_NAME_MAX + 1)))
+            return s_fail (error, "ready.follow[%zu]: expected a service name, or one "
+                           "followed by \".*\", of at most 64 bytes", index);
+    }
+    return 0;
+}
+
+//  Checks a time against [0, end): seconds or milliseconds since 1970.
+static int
+s_validate_time (const char *path, int64_t value, int64_t end, char *error)
+{
+    if (value < 0 || value >= end)
+        return s_fail (error, "%s: expected a time in [0, %lld) (1970-01-01 to 2100-01-01), "
+                       "got %lld", path, (long long) end, (long long) value);
     return 0;
 }
 
@@ -538,6 +619,13 @@ s_validate_bars (const gl_msg_t *self, char *error)
                        GL_MSG_MAX_BARS, count);
     for (size_t index = 0; index < count; index++) {
         const gl_bar_t *bar = &self->bars.bars [index];
+        char path [48];
+        snprintf (path, sizeof (path), "bars.bars[%zu][0]", index);
+        if (s_validate_time (path, bar->ts, GL_MSG_TIME_END, error))
+            return -1;
+        if (bar->has_trades && bar->trades > S_TRADES_MAX)
+            return s_fail (error, "bars.bars[%zu][7]: expected %s, got %llu", index,
+                           s_bar_expected [7], (unsigned long long) bar->trades);
         double numbers [6] = { bar->open, bar->high, bar->low, bar->close, bar->volume,
                                bar->has_vwap? bar->vwap: 0 };
         for (size_t element = 0; element < 6; element++)
@@ -595,11 +683,20 @@ s_validate_field (const gl_msg_t *self, const char *type, const s_field_t *field
     if (field->kind == S_UINT) {
         uint64_t value = field->size == sizeof (uint32_t)? *(const uint32_t *) slot
                                                           : *(const uint64_t *) slot;
-        if (value > field->limit)
-            return s_fail (error, "%s.%s: expected an integer 0..%llu, got %llu", type,
-                           field->name, (unsigned long long) field->limit,
-                           (unsigned long long) value);
+        if (value > field->limit || value < field->minimum)
+            return s_fail (error, "%s.%s: expected an integer %llu..%llu, got %llu", type,
+                           field->name, (unsigned long long) field->minimum,
+                           (unsigned long long) field->limit, (unsigned long long) value);
     }
+    if (field->kind == S_TIME || field->kind == S_TIME_MS) {
+        char path [64];
+        snprintf (path, sizeof (path), "%s.%s", type, field->name);
+        return s_validate_time (path, *(const int64_t *) slot,
+                                field->kind == S_TIME? GL_MSG_TIME_END: GL_MSG_TIME_END * 1000,
+                                error);
+    }
+    if (field->kind == S_FOLLOW)
+        return s_validate_follow (self, error);
     if (field->kind == S_PAYLOAD) {
         if (self->echo.payload_size > S_PAYLOAD_MAX
         ||  (self->echo.payload_size && !self->echo.payload))
@@ -676,7 +773,7 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
     if (field->kind == S_UINT)
         return msgpack_pack_uint64 (packer, field->size == sizeof (uint32_t)
                                     ? *(const uint32_t *) slot: *(const uint64_t *) slot);
-    if (field->kind == S_INT)
+    if (field->kind == S_INT || field->kind == S_TIME || field->kind == S_TIME_MS)
         return msgpack_pack_int64 (packer, *(const int64_t *) slot);
     if (field->kind == S_BOOL)
         return *(const bool *) slot? msgpack_pack_true (packer): msgpack_pack_false (packer);
@@ -687,6 +784,13 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
         for (size_t index = 0; index < self->membership.member_count && !rc; index++) {
             const char *member = self->membership.members [index];
             rc = s_pack_string (packer, member, strlen (member));
+        }
+    }
+    if (field->kind == S_FOLLOW) {
+        rc = msgpack_pack_array (packer, self->ready.follow_count);
+        for (size_t index = 0; index < self->ready.follow_count && !rc; index++) {
+            const char *pattern = self->ready.follow [index];
+            rc = s_pack_string (packer, pattern, strlen (pattern));
         }
     }
     if (field->kind == S_BARS) {
@@ -705,6 +809,14 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
     return rc? -1: 0;
 }
 
+//  True if a field is to be encoded: every required one, an optional one
+//  when it holds something (ready.follow is the only optional field).
+static bool
+s_field_present (const gl_msg_t *self, const s_field_t *field)
+{
+    return !field->optional || (field->kind == S_FOLLOW && self->ready.follow_count > 0);
+}
+
 int
 gl_msg_encode (const gl_msg_t *self, char **data_p, size_t *size_p, char *error)
 {
@@ -717,11 +829,16 @@ gl_msg_encode (const gl_msg_t *self, char **data_p, size_t *size_p, char *error)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    int rc = msgpack_pack_map (&packer, 1 + schema->field_count);
+    size_t present = 0;
+    for (size_t index = 0; index < schema->field_count; index++)
+        present += s_field_present (self, &schema->fields [index]);
+    int rc = msgpack_pack_map (&packer, 1 + present);
     rc |= s_pack_string (&packer, "type", 4);
     rc |= s_pack_string (&packer, schema->name, strlen (schema->name));
     for (size_t index = 0; index < schema->field_count && !rc; index++) {
         const s_field_t *field = &schema->fields [index];
+        if (!s_field_present (self, field))
+            continue;
         rc = s_pack_string (&packer, field->name, strlen (field->name))
           || s_pack_field (&packer, self, field);
     }
@@ -876,6 +993,26 @@ s_decode_members (gl_msg_t *self, const msgpack_object *object, char *error)
     return 0;
 }
 
+//  Decodes ready.follow (the patterns' rule is the validator's).
+static int
+s_decode_follow (gl_msg_t *self, const msgpack_object *object, char *error)
+{
+    char text [48], path [64];
+    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size > GL_MSG_MAX_FOLLOW)
+        return s_fail (error, "ready.follow: expected an array of at most %d patterns, got %s",
+                       GL_MSG_MAX_FOLLOW, s_describe (object, text, sizeof (text)));
+    for (size_t index = 0; index < object->via.array.size; index++) {
+        const msgpack_object *pattern = &object->via.array.ptr [index];
+        snprintf (path, sizeof (path), "ready.follow[%zu]", index);
+        if (s_check_string (pattern, GL_MSG_NAME_MAX, false, path, error))
+            return -1;
+        char *slot = self->ready.follow [self->ready.follow_count++];
+        memcpy (slot, pattern->via.str.ptr, pattern->via.str.size);
+        slot [pattern->via.str.size] = '\0';
+    }
+    return 0;
+}
+
 //  Decodes one bar array into bar; returns 0 or -1.
 static int
 s_decode_bar (gl_bar_t *bar, size_t index, const msgpack_object *object, char *error)
@@ -897,7 +1034,7 @@ s_decode_bar (gl_bar_t *bar, size_t index, const msgpack_object *object, char *e
         bad = 6;
     bar->has_trades = element [7].type != MSGPACK_OBJECT_NIL;
     if (bad == S_BAR_SIZE && bar->has_trades
-    &&  !s_as_uint (&element [7], UINT64_MAX, &bar->trades))
+    &&  !s_as_uint (&element [7], S_TRADES_MAX, &bar->trades))
         bad = 7;
     if (bad == S_BAR_SIZE && element [8].type != MSGPACK_OBJECT_BOOLEAN)
         bad = 8;
@@ -972,8 +1109,9 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
     if (field->kind <= S_EVENT) {
         //  An enumeration's value too long for its buffer is just not one
         //  of the names: say which names.
-        if (field->kind >= S_TIMEFRAME && object->type == MSGPACK_OBJECT_STR
-        &&  object->via.str.size >= field->size)
+        if (object->type == MSGPACK_OBJECT_STR
+        &&  ((field->kind >= S_TIMEFRAME && object->via.str.size >= field->size)
+          || (field->kind == S_UUID && object->via.str.size != GL_MSG_UUID_SIZE)))
             return s_fail (error, "%s: expected %s", path, s_text_expected [field->kind]);
         if (s_check_string (object, field->size - 1, false, path, error))
             return -1;
@@ -983,9 +1121,9 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
     }
     if (field->kind == S_UINT) {
         uint64_t value;
-        if (!s_as_uint (object, field->limit, &value))
-            return s_fail (error, "%s: expected an integer 0..%llu, got %s", path,
-                           (unsigned long long) field->limit,
+        if (!s_as_uint (object, field->limit, &value) || value < field->minimum)
+            return s_fail (error, "%s: expected an integer %llu..%llu, got %s", path,
+                           (unsigned long long) field->minimum, (unsigned long long) field->limit,
                            s_describe (object, text, sizeof (text)));
         if (field->size == sizeof (uint32_t))
             *(uint32_t *) slot = (uint32_t) value;
@@ -993,7 +1131,7 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
             *(uint64_t *) slot = value;
         return 0;
     }
-    if (field->kind == S_INT) {
+    if (field->kind == S_INT || field->kind == S_TIME || field->kind == S_TIME_MS) {
         if (!s_as_int (object, (int64_t *) slot))
             return s_fail (error, "%s: expected a 64-bit integer, got %s", path,
                            s_describe (object, text, sizeof (text)));
@@ -1015,6 +1153,8 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
     }
     if (field->kind == S_MEMBERS)
         return s_decode_members (self, object, error);
+    if (field->kind == S_FOLLOW)
+        return s_decode_follow (self, object, error);
     if (field->kind == S_BARS)
         return s_decode_bars (self, object, error);
     return s_decode_fields (self, object, error);
@@ -1030,21 +1170,19 @@ s_type_lookup (const msgpack_object *object)
     return GL_MSG_INVALID;
 }
 
-//  Decodes the entries after "type" into the message: each field once,
-//  every field present.
+//  Decodes every entry but the "type" one (at type_entry) into the
+//  message: each field once, every required field present.
 static int
-s_decode_entries (gl_msg_t *self, const msgpack_object_map *map, char *error)
+s_decode_entries (gl_msg_t *self, const msgpack_object_map *map, size_t type_entry,
+                  char *error)
 {
     const s_schema_t *schema = &s_schemas [self->type];
     char text [S_PRINTABLE_MAX + 1];
     uint32_t seen = 0;                  //  bit per field of the schema
-    for (size_t entry = 1; entry < map->size; entry++) {
+    for (size_t entry = 0; entry < map->size; entry++) {
+        if (entry == type_entry)
+            continue;
         const msgpack_object *key = &map->ptr [entry].key;
-        if (key->type != MSGPACK_OBJECT_STR)
-            return s_fail (error, "%s: expected string keys, got %s", schema->name,
-                           s_describe (key, text, sizeof (text)));
-        if (s_str_equals (key, "type"))
-            return s_fail (error, "%s.type: duplicate field", schema->name);
         size_t index = 0;
         while (index < schema->field_count && !s_str_equals (key, schema->fields [index].name))
             index++;
@@ -1059,14 +1197,38 @@ s_decode_entries (gl_msg_t *self, const msgpack_object_map *map, char *error)
             return -1;
     }
     for (size_t index = 0; index < schema->field_count; index++)
-        if (!(seen & (1u << index)))
+        if (!(seen & (1u << index)) && !schema->fields [index].optional)
             return s_fail (error, "%s.%s: missing required field", schema->name,
                            schema->fields [index].name);
     return 0;
 }
 
+//  Finds the one "type" entry of a map, wherever it is (maps are unordered
+//  in many languages): every key must be a string, "type" must come once.
+//  Returns its index, or -1 with the reason.
+static int64_t
+s_find_type (const msgpack_object_map *map, char *error)
+{
+    char text [S_PRINTABLE_MAX + 1];
+    int64_t found = -1;
+    for (size_t entry = 0; entry < map->size; entry++) {
+        const msgpack_object *key = &map->ptr [entry].key;
+        if (key->type != MSGPACK_OBJECT_STR)
+            return s_fail (error, "body: expected string keys, got %s",
+                           s_describe (key, text, sizeof (text)));
+        if (!s_str_equals (key, "type"))
+            continue;
+        if (found >= 0)
+            return s_fail (error, "body.type: duplicate field");
+        found = (int64_t) entry;
+    }
+    if (found < 0)
+        return s_fail (error, "body: expected a \"type\" entry");
+    return found;
+}
+
 //  Builds a message from the unpacked root object, which must be a map
-//  whose first entry is "type".
+//  with one "type" entry.
 static gl_msg_t *
 s_decode_root (const msgpack_object *root, char *error)
 {
@@ -1076,11 +1238,10 @@ s_decode_root (const msgpack_object *root, char *error)
         return NULL;
     }
     const msgpack_object_map *map = &root->via.map;
-    if (map->size == 0 || !s_str_equals (&map->ptr [0].key, "type")) {
-        s_fail (error, "body: expected \"type\" as the first key");
+    int64_t type_entry = s_find_type (map, error);
+    if (type_entry < 0)
         return NULL;
-    }
-    const msgpack_object *name = &map->ptr [0].val;
+    const msgpack_object *name = &map->ptr [type_entry].val;
     if (name->type != MSGPACK_OBJECT_STR) {
         s_fail (error, "body.type: expected a string, got %s",
                 s_describe (name, text, sizeof (text)));
@@ -1096,7 +1257,7 @@ s_decode_root (const msgpack_object *root, char *error)
     if (!self)
         s_fail (error, "%s: out of memory", s_schemas [type].name);
     else
-    if (s_decode_entries (self, map, error))
+    if (s_decode_entries (self, map, (size_t) type_entry, error))
         gl_msg_destroy (&self);
     return self;
 }

@@ -21,6 +21,10 @@
 #define GL_MSG_MAX_BARS     50000
 #define GL_MSG_MAX_MEMBERS  1024
 #define GL_MSG_MAX_FIELDS   64
+#define GL_MSG_MAX_FOLLOW   16          //  patterns in ready.follow
+#define GL_MSG_UUID_SIZE    36          //  canonical text of a UUID
+#define GL_MSG_CREDIT_MAX   1000000
+#define GL_MSG_TIME_END     4102444800LL    //  2100-01-01T00:00:00Z: every time is below
 #define GL_MSG_ERROR_MAX    256         //  decode error text, with NUL
 
 typedef enum {
@@ -58,12 +62,16 @@ typedef struct {
     gl_msg_type_t type;
     union {
         struct { char service [GL_MSG_NAME_MAX + 1]; char instance [GL_MSG_NAME_MAX + 1];
-                 uint32_t credit; } ready;
-        struct { uint32_t heartbeat_ms; char broker [GL_MSG_NAME_MAX + 1]; } welcome;
+                 uint32_t credit;
+                 char follow [GL_MSG_MAX_FOLLOW][GL_MSG_NAME_MAX + 1];     //  optional
+                 size_t follow_count; } ready;
+        struct { uint32_t heartbeat_ms; char broker [GL_MSG_NAME_MAX + 1];
+                 uint32_t credit_limit, queue_limit, max_body; } welcome;
         struct { uint32_t credit; } credit;
         struct { char code [33]; char text [257]; } error;
         struct { char service [GL_MSG_NAME_MAX + 1]; char instance [GL_MSG_NAME_MAX + 1];
-                 char event [8];            //  "joined" or "left"
+                 char event [8];            //  "joined", "left" or "current"
+                 uint64_t count;            //  live instances; members holds the first 1024
                  char **members; size_t member_count; } membership;
         struct { uint64_t sequence; char *payload; size_t payload_size; } echo;
         struct { uint64_t run_id; char lease_token [GL_MSG_NAME_MAX + 1];
@@ -95,10 +103,13 @@ void gl_msg_destroy (gl_msg_t **self_p);
 //  The wire name of a type ("fetch"), or "invalid".
 const char *gl_msg_type_name (gl_msg_type_t type);
 
-//  Copies a string into the message (payload, a member, an event field).
-//  Each returns 0, or -1 on out of memory or a value over its limit.
+//  Copies a string into the message (payload, a member, an event field,
+//  a follow pattern). Each returns 0, or -1 on out of memory or a value
+//  over its limit. gl_msg_add_member keeps membership.count at least the
+//  number of members.
 int gl_msg_set_payload (gl_msg_t *self, const void *data, size_t size);
 int gl_msg_add_member (gl_msg_t *self, const char *instance);
+int gl_msg_add_follow (gl_msg_t *self, const char *pattern);
 int gl_msg_add_field (gl_msg_t *self, const char *key, const char *value);
 
 //  Appends a bar to a bars message. Returns 0, or -1 on out of memory or

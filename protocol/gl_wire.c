@@ -67,6 +67,25 @@ gl_wire_instance_valid (const char *data, size_t size)
 }
 
 bool
+gl_wire_pattern_valid (const char *data, size_t size)
+{
+    if (size > GL_WIRE_NAME_MAX)
+        return false;
+    if (size > 2 && data [size - 2] == '.' && data [size - 1] == '*')
+        return gl_wire_service_valid (data, size - 2);
+    return gl_wire_service_valid (data, size);
+}
+
+bool
+gl_wire_pattern_matches (const char *pattern, const char *service)
+{
+    size_t size = strlen (pattern);
+    if (size > 2 && pattern [size - 1] == '*')      //  "prefix.*": keep the dot
+        return strncmp (pattern, service, size - 1) == 0 && strlen (service) > size - 1;
+    return strcmp (pattern, service) == 0;
+}
+
+bool
 gl_wire_address_parse (const char *data, size_t size,
                        size_t *service_size_p, size_t *instance_size_p)
 {

@@ -49,6 +49,14 @@ bool gl_wire_service_valid (const char *data, size_t size);
 //  True if the bytes are a valid instance id: 1-64 of [A-Za-z0-9._:-].
 bool gl_wire_instance_valid (const char *data, size_t size);
 
+//  True if the bytes are a follow pattern (ready.follow): a service name,
+//  or a service name followed by ".*" (a prefix), 64 bytes in all at most.
+bool gl_wire_pattern_valid (const char *data, size_t size);
+
+//  True if the service name matches the valid pattern: equal to it, or,
+//  for "prefix.*", beginning with "prefix." and longer than that.
+bool gl_wire_pattern_matches (const char *pattern, const char *service);
+
 //  Splits an address "service" or "service/instance". Returns true if it
 //  is valid, with the service's length in *service_size_p and the
 //  instance's in *instance_size_p (0 when the address names a service).

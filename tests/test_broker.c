@@ -138,14 +138,18 @@ s_peer_receive (peer_t *self, received_t *received, int timeout_ms, bool keep_me
     return false;
 }
 
-//  Registers the peer and waits for WELCOME.
+//  Registers the peer, following the services that match follow (NULL:
+//  none), and waits for WELCOME.
 static bool
-s_peer_register (peer_t *self, const char *service, const char *instance, uint32_t credit)
+s_peer_register_following (peer_t *self, const char *service, const char *instance,
+                           uint32_t credit, const char *follow)
 {
     gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
     snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", service);
     snprintf (ready->ready.instance, sizeof (ready->ready.instance), "%s", instance);
     ready->ready.credit = credit;
+    if (follow)
+        gl_msg_add_follow (ready, follow);
     snprintf (self->address, sizeof (self->address), "%s/%s", service, instance);
     s_peer_command (self, GL_WIRE_READY, NULL, ready);
     gl_msg_destroy (&ready);
@@ -155,6 +159,13 @@ s_peer_register (peer_t *self, const char *service, const char *instance, uint32
         welcomed = received.command == GL_WIRE_WELCOME;
     s_received_clear (&received);
     return welcomed;
+}
+
+//  Registers the peer and waits for WELCOME.
+static bool
+s_peer_register (peer_t *self, const char *service, const char *instance, uint32_t credit)
+{
+    return s_peer_register_following (self, service, instance, credit, NULL);
 }
 
 static void
@@ -244,7 +255,7 @@ s_test_load_balancing (void)
     GL_CHECK (s_peer_register (client, "client", "lb", 1000));
     //  Wait for all three to register: the watcher sees them as members.
     peer_t *watcher = s_peer_new (s_ipc);
-    GL_CHECK (s_peer_register (watcher, "watcher", "lb", 10));
+    GL_CHECK (s_peer_register_following (watcher, "watcher", "lb", 10, "echo"));
     pid_t echoes [3] = {
         s_echo_start (s_tcp, "one"), s_echo_start (s_ipc, "two"), s_echo_start (s_tcp, "three")
     };
@@ -375,7 +386,9 @@ static void
 s_test_queue_full (pid_t *broker)
 {
     gl_process_stop (*broker, SIGTERM);
+    setenv ("GAPLESS_BROKER_SENDER_QUEUE_SHARE", "100", 1);     //  one sender may fill it
     *broker = s_broker_start ("10");
+    unsetenv ("GAPLESS_BROKER_SENDER_QUEUE_SHARE");
     peer_t *client = s_peer_new (s_tcp);
     GL_CHECK (gl_test_wait_until (s_peer_register (client, "client", "full", 100), 5000));
     for (int index = 0; index < 15; index++)

@@ -23,6 +23,9 @@
 
 static char error [GL_MSG_ERROR_MAX];
 
+//  A lease token in the one form the codec takes (PostgreSQL's).
+#define TOKEN "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6"
+
 //  --------------------------------------------------------------------------
 //  Round trips
 
@@ -66,12 +69,18 @@ s_test_roundtrip_transport (void)
     gl_msg_destroy (&message);
 
     message = gl_msg_new (GL_MSG_WELCOME);
-    message->welcome.heartbeat_ms = UINT32_MAX;
+    message->welcome.heartbeat_ms = 600000;
     strcpy (message->welcome.broker, "broker-1");
+    message->welcome.credit_limit = 1000000;
+    message->welcome.queue_limit = UINT32_MAX;
+    message->welcome.max_body = GL_MSG_MAX_BODY;
     copy = s_roundtrip (message);
     if (copy) {
-        GL_CHECK_INT (copy->welcome.heartbeat_ms, UINT32_MAX);
+        GL_CHECK_INT (copy->welcome.heartbeat_ms, 600000);
         GL_CHECK_STR (copy->welcome.broker, "broker-1");
+        GL_CHECK_INT (copy->welcome.credit_limit, 1000000);
+        GL_CHECK_INT (copy->welcome.queue_limit, UINT32_MAX);
+        GL_CHECK_INT (copy->welcome.max_body, GL_MSG_MAX_BODY);
     }
     gl_msg_destroy (&copy);
     gl_msg_destroy (&message);
@@ -153,20 +162,20 @@ s_test_roundtrip_application (void)
 
     message = gl_msg_new (GL_MSG_FETCH);
     message->fetch.run_id = 123456789012ULL;
-    strcpy (message->fetch.lease_token, "9f1c2a7e-token");
+    strcpy (message->fetch.lease_token, TOKEN);
     strcpy (message->fetch.symbol, "BRK.B");
     strcpy (message->fetch.timeframe, "15m");
-    message->fetch.from = -86400;
-    message->fetch.to = INT64_MAX;
+    message->fetch.from = 0;
+    message->fetch.to = GL_MSG_TIME_END - 1;
     message->fetch.attempt = 3;
     copy = s_roundtrip (message);
     if (copy) {
         GL_CHECK (copy->fetch.run_id == 123456789012ULL);
-        GL_CHECK_STR (copy->fetch.lease_token, "9f1c2a7e-token");
+        GL_CHECK_STR (copy->fetch.lease_token, TOKEN);
         GL_CHECK_STR (copy->fetch.symbol, "BRK.B");
         GL_CHECK_STR (copy->fetch.timeframe, "15m");
-        GL_CHECK_INT (copy->fetch.from, -86400);
-        GL_CHECK (copy->fetch.to == INT64_MAX);
+        GL_CHECK_INT (copy->fetch.from, 0);
+        GL_CHECK (copy->fetch.to == GL_MSG_TIME_END - 1);
         GL_CHECK_INT (copy->fetch.attempt, 3);
     }
     gl_msg_destroy (&copy);
@@ -177,7 +186,7 @@ s_test_roundtrip_application (void)
     for (size_t index = 0; index < 8; index++) {
         message = gl_msg_new (GL_MSG_FAILED);
         message->failed.run_id = index;
-        strcpy (message->failed.lease_token, "t");
+        strcpy (message->failed.lease_token, TOKEN);
         strcpy (message->failed.provider, "polygon");
         strcpy (message->failed.error_class, classes [index]);
         message->failed.retryable = index % 2;
@@ -186,7 +195,7 @@ s_test_roundtrip_application (void)
         copy = s_roundtrip (message);
         if (copy) {
             GL_CHECK_INT (copy->failed.run_id, index);
-            GL_CHECK_STR (copy->failed.lease_token, "t");
+            GL_CHECK_STR (copy->failed.lease_token, TOKEN);
             GL_CHECK_STR (copy->failed.provider, "polygon");
             GL_CHECK_STR (copy->failed.error_class, classes [index]);
             GL_CHECK_INT (copy->failed.retryable, index % 2);
@@ -248,7 +257,7 @@ s_bars_message (size_t count)
 {
     gl_msg_t *message = gl_msg_new (GL_MSG_BARS);
     message->bars.run_id = 7;
-    strcpy (message->bars.lease_token, "lease-7");
+    strcpy (message->bars.lease_token, TOKEN);
     strcpy (message->bars.provider, "yahoo");
     strcpy (message->bars.symbol, "MSFT");
     strcpy (message->bars.timeframe, "1m");
@@ -256,10 +265,10 @@ s_bars_message (size_t count)
     message->bars.last = true;
     for (size_t index = 0; index < count; index++) {
         gl_bar_t bar = {
-            .ts = 1700000000 + 60 * (int64_t) index - (index == 1? 1800000000: 0),
+            .ts = 1700000000 + 60 * (int64_t) index - (index == 1? 1600000000: 0),
             .open = 100.25 + index, .high = 101.5 + index, .low = 99.125 + index,
             .close = 100.0 / 3 + index, .volume = index == 2? 0: 12345.5 * index,
-            .vwap = 100.7 + index, .trades = index == 3? UINT64_MAX: index * 10,
+            .vwap = 100.7 + index, .trades = index == 3? INT64_MAX: index * 10,
             .has_vwap = index % 2 == 0, .has_trades = index % 3 != 1,
             .provisional = index % 4 == 3
         };
@@ -277,7 +286,7 @@ s_test_roundtrip_bars (void)
     gl_msg_t *copy = s_roundtrip (message);
     if (copy) {
         GL_CHECK (copy->bars.run_id == 7);
-        GL_CHECK_STR (copy->bars.lease_token, "lease-7");
+        GL_CHECK_STR (copy->bars.lease_token, TOKEN);
         GL_CHECK_STR (copy->bars.provider, "yahoo");
         GL_CHECK_STR (copy->bars.symbol, "MSFT");
         GL_CHECK_STR (copy->bars.timeframe, "1m");
@@ -341,7 +350,7 @@ s_measure_bars (void)
 
 //  A value to pack into a hand-made body.
 typedef enum { V_NIL, V_INT, V_UINT, V_FLOAT, V_FLOAT32, V_BOOL, V_STR, V_BIN, V_ARRAY,
-               V_EXT } s_value_kind_t;
+               V_EXT, V_MAP } s_value_kind_t;
 typedef struct {
     s_value_kind_t kind;
     int64_t integer;
@@ -361,6 +370,7 @@ typedef struct {
 #define BIN(s)      (&(s_value_t) { V_BIN, .data = (s), .size = sizeof (s) - 1 })
 #define ARRAY(n)    (&(s_value_t) { V_ARRAY, .size = (n) })
 #define EXT         (&(s_value_t) { .kind = V_EXT })
+#define EMPTY_MAP   (&(s_value_t) { .kind = V_MAP })
 
 //  Packs one value.
 static void
@@ -385,6 +395,9 @@ s_pack (msgpack_packer *packer, const s_value_t *value)
             msgpack_pack_array (packer, value->size);
             for (size_t index = 0; index < value->size; index++)
                 msgpack_pack_nil (packer);
+            break;
+        case V_MAP:
+            msgpack_pack_map (packer, 0);
             break;
         case V_EXT:
             msgpack_pack_ext (packer, 1, 7);
@@ -454,7 +467,7 @@ s_decode_with (const char *type, const s_entry_t *entries, size_t count,
     s_decode_with ("fetch", s_fetch_entries, 7, (change), (replacement))
 
 static const s_entry_t s_fetch_entries [] = {
-    { "run_id", UINT (1) }, { "lease_token", STR ("tok") }, { "symbol", STR ("AAPL") },
+    { "run_id", UINT (1) }, { "lease_token", STR (TOKEN) }, { "symbol", STR ("AAPL") },
     { "timeframe", STR ("1h") }, { "from", INT (100) }, { "to", INT (200) },
     { "attempt", UINT (0) },
 };
@@ -487,7 +500,7 @@ s_decode_bar (size_t position, const s_value_t *replacement)
             s_pack (&packer, bar == 1 && index == position? replacement: elements [index]);
     }
     const s_entry_t entries [] = {
-        { "run_id", UINT (1) }, { "lease_token", STR ("tok") }, { "provider", STR ("p") },
+        { "run_id", UINT (1) }, { "lease_token", STR (TOKEN) }, { "provider", STR ("p") },
         { "symbol", STR ("X") }, { "timeframe", STR ("1d") }, { "part", UINT (0) },
         { "last", BOOL (true) },
     };
@@ -507,13 +520,14 @@ s_test_accepts (void)
     GL_CHECK (message && message->fetch.from == 100 && message->fetch.to == 200);
     gl_msg_destroy (&message);
     const s_entry_t reversed [] = {
-        { "attempt", UINT (0) }, { "to", INT (200) }, { "from", INT (-100) },
-        { "timeframe", STR ("1h") }, { "symbol", STR ("AAPL") },
-        { "lease_token", STR ("\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xc2\x80") },
+        { "attempt", UINT (0) }, { "to", INT (200) }, { "from", INT (150) },
+        { "timeframe", STR ("1h") },
+        { "symbol", STR ("\xed\x9f\xbf\xee\x80\x80\xf4\x8f\xbf\xbf\xc2\x80") },
+        { "lease_token", STR (TOKEN) },
         { "run_id", UINT (1) },
     };
     message = s_decode_with ("fetch", reversed, 7, NULL, NULL);
-    GL_CHECK (message && message->fetch.from == -100);
+    GL_CHECK (message && message->fetch.from == 150);
     gl_msg_destroy (&message);
 
     message = s_decode_bar (8, BOOL (true));
@@ -528,8 +542,8 @@ s_test_accepts (void)
     message = s_decode_bar (6, INT (-3));
     GL_CHECK (message && message->bars.bars [1].has_vwap && message->bars.bars [1].vwap == -3);
     gl_msg_destroy (&message);
-    message = s_decode_bar (7, UINT (UINT64_MAX));
-    GL_CHECK (message && message->bars.bars [1].trades == UINT64_MAX);
+    message = s_decode_bar (7, UINT (INT64_MAX));
+    GL_CHECK (message && message->bars.bars [1].trades == INT64_MAX);
     gl_msg_destroy (&message);
 }
 
@@ -566,7 +580,7 @@ s_test_rejects_body (void)
                       "body: expected a map, got an array of 2 elements");
     S_CHECK_REJECTED (gl_msg_decode ("\xc0", 1, error), "body: expected a map, got nil");
     S_CHECK_REJECTED (gl_msg_decode ("\xa1x", 2, error), "body: expected a map, got a string");
-    S_CHECK_REJECTED (gl_msg_decode ("\x80", 1, error), "body: expected \"type\" as the first key");
+    S_CHECK_REJECTED (gl_msg_decode ("\x80", 1, error), "body: expected a \"type\" entry");
     //  Containers that declare more elements than bytes remain are cut off
     //  before any allocation (4 G elements would be 96 GB of slots).
     S_CHECK_REJECTED (gl_msg_decode ("\xdd\xff\xff\xff\xff", 5, error), "4294967295 objects declared");
@@ -586,7 +600,8 @@ s_test_rejects_body (void)
     msgpack_pack_uint64 (&packer, 1);
     s_pack_key (&packer, "type");
     s_pack_key (&packer, "fetch");
-    S_CHECK_REJECTED (s_decode_buffer (&buffer), "body: expected \"type\" as the first key");
+    //  "type" need not come first: the body is read as a fetch.
+    S_CHECK_REJECTED (s_decode_buffer (&buffer), "fetch.lease_token: missing required field");
     S_CHECK_REJECTED (s_decode_with ("fetchx", one, 1, NULL, NULL),
                       "body.type: unknown type \"fetchx\"");
     S_CHECK_REJECTED (s_decode_with ("\n\x01", one, 1, NULL, NULL),
@@ -607,7 +622,7 @@ s_test_rejects_fields (void)
     S_CHECK_REJECTED (S_FETCH ("colour", STR ("red")), "fetch: unknown field \"colour\"");
     S_CHECK_REJECTED (S_FETCH ("attempt", NULL), "fetch.attempt: missing required field");
     S_CHECK_REJECTED (S_FETCH ("run_id", NULL), "fetch.run_id: missing required field");
-    S_CHECK_REJECTED (S_FETCH ("type", STR ("fetch")), "fetch.type: duplicate field");
+    S_CHECK_REJECTED (S_FETCH ("type", STR ("fetch")), "body.type: duplicate field");
 
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init (&buffer);
@@ -627,7 +642,7 @@ s_test_rejects_fields (void)
     s_pack_key (&packer, "credit");
     msgpack_pack_uint64 (&packer, 1);
     msgpack_pack_uint64 (&packer, 1);
-    S_CHECK_REJECTED (s_decode_buffer (&buffer), "credit: expected string keys, got 1");
+    S_CHECK_REJECTED (s_decode_buffer (&buffer), "body: expected string keys, got 1");
 
     S_CHECK_REJECTED (S_FETCH ("run_id", STR ("1")),
                       "fetch.run_id: expected an integer 0..18446744073709551615, got a string");
@@ -665,7 +680,7 @@ s_test_rejects_fields (void)
     gl_msg_t *accepted = s_decode_with ("written", written, 7, NULL, NULL);
     GL_CHECK (accepted != NULL);
     gl_msg_destroy (&accepted);
-    S_CHECK_REJECTED (s_decode_with ("written", written, 7, "to", INT (-20)),
+    S_CHECK_REJECTED (s_decode_with ("written", written, 7, "to", INT (5)),
                       "written.to: expected from < to");
     S_CHECK_REJECTED (s_decode_with ("written", written, 7, "rows", INT (-1)),
                       "written.rows: expected an integer 0..18446744073709551615, got -1");
@@ -689,7 +704,7 @@ s_test_rejects_fields (void)
     gl_msg_destroy (&accepted);
 
     const s_entry_t failed [] = {
-        { "run_id", UINT (1) }, { "lease_token", STR ("t") }, { "provider", STR ("p") },
+        { "run_id", UINT (1) }, { "lease_token", STR (TOKEN) }, { "provider", STR ("p") },
         { "error_class", STR ("timeout") }, { "retryable", BOOL (true) },
         { "retry_after_ms", UINT (0) }, { "message", STR ("m") },
     };
@@ -705,20 +720,20 @@ s_test_rejects_fields (void)
 
     const s_entry_t membership [] = {
         { "service", STR ("writer") }, { "instance", STR ("w-1") },
-        { "event", STR ("joined") }, { "members", ARRAY (0) },
+        { "event", STR ("joined") }, { "count", UINT (0) }, { "members", ARRAY (0) },
     };
-    GL_CHECK ((accepted = s_decode_with ("membership", membership, 4, NULL, NULL)) != NULL);
+    GL_CHECK ((accepted = s_decode_with ("membership", membership, 5, NULL, NULL)) != NULL);
     gl_msg_destroy (&accepted);
-    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "event", STR ("Joined")),
-                      "membership.event: expected joined or left");
-    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "event", STR ("departed")),
-                      "membership.event: expected joined or left");
-    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "members", ARRAY (1)),
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "event", STR ("Joined")),
+                      "membership.event: expected joined, left or current");
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "event", STR ("departed")),
+                      "membership.event: expected joined, left or current");
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "members", ARRAY (1)),
                       "membership.members[0]: expected a string, got nil");
-    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "members", ARRAY (1025)),
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "members", ARRAY (1025)),
                       "membership.members: expected an array of at most 1024 names, "
                       "got an array of 1025 elements");
-    S_CHECK_REJECTED (s_decode_with ("membership", membership, 4, "members", STR ("w-1")),
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "members", STR ("w-1")),
                       "membership.members: expected an array of at most 1024 names, got a string");
 
     const s_entry_t event [] = {
@@ -733,18 +748,18 @@ s_test_rejects_fields (void)
 static void
 s_test_rejects_strings (void)
 {
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xc0\xaf")),
-                      "fetch.lease_token: expected valid UTF-8");        //  overlong '/'
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xe0\x80\xaf")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xf0\x80\x80\xaf")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("a\xed\xa0\x80z")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xed\xbf\xbf")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xf4\x90\x80\x80")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xf8\x88\x80\x80\x80")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("ab\xe2\x82")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xe2\x82z")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\x80")), "valid UTF-8");
-    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("\xff")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xc0\xaf")),
+                      "fetch.symbol: expected valid UTF-8");        //  overlong '/'
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xe0\x80\xaf")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xf0\x80\x80\xaf")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("a\xed\xa0\x80z")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xed\xbf\xbf")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xf4\x90\x80\x80")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xf8\x88\x80\x80\x80")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("ab\xe2\x82")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xe2\x82z")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\x80")), "valid UTF-8");
+    S_CHECK_REJECTED (S_FETCH ("symbol", STR ("\xff")), "valid UTF-8");
     S_CHECK_REJECTED (S_FETCH ("symbol", STR ("A\0B")),
                       "fetch.symbol: expected a string without NUL bytes");
 
@@ -756,8 +771,7 @@ s_test_rejects_strings (void)
     char long_text [600];
     memset (long_text, 'k', sizeof (long_text));
     s_value_t text = { V_STR, .data = long_text, .size = 65 };
-    S_CHECK_REJECTED (S_FETCH ("lease_token", &text),
-                      "fetch.lease_token: expected at most 64 bytes, got 65");
+    S_CHECK_REJECTED (S_FETCH ("lease_token", &text), "fetch.lease_token: expected a UUID");
     const s_entry_t error_entries [] = { { "code", STR ("queue_full") }, { "text", STR ("t") } };
     text.size = 257;
     S_CHECK_REJECTED (s_decode_with ("error", error_entries, 2, "text", &text),
@@ -766,7 +780,7 @@ s_test_rejects_strings (void)
     S_CHECK_REJECTED (s_decode_with ("error", error_entries, 2, "code", &text),
                       "error.code: expected at most 32 bytes");
     const s_entry_t failed [] = {
-        { "run_id", UINT (1) }, { "lease_token", STR ("t") }, { "provider", STR ("p") },
+        { "run_id", UINT (1) }, { "lease_token", STR (TOKEN) }, { "provider", STR ("p") },
         { "error_class", STR ("timeout") }, { "retryable", BOOL (true) },
         { "retry_after_ms", UINT (0) }, { "message", STR ("m") },
     };
@@ -822,7 +836,7 @@ s_test_rejects_nested (void)
         s_pack_key (&packer, "name");
         s_pack_key (&packer, "n");
         s_pack_key (&packer, "time_ms");
-        msgpack_pack_int64 (&packer, -5);
+        msgpack_pack_int64 (&packer, 5);
         s_pack_key (&packer, "fields");
         msgpack_pack_map (&packer, index < 6? 2: 65);
         s_pack_key (&packer, "a");
@@ -870,7 +884,7 @@ s_test_rejects_nested (void)
     S_CHECK_REJECTED (s_decode_bar (4, STR ("1.0")), "bars.bars[1][4]: expected a finite float, got a string");
     S_CHECK_REJECTED (s_decode_bar (6, FLOAT (NAN)), "bars.bars[1][6]: expected a finite float or nil, got nan");
     S_CHECK_REJECTED (s_decode_bar (6, BOOL (false)), "bars.bars[1][6]: expected a finite float or nil");
-    S_CHECK_REJECTED (s_decode_bar (7, INT (-1)), "bars.bars[1][7]: expected an integer 0..18446744073709551615 or nil, got -1");
+    S_CHECK_REJECTED (s_decode_bar (7, INT (-1)), "bars.bars[1][7]: expected an integer 0..9223372036854775807 or nil, got -1");
     S_CHECK_REJECTED (s_decode_bar (7, FLOAT (3)), "bars.bars[1][7]: expected an integer");
     S_CHECK_REJECTED (s_decode_bar (8, NIL), "bars.bars[1][8]: expected a bool, got nil");
     S_CHECK_REJECTED (s_decode_bar (8, INT (0)), "bars.bars[1][8]: expected a bool, got 0");
@@ -897,6 +911,10 @@ s_test_build_rules (void)
     size_t size = 99;
     gl_msg_t *message = gl_msg_new (GL_MSG_FETCH);
     error [0] = '\0';
+    GL_CHECK_INT (gl_msg_encode (message, &data, &size, error), -1);
+    GL_CHECK_STR (error, "fetch.lease_token: expected a UUID as 36 characters "
+                         "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx of [0-9a-f]");
+    strcpy (message->fetch.lease_token, TOKEN);
     GL_CHECK_INT (gl_msg_encode (message, &data, &size, error), -1);
     GL_CHECK_STR (error, "fetch.timeframe: expected one of 1m 5m 15m 30m 1h 4h 1d 1w");
     GL_CHECK_STR (data, "untouched");
@@ -1059,6 +1077,231 @@ s_test_ownership (void)
     free (data);
 }
 
+//  Packs a ready body whose follow array holds the given strings.
+static gl_msg_t *
+s_decode_follow (const char **patterns, size_t count)
+{
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 5);
+    s_pack_key (&packer, "follow");
+    msgpack_pack_array (&packer, count);
+    for (size_t index = 0; index < count; index++)
+        s_pack_key (&packer, patterns [index]);
+    s_pack_key (&packer, "service");
+    s_pack_key (&packer, "scheduler");
+    s_pack_key (&packer, "instance");
+    s_pack_key (&packer, "s1");
+    s_pack_key (&packer, "credit");
+    msgpack_pack_uint64 (&packer, 5);
+    s_pack_key (&packer, "type");           //  last: any position is accepted
+    s_pack_key (&packer, "ready");
+    return s_decode_buffer (&buffer);
+}
+
+//  ready.follow: optional, up to 16 service names or "prefix.*" patterns;
+//  it round-trips, is left out when empty, and bad patterns are refused.
+static void
+s_test_follow (void)
+{
+    const char *good [] = { "writer", "fetcher.*", "a.b-c_d.*" };
+    gl_msg_t *message = s_decode_follow (good, 3);
+    GL_CHECK (message && message->ready.follow_count == 3);
+    if (message && message->ready.follow_count == 3) {
+        GL_CHECK_STR (message->ready.follow [1], "fetcher.*");
+        gl_msg_t *copy = s_roundtrip (message);
+        GL_CHECK (copy && copy->ready.follow_count == 3
+                  && strcmp (copy->ready.follow [2], "a.b-c_d.*") == 0);
+        gl_msg_destroy (&copy);
+    }
+    gl_msg_destroy (&message);
+    //  Without follow the body has four entries, as before the field existed.
+    message = gl_msg_new (GL_MSG_READY);
+    strcpy (message->ready.service, "writer");
+    strcpy (message->ready.instance, "w1");
+    char *data = NULL;
+    size_t size = 0;
+    GL_CHECK_INT (gl_msg_encode (message, &data, &size, error), 0);
+    GL_CHECK (data && (uint8_t) data [0] == 0x84);
+    free (data);
+    gl_msg_t *copy = s_roundtrip (message);
+    GL_CHECK (copy && copy->ready.follow_count == 0);
+    gl_msg_destroy (&copy);
+    for (int index = 0; index < GL_MSG_MAX_FOLLOW; index++)
+        GL_CHECK_INT (gl_msg_add_follow (message, "writer"), 0);
+    GL_CHECK_INT (gl_msg_add_follow (message, "writer"), -1);
+    GL_CHECK_INT (gl_msg_validate (message, error), 0);
+    strcpy (message->ready.follow [3], "Writer");
+    GL_CHECK_INT (gl_msg_validate (message, error), -1);
+    GL_CHECK_STR (error, "ready.follow[3]: expected a service name, or one followed by "
+                         "\".*\", of at most 64 bytes");
+    gl_msg_destroy (&message);
+
+    const char *bad [] = { "*", ".*", "fetcher*", "fetcher.**", "Fetcher.*", "a.*.*", "",
+                           "a b", "fetcher.*x" };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++)
+        S_CHECK_REJECTED (s_decode_follow (&bad [index], 1), "ready.follow[0]: expected a service");
+    char long_pattern [70];
+    memset (long_pattern, 'a', 63);
+    strcpy (long_pattern + 63, ".*");       //  65 bytes
+    const char *too_long [] = { long_pattern };
+    S_CHECK_REJECTED (s_decode_follow (too_long, 1),
+                      "ready.follow[0]: expected at most 64 bytes, got 65");
+    long_pattern [62] = '\0';
+    strcat (long_pattern, ".*");            //  64 bytes
+    message = s_decode_follow (too_long, 1);
+    GL_CHECK (message != NULL);
+    gl_msg_destroy (&message);
+    const char *many [17];
+    for (size_t index = 0; index < 17; index++)
+        many [index] = "writer";
+    S_CHECK_REJECTED (s_decode_follow (many, 17),
+                      "ready.follow: expected an array of at most 16 patterns, got an array "
+                      "of 17 elements");
+    const s_entry_t ready [] = {
+        { "service", STR ("writer") }, { "instance", STR ("w-1") }, { "credit", UINT (10) },
+    };
+    S_CHECK_REJECTED (s_decode_with ("ready", ready, 3, "follow", STR ("writer")),
+                      "ready.follow: expected an array of at most 16 patterns, got a string");
+    S_CHECK_REJECTED (s_decode_with ("ready", ready, 3, "follow", ARRAY (1)),
+                      "ready.follow[0]: expected a string, got nil");
+}
+
+//  welcome's limits, membership's current event and count, times inside
+//  [1970, 2100), canonical UUIDs, the bar's trades as a bigint.
+static void
+s_test_contract_rules (void)
+{
+    const s_entry_t welcome [] = {
+        { "heartbeat_ms", UINT (1000) }, { "broker", STR ("host:1") },
+        { "credit_limit", UINT (10000) }, { "queue_limit", UINT (100000) },
+        { "max_body", UINT (16777216) },
+    };
+    gl_msg_t *accepted = s_decode_with ("welcome", welcome, 5, NULL, NULL);
+    GL_CHECK (accepted && accepted->welcome.credit_limit == 10000
+              && accepted->welcome.queue_limit == 100000
+              && accepted->welcome.max_body == 16777216);
+    gl_msg_destroy (&accepted);
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "credit_limit", NULL),
+                      "welcome.credit_limit: missing required field");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "queue_limit", NULL),
+                      "welcome.queue_limit: missing required field");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "max_body", NULL),
+                      "welcome.max_body: missing required field");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "max_body", UINT (16777217)),
+                      "welcome.max_body: expected an integer 1..16777216, got 16777217");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "credit_limit", UINT (0)),
+                      "welcome.credit_limit: expected an integer 1..1000000, got 0");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "queue_limit", UINT (0)),
+                      "welcome.queue_limit: expected an integer 1..4294967295, got 0");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "heartbeat_ms", UINT (9)),
+                      "welcome.heartbeat_ms: expected an integer 10..600000, got 9");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "heartbeat_ms", UINT (600001)),
+                      "welcome.heartbeat_ms: expected an integer 10..600000, got 600001");
+    S_CHECK_REJECTED (s_decode_with ("welcome", welcome, 5, "broker", STR ("a/b")),
+                      "welcome.broker: expected an instance id");
+
+    const s_entry_t membership [] = {
+        { "service", STR ("fetcher.polygon") }, { "instance", STR ("p-1") },
+        { "event", STR ("current") }, { "count", UINT (2000) }, { "members", ARRAY (0) },
+    };
+    accepted = s_decode_with ("membership", membership, 5, NULL, NULL);
+    GL_CHECK (accepted && strcmp (accepted->membership.event, "current") == 0
+              && accepted->membership.count == 2000);
+    gl_msg_destroy (&accepted);
+    S_CHECK_REJECTED (s_decode_with ("membership", membership, 5, "count", NULL),
+                      "membership.count: missing required field");
+    gl_msg_t *message = gl_msg_new (GL_MSG_MEMBERSHIP);
+    strcpy (message->membership.service, "writer");
+    strcpy (message->membership.instance, "w1");
+    strcpy (message->membership.event, "current");
+    GL_CHECK_INT (gl_msg_add_member (message, "w1"), 0);
+    GL_CHECK_INT (gl_msg_add_member (message, "w2"), 0);
+    GL_CHECK_INT (message->membership.count, 2);
+    message->membership.count = 1;
+    GL_CHECK_INT (gl_msg_validate (message, error), -1);
+    GL_CHECK_STR (error, "membership.count: expected at least the 2 members listed, got 1");
+    gl_msg_destroy (&message);
+
+    //  Times: [0, 4102444800) seconds, or that times 1000 for time_ms.
+    S_CHECK_REJECTED (S_FETCH ("from", INT (-1)),
+                      "fetch.from: expected a time in [0, 4102444800) (1970-01-01 to "
+                      "2100-01-01), got -1");
+    S_CHECK_REJECTED (S_FETCH ("to", INT (4102444800LL)),
+                      "fetch.to: expected a time in [0, 4102444800)");
+    S_CHECK_REJECTED (S_FETCH ("to", INT (INT64_MAX)), "fetch.to: expected a time in");
+    accepted = S_FETCH ("to", INT (4102444799LL));
+    GL_CHECK (accepted && accepted->fetch.to == 4102444799LL);
+    gl_msg_destroy (&accepted);
+    accepted = S_FETCH ("from", INT (0));
+    GL_CHECK (accepted && accepted->fetch.from == 0);
+    gl_msg_destroy (&accepted);
+    const s_entry_t written [] = {
+        { "run_id", UINT (1) }, { "symbol", STR ("X") }, { "timeframe", STR ("5m") },
+        { "from", INT (10) }, { "to", INT (20) }, { "rows", UINT (0) },
+        { "revisions", UINT (0) },
+    };
+    S_CHECK_REJECTED (s_decode_with ("written", written, 7, "from", INT (-10)),
+                      "written.from: expected a time in [0, 4102444800)");
+    S_CHECK_REJECTED (s_decode_with ("written", written, 7, "to", INT (5000000000LL)),
+                      "written.to: expected a time in [0, 4102444800)");
+    S_CHECK_REJECTED (s_decode_bar (0, INT (-60)),
+                      "bars.bars[1][0]: expected a time in [0, 4102444800)");
+    S_CHECK_REJECTED (s_decode_bar (0, INT (4102444800LL)),
+                      "bars.bars[1][0]: expected a time in [0, 4102444800)");
+    const s_entry_t event [] = {
+        { "source", STR ("cli") }, { "name", STR ("started") }, { "time_ms", INT (0) },
+        { "fields", EMPTY_MAP },
+    };
+    accepted = s_decode_with ("event", event, 4, "time_ms", INT (4102444799999LL));
+    GL_CHECK (accepted != NULL);
+    gl_msg_destroy (&accepted);
+    S_CHECK_REJECTED (s_decode_with ("event", event, 4, "time_ms", INT (4102444800000LL)),
+                      "event.time_ms: expected a time in [0, 4102444800000)");
+    S_CHECK_REJECTED (s_decode_with ("event", event, 4, "time_ms", INT (-1)),
+                      "event.time_ms: expected a time in");
+
+    //  Lease tokens: canonical lowercase UUID text, nothing else.
+    const char *uuid_expected = "fetch.lease_token: expected a UUID as 36 characters";
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("6F1C2A7E-3B4D-4C5E-8F90-A1B2C3D4E5F6")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f60")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("6f1c2a7e3b4d-4c5e-8f90-a1b2c3d4e5f6-")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("{6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f}")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("6f1c2a7g-3b4d-4c5e-8f90-a1b2c3d4e5f6")),
+                      uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", STR ("")), uuid_expected);
+    S_CHECK_REJECTED (S_FETCH ("lease_token", INT (1)),
+                      "fetch.lease_token: expected a string, got 1");
+
+    //  trades is stored as a PostgreSQL bigint.
+    S_CHECK_REJECTED (s_decode_bar (7, UINT ((uint64_t) INT64_MAX + 1)),
+                      "bars.bars[1][7]: expected an integer 0..9223372036854775807 or nil");
+
+    //  A whole fetch with "type" last decodes like one with it first.
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init (&buffer);
+    msgpack_packer packer;
+    msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
+    msgpack_pack_map (&packer, 8);
+    for (size_t index = 0; index < 7; index++) {
+        s_pack_key (&packer, s_fetch_entries [index].key);
+        s_pack (&packer, s_fetch_entries [index].value);
+    }
+    s_pack_key (&packer, "type");
+    s_pack_key (&packer, "fetch");
+    accepted = s_decode_buffer (&buffer);
+    GL_CHECK (accepted && accepted->type == GL_MSG_FETCH && accepted->fetch.to == 200);
+    gl_msg_destroy (&accepted);
+}
+
 int
 main (void)
 {
@@ -1073,5 +1316,7 @@ main (void)
     s_test_rejects_nested ();
     s_test_build_rules ();
     s_test_ownership ();
+    s_test_follow ();
+    s_test_contract_rules ();
     return gl_test_done ("test_msg");
 }

@@ -141,6 +141,37 @@ s_test_address (void)
     GL_CHECK_INT (instance_size, 99);
 }
 
+//  Follow patterns: a service name, or one followed by ".*" that matches
+//  the names beginning with its prefix and the dot, never the prefix alone.
+static void
+s_test_pattern (void)
+{
+    const char *good [] = { "writer", "fetcher.*", "a.*", "a.b.*", "fetcher." };
+    for (size_t index = 0; index < sizeof (good) / sizeof (good [0]); index++)
+        GL_CHECK (gl_wire_pattern_valid (good [index], strlen (good [index])));
+    const char *bad [] = { "", "*", ".*", "fetcher*", "Fetcher.*", "a.*.*", "a.**", "a b",
+                           "fetcher.*x", "a/b" };
+    for (size_t index = 0; index < sizeof (bad) / sizeof (bad [0]); index++)
+        GL_CHECK (!gl_wire_pattern_valid (bad [index], strlen (bad [index])));
+    char pattern [80];
+    s_repeat (pattern, 'a', 62);
+    memcpy (pattern + 62, ".*", 2);
+    GL_CHECK (gl_wire_pattern_valid (pattern, 64));
+    s_repeat (pattern, 'a', 63);
+    memcpy (pattern + 63, ".*", 2);
+    GL_CHECK (!gl_wire_pattern_valid (pattern, 65));
+
+    GL_CHECK (gl_wire_pattern_matches ("writer", "writer"));
+    GL_CHECK (!gl_wire_pattern_matches ("writer", "writer2"));
+    GL_CHECK (!gl_wire_pattern_matches ("writer", "write"));
+    GL_CHECK (gl_wire_pattern_matches ("fetcher.*", "fetcher.polygon"));
+    GL_CHECK (gl_wire_pattern_matches ("fetcher.*", "fetcher.a.b"));
+    GL_CHECK (!gl_wire_pattern_matches ("fetcher.*", "fetcher."));
+    GL_CHECK (!gl_wire_pattern_matches ("fetcher.*", "fetcher"));
+    GL_CHECK (!gl_wire_pattern_matches ("fetcher.*", "fetchers.polygon"));
+    GL_CHECK (!gl_wire_pattern_matches ("fetcher.*", "writer"));
+}
+
 int
 main (void)
 {
@@ -149,5 +180,6 @@ main (void)
     s_test_service ();
     s_test_instance ();
     s_test_address ();
+    s_test_pattern ();
     return gl_test_done ("test_wire");
 }

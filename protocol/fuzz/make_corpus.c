@@ -50,10 +50,15 @@ s_build (gl_msg_type_t type)
             strcpy (message->ready.service, "fetcher.polygon");
             strcpy (message->ready.instance, "host1:4242");
             message->ready.credit = 100;
+            gl_msg_add_follow (message, "writer");
+            gl_msg_add_follow (message, "fetcher.*");
             break;
         case GL_MSG_WELCOME:
             message->welcome.heartbeat_ms = 1000;
             strcpy (message->welcome.broker, "broker-1");
+            message->welcome.credit_limit = 10000;
+            message->welcome.queue_limit = 100000;
+            message->welcome.max_body = 16777216;
             break;
         case GL_MSG_CREDIT:
             message->credit.credit = 50;
@@ -75,7 +80,7 @@ s_build (gl_msg_type_t type)
             break;
         case GL_MSG_FETCH:
             message->fetch.run_id = 77;
-            strcpy (message->fetch.lease_token, "lease-77");
+            strcpy (message->fetch.lease_token, "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6");
             strcpy (message->fetch.symbol, "AAPL");
             strcpy (message->fetch.timeframe, "5m");
             message->fetch.from = 1700000000;
@@ -84,7 +89,7 @@ s_build (gl_msg_type_t type)
             break;
         case GL_MSG_BARS:
             message->bars.run_id = 77;
-            strcpy (message->bars.lease_token, "lease-77");
+            strcpy (message->bars.lease_token, "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6");
             strcpy (message->bars.provider, "polygon");
             strcpy (message->bars.symbol, "AAPL");
             strcpy (message->bars.timeframe, "1m");
@@ -94,7 +99,7 @@ s_build (gl_msg_type_t type)
             break;
         case GL_MSG_FAILED:
             message->failed.run_id = 77;
-            strcpy (message->failed.lease_token, "lease-77");
+            strcpy (message->failed.lease_token, "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6");
             strcpy (message->failed.provider, "yahoo");
             strcpy (message->failed.error_class, "rate_limited");
             message->failed.retryable = true;
