@@ -43,17 +43,27 @@ s_command (gl_wire_command_t command)
     return message;
 }
 
-//  WELCOME with the given heartbeat.
+//  WELCOME with the given heartbeat and limits.
 static zmsg_t *
-s_welcome (uint32_t heartbeat_ms)
+s_welcome_limits (uint32_t heartbeat_ms, uint32_t credit_limit, uint32_t max_body)
 {
     zmsg_t *message = s_command (GL_WIRE_WELCOME);
     gl_msg_t *welcome = gl_msg_new (GL_MSG_WELCOME);
     welcome->welcome.heartbeat_ms = heartbeat_ms;
     strcpy (welcome->welcome.broker, "fake");
+    welcome->welcome.credit_limit = credit_limit;
+    welcome->welcome.queue_limit = 1000;
+    welcome->welcome.max_body = max_body;
     s_add_body (message, welcome);
     gl_msg_destroy (&welcome);
     return message;
+}
+
+//  WELCOME with the given heartbeat and generous limits.
+static zmsg_t *
+s_welcome (uint32_t heartbeat_ms)
+{
+    return s_welcome_limits (heartbeat_ms, 10000, GL_MSG_MAX_BODY);
 }
 
 //  An echo body with this sequence and payload.
@@ -72,7 +82,7 @@ s_fetch (void)
 {
     gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
     fetch->fetch.run_id = 1;
-    strcpy (fetch->fetch.lease_token, "token");
+    strcpy (fetch->fetch.lease_token, "0b1e8c1a-5d2f-4a63-9a57-6f0d2c3b4e5f");
     strcpy (fetch->fetch.symbol, "AAPL");
     strcpy (fetch->fetch.timeframe, "1d");
     fetch->fetch.from = 0;
@@ -114,6 +124,9 @@ typedef struct {
     uint64_t bounce_sequence;   //  of the bounced echo, if it decoded
     uint64_t handled_sequence;  //  last echo handled
     int memberships;
+    int followed;               //  MEMBERSHIP of services matching watched.*
+    char followed_event [8];    //  the last one's event
+    int unasked;                //  MEMBERSHIP of services neither own nor followed
 } record_t;
 
 //  Echo handler: payload "refuse" is refused (-1); anything else is
@@ -166,7 +179,18 @@ s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, cons
 static void
 s_on_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
 {
-    ((record_t *) argument)->memberships++;
+    record_t *record = (record_t *) argument;
+    record->memberships++;
+    const char *service = membership->membership.service;
+    size_t own = strcspn (gl_actor_address (actor), "/");
+    if (strncmp (service, "watched.", 8) == 0) {
+        record->followed++;
+        snprintf (record->followed_event, sizeof (record->followed_event), "%s",
+                  membership->membership.event);
+    }
+    else
+    if (strlen (service) != own || strncmp (service, gl_actor_address (actor), own) != 0)
+        record->unasked++;
 }
 
 //  Creates an actor with the test handlers recording into record.
@@ -267,17 +291,29 @@ s_thread_task (zsock_t *pipe, void *argument)
     gl_actor_destroy (&thread.actor);
 }
 
-//  Starts an actor thread for service/instance at endpoint.
+//  Starts an actor thread for service/instance at endpoint, following
+//  the services of follow (NULL for none).
 static zactor_t *
-s_thread_start (thread_options_t *options, const char *endpoint, const char *service,
-                const char *instance, uint32_t credit, bool manual_credit)
+s_thread_start_following (thread_options_t *options, const char *endpoint, const char *service,
+                          const char *instance, uint32_t credit, bool manual_credit,
+                          const char *const *follow)
 {
     snprintf (options->service, sizeof (options->service), "%s", service);
     snprintf (options->instance, sizeof (options->instance), "%s", instance);
     options->options = (gl_actor_options_t) {
         .endpoint = endpoint, .service = options->service, .instance = options->instance,
-        .credit = credit, .heartbeat_ms = HEARTBEAT_MS, .manual_credit = manual_credit };
+        .credit = credit, .heartbeat_ms = HEARTBEAT_MS, .manual_credit = manual_credit,
+        .follow = follow };
     return zactor_new (s_thread_task, options);
+}
+
+//  Starts an actor thread for service/instance at endpoint.
+static zactor_t *
+s_thread_start (thread_options_t *options, const char *endpoint, const char *service,
+                const char *instance, uint32_t credit, bool manual_credit)
+{
+    return s_thread_start_following (options, endpoint, service, instance, credit,
+                                     manual_credit, NULL);
 }
 
 //  Asks the actor thread for its report.
@@ -406,6 +442,117 @@ s_client_send_raw (client_t *self, const char *address, const char *raw)
 }
 
 //  ---------------------------------------------------------------------
+//  A fake broker: a ROUTER the test speaks GLP for, frame by frame, to
+//  one actor. It heartbeats the actor while it waits.
+
+typedef struct {
+    zsock_t *router;
+    zframe_t *peer;             //  routing id of the last READY's sender
+    int64_t last_beat;
+} fake_t;
+
+static fake_t *
+s_fake_new (const char *endpoint)
+{
+    fake_t *self = (fake_t *) zmalloc (sizeof (fake_t));
+    self->router = zsock_new (ZMQ_ROUTER);
+    zsock_set_linger (self->router, 0);
+    if (zsock_bind (self->router, "%s", endpoint) == -1)
+        fprintf (stderr, "fake broker: cannot bind %s\n", endpoint);
+    return self;
+}
+
+static void
+s_fake_destroy (fake_t **self_p)
+{
+    if (*self_p) {
+        zsock_destroy (&(*self_p)->router);
+        zframe_destroy (&(*self_p)->peer);
+        free (*self_p);
+        *self_p = NULL;
+    }
+}
+
+//  Sends a message (header first) to the actor; takes ownership.
+static void
+s_fake_send (fake_t *self, zmsg_t *message)
+{
+    if (self->peer)
+        zmsg_pushmem (message, zframe_data (self->peer), zframe_size (self->peer));
+    zmsg_send (&message, self->router);
+}
+
+//  Receives the actor's next message other than HEARTBEAT within
+//  timeout_ms; returns it after its header, the command in *command_p.
+//  A READY's sender becomes the peer the fake talks to.
+static zmsg_t *
+s_fake_receive (fake_t *self, gl_wire_command_t *command_p, int timeout_ms)
+{
+    int64_t deadline = gl_test_now_ms () + timeout_ms;
+    while (gl_test_now_ms () < deadline) {
+        if (self->peer && gl_test_now_ms () - self->last_beat >= HEARTBEAT_MS / 4) {
+            s_fake_send (self, s_command (GL_WIRE_HEARTBEAT));
+            self->last_beat = gl_test_now_ms ();
+        }
+        zpoller_t *poller = zpoller_new (self->router, NULL);
+        void *ready = zpoller_wait (poller, 10);
+        zpoller_destroy (&poller);
+        if (!ready)
+            continue;
+        zmsg_t *message = zmsg_recv (self->router);
+        zframe_t *peer = message? zmsg_pop (message): NULL;
+        zframe_t *header = message? zmsg_pop (message): NULL;
+        bool parsed = header && gl_wire_header_parse (zframe_data (header), zframe_size (header),
+                                                      command_p) == GL_WIRE_HEADER_OK;
+        zframe_destroy (&header);
+        if (parsed && *command_p == GL_WIRE_READY) {
+            zframe_destroy (&self->peer);
+            self->peer = peer;
+            peer = NULL;
+        }
+        zframe_destroy (&peer);
+        if (parsed && *command_p != GL_WIRE_HEARTBEAT)
+            return message;
+        zmsg_destroy (&message);
+    }
+    return NULL;
+}
+
+//  Waits for a READY from the actor and decodes it (NULL if none came).
+static gl_msg_t *
+s_fake_expect_ready (fake_t *self, int timeout_ms)
+{
+    int64_t deadline = gl_test_now_ms () + timeout_ms;
+    gl_wire_command_t command;
+    zmsg_t *message;
+    while ((message = s_fake_receive (self, &command, (int) (deadline - gl_test_now_ms ())))) {
+        gl_msg_t *ready = NULL;
+        if (command == GL_WIRE_READY && zmsg_size (message) == 1) {
+            char error [GL_MSG_ERROR_MAX];
+            zframe_t *body = zmsg_first (message);
+            ready = gl_msg_decode (zframe_data (body), zframe_size (body), error);
+        }
+        zmsg_destroy (&message);
+        if (ready)
+            return ready;
+    }
+    return NULL;
+}
+
+//  A DISCONNECT with an error body of this code, or none when NULL.
+static zmsg_t *
+s_disconnect (const char *code)
+{
+    zmsg_t *message = s_command (GL_WIRE_DISCONNECT);
+    if (code) {
+        gl_msg_t *error = s_error (code, "from the test");
+        s_add_body (message, error);
+        gl_msg_destroy (&error);
+    }
+    return message;
+}
+
+//  ---------------------------------------------------------------------
 //  The real broker.
 
 static pid_t
@@ -447,7 +594,6 @@ s_test_dispatch (void)
     gl_msg_t *echo = s_echo (5, "hello");
     message = s_deliver ("client/c1", echo, NULL);
     GL_CHECK_INT (gl_actor_dispatch (actor, &message), 0);
-    gl_msg_destroy (&echo);
     GL_CHECK_INT (record.handled_sequence, 5);
     gl_actor_stats_t stats = gl_actor_stats (actor);
     GL_CHECK_INT (stats.delivered, 1);
@@ -493,14 +639,62 @@ s_test_dispatch (void)
     GL_CHECK_INT (record.connected, 2);
     GL_CHECK_INT (gl_actor_stats (actor).registrations, 2);
 
+    //  WELCOME's limits: max_body is kept and a larger body refused here.
+    message = s_welcome_limits (1000, 4, 64);
+    gl_actor_dispatch (actor, &message);
+    GL_CHECK_INT (gl_actor_max_body (actor), 64);
+    gl_msg_t *large = s_echo (6, "a payload that makes this echo larger than sixty-four bytes");
+    stats = gl_actor_stats (actor);
+    GL_CHECK_INT (gl_actor_send (actor, "client/c1", large), -1);
+    GL_CHECK_INT (gl_actor_stats (actor).send_too_large, 1);
+    GL_CHECK_INT (gl_actor_stats (actor).send_failed, stats.send_failed + 1);
+    GL_CHECK_INT (gl_actor_stats (actor).sent, stats.sent);
+    gl_msg_destroy (&large);
+
+    //  BOUNCE not_registered: lost, READY again, and the actor learns
+    //  which message was not taken.
+    message = s_command (GL_WIRE_BOUNCE);
+    zmsg_addstr (message, "client/c1");
+    s_add_body (message, echo);
+    error = s_error ("not_registered", "send READY first");
+    s_add_body (message, error);
+    gl_msg_destroy (&error);
+    GL_CHECK_INT (gl_actor_dispatch (actor, &message), 0);
+    GL_CHECK (!gl_actor_registered (actor));
+    GL_CHECK_INT (record.lost, 2);
+    GL_CHECK_INT (record.bounces, 1);
+    GL_CHECK_STR (record.bounce_code, "not_registered");
+    GL_CHECK_INT (record.bounce_sequence, 5);
+    GL_CHECK_INT (gl_actor_stats (actor).bounced, 1);
+    message = s_welcome (1000);
+    gl_actor_dispatch (actor, &message);
+    GL_CHECK_INT (record.connected, 3);
+
     //  A DISCONNECT without a body: lost, reconnecting.
     message = s_command (GL_WIRE_DISCONNECT);
     GL_CHECK_INT (gl_actor_dispatch (actor, &message), 0);
     GL_CHECK (!gl_actor_registered (actor));
-    GL_CHECK_INT (record.lost, 2);
+    GL_CHECK_INT (record.lost, 3);
+    gl_msg_destroy (&echo);
     gl_actor_destroy (&actor);
     gl_actor_destroy (&actor);
     GL_CHECK (actor == NULL);
+
+    //  DISCONNECT replaced: lost, and the loop is to end for good.
+    actor = s_actor_new (&options, &record);
+    message = s_welcome (1000);
+    gl_actor_dispatch (actor, &message);
+    message = s_command (GL_WIRE_DISCONNECT);
+    error = s_error ("replaced", "another connection registered unit/u1");
+    s_add_body (message, error);
+    gl_msg_destroy (&error);
+    GL_CHECK_INT (gl_actor_dispatch (actor, &message), -1);
+    GL_CHECK (!gl_actor_registered (actor));
+    GL_CHECK_INT (record.lost, 4);
+    message = s_welcome (1000);
+    GL_CHECK_INT (gl_actor_dispatch (actor, &message), -1);
+    GL_CHECK_INT (gl_actor_run (actor), -1);
+    gl_actor_destroy (&actor);
 
     //  Invalid options are refused.
     const char *too_many [GL_ACTOR_FOLLOW_MAX + 2] = { NULL };
@@ -569,6 +763,166 @@ s_test_connection (void)
     GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
 }
 
+//  The contract against a fake broker: READY carries the follow list;
+//  WELCOME's credit_limit caps the credit a new READY advertises;
+//  DISCONNECT without a body and with shutdown reconnects (a new
+//  connection, READY again); a SEND answered BOUNCE not_registered brings
+//  READY again and the bounce to the actor; DISCONNECT replaced ends
+//  gl_actor_run with -1 and no READY follows.
+static void
+s_test_fake_broker (void)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "tcp://127.0.0.1:%d", gl_process_free_port ());
+    fake_t *fake = s_fake_new (endpoint);
+    thread_options_t options;
+    const char *follow [] = { "watched.*", "writer", NULL };
+    snprintf (options.service, sizeof (options.service), "echo");
+    snprintf (options.instance, sizeof (options.instance), "fake");
+    options.options = (gl_actor_options_t) {
+        .endpoint = endpoint, .service = options.service, .instance = options.instance,
+        .credit = 10, .heartbeat_ms = HEARTBEAT_MS, .follow = follow };
+    zactor_t *thread = zactor_new (s_thread_task, &options);
+    GL_CHECK (thread != NULL);
+
+    gl_msg_t *ready = s_fake_expect_ready (fake, 5000);
+    GL_CHECK (ready != NULL);
+    if (ready) {
+        GL_CHECK_STR (ready->ready.service, "echo");
+        GL_CHECK_INT (ready->ready.credit, 10);
+        GL_CHECK_INT (ready->ready.follow_count, 2);
+        GL_CHECK_STR (ready->ready.follow [0], "watched.*");
+        GL_CHECK_STR (ready->ready.follow [1], "writer");
+    }
+    gl_msg_destroy (&ready);
+    s_fake_send (fake, s_welcome_limits (HEARTBEAT_MS, 4, 4096));
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).registered, 5000));
+    GL_CHECK_INT (s_thread_report (thread).max_body, 4096);
+
+    //  DISCONNECT without a body, then with shutdown: lost at once,
+    //  READY again from a new connection, credit capped at credit_limit.
+    const char *codes [] = { NULL, "shutdown" };
+    for (int index = 0; index < 2; index++) {
+        zframe_t *before = zframe_dup (fake->peer);
+        s_fake_send (fake, s_disconnect (codes [index]));
+        ready = s_fake_expect_ready (fake, 5000);
+        GL_CHECK (ready != NULL);
+        GL_CHECK (ready && ready->ready.credit == 4);
+        GL_CHECK (!zframe_eq (before, fake->peer));
+        zframe_destroy (&before);
+        gl_msg_destroy (&ready);
+        report_t report = s_thread_report (thread);
+        GL_CHECK_INT (report.record.lost, index + 1);
+        GL_CHECK (!report.registered);
+        s_fake_send (fake, s_welcome_limits (HEARTBEAT_MS, 4, 4096));
+        GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.connected == index + 2,
+                                      5000));
+    }
+
+    //  The actor's answer is bounced not_registered: READY again, and the
+    //  bounce handed to the actor with the message.
+    gl_msg_t *echo = s_echo (77, "ping");
+    s_fake_send (fake, s_deliver ("client/c1", echo, NULL));
+    gl_wire_command_t command = 0;
+    zmsg_t *message = NULL;
+    while ((message = s_fake_receive (fake, &command, 5000)) && command != GL_WIRE_SEND)
+        zmsg_destroy (&message);
+    GL_CHECK (message != NULL && command == GL_WIRE_SEND);
+    zmsg_destroy (&message);
+    zmsg_t *bounce = s_command (GL_WIRE_BOUNCE);
+    zmsg_addstr (bounce, "client/c1");
+    s_add_body (bounce, echo);
+    gl_msg_t *error = s_error ("not_registered", "send READY first");
+    s_add_body (bounce, error);
+    gl_msg_destroy (&error);
+    gl_msg_destroy (&echo);
+    s_fake_send (fake, bounce);
+    ready = s_fake_expect_ready (fake, 5000);
+    GL_CHECK (ready != NULL);
+    gl_msg_destroy (&ready);
+    report_t report = s_thread_report (thread);
+    GL_CHECK_INT (report.record.bounces, 1);
+    GL_CHECK_STR (report.record.bounce_code, "not_registered");
+    GL_CHECK_INT (report.record.bounce_sequence, 77);
+    GL_CHECK_INT (report.record.lost, 3);
+    s_fake_send (fake, s_welcome (HEARTBEAT_MS));
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).registered, 5000));
+
+    //  Replaced: gl_actor_run returns -1, and no READY comes again.
+    s_fake_send (fake, s_disconnect ("replaced"));
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).finished, 5000));
+    report = s_thread_report (thread);
+    GL_CHECK_INT (report.run_rc, -1);
+    GL_CHECK_INT (report.record.lost, 4);
+    ready = s_fake_expect_ready (fake, 4 * HEARTBEAT_MS);
+    GL_CHECK (ready == NULL);
+    gl_msg_destroy (&ready);
+    zactor_destroy (&thread);
+    s_fake_destroy (&fake);
+}
+
+//  The contract against the real broker: MEMBERSHIP comes for the
+//  actor's own service and the ones it follows only, with one current
+//  per followed live service at registration; a second connection
+//  registering the same address replaces the first, whose gl_actor_run
+//  returns -1 and which does not take the address back; a broker that
+//  stops says DISCONNECT shutdown, and the actor registers again with the
+//  next broker.
+static void
+s_test_contract (void)
+{
+    pid_t broker = s_broker_start ();
+    client_t *watched = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (watched, "watched.a", "w1"));
+    thread_options_t first_options;
+    const char *follow [] = { "watched.*", NULL };
+    zactor_t *first = s_thread_start_following (&first_options, s_endpoint, "echo", "twin", 10,
+                                                false, follow);
+    GL_CHECK (gl_test_wait_until (s_thread_report (first).record.followed == 1, 10000));
+    GL_CHECK_STR (s_thread_report (first).record.followed_event, "current");
+    client_t *other = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (other, "other", "o1"));
+    client_t *second_watched = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (second_watched, "watched.b", "w2"));
+    GL_CHECK (gl_test_wait_until (s_thread_report (first).record.followed == 2, 10000));
+    report_t report = s_thread_report (first);
+    GL_CHECK_STR (report.record.followed_event, "joined");
+    GL_CHECK_INT (report.record.unasked, 0);
+
+    //  Replaced by a second connection for echo/twin.
+    thread_options_t second_options;
+    zactor_t *second = s_thread_start (&second_options, s_endpoint, "echo", "twin", 10, false);
+    GL_CHECK (gl_test_wait_until (s_thread_report (first).finished, 10000));
+    report = s_thread_report (first);
+    GL_CHECK_INT (report.run_rc, -1);
+    GL_CHECK_INT (report.stats.registrations, 1);
+    GL_CHECK_INT (report.stats.disconnects, 1);
+    GL_CHECK (gl_test_wait_until (s_thread_report (second).registered, 10000));
+    //  The replaced one stays away: the second is still the one after
+    //  several heartbeat intervals.
+    client_t *probe = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (probe, "client", "probe"));
+    s_client_expect_echo (probe, 0, 4 * HEARTBEAT_MS);
+    report = s_thread_report (second);
+    GL_CHECK (report.registered);
+    GL_CHECK_INT (report.record.lost, 0);
+    GL_CHECK_INT (s_thread_report (first).stats.registrations, 1);
+    zactor_destroy (&first);
+
+    //  The broker stops: DISCONNECT shutdown, lost, then registered again.
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+    GL_CHECK (gl_test_wait_until (s_thread_report (second).record.lost == 1, 10000));
+    GL_CHECK_INT (s_thread_report (second).stats.disconnects, 1);   //  told, not by silence
+    broker = s_broker_start ();
+    GL_CHECK (gl_test_wait_until (s_thread_report (second).record.connected == 2, 15000));
+    zactor_destroy (&second);
+    s_client_destroy (&probe);
+    s_client_destroy (&watched);
+    s_client_destroy (&other);
+    s_client_destroy (&second_watched);
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+}
+
 //  Every delivery gives its credit back, whatever its fate: an actor
 //  with credit 4 is sent 4 messages of a type it has no handler for, 4
 //  bodies that do not decode and 4 its handler refuses, then a good one,
@@ -623,7 +977,9 @@ main (void)
     gl_process_binary ("broker/gapless-broker", s_broker_path, sizeof (s_broker_path));
     snprintf (s_endpoint, sizeof (s_endpoint), "tcp://127.0.0.1:%d", gl_process_free_port ());
     s_test_dispatch ();
+    s_test_fake_broker ();
     s_test_connection ();
+    s_test_contract ();
     s_test_refusals (false);
     s_test_refusals (true);
     return gl_test_done ("test_actor");

@@ -171,6 +171,14 @@ s_send_ready (gl_actor_t *self)
     }
     snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", self->service);
     snprintf (ready->ready.instance, sizeof (ready->ready.instance), "%s", self->instance);
+    for (size_t index = 0; index < self->follow_count; index++)
+        if (gl_msg_add_follow (ready, self->follow [index]) != 0) {
+            gl_log_error ("ready_failed", "follow=%s reason=\"cannot add it\"",
+                          self->follow [index]);
+            self->stats.control_failed++;
+            gl_msg_destroy (&ready);
+            return;
+        }
     //  A new registration starts from what this instance can take now:
     //  held messages still occupy room, credit not yet returned is moot.
     uint32_t capacity = s_capacity (self);
@@ -348,10 +356,15 @@ s_handle_bounce (gl_actor_t *self, zmsg_t *message)
     gl_msg_destroy (&why);
 }
 
-//  Handles WELCOME: the registration is live; keeps the broker's limits.
+//  Handles WELCOME: the registration is live; keeps the broker's limits
+//  (credit beyond credit_limit would never be used, a body beyond
+//  max_body would only come back too_large).
 static void
 s_handle_welcome (gl_actor_t *self, const gl_msg_t *welcome)
 {
+    self->credit_limit = welcome->welcome.credit_limit;
+    self->queue_limit = welcome->welcome.queue_limit;
+    self->max_body = welcome->welcome.max_body;
     int64_t heartbeat_ms = welcome->welcome.heartbeat_ms;
     if (heartbeat_ms < S_HEARTBEAT_MIN_MS)
         heartbeat_ms = S_HEARTBEAT_MIN_MS;
@@ -362,8 +375,11 @@ s_handle_welcome (gl_actor_t *self, const gl_msg_t *welcome)
         s_heartbeat_start (self);
     }
     self->backoff_ms = S_BACKOFF_FIRST_MS;
-    gl_log_info ("actor_registered", "address=%s broker=%s heartbeat_ms=%" PRId64,
-                 self->address, GL_LOG_VALUE (welcome->welcome.broker), self->heartbeat_ms);
+    gl_log_info ("actor_registered", "address=%s broker=%s heartbeat_ms=%" PRId64
+                 " credit=%u credit_limit=%" PRIu64 " queue_limit=%" PRIu64 " max_body=%"
+                 PRIu64, self->address, GL_LOG_VALUE (welcome->welcome.broker),
+                 self->heartbeat_ms, s_capacity (self), self->credit_limit, self->queue_limit,
+                 self->max_body);
     s_set_registered (self, true);
 }
 
@@ -439,6 +455,7 @@ s_disconnect_and_wait (gl_actor_t *self)
 static int
 s_handle_disconnect (gl_actor_t *self, zmsg_t *message)
 {
+    self->stats.disconnects++;
     gl_msg_t *why = s_decode_error (zmsg_first (message));
     if (why && strcmp (why->error.code, "replaced") == 0) {
         gl_log_error ("actor_replaced", "address=%s text=%s reason=\"another connection "
@@ -582,16 +599,6 @@ s_connect (gl_actor_t *self)
     return 0;
 }
 
-//  True for a follow entry: a service name, or a prefix ending in ".*".
-static bool
-s_follow_valid (const char *entry)
-{
-    size_t length = strnlen (entry, GL_WIRE_NAME_MAX + 1);
-    bool pattern = length >= 3 && strcmp (entry + length - 2, ".*") == 0;
-    return length <= GL_WIRE_NAME_MAX
-        && gl_wire_service_valid (entry, pattern? length - 1: length);
-}
-
 //  Checks the follow list and copies it. Returns 0 or -1 with a log line.
 static int
 s_follow_copy (gl_actor_t *self, const char *const *follow)
@@ -602,7 +609,7 @@ s_follow_copy (gl_actor_t *self, const char *const *follow)
                           GL_ACTOR_FOLLOW_MAX);
             return -1;
         }
-        if (!s_follow_valid (follow [index])) {
+        if (!gl_wire_pattern_valid (follow [index], strlen (follow [index]))) {
             gl_log_error ("actor_invalid", "follow=%s reason=\"expected a service name or a "
                           "prefix ending in .*\"", GL_LOG_VALUE (follow [index]));
             return -1;

@@ -69,6 +69,7 @@ typedef struct {
     uint64_t rejected;          //  broker frames dropped (bad header, frames, body)
     uint64_t registrations;     //  WELCOMEs received
     uint64_t connections_lost;  //  times the broker was considered lost
+    uint64_t disconnects;       //  DISCONNECTs received from the broker
     uint32_t held;              //  delivered, credit not yet given back
 } gl_actor_stats_t;
 
