@@ -46,6 +46,7 @@ typedef enum {
     GL_MSG_ENQUEUE,
     GL_MSG_COMMAND,
     GL_MSG_REPLY,
+    GL_MSG_COUNT,               //  not a type: the number of types, for tables
 } gl_msg_type_t;
 
 //  One OHLC bar, as carried in a bars message.
