@@ -376,6 +376,39 @@ s_enqueue_staged (gl_backlog_t *self, const gl_backlog_request_t *request,
     return 0;
 }
 
+//  Refuses the staged slices if they would take a tier over its cap of
+//  runnable slices (queued, retrying or paused, new ones counted once).
+//  Returns 0 or -1.
+static int
+s_check_caps (gl_backlog_t *self, const int64_t *caps, char *error)
+{
+    PGresult *result = s_run (self,
+        "WITH staged AS (SELECT s.symbol FROM pg_temp.enqueue_stage s WHERE NOT EXISTS"
+        " (SELECT 1 FROM job_runs r WHERE r.idx_hash = slice_hash (s.symbol, s.timeframe,"
+        " s.slice_from, s.slice_to)) AND NOT EXISTS (SELECT 1 FROM coverage c WHERE"
+        " c.symbol = s.symbol AND c.timeframe = s.timeframe AND c.range_from <= s.slice_from"
+        " AND c.range_to >= s.slice_to)), waiting AS (SELECT r.symbol FROM job_runs r WHERE"
+        " r.status IN ('queued', 'failed_will_retry', 'paused'))"
+        " SELECT y.tier, count(*) FROM (SELECT symbol FROM staged UNION ALL"
+        " SELECT symbol FROM waiting) w JOIN symbols y ON y.ticker = w.symbol"
+        " GROUP BY y.tier", 0, NULL, PGRES_TUPLES_OK, error);
+    if (!result)
+        return -1;
+    int rc = 0;
+    for (int row = 0; rc == 0 && row < PQntuples (result); row++) {
+        const char *tier = PQgetvalue (result, row, 0);
+        int index = tier [0] == 'T' && tier [1] >= '0' && tier [1] <= '2'? tier [1] - '0': -1;
+        int64_t runnable = atoll (PQgetvalue (result, row, 1));
+        if (index >= 0 && caps [index] > 0 && runnable > caps [index]) {
+            snprintf (error, 256, "tier %s would hold %" PRId64 " runnable slices, over its cap"
+                      " of %" PRId64 "; nothing was enqueued", tier, runnable, caps [index]);
+            rc = -1;
+        }
+    }
+    PQclear (result);
+    return rc;
+}
+
 //  Everything of one enqueue inside the open transaction. Returns 0 or -1.
 static int
 s_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
@@ -395,6 +428,8 @@ s_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
         rc = s_do (self, "SELECT queue_stage ()", 0, NULL, PGRES_TUPLES_OK, error);
     if (rc == 0)
         rc = s_copy_slices (self, request, symbols, count, &counts->bars_expected, error);
+    if (rc == 0 && request->tier_caps)
+        rc = s_check_caps (self, request->tier_caps, error);
     if (rc == 0)
         rc = s_enqueue_staged (self, request, counts, error);
     for (size_t row = 0; symbols && row < request->symbol_count; row++)
@@ -417,6 +452,11 @@ gl_backlog_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
         return -1;
     }
     int rc = s_enqueue (self, request, counts, error);
+    if (rc == 0 && request->plan) {
+        gl_db_exec (self->db, "ROLLBACK");
+        counts->backfill_id = 0;
+        return 0;
+    }
     if (rc == 0 && gl_db_exec (self->db, "COMMIT") == -1) {
         snprintf (error, 256, "%s", gl_db_error (self->db));
         rc = -1;
@@ -631,4 +671,73 @@ gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argumen
             PQgetvalue (result, row, 2), atoll (PQgetvalue (result, row, 3)), argument);
     PQclear (result);
     return count;
+}
+
+//  The active symbols of a tier.
+int
+gl_backlog_tier (gl_backlog_t *self, const char *tier, char **tickers, size_t size)
+{
+    char error [256];
+    const char *values [] = { tier };
+    PGresult *result = s_run (self, "SELECT ticker FROM symbols WHERE tier = $1 AND active"
+                              " ORDER BY ticker", 1, values, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("tier_failed", "tier=%s error=%s", GL_LOG_VALUE (tier), GL_LOG_VALUE (error));
+        return -1;
+    }
+    int count = 0;
+    for (int row = 0; row < PQntuples (result) && (size_t) count < size; row++)
+        if ((tickers [count] = strdup (PQgetvalue (result, row, 0))))
+            count++;
+    PQclear (result);
+    return count;
+}
+
+//  Adds one result row to the reply through add (a field or a row field).
+static int
+s_add_row (PGresult *result, int row, gl_msg_t *reply,
+           int (*add) (gl_msg_t *, const char *, const char *))
+{
+    for (int column = 0; column < PQnfields (result); column++)
+        if (add (reply, PQfname (result, column), PQgetvalue (result, row, column)) == -1)
+            return -1;
+    return 0;
+}
+
+//  A query's rows into the reply.
+int
+gl_backlog_rows (gl_backlog_t *self, const char *sql, int count, const char *const *values,
+                 gl_msg_t *reply, char *error)
+{
+    PGresult *result = s_run (self, sql, count, values, PGRES_TUPLES_OK, error);
+    if (!result)
+        return -1;
+    int rows = PQntuples (result), added = 0, rc = 0;
+    for (int row = 0; rc == 0 && row < rows && row < GL_MSG_MAX_ROWS; row++, added++)
+        if (gl_msg_add_row (reply) == -1 || s_add_row (result, row, reply, gl_msg_add_row_field))
+            rc = -1;
+    PQclear (result);
+    char total [24];
+    snprintf (total, sizeof total, "%d", rows);
+    if (rc == 0 && gl_msg_add_field (reply, "rows_total", total) == -1)
+        rc = -1;
+    if (rc == -1)
+        snprintf (error, 256, "the answer does not fit in a reply");
+    return rc == 0? added: -1;
+}
+
+//  A one-row query's columns as the reply's fields.
+int
+gl_backlog_fields (gl_backlog_t *self, const char *sql, int count, const char *const *values,
+                   gl_msg_t *reply, char *error)
+{
+    PGresult *result = s_run (self, sql, count, values, PGRES_TUPLES_OK, error);
+    if (!result)
+        return -1;
+    int found = PQntuples (result) > 0;
+    int rc = found && s_add_row (result, 0, reply, gl_msg_add_field) == -1? -1: found;
+    if (rc == -1)
+        snprintf (error, 256, "the answer does not fit in a reply");
+    PQclear (result);
+    return rc;
 }

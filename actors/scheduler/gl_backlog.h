@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include "gl_capability.h"
 #include "gl_db.h"
+#include "gl_msg.h"
 #include "gl_slicer.h"
 
 typedef struct _gl_backlog_t gl_backlog_t;
@@ -36,6 +37,9 @@ typedef struct {
     int max_attempts;               //  0: the queue's default (5)
     gl_slice_unit_t unit;           //  GL_SLICE_INVALID: the timeframe's default
     int64_t now;                    //  slices end at the last bar closed by now
+    const int64_t *tier_caps;       //  runnable slices allowed per tier T0..T2
+                                    //  (NULL or 0: no cap)
+    bool plan;                      //  count everything, change nothing
 } gl_backlog_request_t;
 
 //  What an enqueue did.
@@ -60,9 +64,11 @@ void gl_backlog_destroy (gl_backlog_t **self_p);
 int gl_backlog_check (const gl_backlog_request_t *request, char *error);
 
 //  Records the request as a backfill (or finds the active one it repeats)
-//  and enqueues its slices, all in one transaction. Returns 0 with counts
-//  filled, or -1 with the reason in error (256 bytes); nothing is half
-//  enqueued.
+//  and enqueues its slices, all in one transaction. A request that would
+//  take a tier over its cap of runnable slices is refused whole. With
+//  plan, the same work is done and rolled back, so the counts are what an
+//  enqueue would do now. Returns 0 with counts filled, or -1 with the
+//  reason in error (256 bytes); nothing is half enqueued.
 int gl_backlog_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
                         gl_backlog_counts_t *counts, char *error);
 
@@ -121,5 +127,22 @@ typedef void (gl_backlog_running_fn) (uint64_t run_id, const char *token,
                                       const char *provider, int64_t lease_expires,
                                       void *argument);
 int gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argument);
+
+//  The active symbols of a tier ("T0".."T2"), for a request by tier.
+//  Returns how many were written to tickers (copies the caller frees),
+//  at most size, or -1.
+int gl_backlog_tier (gl_backlog_t *self, const char *tier, char **tickers, size_t size);
+
+//  Runs a query with text parameters and adds its rows to a reply (one
+//  row per result row, column names as keys, NULL as ""), at most
+//  GL_MSG_MAX_ROWS; the field rows_total says how many there were.
+//  Returns the number of rows, or -1 with the reason in error (256 bytes).
+int gl_backlog_rows (gl_backlog_t *self, const char *sql, int count, const char *const *values,
+                     gl_msg_t *reply, char *error);
+
+//  The same for a query of one row, added as the reply's fields. Returns 1,
+//  0 when there was no row, or -1 with the reason in error.
+int gl_backlog_fields (gl_backlog_t *self, const char *sql, int count,
+                       const char *const *values, gl_msg_t *reply, char *error);
 
 #endif
