@@ -38,9 +38,22 @@ CREATE TABLE backfill_slices (
 );
 CREATE INDEX backfill_slices_run ON backfill_slices (run_id);
 
--- Progress of every backfill, from its slices' states.
+-- Progress of every backfill, from its slices' states. Its status follows
+-- them: paused and cancelled as set; otherwise succeeded when every slice
+-- succeeded, failed when every slice ended and some died, running once a
+-- slice ran, queued before.
 CREATE VIEW backfill_progress AS
-SELECT b.id, b.status, b.timeframe, b.range_from, b.range_to, b.priority,
+SELECT b.id,
+       CASE WHEN b.status IN ('paused', 'cancelled') THEN b.status
+            WHEN count(r.id) > 0 AND count(r.id) = count(r.id) FILTER (WHERE r.status = 'succeeded')
+                 THEN 'succeeded'
+            WHEN count(r.id) > 0 AND count(r.id) = count(r.id) FILTER
+                 (WHERE r.status IN ('succeeded', 'dead', 'cancelled')) THEN 'failed'
+            WHEN count(r.id) FILTER (WHERE r.status <> 'queued' OR r.attempt > 0) > 0
+                 THEN 'running'
+            WHEN count(r.id) = 0 THEN 'succeeded'
+            ELSE 'queued' END AS status,
+       b.timeframe, b.range_from, b.range_to, b.priority,
        b.provider, b.created_at, b.finished_at,
        count(r.id) AS slices_total,
        count(r.id) FILTER (WHERE r.status = 'queued') AS slices_queued,

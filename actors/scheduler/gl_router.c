@@ -239,6 +239,14 @@ gl_router_capacity (gl_router_t *self, gl_provider_t provider)
     return capacity;
 }
 
+//  The live instances of the provider.
+size_t
+gl_router_instances (gl_router_t *self, gl_provider_t provider)
+{
+    s_provider_t *state = s_provider (self, provider);
+    return state? state->instance_count: 0;
+}
+
 //  Slices in flight at the provider.
 size_t
 gl_router_in_flight (gl_router_t *self, gl_provider_t provider)

@@ -114,6 +114,9 @@ const char *gl_router_token (gl_router_t *self, uint64_t run_id);
 //  if it was assigned.
 bool gl_router_forget (gl_router_t *self, uint64_t run_id);
 
+//  The live fetcher instances of a provider.
+size_t gl_router_instances (gl_router_t *self, gl_provider_t provider);
+
 //  Slices in flight at a provider, and the most it may hold now.
 size_t gl_router_in_flight (gl_router_t *self, gl_provider_t provider);
 size_t gl_router_capacity (gl_router_t *self, gl_provider_t provider);

@@ -475,15 +475,18 @@ s_reply_estimate (self_t *self, gl_msg_t *reply, const gl_backlog_request_t *req
     if (request->provider)
         route [0] = gl_capability_parse_name (request->provider);
     gl_provider_t chosen = GL_PROVIDER_INVALID;
-    size_t fetchers = 0;
+    size_t fetchers = 0, instances = 0;
     for (size_t index = 0; index < count && chosen == GL_PROVIDER_INVALID; index++)
         if (gl_router_capacity (self->router, route [index]) > 0)
             chosen = route [index];
-    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
         fetchers += gl_router_capacity (self->router, (gl_provider_t) provider) > 0;
+        instances += gl_router_instances (self->router, (gl_provider_t) provider);
+    }
     int64_t work = counts->created + counts->shared;
     s_reply_number (reply, "requests", work);
     s_reply_number (reply, "fetchers", (int64_t) fetchers);
+    s_reply_number (reply, "fetcher_instances", (int64_t) instances);
     gl_msg_add_field (reply, "provider", chosen? gl_capability_name (chosen): "none");
     if (chosen && self->rates [chosen] > 0)
         s_reply_number (reply, "eta_s", (int64_t) ((double) work / self->rates [chosen] + 0.5));
@@ -578,6 +581,7 @@ s_command_status (self_t *self, uint64_t target, gl_msg_t *reply, char *error)
                 "SELECT r.id AS run_id, r.symbol, r.error_class, left(r.error_message, 200)"
                 " AS error_message, r.updated_at FROM job_runs r JOIN backfill_slices l"
                 " ON l.run_id = r.id WHERE l.backfill_id = $1 AND r.error_class IS NOT NULL"
+                " AND r.status <> 'succeeded'"
                 " ORDER BY r.updated_at DESC LIMIT 5", 1, values, reply, error);
     }
     else {
