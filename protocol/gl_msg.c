@@ -884,7 +884,7 @@ s_validate_rows (const s_rows_t *rows, const char *path, char *error)
         return s_fail (error, "%s: expected at most %d rows, got %zu", path, GL_MSG_MAX_ROWS,
                        rows->count);
     for (size_t index = 0; index < rows->count; index++) {
-        char row [64];
+        char row [96];
         snprintf (row, sizeof row, "%s[%zu]", path, index);
         if (s_validate_map (&rows->items [index], row, GL_MSG_MAX_ROW_FIELDS, error))
             return -1;
@@ -1312,7 +1312,7 @@ static int
 s_decode_map (gl_msg_row_t *map, const char *path, size_t limit, const msgpack_object *object,
               char *error)
 {
-    char text [48], pair_path [96];
+    char text [48], pair_path [128];
     if (object->type != MSGPACK_OBJECT_MAP || object->via.map.size > limit)
         return s_fail (error, "%s: expected a map of at most %zu fields, got %s", path,
                        limit, s_describe (object, text, sizeof (text)));
@@ -1343,7 +1343,7 @@ s_decode_map (gl_msg_row_t *map, const char *path, size_t limit, const msgpack_o
 static int
 s_decode_rows (s_rows_t *rows, const char *path, const msgpack_object *object, char *error)
 {
-    char text [48], row_path [64];
+    char text [48], row_path [96];
     if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size > GL_MSG_MAX_ROWS)
         return s_fail (error, "%s: expected an array of at most %d rows, got %s", path,
                        GL_MSG_MAX_ROWS, s_describe (object, text, sizeof (text)));

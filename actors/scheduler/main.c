@@ -577,6 +577,17 @@ s_command_status (self_t *self, uint64_t target, gl_msg_t *reply, char *error)
         if (found == 0)
             snprintf (error, 256, "no backfill %" PRIu64, target);
         if (found == 1)
+            gl_backlog_fields (self->backlog,
+                "SELECT round(coalesce(sum(r.rows_written) FILTER (WHERE r.finished_at >"
+                " now() - interval '60 seconds'), 0) / 60.0, 1)::text AS bars_per_s,"
+                " CASE WHEN count(*) FILTER (WHERE r.status = 'succeeded' AND r.finished_at >"
+                " now() - interval '60 seconds') = 0 THEN 'unknown' ELSE ceil(count(*) FILTER"
+                " (WHERE r.status NOT IN ('succeeded', 'dead', 'cancelled')) * 60.0 / count(*)"
+                " FILTER (WHERE r.status = 'succeeded' AND r.finished_at > now() - interval"
+                " '60 seconds'))::bigint::text END AS eta_s FROM job_runs r JOIN"
+                " backfill_slices l ON l.run_id = r.id WHERE l.backfill_id = $1",
+                1, values, reply, error);
+        if (found == 1)
             gl_backlog_rows (self->backlog,
                 "SELECT r.id AS run_id, r.symbol, r.error_class, left(r.error_message, 200)"
                 " AS error_message, r.updated_at FROM job_runs r JOIN backfill_slices l"

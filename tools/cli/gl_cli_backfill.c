@@ -423,7 +423,9 @@ s_print_backfill (const gl_msg_t *reply)
             s_field (reply, "slices_queued"), s_field (reply, "slices_running"),
             s_field (reply, "slices_retrying"), s_field (reply, "slices_dead"),
             s_field (reply, "slices_cancelled"), s_field (reply, "slices_paused"));
-    printf ("  bars written %s", s_field (reply, "bars_written"));
+    printf ("  bars written %s, %s bars/s over the last minute, ETA %s%s",
+            s_field (reply, "bars_written"), s_field (reply, "bars_per_s"),
+            s_field (reply, "eta_s"), s_is_integer (s_field (reply, "eta_s"))? " s": "");
     if (*s_field (reply, "oldest_queued_s"))
         printf (", oldest queued %s s", s_field (reply, "oldest_queued_s"));
     printf ("\n");

@@ -81,12 +81,12 @@ gl_client_request (const char *endpoint, const char *service, gl_msg_t *request,
                    int64_t timeout_ms, char *error)
 {
     static uint64_t sequence = 0;
-    char host [32] = "host", instance [GL_MSG_NAME_MAX + 1];
+    char host [32] = "host", instance [41];
     gethostname (host, sizeof host - 1);
     for (char *cursor = host; *cursor; cursor++)
         if (!strchr ("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-", *cursor))
             *cursor = '-';
-    snprintf (instance, sizeof instance, "cli-%.30s-%d", host, (int) getpid ());
+    snprintf (instance, sizeof instance, "cli-%.24s-%d", host, (int) getpid ());
     s_call_t call = { .service = service, .request = request };
     snprintf (call.request_id, sizeof call.request_id, "%s:%" PRIu64, instance, ++sequence);
     snprintf (s_request_id (request), GL_MSG_NAME_MAX + 1, "%s", call.request_id);
