@@ -176,7 +176,7 @@ s_test_parallel (gl_db_t *db)
     //  May 2024: weeks of Apr 29, May 6, 13, 20, 27 for three symbols
     GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE timeframe = '5m'"), 15);
     GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfills WHERE timeframe = '5m'"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfill_slices l JOIN job_runs r"
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfill_runs l JOIN job_runs r"
                                 " ON r.id = l.run_id WHERE r.timeframe = '5m'"), 15);
 }
 

@@ -340,7 +340,7 @@ s_test_control (void)
     GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
     GL_CHECK (s_wait_status (backfill, "cancelled", 5000));
     char sql [256];
-    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs r JOIN backfill_slices l ON"
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs r JOIN backfill_runs l ON"
               " l.run_id = r.id WHERE l.backfill_id = %" PRId64 " AND r.status NOT IN"
               " ('cancelled', 'succeeded')", backfill);
     GL_CHECK_INT (s_number (sql), 0);
