@@ -28,6 +28,17 @@ s_same_bar (const gl_bar_t *a, const gl_bar_t *b)
         && (!a->has_trades || S_SAME (trades)) && S_SAME (provisional);
 }
 
+//  True if two maps of str to str are equal.
+static bool
+s_same_map (const gl_msg_field_t *a, size_t a_count, const gl_msg_field_t *b, size_t b_count)
+{
+    bool same = a_count == b_count;
+    for (size_t index = 0; same && index < a_count; index++)
+        same = strcmp (a [index].key, b [index].key) == 0
+            && strcmp (a [index].value, b [index].value) == 0;
+    return same;
+}
+
 //  True if the variable parts (members, payload, bars, fields) are equal.
 static bool
 s_same_arrays (const gl_msg_t *a, const gl_msg_t *b)
@@ -51,11 +62,21 @@ s_same_arrays (const gl_msg_t *a, const gl_msg_t *b)
         for (size_t index = 0; same && index < a->bars.bar_count; index++)
             same = s_same_bar (&a->bars.bars [index], &b->bars.bars [index]);
     }
-    if (a->type == GL_MSG_EVENT) {
-        same = S_SAME (event.field_count);
-        for (size_t index = 0; same && index < a->event.field_count; index++)
-            same = S_SAME_TEXT (event.fields [index].key)
-                && S_SAME_TEXT (event.fields [index].value);
+    if (a->type == GL_MSG_EVENT)
+        same = s_same_map (a->event.fields, a->event.field_count,
+                           b->event.fields, b->event.field_count);
+    if (a->type == GL_MSG_ENQUEUE) {
+        same = S_SAME (enqueue.symbol_count);
+        for (size_t index = 0; same && index < a->enqueue.symbol_count; index++)
+            same = S_SAME_TEXT (enqueue.symbols [index]);
+    }
+    if (a->type == GL_MSG_REPLY) {
+        same = s_same_map (a->reply.fields, a->reply.field_count,
+                           b->reply.fields, b->reply.field_count)
+            && S_SAME (reply.row_count);
+        for (size_t index = 0; same && index < a->reply.row_count; index++)
+            same = s_same_map (a->reply.rows [index].fields, a->reply.rows [index].field_count,
+                               b->reply.rows [index].fields, b->reply.rows [index].field_count);
     }
     return same;
 }
@@ -103,6 +124,17 @@ s_same (const gl_msg_t *a, const gl_msg_t *b)
         case GL_MSG_EVENT:
             return S_SAME_TEXT (event.source) && S_SAME_TEXT (event.name)
                 && S_SAME (event.time_ms);
+        case GL_MSG_ENQUEUE:
+            return S_SAME_TEXT (enqueue.request_id) && S_SAME_TEXT (enqueue.tier)
+                && S_SAME_TEXT (enqueue.timeframe) && S_SAME (enqueue.from)
+                && S_SAME (enqueue.to) && S_SAME (enqueue.priority)
+                && S_SAME_TEXT (enqueue.provider) && S_SAME (enqueue.plan);
+        case GL_MSG_COMMAND:
+            return S_SAME_TEXT (command.request_id) && S_SAME_TEXT (command.action)
+                && S_SAME (command.target);
+        case GL_MSG_REPLY:
+            return S_SAME_TEXT (reply.request_id) && S_SAME (reply.ok)
+                && S_SAME_TEXT (reply.error);
         default:
             return false;
     }

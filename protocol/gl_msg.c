@@ -35,6 +35,8 @@ typedef enum {
     S_UUID,             //  a UUID in canonical lowercase text (36 bytes)
     S_TIMEFRAME,        //  one of the eight timeframe names
     S_ERROR_CLASS,      //  one of the eight fetch error classes
+    S_TIER,             //  "T0", "T1", "T2" or ""
+    S_ACTION,           //  one of the command actions
     S_EVENT,            //  "joined", "left" or "current"
     S_UINT,             //  uint32_t or uint64_t (by size), minimum..limit
     S_INT,              //  int64_t
@@ -43,9 +45,11 @@ typedef enum {
     S_BOOL,             //  bool
     S_PAYLOAD,          //  echo.payload: binary-safe UTF-8, malloc'd
     S_MEMBERS,          //  membership.members: array of instance ids
+    S_SYMBOLS,          //  enqueue.symbols: array of tickers
     S_FOLLOW,           //  ready.follow: array of follow patterns
     S_BARS,             //  bars.bars: array of bar arrays
-    S_FIELDS,           //  event.fields: map of str to str
+    S_FIELDS,           //  event.fields, reply.fields: map of str to str
+    S_ROWS,             //  reply.rows: array of maps of str to str
 } s_kind_t;
 
 typedef struct {
@@ -65,6 +69,29 @@ typedef struct {
 } s_schema_t;
 
 #define S_SLOT(member)  offsetof (gl_msg_t, member), sizeof (((gl_msg_t *) NULL)->member)
+
+//  A list of strings (membership.members, enqueue.symbols) and a map of
+//  str to str (event.fields, reply.fields, a row) keep their pointer and
+//  count side by side in gl_msg_t, so one piece of code serves each kind
+//  wherever it lives. A row is a map; reply.rows is a list of rows.
+typedef struct {
+    char **items;
+    size_t count;
+} s_list_t;
+
+typedef struct {
+    gl_msg_row_t *items;
+    size_t count;
+} s_rows_t;
+
+#define S_SIDE_BY_SIDE(pointer, count) \
+    _Static_assert (offsetof (gl_msg_t, count) == offsetof (gl_msg_t, pointer) + sizeof (void *), \
+                    #pointer " and " #count " must be side by side")
+S_SIDE_BY_SIDE (membership.members, membership.member_count);
+S_SIDE_BY_SIDE (enqueue.symbols, enqueue.symbol_count);
+S_SIDE_BY_SIDE (event.fields, event.field_count);
+S_SIDE_BY_SIDE (reply.fields, reply.field_count);
+S_SIDE_BY_SIDE (reply.rows, reply.row_count);
 #define S_TABLE(fields) fields, sizeof (fields) / sizeof (fields [0])
 
 static const s_field_t s_ready_fields [] = {
@@ -140,7 +167,30 @@ static const s_field_t s_event_fields [] = {
     { "source", S_TEXT, S_SLOT (event.source), 0, 0, false },
     { "name", S_TEXT, S_SLOT (event.name), 0, 0, false },
     { "time_ms", S_TIME_MS, S_SLOT (event.time_ms), 0, 0, false },
-    { "fields", S_FIELDS, S_SLOT (event.fields), 0, 0, false },
+    { "fields", S_FIELDS, S_SLOT (event.fields), GL_MSG_MAX_FIELDS, 0, false },
+};
+static const s_field_t s_enqueue_fields [] = {
+    { "request_id", S_TEXT, S_SLOT (enqueue.request_id), 0, 0, false },
+    { "symbols", S_SYMBOLS, S_SLOT (enqueue.symbols), GL_MSG_MAX_SYMBOLS, 0, false },
+    { "tier", S_TIER, S_SLOT (enqueue.tier), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (enqueue.timeframe), 0, 0, false },
+    { "from", S_TIME, S_SLOT (enqueue.from), 0, 0, false },
+    { "to", S_TIME, S_SLOT (enqueue.to), 0, 0, false },
+    { "priority", S_INT, S_SLOT (enqueue.priority), 0, 0, false },
+    { "provider", S_TEXT, S_SLOT (enqueue.provider), 0, 0, false },
+    { "plan", S_BOOL, S_SLOT (enqueue.plan), 0, 0, false },
+};
+static const s_field_t s_command_fields [] = {
+    { "request_id", S_TEXT, S_SLOT (command.request_id), 0, 0, false },
+    { "action", S_ACTION, S_SLOT (command.action), 0, 0, false },
+    { "target", S_UINT, S_SLOT (command.target), UINT64_MAX, 0, false },
+};
+static const s_field_t s_reply_fields [] = {
+    { "request_id", S_TEXT, S_SLOT (reply.request_id), 0, 0, false },
+    { "ok", S_BOOL, S_SLOT (reply.ok), 0, 0, false },
+    { "error", S_TEXT, S_SLOT (reply.error), 0, 0, false },
+    { "fields", S_FIELDS, S_SLOT (reply.fields), GL_MSG_MAX_FIELDS, 0, false },
+    { "rows", S_ROWS, S_SLOT (reply.rows), GL_MSG_MAX_ROWS, 0, false },
 };
 
 //  Indexed by gl_msg_type_t.
@@ -157,6 +207,9 @@ static const s_schema_t s_schemas [] = {
     [GL_MSG_FAILED] = { "failed", S_TABLE (s_failed_fields) },
     [GL_MSG_WRITTEN] = { "written", S_TABLE (s_written_fields) },
     [GL_MSG_EVENT] = { "event", S_TABLE (s_event_fields) },
+    [GL_MSG_ENQUEUE] = { "enqueue", S_TABLE (s_enqueue_fields) },
+    [GL_MSG_COMMAND] = { "command", S_TABLE (s_command_fields) },
+    [GL_MSG_REPLY] = { "reply", S_TABLE (s_reply_fields) },
 };
 #define S_SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 
@@ -351,6 +404,73 @@ s_str_equals (const msgpack_object *object, const char *text)
 //  --------------------------------------------------------------------------
 //  Building
 
+//  The list, map or rows a field of that kind holds in the message.
+static s_list_t *
+s_list (const gl_msg_t *self, const s_field_t *field)
+{
+    return (s_list_t *) ((char *) self + field->offset);
+}
+
+static gl_msg_row_t *
+s_map (const gl_msg_t *self, const s_field_t *field)
+{
+    return (gl_msg_row_t *) ((char *) self + field->offset);
+}
+
+static s_rows_t *
+s_rows (const gl_msg_t *self, const s_field_t *field)
+{
+    return (s_rows_t *) ((char *) self + field->offset);
+}
+
+//  Frees a map's keys and values and the map's array.
+static void
+s_map_free (gl_msg_row_t *map)
+{
+    for (size_t index = 0; index < map->field_count; index++) {
+        free (map->fields [index].key);
+        free (map->fields [index].value);
+    }
+    free (map->fields);
+    map->fields = NULL;
+    map->field_count = 0;
+}
+
+//  Frees what a list, map or rows field owns.
+static void
+s_free_field (gl_msg_t *self, const s_field_t *field)
+{
+    if (field->kind == S_MEMBERS || field->kind == S_SYMBOLS) {
+        s_list_t *list = s_list (self, field);
+        for (size_t index = 0; index < list->count; index++)
+            free (list->items [index]);
+        free (list->items);
+    }
+    else
+    if (field->kind == S_FIELDS)
+        s_map_free (s_map (self, field));
+    else
+    if (field->kind == S_ROWS) {
+        s_rows_t *rows = s_rows (self, field);
+        for (size_t index = 0; index < rows->count; index++)
+            s_map_free (&rows->items [index]);
+        free (rows->items);
+    }
+}
+
+//  The first field of the message's type with that kind, or NULL.
+static const s_field_t *
+s_field_of_kind (const gl_msg_t *self, s_kind_t kind)
+{
+    if (!self || self->type <= GL_MSG_INVALID || self->type >= (gl_msg_type_t) S_SCHEMA_COUNT)
+        return NULL;
+    const s_schema_t *schema = &s_schemas [self->type];
+    for (size_t index = 0; index < schema->field_count; index++)
+        if (schema->fields [index].kind == kind)
+            return &schema->fields [index];
+    return NULL;
+}
+
 gl_msg_t *
 gl_msg_new (gl_msg_type_t type)
 {
@@ -368,24 +488,16 @@ gl_msg_destroy (gl_msg_t **self_p)
     if (!self_p || !*self_p)
         return;
     gl_msg_t *self = *self_p;
-    if (self->type == GL_MSG_MEMBERSHIP) {
-        for (size_t index = 0; index < self->membership.member_count; index++)
-            free (self->membership.members [index]);
-        free (self->membership.members);
-    }
-    else
     if (self->type == GL_MSG_ECHO)
         free (self->echo.payload);
     else
     if (self->type == GL_MSG_BARS)
         free (self->bars.bars);
     else
-    if (self->type == GL_MSG_EVENT) {
-        for (size_t index = 0; index < self->event.field_count; index++) {
-            free (self->event.fields [index].key);
-            free (self->event.fields [index].value);
-        }
-        free (self->event.fields);
+    if (self->type > GL_MSG_INVALID && self->type < (gl_msg_type_t) S_SCHEMA_COUNT) {
+        const s_schema_t *schema = &s_schemas [self->type];
+        for (size_t index = 0; index < schema->field_count; index++)
+            s_free_field (self, &schema->fields [index]);
     }
     free (self);
     *self_p = NULL;
@@ -416,25 +528,99 @@ gl_msg_set_payload (gl_msg_t *self, const void *data, size_t size)
     return 0;
 }
 
+//  Appends a copy of text to a list of at most limit items of at most
+//  size bytes. Returns 0 or -1.
+static int
+s_list_add (s_list_t *list, const char *text, size_t size, size_t limit)
+{
+    if (!text || strlen (text) > size || list->count >= limit)
+        return -1;
+    char **items = s_grow (list->items, list->count, sizeof (char *));
+    if (!items)
+        return -1;
+    list->items = items;
+    char *copy = strdup (text);
+    if (!copy)
+        return -1;
+    items [list->count++] = copy;
+    return 0;
+}
+
+//  Appends a copy of a key/value pair to a map of at most limit pairs.
+//  Returns 0 or -1.
+static int
+s_map_add (gl_msg_row_t *map, const char *key, const char *value, size_t limit)
+{
+    if (!key || !value || strlen (key) > S_KEY_MAX || strlen (value) > S_VALUE_MAX
+    ||  map->field_count >= limit)
+        return -1;
+    gl_msg_field_t *fields = s_grow (map->fields, map->field_count, sizeof (gl_msg_field_t));
+    if (!fields)
+        return -1;
+    map->fields = fields;
+    char *key_copy = strdup (key);
+    char *value_copy = strdup (value);
+    if (!key_copy || !value_copy) {
+        free (key_copy);
+        free (value_copy);
+        return -1;
+    }
+    fields [map->field_count].key = key_copy;
+    fields [map->field_count].value = value_copy;
+    map->field_count++;
+    return 0;
+}
+
 int
 gl_msg_add_member (gl_msg_t *self, const char *instance)
 {
-    if (!self || self->type != GL_MSG_MEMBERSHIP || !instance
-    ||  strlen (instance) > GL_MSG_NAME_MAX
-    ||  self->membership.member_count >= GL_MSG_MAX_MEMBERS)
+    if (!self || self->type != GL_MSG_MEMBERSHIP
+    ||  s_list_add ((s_list_t *) &self->membership.members, instance, GL_MSG_NAME_MAX,
+                    GL_MSG_MAX_MEMBERS) == -1)
         return -1;
-    char **members = s_grow (self->membership.members, self->membership.member_count,
-                             sizeof (char *));
-    if (!members)
-        return -1;
-    self->membership.members = members;
-    char *copy = strdup (instance);
-    if (!copy)
-        return -1;
-    members [self->membership.member_count++] = copy;
     if (self->membership.count < self->membership.member_count)
         self->membership.count = self->membership.member_count;
     return 0;
+}
+
+int
+gl_msg_add_symbol (gl_msg_t *self, const char *ticker)
+{
+    if (!self || self->type != GL_MSG_ENQUEUE)
+        return -1;
+    return s_list_add ((s_list_t *) &self->enqueue.symbols, ticker, GL_MSG_SYMBOL_MAX,
+                       GL_MSG_MAX_SYMBOLS);
+}
+
+int
+gl_msg_add_row (gl_msg_t *self)
+{
+    if (!self || self->type != GL_MSG_REPLY || self->reply.row_count >= GL_MSG_MAX_ROWS)
+        return -1;
+    gl_msg_row_t *rows = s_grow (self->reply.rows, self->reply.row_count, sizeof (gl_msg_row_t));
+    if (!rows)
+        return -1;
+    self->reply.rows = rows;
+    rows [self->reply.row_count++] = (gl_msg_row_t) { NULL, 0 };
+    return 0;
+}
+
+int
+gl_msg_add_row_field (gl_msg_t *self, const char *key, const char *value)
+{
+    if (!self || self->type != GL_MSG_REPLY || self->reply.row_count == 0)
+        return -1;
+    return s_map_add (&self->reply.rows [self->reply.row_count - 1], key, value,
+                      GL_MSG_MAX_ROW_FIELDS);
+}
+
+const char *
+gl_msg_field (const gl_msg_field_t *fields, size_t count, const char *key)
+{
+    for (size_t index = 0; fields && key && index < count; index++)
+        if (strcmp (fields [index].key, key) == 0)
+            return fields [index].value;
+    return NULL;
 }
 
 int
@@ -453,26 +639,8 @@ gl_msg_add_follow (gl_msg_t *self, const char *pattern)
 int
 gl_msg_add_field (gl_msg_t *self, const char *key, const char *value)
 {
-    if (!self || self->type != GL_MSG_EVENT || !key || !value
-    ||  strlen (key) > S_KEY_MAX || strlen (value) > S_VALUE_MAX
-    ||  self->event.field_count >= GL_MSG_MAX_FIELDS)
-        return -1;
-    gl_msg_field_t *fields = s_grow (self->event.fields, self->event.field_count,
-                                     sizeof (gl_msg_field_t));
-    if (!fields)
-        return -1;
-    self->event.fields = fields;
-    char *key_copy = strdup (key);
-    char *value_copy = strdup (value);
-    if (!key_copy || !value_copy) {
-        free (key_copy);
-        free (value_copy);
-        return -1;
-    }
-    fields [self->event.field_count].key = key_copy;
-    fields [self->event.field_count].value = value_copy;
-    self->event.field_count++;
-    return 0;
+    const s_field_t *field = s_field_of_kind (self, S_FIELDS);
+    return field? s_map_add (s_map (self, field), key, value, GL_MSG_MAX_FIELDS): -1;
 }
 
 int
@@ -502,8 +670,40 @@ static const char *s_text_expected [] = {
     [S_TIMEFRAME] = "one of 1m 5m 15m 30m 1h 4h 1d 1w",
     [S_ERROR_CLASS] = "one of rate_limited auth not_found no_data server_error timeout "
                       "parse_error breaker_open",
+    [S_TIER] = "T0, T1, T2 or \"\"",
+    [S_ACTION] = "one of status cancel pause resume dlq_list dlq_requeue dlq_purge",
     [S_EVENT] = "joined, left or current",
 };
+
+static const char *s_actions [] = {
+    "status", "cancel", "pause", "resume", "dlq_list", "dlq_requeue", "dlq_purge"
+};
+#define S_ACTION_COUNT (sizeof (s_actions) / sizeof (s_actions [0]))
+
+//  True if the text is one of the names.
+static bool
+s_one_of (const char *text, const char *const *names, size_t count)
+{
+    for (size_t index = 0; index < count; index++)
+        if (strcmp (text, names [index]) == 0)
+            return true;
+    return false;
+}
+
+//  True for a ticker: 1-32 of [A-Za-z0-9.^=:/_-], as the symbols table has it.
+static bool
+s_ticker_valid (const char *text, size_t length)
+{
+    if (length == 0 || length > GL_MSG_SYMBOL_MAX)
+        return false;
+    for (size_t index = 0; index < length; index++) {
+        char c = text [index];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || (c && strchr (".^=:/_-", c))))
+            return false;
+    }
+    return true;
+}
 
 //  True if the text is a UUID in canonical form: 8-4-4-4-12 lowercase hex
 //  digits. One spelling only, so tokens compare equal as strings exactly
@@ -537,12 +737,12 @@ s_text_obeys_kind (s_kind_t kind, const char *text, size_t length)
     if (kind == S_EVENT)
         return strcmp (text, "joined") == 0 || strcmp (text, "left") == 0
             || strcmp (text, "current") == 0;
-    if (kind == S_ERROR_CLASS) {
-        for (size_t index = 0; index < S_ERROR_CLASS_COUNT; index++)
-            if (strcmp (text, s_error_classes [index]) == 0)
-                return true;
-        return false;
-    }
+    if (kind == S_ERROR_CLASS)
+        return s_one_of (text, s_error_classes, S_ERROR_CLASS_COUNT);
+    if (kind == S_TIER)
+        return length == 0 || (length == 2 && text [0] == 'T' && text [1] >= '0' && text [1] <= '2');
+    if (kind == S_ACTION)
+        return s_one_of (text, s_actions, S_ACTION_COUNT);
     return true;
 }
 
@@ -562,23 +762,28 @@ s_validate_text (const char *type, const s_field_t *field, const char *text, cha
     return 0;
 }
 
-//  Checks the members of a membership message.
+//  Checks a list of instance ids or tickers: its length and each item.
 static int
-s_validate_members (const gl_msg_t *self, char *error)
+s_validate_list (const gl_msg_t *self, const char *type, const s_field_t *field, char *error)
 {
-    size_t count = self->membership.member_count;
-    if (count > GL_MSG_MAX_MEMBERS || (count && !self->membership.members))
-        return s_fail (error, "membership.members: expected at most %d members, got %zu",
-                       GL_MSG_MAX_MEMBERS, count);
-    for (size_t index = 0; index < count; index++) {
-        const char *member = self->membership.members [index];
-        if (!member || !gl_wire_instance_valid (member, strnlen (member, GL_MSG_NAME_MAX + 1)))
-            return s_fail (error, "membership.members[%zu]: expected an instance id "
-                           "of 1-64 [A-Za-z0-9._:-]", index);
+    const s_list_t *list = s_list (self, field);
+    bool members = field->kind == S_MEMBERS;
+    size_t limit = members? GL_MSG_MAX_MEMBERS: field->limit;
+    if (list->count > limit || (list->count && !list->items))
+        return s_fail (error, "%s.%s: expected at most %zu items, got %zu", type, field->name,
+                       limit, list->count);
+    for (size_t index = 0; index < list->count; index++) {
+        const char *item = list->items [index];
+        size_t length = item? strnlen (item, GL_MSG_NAME_MAX + 1): 0;
+        if (members? !item || !gl_wire_instance_valid (item, length)
+                   : !item || !s_ticker_valid (item, length))
+            return s_fail (error, "%s.%s[%zu]: expected %s", type, field->name, index,
+                           members? "an instance id of 1-64 [A-Za-z0-9._:-]"
+                                  : "a ticker of 1-32 [A-Za-z0-9.^=:/_-]");
     }
-    if (self->membership.count < count)
+    if (members && self->membership.count < list->count)
         return s_fail (error, "membership.count: expected at least the %zu members listed, "
-                       "got %llu", count, (unsigned long long) self->membership.count);
+                       "got %llu", list->count, (unsigned long long) self->membership.count);
     return 0;
 }
 
@@ -636,38 +841,53 @@ s_validate_bars (const gl_msg_t *self, char *error)
     return 0;
 }
 
-//  Checks one string of an event's fields map.
+//  Checks one string of a map (path names the map).
 static int
-s_validate_field_text (size_t index, const char *part, const char *text, size_t limit,
-                       char *error)
+s_validate_map_text (const char *path, size_t index, const char *part, const char *text,
+                     size_t limit, char *error)
 {
     if (!text)
-        return s_fail (error, "event.fields[%zu].%s: expected a string, got NULL", index, part);
+        return s_fail (error, "%s[%zu].%s: expected a string, got NULL", path, index, part);
     size_t length = strnlen (text, limit + 1);
     if (length > limit)
-        return s_fail (error, "event.fields[%zu].%s: expected at most %zu bytes",
-                       index, part, limit);
+        return s_fail (error, "%s[%zu].%s: expected at most %zu bytes", path, index, part, limit);
     if (!s_utf8_valid (text, length))
-        return s_fail (error, "event.fields[%zu].%s: expected valid UTF-8", index, part);
+        return s_fail (error, "%s[%zu].%s: expected valid UTF-8", path, index, part);
     return 0;
 }
 
-//  Checks an event's fields: limits, UTF-8, no key twice.
+//  Checks a map of str to str: at most limit pairs, limits, UTF-8, no key
+//  twice.
 static int
-s_validate_fields (const gl_msg_t *self, char *error)
+s_validate_map (const gl_msg_row_t *map, const char *path, size_t limit, char *error)
 {
-    size_t count = self->event.field_count;
-    if (count > GL_MSG_MAX_FIELDS || (count && !self->event.fields))
-        return s_fail (error, "event.fields: expected at most %d fields, got %zu",
-                       GL_MSG_MAX_FIELDS, count);
+    size_t count = map->field_count;
+    if (count > limit || (count && !map->fields))
+        return s_fail (error, "%s: expected at most %zu fields, got %zu", path, limit, count);
     for (size_t index = 0; index < count; index++) {
-        const gl_msg_field_t *field = &self->event.fields [index];
-        if (s_validate_field_text (index, "key", field->key, S_KEY_MAX, error)
-        ||  s_validate_field_text (index, "value", field->value, S_VALUE_MAX, error))
+        const gl_msg_field_t *field = &map->fields [index];
+        if (s_validate_map_text (path, index, "key", field->key, S_KEY_MAX, error)
+        ||  s_validate_map_text (path, index, "value", field->value, S_VALUE_MAX, error))
             return -1;
         for (size_t earlier = 0; earlier < index; earlier++)
-            if (strcmp (self->event.fields [earlier].key, field->key) == 0)
-                return s_fail (error, "event.fields[%zu].key: duplicate key", index);
+            if (strcmp (map->fields [earlier].key, field->key) == 0)
+                return s_fail (error, "%s[%zu].key: duplicate key", path, index);
+    }
+    return 0;
+}
+
+//  Checks a reply's rows, each a map.
+static int
+s_validate_rows (const s_rows_t *rows, const char *path, char *error)
+{
+    if (rows->count > GL_MSG_MAX_ROWS || (rows->count && !rows->items))
+        return s_fail (error, "%s: expected at most %d rows, got %zu", path, GL_MSG_MAX_ROWS,
+                       rows->count);
+    for (size_t index = 0; index < rows->count; index++) {
+        char row [96];
+        snprintf (row, sizeof row, "%s[%zu]", path, index);
+        if (s_validate_map (&rows->items [index], row, GL_MSG_MAX_ROW_FIELDS, error))
+            return -1;
     }
     return 0;
 }
@@ -705,12 +925,16 @@ s_validate_field (const gl_msg_t *self, const char *type, const s_field_t *field
         if (!s_utf8_valid (self->echo.payload, self->echo.payload_size))
             return s_fail (error, "echo.payload: expected valid UTF-8");
     }
-    if (field->kind == S_MEMBERS)
-        return s_validate_members (self, error);
+    if (field->kind == S_MEMBERS || field->kind == S_SYMBOLS)
+        return s_validate_list (self, type, field, error);
     if (field->kind == S_BARS)
         return s_validate_bars (self, error);
+    char path [64];
+    snprintf (path, sizeof (path), "%s.%s", type, field->name);
     if (field->kind == S_FIELDS)
-        return s_validate_fields (self, error);
+        return s_validate_map (s_map (self, field), path, field->limit, error);
+    if (field->kind == S_ROWS)
+        return s_validate_rows (s_rows (self, field), path, error);
     return 0;
 }
 
@@ -762,6 +986,19 @@ s_pack_bar (msgpack_packer *packer, const gl_bar_t *bar)
     return rc? -1: 0;
 }
 
+//  Packs a map of str to str; returns 0 or -1.
+static int
+s_pack_map (msgpack_packer *packer, const gl_msg_row_t *map)
+{
+    int rc = msgpack_pack_map (packer, map->field_count);
+    for (size_t index = 0; index < map->field_count && !rc; index++) {
+        const gl_msg_field_t *pair = &map->fields [index];
+        rc = s_pack_string (packer, pair->key, strlen (pair->key))
+          || s_pack_string (packer, pair->value, strlen (pair->value));
+    }
+    return rc;
+}
+
 //  Packs the value of one field by its kind; returns 0 or -1.
 static int
 s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *field)
@@ -779,12 +1016,11 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
         return *(const bool *) slot? msgpack_pack_true (packer): msgpack_pack_false (packer);
     if (field->kind == S_PAYLOAD)
         return s_pack_string (packer, self->echo.payload, self->echo.payload_size);
-    if (field->kind == S_MEMBERS) {
-        rc = msgpack_pack_array (packer, self->membership.member_count);
-        for (size_t index = 0; index < self->membership.member_count && !rc; index++) {
-            const char *member = self->membership.members [index];
-            rc = s_pack_string (packer, member, strlen (member));
-        }
+    if (field->kind == S_MEMBERS || field->kind == S_SYMBOLS) {
+        const s_list_t *list = s_list (self, field);
+        rc = msgpack_pack_array (packer, list->count);
+        for (size_t index = 0; index < list->count && !rc; index++)
+            rc = s_pack_string (packer, list->items [index], strlen (list->items [index]));
     }
     if (field->kind == S_FOLLOW) {
         rc = msgpack_pack_array (packer, self->ready.follow_count);
@@ -798,13 +1034,13 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
         for (size_t index = 0; index < self->bars.bar_count && !rc; index++)
             rc = s_pack_bar (packer, &self->bars.bars [index]);
     }
-    if (field->kind == S_FIELDS) {
-        rc = msgpack_pack_map (packer, self->event.field_count);
-        for (size_t index = 0; index < self->event.field_count && !rc; index++) {
-            const gl_msg_field_t *pair = &self->event.fields [index];
-            rc = s_pack_string (packer, pair->key, strlen (pair->key))
-              || s_pack_string (packer, pair->value, strlen (pair->value));
-        }
+    if (field->kind == S_FIELDS)
+        rc = s_pack_map (packer, s_map (self, field));
+    if (field->kind == S_ROWS) {
+        const s_rows_t *rows = s_rows (self, field);
+        rc = msgpack_pack_array (packer, rows->count);
+        for (size_t index = 0; index < rows->count && !rc; index++)
+            rc = s_pack_map (packer, &rows->items [index]);
     }
     return rc? -1: 0;
 }
@@ -965,30 +1201,34 @@ s_copy_string (const msgpack_object *object)
     return copy;
 }
 
-//  Decodes membership.members.
+//  Decodes a list of strings (membership.members, enqueue.symbols); each
+//  item's rule is the validator's.
 static int
-s_decode_members (gl_msg_t *self, const msgpack_object *object, char *error)
+s_decode_list (gl_msg_t *self, const char *path, const s_field_t *field,
+               const msgpack_object *object, char *error)
 {
-    char text [48], path [64];
-    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size > GL_MSG_MAX_MEMBERS)
-        return s_fail (error, "membership.members: expected an array of at most %d "
-                       "names, got %s", GL_MSG_MAX_MEMBERS,
-                       s_describe (object, text, sizeof (text)));
+    char text [48], item_path [80];
+    size_t limit = field->kind == S_MEMBERS? GL_MSG_MAX_MEMBERS: field->limit;
+    size_t size = field->kind == S_MEMBERS? GL_MSG_NAME_MAX: GL_MSG_SYMBOL_MAX;
+    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size > limit)
+        return s_fail (error, "%s: expected an array of at most %zu names, got %s", path,
+                       limit, s_describe (object, text, sizeof (text)));
     size_t count = object->via.array.size;
     if (count == 0)
         return 0;
-    self->membership.members = malloc (s_capacity (count) * sizeof (char *));
-    if (!self->membership.members)
-        return s_fail (error, "membership.members: out of memory");
+    s_list_t *list = s_list (self, field);
+    list->items = malloc (s_capacity (count) * sizeof (char *));
+    if (!list->items)
+        return s_fail (error, "%s: out of memory", path);
     for (size_t index = 0; index < count; index++) {
-        const msgpack_object *member = &object->via.array.ptr [index];
-        snprintf (path, sizeof (path), "membership.members[%zu]", index);
-        if (s_check_string (member, GL_MSG_NAME_MAX, false, path, error))
+        const msgpack_object *item = &object->via.array.ptr [index];
+        snprintf (item_path, sizeof (item_path), "%s[%zu]", path, index);
+        if (s_check_string (item, size, false, item_path, error))
             return -1;
-        char *copy = s_copy_string (member);
+        char *copy = s_copy_string (item);
         if (!copy)
-            return s_fail (error, "%s: out of memory", path);
-        self->membership.members [self->membership.member_count++] = copy;
+            return s_fail (error, "%s: out of memory", item_path);
+        list->items [list->count++] = copy;
     }
     return 0;
 }
@@ -1067,33 +1307,58 @@ s_decode_bars (gl_msg_t *self, const msgpack_object *object, char *error)
     return 0;
 }
 
-//  Decodes event.fields.
+//  Decodes a map of str to str of at most limit pairs into map.
 static int
-s_decode_fields (gl_msg_t *self, const msgpack_object *object, char *error)
+s_decode_map (gl_msg_row_t *map, const char *path, size_t limit, const msgpack_object *object,
+              char *error)
 {
-    char text [48], path [64];
-    if (object->type != MSGPACK_OBJECT_MAP || object->via.map.size > GL_MSG_MAX_FIELDS)
-        return s_fail (error, "event.fields: expected a map of at most %d fields, got %s",
-                       GL_MSG_MAX_FIELDS, s_describe (object, text, sizeof (text)));
+    char text [48], pair_path [128];
+    if (object->type != MSGPACK_OBJECT_MAP || object->via.map.size > limit)
+        return s_fail (error, "%s: expected a map of at most %zu fields, got %s", path,
+                       limit, s_describe (object, text, sizeof (text)));
     size_t count = object->via.map.size;
     if (count == 0)
         return 0;
-    self->event.fields = calloc (s_capacity (count), sizeof (gl_msg_field_t));
-    if (!self->event.fields)
-        return s_fail (error, "event.fields: out of memory");
+    map->fields = calloc (s_capacity (count), sizeof (gl_msg_field_t));
+    if (!map->fields)
+        return s_fail (error, "%s: out of memory", path);
     for (size_t index = 0; index < count; index++) {
         const msgpack_object_kv *pair = &object->via.map.ptr [index];
-        snprintf (path, sizeof (path), "event.fields[%zu].key", index);
-        if (s_check_string (&pair->key, S_KEY_MAX, false, path, error))
+        snprintf (pair_path, sizeof (pair_path), "%s[%zu].key", path, index);
+        if (s_check_string (&pair->key, S_KEY_MAX, false, pair_path, error))
             return -1;
-        snprintf (path, sizeof (path), "event.fields[%zu].value", index);
-        if (s_check_string (&pair->val, S_VALUE_MAX, false, path, error))
+        snprintf (pair_path, sizeof (pair_path), "%s[%zu].value", path, index);
+        if (s_check_string (&pair->val, S_VALUE_MAX, false, pair_path, error))
             return -1;
-        gl_msg_field_t *field = &self->event.fields [self->event.field_count++];
+        gl_msg_field_t *field = &map->fields [map->field_count++];
         field->key = s_copy_string (&pair->key);
         field->value = s_copy_string (&pair->val);
         if (!field->key || !field->value)
-            return s_fail (error, "event.fields: out of memory");
+            return s_fail (error, "%s: out of memory", path);
+    }
+    return 0;
+}
+
+//  Decodes reply.rows: an array of maps.
+static int
+s_decode_rows (s_rows_t *rows, const char *path, const msgpack_object *object, char *error)
+{
+    char text [48], row_path [96];
+    if (object->type != MSGPACK_OBJECT_ARRAY || object->via.array.size > GL_MSG_MAX_ROWS)
+        return s_fail (error, "%s: expected an array of at most %d rows, got %s", path,
+                       GL_MSG_MAX_ROWS, s_describe (object, text, sizeof (text)));
+    size_t count = object->via.array.size;
+    if (count == 0)
+        return 0;
+    rows->items = calloc (count, sizeof (gl_msg_row_t));
+    if (!rows->items)
+        return s_fail (error, "%s: out of memory", path);
+    for (size_t index = 0; index < count; index++) {
+        snprintf (row_path, sizeof (row_path), "%s[%zu]", path, index);
+        rows->count++;
+        if (s_decode_map (&rows->items [index], row_path, GL_MSG_MAX_ROW_FIELDS,
+                          &object->via.array.ptr [index], error))
+            return -1;
     }
     return 0;
 }
@@ -1151,13 +1416,15 @@ s_decode_field (gl_msg_t *self, const char *type, const s_field_t *field,
             return s_fail (error, "%s: out of memory", path);
         return 0;
     }
-    if (field->kind == S_MEMBERS)
-        return s_decode_members (self, object, error);
+    if (field->kind == S_MEMBERS || field->kind == S_SYMBOLS)
+        return s_decode_list (self, path, field, object, error);
     if (field->kind == S_FOLLOW)
         return s_decode_follow (self, object, error);
     if (field->kind == S_BARS)
         return s_decode_bars (self, object, error);
-    return s_decode_fields (self, object, error);
+    if (field->kind == S_ROWS)
+        return s_decode_rows (s_rows (self, field), path, object, error);
+    return s_decode_map (s_map (self, field), path, field->limit, object, error);
 }
 
 //  Finds the message type named by the "type" string; GL_MSG_INVALID if none.

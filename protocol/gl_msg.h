@@ -26,6 +26,9 @@
 #define GL_MSG_CREDIT_MAX   1000000
 #define GL_MSG_TIME_END     4102444800LL    //  2100-01-01T00:00:00Z: every time is below
 #define GL_MSG_ERROR_MAX    256         //  decode error text, with NUL
+#define GL_MSG_MAX_SYMBOLS  10000       //  tickers in one enqueue
+#define GL_MSG_MAX_ROWS     1000        //  rows in one reply
+#define GL_MSG_MAX_ROW_FIELDS 32        //  fields in one row of a reply
 
 typedef enum {
     GL_MSG_INVALID = 0,
@@ -40,6 +43,10 @@ typedef enum {
     GL_MSG_FAILED,
     GL_MSG_WRITTEN,
     GL_MSG_EVENT,
+    GL_MSG_ENQUEUE,
+    GL_MSG_COMMAND,
+    GL_MSG_REPLY,
+    GL_MSG_COUNT,               //  not a type: the number of types, for tables
 } gl_msg_type_t;
 
 //  One OHLC bar, as carried in a bars message.
@@ -51,11 +58,17 @@ typedef struct {
     bool has_vwap, has_trades, provisional;
 } gl_bar_t;
 
-//  One key/value pair of an event's fields.
+//  One key/value pair of an event's or a reply's fields.
 typedef struct {
     char *key;
     char *value;
 } gl_msg_field_t;
+
+//  One row of a reply: a map of str to str.
+typedef struct {
+    gl_msg_field_t *fields;
+    size_t field_count;
+} gl_msg_row_t;
 
 typedef struct {
     gl_msg_type_t type;
@@ -87,6 +100,17 @@ typedef struct {
                  int64_t from, to; uint64_t rows, revisions; } written;
         struct { char source [GL_MSG_NAME_MAX + 1]; char name [GL_MSG_NAME_MAX + 1];
                  int64_t time_ms; gl_msg_field_t *fields; size_t field_count; } event;
+        struct { char request_id [GL_MSG_NAME_MAX + 1];
+                 char **symbols; size_t symbol_count;
+                 char tier [3];             //  "T0" "T1" "T2", or "" with symbols
+                 char timeframe [4]; int64_t from, to; int64_t priority;
+                 char provider [33];        //  "" lets routing choose
+                 bool plan; } enqueue;
+        struct { char request_id [GL_MSG_NAME_MAX + 1]; char action [17];
+                 uint64_t target; } command;
+        struct { char request_id [GL_MSG_NAME_MAX + 1]; bool ok; char error [257];
+                 gl_msg_field_t *fields; size_t field_count;
+                 gl_msg_row_t *rows; size_t row_count; } reply;
     };
 } gl_msg_t;
 
@@ -102,14 +126,22 @@ void gl_msg_destroy (gl_msg_t **self_p);
 //  The wire name of a type ("fetch"), or "invalid".
 const char *gl_msg_type_name (gl_msg_type_t type);
 
-//  Copies a string into the message (payload, a member, an event field,
-//  a follow pattern). Each returns 0, or -1 on out of memory or a value
-//  over its limit. gl_msg_add_member keeps membership.count at least the
-//  number of members.
+//  Copies a string into the message (payload, a member, a symbol, an
+//  event's or a reply's field, a follow pattern, a field of the reply's
+//  last row). Each returns 0, or -1 on out of memory, a value over its
+//  limit or a message of the wrong type. gl_msg_add_member keeps
+//  membership.count at least the number of members. gl_msg_add_row
+//  starts a new, empty row of a reply.
 int gl_msg_set_payload (gl_msg_t *self, const void *data, size_t size);
 int gl_msg_add_member (gl_msg_t *self, const char *instance);
+int gl_msg_add_symbol (gl_msg_t *self, const char *ticker);
 int gl_msg_add_follow (gl_msg_t *self, const char *pattern);
 int gl_msg_add_field (gl_msg_t *self, const char *key, const char *value);
+int gl_msg_add_row (gl_msg_t *self);
+int gl_msg_add_row_field (gl_msg_t *self, const char *key, const char *value);
+
+//  The value of a field of an event, a reply or a reply's row, or NULL.
+const char *gl_msg_field (const gl_msg_field_t *fields, size_t count, const char *key);
 
 //  Appends a bar to a bars message. Returns 0, or -1 on out of memory or
 //  past GL_MSG_MAX_BARS.

@@ -33,7 +33,9 @@ main (void)
         "    queue_limit = lots\n"
         "fetcher\n"
         "    polygon\n"
-        "        api_key = \"in-file\"\n", 0644);
+        "        api_key = \"in-file\"\n"
+        "    yahoo\n"
+        "        api_key = \"\"\n", 0644);
 
     //  Values from the file, defaults, and command-line style sets.
     gl_config_t *config = gl_config_load (path, error);
@@ -60,11 +62,47 @@ main (void)
     GL_CHECK_INT (value, 500);
     unsetenv ("GAPLESS_BROKER_HEARTBEAT_MS");
 
-    //  Secrets: the file's value, the environment, an owner-only file, and
-    //  a file others can read is refused.
+    //  Secrets: one written in a configuration file others can read is
+    //  refused, naming the key, the file and the remedy, never the secret,
+    //  even when the environment gives it too.
     char secret [64];
-    GL_CHECK_INT (gl_config_secret (config, "fetcher/polygon/api_key", secret, sizeof (secret), error), 0);
+    GL_CHECK_INT (gl_config_secret (config, "fetcher/polygon/api_key", secret, sizeof (secret), error), -1);
+    GL_CHECK (strstr (error, "fetcher/polygon/api_key") != NULL);
+    GL_CHECK (strstr (error, path) != NULL);
+    GL_CHECK (strstr (error, "mode 644") != NULL);
+    GL_CHECK (strstr (error, "environment") != NULL);
+    GL_CHECK (strstr (error, "api_key_file") != NULL);
+    GL_CHECK (strstr (error, "0600") != NULL);
+    GL_CHECK (strstr (error, "in-file") == NULL);
+    setenv ("GAPLESS_FETCHER_POLYGON_API_KEY", "from-env", 1);
+    GL_CHECK_INT (gl_config_secret (config, "fetcher/polygon/api_key", secret, sizeof (secret), error), -1);
+    unsetenv ("GAPLESS_FETCHER_POLYGON_API_KEY");
+    //  Group-readable is as bad; an empty inline value is no secret.
+    chmod (path, 0640);
+    gl_config_t *loose = gl_config_load (path, error);
+    GL_CHECK (loose != NULL);
+    GL_CHECK_INT (gl_config_secret (loose, "fetcher/polygon/api_key", secret, sizeof (secret), error), -1);
+    GL_CHECK (strstr (error, "mode 640") != NULL);
+    GL_CHECK_INT (gl_config_secret (loose, "fetcher/yahoo/api_key", secret, sizeof (secret), error), 0);
+    GL_CHECK_STR (secret, "");
+    gl_config_destroy (&loose);
+    //  In a file only its owner can read: taken (with a warning), and the
+    //  environment wins over it.
+    chmod (path, 0600);
+    gl_config_t *owned = gl_config_load (path, error);
+    GL_CHECK (owned != NULL);
+    GL_CHECK_INT (gl_config_secret (owned, "fetcher/polygon/api_key", secret, sizeof (secret), error), 0);
     GL_CHECK_STR (secret, "in-file");
+    setenv ("GAPLESS_FETCHER_POLYGON_API_KEY", "from-env", 1);
+    GL_CHECK_INT (gl_config_secret (owned, "fetcher/polygon/api_key", secret, sizeof (secret), error), 0);
+    GL_CHECK_STR (secret, "from-env");
+    unsetenv ("GAPLESS_FETCHER_POLYGON_API_KEY");
+    gl_config_destroy (&owned);
+    chmod (path, 0644);
+    //  A value the program sets (a command-line flag) is not the file's.
+    GL_CHECK_INT (gl_config_set (config, "fetcher/polygon/api_key", "from-flag"), 0);
+    GL_CHECK_INT (gl_config_secret (config, "fetcher/polygon/api_key", secret, sizeof (secret), error), 0);
+    GL_CHECK_STR (secret, "from-flag");
     setenv ("GAPLESS_FETCHER_POLYGON_API_KEY", "from-env", 1);
     GL_CHECK_INT (gl_config_secret (config, "fetcher/polygon/api_key", secret, sizeof (secret), error), 0);
     GL_CHECK_STR (secret, "from-env");

@@ -1302,6 +1302,116 @@ s_test_contract_rules (void)
     gl_msg_destroy (&accepted);
 }
 
+//  The scheduler's request and reply bodies: round trips, and every rule.
+static const s_entry_t s_enqueue_entries [] = {
+    { "request_id", STR ("cli:42:1") }, { "symbols", ARRAY (0) }, { "tier", STR ("T1") },
+    { "timeframe", STR ("1h") }, { "from", INT (1704067200) }, { "to", INT (1735689600) },
+    { "priority", INT (10) }, { "provider", STR ("") }, { "plan", BOOL (false) },
+};
+#define S_ENQUEUE(change, replacement) \
+    s_decode_with ("enqueue", s_enqueue_entries, 9, (change), (replacement))
+
+static void
+s_test_scheduler_messages (void)
+{
+    gl_msg_t *enqueue = gl_msg_new (GL_MSG_ENQUEUE);
+    snprintf (enqueue->enqueue.request_id, sizeof enqueue->enqueue.request_id, "cli:42:1");
+    GL_CHECK_INT (gl_msg_add_symbol (enqueue, "AAPL"), 0);
+    GL_CHECK_INT (gl_msg_add_symbol (enqueue, "BRK.B"), 0);
+    GL_CHECK_INT (gl_msg_add_symbol (enqueue, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456"), -1);
+    snprintf (enqueue->enqueue.timeframe, sizeof enqueue->enqueue.timeframe, "1h");
+    enqueue->enqueue.from = 1704067200;
+    enqueue->enqueue.to = 1735689600;
+    enqueue->enqueue.priority = -10;
+    snprintf (enqueue->enqueue.provider, sizeof enqueue->enqueue.provider, "polygon");
+    enqueue->enqueue.plan = true;
+    gl_msg_t *copy = s_roundtrip (enqueue);
+    if (copy) {
+        GL_CHECK_INT (copy->enqueue.symbol_count, 2);
+        GL_CHECK_STR (copy->enqueue.symbols [1], "BRK.B");
+        GL_CHECK_STR (copy->enqueue.tier, "");
+        GL_CHECK_INT (copy->enqueue.priority, -10);
+        GL_CHECK (copy->enqueue.plan);
+    }
+    gl_msg_destroy (&copy);
+    //  Rules a build breaks are refused at encode
+    char *data = NULL;
+    size_t size = 0;
+    GL_CHECK_INT (gl_msg_add_symbol (enqueue, "no spaces"), 0);
+    GL_CHECK_INT (gl_msg_encode (enqueue, &data, &size, error), -1);
+    GL_CHECK (strstr (error, "enqueue.symbols[2]: expected a ticker") != NULL);
+    gl_msg_destroy (&enqueue);
+
+    copy = S_ENQUEUE (NULL, NULL);
+    GL_CHECK (copy != NULL);
+    gl_msg_destroy (&copy);
+    S_CHECK_REJECTED (S_ENQUEUE ("tier", STR ("T3")), "enqueue.tier: expected T0, T1, T2");
+    S_CHECK_REJECTED (S_ENQUEUE ("symbols", STR ("AAPL")), "enqueue.symbols: expected an array");
+    S_CHECK_REJECTED (S_ENQUEUE ("symbols", ARRAY (1)), "enqueue.symbols[0]");
+    S_CHECK_REJECTED (S_ENQUEUE ("to", INT (4102444800LL)), "enqueue.to");
+    S_CHECK_REJECTED (S_ENQUEUE ("plan", NULL), "plan");
+    S_CHECK_REJECTED (S_ENQUEUE ("priority", FLOAT (1.5)), "enqueue.priority");
+
+    gl_msg_t *command = gl_msg_new (GL_MSG_COMMAND);
+    snprintf (command->command.request_id, sizeof command->command.request_id, "cli:42:2");
+    snprintf (command->command.action, sizeof command->command.action, "dlq_requeue");
+    command->command.target = 17;
+    copy = s_roundtrip (command);
+    if (copy) {
+        GL_CHECK_STR (copy->command.action, "dlq_requeue");
+        GL_CHECK_INT (copy->command.target, 17);
+    }
+    gl_msg_destroy (&copy);
+    snprintf (command->command.action, sizeof command->command.action, "reboot");
+    GL_CHECK_INT (gl_msg_encode (command, &data, &size, error), -1);
+    GL_CHECK (strstr (error, "command.action: expected one of status") != NULL);
+    gl_msg_destroy (&command);
+
+    gl_msg_t *reply = gl_msg_new (GL_MSG_REPLY);
+    snprintf (reply->reply.request_id, sizeof reply->reply.request_id, "cli:42:2");
+    reply->reply.ok = true;
+    GL_CHECK_INT (gl_msg_add_field (reply, "backfill_id", "7"), 0);
+    GL_CHECK_INT (gl_msg_add_row_field (reply, "id", "1"), -1);     //  no row yet
+    for (int row = 0; row < 3; row++) {
+        GL_CHECK_INT (gl_msg_add_row (reply), 0);
+        GL_CHECK_INT (gl_msg_add_row_field (reply, "id", row == 0? "1": row == 1? "2": "3"), 0);
+        GL_CHECK_INT (gl_msg_add_row_field (reply, "status", "queued"), 0);
+    }
+    copy = s_roundtrip (reply);
+    if (copy) {
+        GL_CHECK_STR (gl_msg_field (copy->reply.fields, copy->reply.field_count, "backfill_id"), "7");
+        GL_CHECK_INT (copy->reply.row_count, 3);
+        GL_CHECK_STR (gl_msg_field (copy->reply.rows [2].fields, copy->reply.rows [2].field_count,
+                                    "id"), "3");
+        GL_CHECK (gl_msg_field (copy->reply.fields, copy->reply.field_count, "absent") == NULL);
+    }
+    gl_msg_destroy (&copy);
+    //  A row holds at most 32 fields, each key once
+    for (int field = 2; field < GL_MSG_MAX_ROW_FIELDS; field++) {
+        char key [16];
+        snprintf (key, sizeof key, "k%d", field);
+        GL_CHECK_INT (gl_msg_add_row_field (reply, key, "v"), 0);
+    }
+    GL_CHECK_INT (gl_msg_add_row_field (reply, "one_too_many", "v"), -1);
+    GL_CHECK_INT (gl_msg_add_row (reply), 0);
+    GL_CHECK_INT (gl_msg_add_row_field (reply, "id", "4"), 0);
+    GL_CHECK_INT (gl_msg_add_row_field (reply, "id", "5"), 0);
+    GL_CHECK_INT (gl_msg_encode (reply, &data, &size, error), -1);
+    GL_CHECK (strstr (error, "reply.rows[3][1].key: duplicate key") != NULL);
+    gl_msg_destroy (&reply);
+    const s_entry_t reply_entries [] = {
+        { "request_id", STR ("r") }, { "ok", BOOL (true) }, { "error", STR ("") },
+        { "fields", EMPTY_MAP }, { "rows", ARRAY (0) },
+    };
+    copy = s_decode_with ("reply", reply_entries, 5, NULL, NULL);
+    GL_CHECK (copy != NULL);
+    gl_msg_destroy (&copy);
+    S_CHECK_REJECTED (s_decode_with ("reply", reply_entries, 5, "rows", ARRAY (2)),
+                      "reply.rows[0]: expected a map");
+    S_CHECK_REJECTED (s_decode_with ("reply", reply_entries, 5, "fields", ARRAY (0)),
+                      "reply.fields: expected a map");
+}
+
 int
 main (void)
 {
@@ -1318,5 +1428,6 @@ main (void)
     s_test_ownership ();
     s_test_follow ();
     s_test_contract_rules ();
+    s_test_scheduler_messages ();
     return gl_test_done ("test_msg");
 }

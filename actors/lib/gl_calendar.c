@@ -759,6 +759,20 @@ gl_calendar_add_closures (gl_calendar_t *self, const char *dates)
     return 0;
 }
 
+//  00:00 UTC of a civil date.
+int64_t
+gl_calendar_date_utc (int year, int month, int day)
+{
+    return s_days_from_civil (year, month, day) * S_DAY_SECONDS;
+}
+
+//  The UTC civil date of an instant.
+void
+gl_calendar_date_of (int64_t utc, int *year, int *month, int *day)
+{
+    s_civil_from_days (s_floor_div (utc, S_DAY_SECONDS), year, month, day);
+}
+
 //  True if the civil date is a session day.
 bool
 gl_calendar_is_session_day (gl_calendar_t *self, int year, int month, int day)

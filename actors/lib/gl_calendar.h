@@ -72,6 +72,12 @@ int gl_calendar_next_session (gl_calendar_t *self, int64_t after_utc,
 int gl_calendar_previous_session (gl_calendar_t *self, int64_t before_utc,
                                   int64_t *open_utc, int64_t *close_utc);
 
+//  00:00 UTC of a civil date (any valid proleptic Gregorian date).
+int64_t gl_calendar_date_utc (int year, int month, int day);
+
+//  The UTC civil date of an instant.
+void gl_calendar_date_of (int64_t utc, int *year, int *month, int *day);
+
 //  Calls the callback once per expected bar start in [from_utc, to_utc),
 //  in order, following the convention above. Stops early and returns the
 //  callback's value if it returns non-zero; returns 0 when done, -1 for a

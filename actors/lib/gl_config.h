@@ -8,7 +8,8 @@
 
     Secrets (API keys) are read with gl_config_secret: from the
     environment, or from a file named by "<key>_file" that only its owner
-    may read. They are never logged.
+    may read. One written inline in a configuration file that others can
+    read is refused. They are never logged.
 */
 #ifndef GL_CONFIG_H_INCLUDED
 #define GL_CONFIG_H_INCLUDED
@@ -43,8 +44,12 @@ int gl_config_int (gl_config_t *self, const char *path, int64_t default_value,
 
 //  A secret: GAPLESS_<PATH> from the environment, else the contents of the
 //  file named by "<path>_file" (first line, which must be readable by its
-//  owner only), else the file's "<path>" value. Returns 0 with the secret
-//  in buffer (empty if none is configured), or -1 with the reason.
+//  owner only), else the file's "<path>" value. A non-empty "<path>" in a
+//  configuration file whose mode lets group or others at it is refused
+//  (whatever else gives the secret: it is exposed there); in an
+//  owner-only file it is taken with a warning. A value set with
+//  gl_config_set is the program's, not the file's. Returns 0 with the
+//  secret in buffer (empty if none is configured), or -1 with the reason.
 int gl_config_secret (gl_config_t *self, const char *path, char *buffer, size_t size,
                       char *error);
 

@@ -9,11 +9,19 @@
 
 static char s_name [64] = "gapless";
 static int s_threshold = -1;
+static int s_default_threshold = GL_LOG_INFO;
 
 void
 gl_log_set_name (const char *name)
 {
     snprintf (s_name, sizeof (s_name), "%s", name);
+}
+
+void
+gl_log_set_default_level (gl_log_level_t level)
+{
+    s_default_threshold = level;
+    s_threshold = -1;
 }
 
 //  Reads the threshold from the environment once.
@@ -23,7 +31,7 @@ s_threshold_level (void)
     if (s_threshold < 0) {
         const char *names [] = { "debug", "info", "warn", "error" };
         const char *wanted = getenv ("GAPLESS_LOG_LEVEL");
-        s_threshold = GL_LOG_INFO;
+        s_threshold = s_default_threshold;
         for (int level = GL_LOG_DEBUG; wanted && level <= GL_LOG_ERROR; level++)
             if (strcmp (wanted, names [level]) == 0)
                 s_threshold = level;

@@ -23,6 +23,10 @@ typedef enum {
 //  Names the process in every line ("broker", "fetcher.polygon").
 void gl_log_set_name (const char *name);
 
+//  Sets the threshold a process uses when GAPLESS_LOG_LEVEL does not say
+//  (a command-line tool keeps its output for warnings and errors).
+void gl_log_set_default_level (gl_log_level_t level);
+
 //  Writes one line if level is at or above the threshold. format/... are
 //  the key=value pairs, printf style, e.g. "peer=%s reason=%s".
 void gl_log (gl_log_level_t level, const char *event, const char *format, ...)

@@ -120,6 +120,25 @@ s_build (gl_msg_type_t type)
             message->event.time_ms = 1700000000123LL;
             gl_msg_add_field (message, "provider", "polygon");
             break;
+        case GL_MSG_ENQUEUE:
+            strcpy (message->enqueue.request_id, "cli:1:1");
+            gl_msg_add_symbol (message, "AAPL");
+            gl_msg_add_symbol (message, "MSFT");
+            strcpy (message->enqueue.timeframe, "1h");
+            message->enqueue.from = 1700000000;
+            message->enqueue.to = 1710000000;
+            break;
+        case GL_MSG_COMMAND:
+            strcpy (message->command.request_id, "cli:1:2");
+            strcpy (message->command.action, "status");
+            break;
+        case GL_MSG_REPLY:
+            strcpy (message->reply.request_id, "cli:1:2");
+            message->reply.ok = true;
+            gl_msg_add_field (message, "backfills", "1");
+            gl_msg_add_row (message);
+            gl_msg_add_row_field (message, "id", "1");
+            break;
         default:
             break;
     }
@@ -206,7 +225,7 @@ main (int argc, char *argv [])
         return 1;
     }
     int rc = 0;
-    for (gl_msg_type_t type = GL_MSG_READY; type <= GL_MSG_EVENT; type++) {
+    for (gl_msg_type_t type = GL_MSG_READY; type <= GL_MSG_REPLY; type++) {
         gl_msg_t *message = s_build (type);
         char error [GL_MSG_ERROR_MAX] = "";
         char *body = NULL;

@@ -4,15 +4,20 @@
 
     Each command is one entry in s_commands: a name, a one-line summary
     and the function that runs it, with the options given before the
-    command already applied; it parses its own options and --help. Exit codes: 0 done, 1 failed (database unreachable,
-    migration refused...), 2 bad arguments.
+    command already applied; it parses its own options and --help.
+    migrate talks to PostgreSQL; enqueue, status, cancel, pause, resume and
+    dlq to the scheduler through the broker (gl_cli_backfill). Exit codes:
+    0 done, 1 failed (database or scheduler unreachable, request refused),
+    2 bad arguments.
 */
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "gl_cli_backfill.h"
 #include "gl_db.h"
+#include "gl_log.h"
 #include "gl_migrate.h"
 
 #define EXIT_USAGE 2
@@ -170,8 +175,22 @@ s_migrate (common_t *common, int argc, char **argv)
     return rc;
 }
 
+//  The scheduler's commands take no database options; they reach it
+//  through the broker.
+static int s_enqueue (common_t *common, int argc, char **argv) { return gl_cli_enqueue (argc, argv); }
+static int s_status (common_t *common, int argc, char **argv) { return gl_cli_status (argc, argv); }
+static int s_control (common_t *common, int argc, char **argv) { return gl_cli_control (argc, argv); }
+static int s_dlq (common_t *common, int argc, char **argv) { return gl_cli_dlq (argc, argv); }
+
 static const command_t s_commands [] = {
     { "migrate", "apply pending database migrations, or list them (--status)", s_migrate },
+    { "enqueue", "backfill symbols or a tier over a range (--plan: only say what it would do)",
+      s_enqueue },
+    { "status", "progress of every backfill, or of one", s_status },
+    { "cancel", "cancel a backfill", s_control },
+    { "pause", "pause a backfill", s_control },
+    { "resume", "resume a paused backfill", s_control },
+    { "dlq", "list, requeue or purge dead slices", s_dlq },
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
 
@@ -211,6 +230,8 @@ main (int argc, char **argv)
         { NULL, 0, NULL, 0 }
     };
     common_t common = { NULL, GL_DB_SCHEMA_DEFAULT };
+    gl_log_set_name ("gapless");
+    gl_log_set_default_level (GL_LOG_WARN);
     opterr = 0;
     int option;
     //  '+': stop at the command name; what follows is the command's

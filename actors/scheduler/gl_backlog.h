@@ -1,0 +1,148 @@
+/*  gl_backlog — the scheduler's work in PostgreSQL: backfills and the
+    slices they are cut into (job_runs, migrations 0002, 0004, 0006).
+
+    Enqueueing is idempotent and shared: a backfill is known by its
+    request (symbols, timeframe, range, provider), so the same request
+    while it is active finds the same backfill, from any number of clients
+    at once; its slices are whole calendar units (gl_slicer), so the same
+    or an overlapping request names the same slices, which the database's
+    unique idx_hash keeps single. Slices are sent in one COPY per request
+    and enqueued by one statement, not row by row.
+
+    A symbol the database does not know is added with the defaults
+    (equity, xnys calendar, tier T2); its calendar and listing date decide
+    its slices (nothing before listed_on).
+*/
+#ifndef GL_BACKLOG_H_INCLUDED
+#define GL_BACKLOG_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+#include "gl_capability.h"
+#include "gl_db.h"
+#include "gl_msg.h"
+#include "gl_slicer.h"
+
+typedef struct _gl_backlog_t gl_backlog_t;
+
+//  A user's backfill request.
+typedef struct {
+    const char *const *symbols;     //  tickers
+    size_t symbol_count;
+    gl_timeframe_t timeframe;
+    int64_t from, to;               //  [from, to), UTC seconds
+    int priority;                   //  higher runs first
+    const char *provider;           //  pin one provider, or NULL: routing picks
+    int max_attempts;               //  0: the queue's default (5)
+    gl_slice_unit_t unit;           //  GL_SLICE_INVALID: the timeframe's default
+    int64_t now;                    //  slices end at the last bar closed by now
+    const int64_t *tier_caps;       //  runnable slices allowed per tier T0..T2
+                                    //  (NULL or 0: no cap)
+    bool plan;                      //  count everything, change nothing
+} gl_backlog_request_t;
+
+//  What an enqueue did.
+typedef struct {
+    int64_t backfill_id;
+    int64_t created;                //  new slices
+    int64_t shared;                 //  already queued or running for an earlier request
+    int64_t stored;                 //  already in the store: not enqueued
+    int64_t bars_expected;          //  bars the calendar expects in all slices
+} gl_backlog_counts_t;
+
+//  Creates a backlog on a connection the caller keeps owning. Returns NULL
+//  on out of memory. Caller owns return value.
+gl_backlog_t *gl_backlog_new (gl_db_t *db);
+
+//  Destroys the backlog and nulls the caller's pointer. Safe twice.
+void gl_backlog_destroy (gl_backlog_t **self_p);
+
+//  Validates a request: at least one well-formed symbol, a timeframe, a
+//  range within 1970..2100, a unit that fits the timeframe. Returns 0, or
+//  -1 with a message naming what was expected in error (256 bytes).
+int gl_backlog_check (const gl_backlog_request_t *request, char *error);
+
+//  Records the request as a backfill (or finds the active one it repeats)
+//  and enqueues its slices, all in one transaction. A request that would
+//  take a tier over its cap of runnable slices is refused whole. With
+//  plan, the same work is done and rolled back, so the counts are what an
+//  enqueue would do now. Returns 0 with counts filled, or -1 with the
+//  reason in error (256 bytes); nothing is half enqueued.
+int gl_backlog_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
+                        gl_backlog_counts_t *counts, char *error);
+
+//  A slice claimed for dispatch.
+typedef struct {
+    uint64_t run_id;
+    char token [37];                //  lease token
+    char symbol [33];
+    gl_timeframe_t timeframe;
+    int64_t from, to;
+    uint32_t attempt;               //  attempts already spent
+    char provider_pin [33];         //  "" when routing picks
+    char refused [GL_PROVIDER_COUNT][33];   //  providers that cannot serve it
+    size_t refused_count;
+    char empty [GL_PROVIDER_COUNT][33];     //  those of them that had no data
+    size_t empty_count;
+} gl_backlog_slice_t;
+
+//  Leases up to limit runnable slices (priority, then age) to owner for
+//  lease_seconds into slices. Returns how many, or -1.
+int gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit,
+                      double lease_seconds, gl_backlog_slice_t *slices);
+
+//  Records the provider each dispatched slice went to (one statement).
+//  Returns 0 or -1.
+int gl_backlog_dispatched (gl_backlog_t *self, const uint64_t *run_ids,
+                           const char *const *providers, size_t count);
+
+//  The fenced outcomes of a running slice. Each returns 1 when it applied,
+//  0 for a stale token (nothing changed), -1 when the database failed.
+//  release: not now, again after delay seconds, no attempt spent.
+//  fail: an attempt spent; retried after backoff (or retry_after) while
+//  attempts remain and retryable, else dead.
+//  lost: its fetcher died; again at once, the death an attempt.
+//  refuse: provider cannot serve it (empty: it has no data); again at once
+//  for the next provider, no attempt spent.
+//  complete_empty: every allowed provider said no data: done, 0 rows.
+int gl_backlog_release (gl_backlog_t *self, uint64_t run_id, const char *token,
+                        double delay, const char *error_class, const char *message);
+int gl_backlog_fail (gl_backlog_t *self, uint64_t run_id, const char *token,
+                     const char *error_class, const char *message, bool retryable,
+                     double retry_after);
+int gl_backlog_lost (gl_backlog_t *self, uint64_t run_id, const char *token,
+                     const char *error_class, const char *message);
+int gl_backlog_refuse (gl_backlog_t *self, uint64_t run_id, const char *token,
+                       const char *provider, bool empty, const char *error_class,
+                       const char *message);
+int gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *token);
+
+//  Takes back every slice whose lease expired. Returns how many, or -1.
+int gl_backlog_rescue (gl_backlog_t *self);
+
+//  Calls fn for every running slice (at start: the in-flight view).
+//  Returns how many, or -1.
+typedef void (gl_backlog_running_fn) (uint64_t run_id, const char *token,
+                                      const char *provider, int64_t lease_expires,
+                                      void *argument);
+int gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argument);
+
+//  The active symbols of a tier ("T0".."T2"), for a request by tier.
+//  Returns how many were written to tickers (copies the caller frees),
+//  at most size, or -1.
+int gl_backlog_tier (gl_backlog_t *self, const char *tier, char **tickers, size_t size);
+
+//  Runs a query with text parameters and adds its rows to a reply (one
+//  row per result row, column names as keys, NULL as ""), at most
+//  GL_MSG_MAX_ROWS; the field rows_total says how many there were.
+//  Returns the number of rows, or -1 with the reason in error (256 bytes).
+int gl_backlog_rows (gl_backlog_t *self, const char *sql, int count, const char *const *values,
+                     gl_msg_t *reply, char *error);
+
+//  The same for a query of one row, added as the reply's fields. Returns 1,
+//  0 when there was no row, or -1 with the reason in error.
+int gl_backlog_fields (gl_backlog_t *self, const char *sql, int count,
+                       const char *const *values, gl_msg_t *reply, char *error);
+
+#endif

@@ -1,0 +1,833 @@
+/*  gapless-scheduler — turns backfill requests into slices in PostgreSQL
+    and slices into FETCH messages, and settles every answer.
+
+    Requests (enqueue, command) come from the CLI and are answered with one
+    reply each (protocol/SPEC.md 7.3). A dispatch timer claims runnable
+    slices as far as the fetchers can start them within a lease, routes
+    each to a provider and instance (gl_router) and sends FETCH straight
+    to that instance, so when the broker announces the instance left, the
+    scheduler knows exactly which slices died with it and queues them
+    again at once. FAILED, WRITTEN and the rescue timer settle the rest.
+    PostgreSQL is the truth: several schedulers may run, the lease tokens
+    fence every outcome, and a restarted scheduler adopts the slices still
+    running. Design and settings: actors/scheduler/README.md.
+*/
+#include "gl_actor.h"
+#include "gl_backlog.h"
+#include "gl_config.h"
+#include "gl_log.h"
+#include "gl_ratelimit.h"
+#include "gl_router.h"
+#include <getopt.h>
+#include <time.h>
+
+#define S_STATS_MS 10000
+#define S_DB_BACKOFF_MAX_S 5
+#define S_ENQUEUE_SYMBOLS_MAX 10000
+
+typedef struct {
+    uint64_t requests, refused_requests, dispatched, not_now, written, failed, released,
+             refused, empty, lost, rescued, adopted, db_failures;
+} s_stats_t;
+
+typedef struct {
+    gl_actor_t *actor;
+    gl_db_t *db;
+    gl_backlog_t *backlog;
+    gl_router_t *router;
+    const char *database, *schema;
+    double lease_seconds;
+    int64_t not_now_ms;
+    size_t claim_max;
+    int max_attempts;
+    int64_t tier_caps [3];
+    double rates [GL_PROVIDER_COUNT + 1];       //  requests per second, 0: unlimited
+    gl_backlog_slice_t *claimed;                //  claim_max of them
+    int64_t db_retry_at, db_backoff;            //  wall seconds
+    int64_t stats_at_ms;
+    s_stats_t stats;
+} self_t;
+
+//  Wall-clock seconds: the clock of leases in PostgreSQL.
+static int64_t
+s_now (void)
+{
+    return (int64_t) time (NULL);
+}
+
+//  Opens the database when it is not open (or was lost), with backoff.
+//  Returns true when it can be used.
+static bool
+s_database (self_t *self)
+{
+    if (self->db && PQstatus (gl_db_conn (self->db)) == CONNECTION_OK)
+        return true;
+    if (s_now () < self->db_retry_at)
+        return false;
+    gl_backlog_destroy (&self->backlog);
+    gl_db_destroy (&self->db);
+    self->db = gl_db_new (self->database, self->schema);
+    self->backlog = self->db? gl_backlog_new (self->db): NULL;
+    if (self->backlog) {
+        self->db_backoff = 0;
+        return true;
+    }
+    self->stats.db_failures++;
+    self->db_backoff = self->db_backoff? self->db_backoff * 2: 1;
+    if (self->db_backoff > S_DB_BACKOFF_MAX_S)
+        self->db_backoff = S_DB_BACKOFF_MAX_S;
+    self->db_retry_at = s_now () + self->db_backoff;
+    gl_log_warn ("database_unavailable", "retry_in_s=%" PRId64, self->db_backoff);
+    return false;
+}
+
+//  --------------------------------------------------------------------------
+//  Dispatch
+
+//  The service address of a provider's fetchers and one instance of it.
+static void
+s_fetcher_address (gl_provider_t provider, const char *instance, char *address, size_t size)
+{
+    snprintf (address, size, "fetcher.%s/%s", gl_capability_name (provider), instance);
+}
+
+//  A slice whose fetcher left with it (or, with no instance, whose lease
+//  ran out): queued again at once, the death an attempt.
+static void
+s_on_lost (uint64_t run_id, const char *token, gl_provider_t provider, const char *instance,
+           void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (!*instance || !s_database (self))
+        return;                 //  an expired lease is queue_rescue's
+    char message [160];
+    snprintf (message, sizeof message, "fetcher.%s/%s left holding the slice",
+              gl_capability_name (provider), instance);
+    if (gl_backlog_lost (self->backlog, run_id, token, "worker_lost", message) == 1) {
+        self->stats.lost++;
+        gl_log_info ("slice_lost", "run_id=%" PRIu64 " provider=%s instance=%s", run_id,
+                     gl_capability_name (provider), instance);
+    }
+}
+
+//  True if every provider the slice may use said it has no data.
+static bool
+s_all_empty (const gl_backlog_slice_t *slice)
+{
+    gl_provider_t allowed [GL_PROVIDER_COUNT];
+    size_t count = *slice->provider_pin? 1: gl_capability_route (slice->timeframe, allowed,
+                                                                 GL_PROVIDER_COUNT);
+    if (*slice->provider_pin)
+        allowed [0] = gl_capability_parse_name (slice->provider_pin);
+    for (size_t index = 0; index < count; index++) {
+        bool empty = false;
+        for (size_t known = 0; known < slice->empty_count; known++)
+            empty |= gl_capability_parse_name (slice->empty [known]) == allowed [index];
+        if (!empty)
+            return false;
+    }
+    return count > 0;
+}
+
+//  Sends one claimed slice's FETCH to the chosen instance. Returns 0 when
+//  it went, -1 when it did not (the caller gives the slice back).
+static int
+s_send_fetch (self_t *self, const gl_backlog_slice_t *slice, gl_provider_t provider,
+              const char *instance)
+{
+    gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
+    if (!fetch)
+        return -1;
+    fetch->fetch.run_id = slice->run_id;
+    snprintf (fetch->fetch.lease_token, sizeof fetch->fetch.lease_token, "%s", slice->token);
+    snprintf (fetch->fetch.symbol, sizeof fetch->fetch.symbol, "%s", slice->symbol);
+    snprintf (fetch->fetch.timeframe, sizeof fetch->fetch.timeframe, "%s",
+              gl_timeframe_name (slice->timeframe));
+    fetch->fetch.from = slice->from;
+    fetch->fetch.to = slice->to;
+    fetch->fetch.attempt = slice->attempt + 1;
+    char address [GL_MSG_NAME_MAX * 2 + 16];
+    s_fetcher_address (provider, instance, address, sizeof address);
+    int rc = gl_actor_send (self->actor, address, fetch);
+    gl_msg_destroy (&fetch);
+    return rc;
+}
+
+//  Routes and sends one claimed slice, or settles it when no provider
+//  can take it. Returns the provider it went to, or GL_PROVIDER_INVALID.
+static gl_provider_t
+s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice)
+{
+    const char *refused [GL_PROVIDER_COUNT];
+    for (size_t index = 0; index < slice->refused_count; index++)
+        refused [index] = slice->refused [index];
+    gl_provider_t provider = GL_PROVIDER_INVALID;
+    char instance [GL_MSG_NAME_MAX + 1] = "";
+    gl_route_t route = gl_router_choose (self->router, slice->timeframe,
+                                         *slice->provider_pin? slice->provider_pin: NULL,
+                                         refused, slice->refused_count, &provider, instance);
+    if (route == GL_ROUTE_OK && s_send_fetch (self, slice, provider, instance) == 0
+    &&  gl_router_assign (self->router, slice->run_id, slice->token, provider, instance,
+                          s_now () + (int64_t) self->lease_seconds) == 0) {
+        self->stats.dispatched++;
+        return provider;
+    }
+    if (route == GL_ROUTE_NONE && s_all_empty (slice)) {
+        //  Every allowed provider answered "no data": the range is empty
+        if (gl_backlog_complete_empty (self->backlog, slice->run_id, slice->token) == 1)
+            self->stats.empty++;
+    }
+    else
+    if (route == GL_ROUTE_NONE) {
+        if (gl_backlog_fail (self->backlog, slice->run_id, slice->token, "no_provider",
+                             "every provider allowed for this slice refused it", false, 0) == 1)
+            self->stats.failed++;
+    }
+    else
+    if (gl_backlog_release (self->backlog, slice->run_id, slice->token,
+                            (double) self->not_now_ms / 1000, "not_now",
+                            route == GL_ROUTE_WAIT? "no provider can start it now"
+                                                  : "the FETCH could not be sent") == 1)
+        self->stats.not_now++;
+    return GL_PROVIDER_INVALID;
+}
+
+//  Free room at every provider with fetchers: how many slices to claim.
+static size_t
+s_room (self_t *self)
+{
+    size_t room = 0;
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        size_t capacity = gl_router_capacity (self->router, (gl_provider_t) provider);
+        size_t in_flight = gl_router_in_flight (self->router, (gl_provider_t) provider);
+        room += capacity > in_flight? capacity - in_flight: 0;
+    }
+    return room < self->claim_max? room: self->claim_max;
+}
+
+//  zloop: claims what the fetchers can start, and sends it.
+static int
+s_on_dispatch (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    size_t room = s_room (self);
+    if (room == 0 || !gl_actor_registered (self->actor) || !s_database (self))
+        return 0;
+    int claimed = gl_backlog_claim (self->backlog, gl_actor_address (self->actor), room,
+                                    self->lease_seconds, self->claimed);
+    uint64_t run_ids [claimed > 0? claimed: 1];
+    const char *providers [claimed > 0? claimed: 1];
+    size_t sent = 0;
+    for (int index = 0; index < claimed; index++) {
+        gl_provider_t provider = s_dispatch_slice (self, &self->claimed [index]);
+        if (provider != GL_PROVIDER_INVALID) {
+            run_ids [sent] = self->claimed [index].run_id;
+            providers [sent++] = gl_capability_name (provider);
+        }
+    }
+    gl_backlog_dispatched (self->backlog, run_ids, providers, sent);
+    return 0;
+}
+
+//  zloop: takes back expired leases in PostgreSQL and in the router.
+static int
+s_on_rescue (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_router_expire (self->router, s_now (), NULL, NULL);
+    if (s_database (self)) {
+        int rescued = gl_backlog_rescue (self->backlog);
+        if (rescued > 0) {
+            self->stats.rescued += (uint64_t) rescued;
+            gl_log_info ("leases_rescued", "slices=%d", rescued);
+        }
+    }
+    if (zclock_mono () >= self->stats_at_ms) {
+        s_stats_t *stats = &self->stats;
+        gl_log_info ("scheduler_stats", "requests=%" PRIu64 " refused_requests=%" PRIu64
+            " dispatched=%" PRIu64 " not_now=%" PRIu64 " written=%" PRIu64 " failed=%" PRIu64
+            " released=%" PRIu64 " refused=%" PRIu64 " empty=%" PRIu64 " lost=%" PRIu64
+            " rescued=%" PRIu64 " adopted=%" PRIu64 " db_failures=%" PRIu64,
+            stats->requests, stats->refused_requests, stats->dispatched, stats->not_now,
+            stats->written, stats->failed, stats->released, stats->refused, stats->empty,
+            stats->lost, stats->rescued, stats->adopted, stats->db_failures);
+        self->stats_at_ms = zclock_mono () + S_STATS_MS;
+    }
+    return 0;
+}
+
+//  A slice found running at start: it counts against its provider until
+//  answered or expired.
+static void
+s_adopt (uint64_t run_id, const char *token, const char *provider, int64_t lease_expires,
+         void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (gl_router_adopt (self->router, run_id, token, gl_capability_parse_name (provider),
+                         lease_expires) == 0)
+        self->stats.adopted++;
+}
+
+//  --------------------------------------------------------------------------
+//  What fetchers, the writer and the broker say
+
+//  FAILED: "not now" costs no attempt; "this provider cannot" moves to the
+//  next provider; anything else is an attempt, retried with backoff.
+static int
+s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const gl_msg_t *failed = *message_p;
+    gl_router_forget (self->router, failed->failed.run_id);
+    if (!s_database (self))
+        return 0;               //  the lease runs out and the slice is rescued
+    const char *class = failed->failed.error_class;
+    uint64_t run_id = failed->failed.run_id;
+    const char *token = failed->failed.lease_token, *message = failed->failed.message;
+    double retry_after = (double) failed->failed.retry_after_ms / 1000;
+    int applied;
+    if (strcmp (class, "rate_limited") == 0 || strcmp (class, "breaker_open") == 0) {
+        double delay = (double) self->not_now_ms / 1000;
+        applied = gl_backlog_release (self->backlog, run_id, token,
+                                      retry_after > delay? retry_after: delay, class, message);
+        self->stats.released += applied == 1;
+    }
+    else
+    if (strcmp (class, "not_found") == 0 || strcmp (class, "auth") == 0
+    ||  strcmp (class, "no_data") == 0) {
+        applied = gl_backlog_refuse (self->backlog, run_id, token, failed->failed.provider,
+                                     strcmp (class, "no_data") == 0, class, message);
+        self->stats.refused += applied == 1;
+    }
+    else {
+        applied = gl_backlog_fail (self->backlog, run_id, token, class, message,
+                                   failed->failed.retryable, retry_after);
+        self->stats.failed += applied == 1;
+    }
+    if (applied == 0)
+        gl_log_debug ("failed_stale", "run_id=%" PRIu64 " from=%s", run_id, sender);
+    return 0;
+}
+
+//  WRITTEN: the slice is done (the writer completed it in PostgreSQL).
+static int
+s_handle_written (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_router_forget (self->router, (*message_p)->written.run_id);
+    self->stats.written++;
+    return 0;
+}
+
+//  The provider a fetcher service serves ("fetcher.polygon"), or invalid.
+static gl_provider_t
+s_provider_of (const char *service)
+{
+    return strncmp (service, "fetcher.", 8) == 0? gl_capability_parse_name (service + 8)
+                                                : GL_PROVIDER_INVALID;
+}
+
+//  MEMBERSHIP of fetcher.*: the live instances; slices of those gone are
+//  queued again at once.
+static void
+s_on_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_provider_t provider = s_provider_of (membership->membership.service);
+    if (provider == GL_PROVIDER_INVALID)
+        return;
+    if (gl_router_members (self->router, provider,
+                           (const char *const *) membership->membership.members,
+                           membership->membership.member_count, s_on_lost, self) == -1)
+        gl_log_warn ("membership_not_applied", "service=%s", membership->membership.service);
+}
+
+//  The median latency of a fetcher_health histogram: the upper bound of
+//  the bucket holding the middle request ("inf" counts as twice the last).
+static double
+s_median_latency (const char *bounds, const char *counts)
+{
+    double bound [16], count [16], total = 0, last = 0;
+    size_t buckets = 0;
+    char *bounds_end = (char *) bounds, *counts_end = (char *) counts;
+    while (bounds_end && counts_end && *counts_end && buckets < 16) {
+        bool infinite = strncmp (bounds_end, "inf", 3) == 0;
+        bound [buckets] = infinite? last * 2: strtod (bounds_end, &bounds_end);
+        if (infinite)
+            bounds_end += 3;
+        last = bound [buckets];
+        count [buckets] = strtod (counts_end, &counts_end);
+        total += count [buckets++];
+        bounds_end += *bounds_end == ',';
+        counts_end += *counts_end == ',';
+    }
+    for (size_t index = 0, seen = 0; index < buckets; index++)
+        if ((seen += (size_t) count [index]) * 2 >= total && total > 0)
+            return bound [index];
+    return 0;
+}
+
+//  EVENT from a fetcher: breaker changes and health samples feed routing.
+static int
+s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const gl_msg_t *event = *message_p;
+    const gl_msg_field_t *fields = event->event.fields;
+    size_t count = event->event.field_count;
+    gl_provider_t provider = gl_capability_parse_name (gl_msg_field (fields, count, "provider"));
+    if (provider == GL_PROVIDER_INVALID)
+        return 0;
+    const char *breaker = gl_msg_field (fields, count,
+                                        strcmp (event->event.name, "breaker_changed") == 0
+                                        ? "to": "breaker");
+    if (breaker)
+        gl_router_breaker (self->router, provider,
+                           strcmp (breaker, "open") == 0? GL_ROUTER_OPEN
+                         : strcmp (breaker, "half_open") == 0? GL_ROUTER_HALF_OPEN
+                         : GL_ROUTER_CLOSED);
+    if (strcmp (event->event.name, "fetcher_health") == 0) {
+        const char *bounds = gl_msg_field (fields, count, "latency_le_ms");
+        const char *latencies = gl_msg_field (fields, count, "latency_counts");
+        const char *failure = gl_msg_field (fields, count, "failure_rate");
+        const char *complete = gl_msg_field (fields, count, "completeness");
+        double completeness = complete && strcmp (complete, "none")? atof (complete): 1;
+        double latency = bounds && latencies? s_median_latency (bounds, latencies): 0;
+        gl_router_sample (self->router, provider, latency, failure? atof (failure) / 100: 0,
+                          1 - completeness);
+    }
+    return 0;
+}
+
+//  A FETCH the broker could not deliver: the slice waits, no attempt spent.
+static void
+s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, const char *code,
+             const char *text, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (!message || message->type != GL_MSG_FETCH)
+        return;
+    const char *token = gl_router_token (self->router, message->fetch.run_id);
+    if (token && s_database (self)) {
+        char reason [128];
+        snprintf (reason, sizeof reason, "%s bounced it: %s", destination, code);
+        self->stats.not_now += gl_backlog_release (self->backlog, message->fetch.run_id,
+                                                   message->fetch.lease_token,
+                                                   (double) self->not_now_ms / 1000,
+                                                   "not_now", reason) == 1;
+    }
+    gl_router_forget (self->router, message->fetch.run_id);
+}
+
+//  --------------------------------------------------------------------------
+//  Requests
+
+//  Starts a reply to a request.
+static gl_msg_t *
+s_reply_new (const char *request_id)
+{
+    gl_msg_t *reply = gl_msg_new (GL_MSG_REPLY);
+    if (reply) {
+        snprintf (reply->reply.request_id, sizeof reply->reply.request_id, "%s", request_id);
+        reply->reply.ok = true;
+    }
+    return reply;
+}
+
+//  Sends a reply and destroys it.
+static void
+s_reply_send (self_t *self, const char *to, gl_msg_t **reply_p)
+{
+    gl_msg_t *reply = *reply_p;
+    if (reply && !reply->reply.ok)
+        self->stats.refused_requests++;
+    if (reply && gl_actor_send (self->actor, to, reply) != 0)
+        gl_log_warn ("reply_not_sent", "to=%s request_id=%s", to, reply->reply.request_id);
+    gl_msg_destroy (reply_p);
+}
+
+//  Marks a reply as a refusal with the reason.
+static void
+s_reply_error (gl_msg_t *reply, const char *error)
+{
+    reply->reply.ok = false;
+    snprintf (reply->reply.error, sizeof reply->reply.error, "%s", error);
+}
+
+//  Adds a number field to a reply.
+static void
+s_reply_number (gl_msg_t *reply, const char *key, int64_t value)
+{
+    char text [24];
+    snprintf (text, sizeof text, "%" PRId64, value);
+    gl_msg_add_field (reply, key, text);
+}
+
+//  Requests and time the slices of a request take: one request per slice
+//  window at the provider routing would pick first, at its rate.
+static void
+s_reply_estimate (self_t *self, gl_msg_t *reply, const gl_backlog_request_t *request,
+                  const gl_backlog_counts_t *counts)
+{
+    gl_provider_t route [GL_PROVIDER_COUNT];
+    size_t count = request->provider? 1: gl_capability_route (request->timeframe, route,
+                                                              GL_PROVIDER_COUNT);
+    if (request->provider)
+        route [0] = gl_capability_parse_name (request->provider);
+    gl_provider_t chosen = GL_PROVIDER_INVALID;
+    size_t fetchers = 0, instances = 0;
+    for (size_t index = 0; index < count && chosen == GL_PROVIDER_INVALID; index++)
+        if (gl_router_capacity (self->router, route [index]) > 0)
+            chosen = route [index];
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        fetchers += gl_router_capacity (self->router, (gl_provider_t) provider) > 0;
+        instances += gl_router_instances (self->router, (gl_provider_t) provider);
+    }
+    int64_t work = counts->created + counts->shared;
+    s_reply_number (reply, "requests", work);
+    s_reply_number (reply, "fetchers", (int64_t) fetchers);
+    s_reply_number (reply, "fetcher_instances", (int64_t) instances);
+    gl_msg_add_field (reply, "provider", chosen? gl_capability_name (chosen): "none");
+    if (chosen && self->rates [chosen] > 0)
+        s_reply_number (reply, "eta_s", (int64_t) ((double) work / self->rates [chosen] + 0.5));
+    else
+        gl_msg_add_field (reply, "eta_s", "unknown");
+}
+
+//  ENQUEUE: records a backfill and its slices, or (plan) says what it would.
+static int
+s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const gl_msg_t *enqueue = *message_p;
+    self->stats.requests++;
+    gl_msg_t *reply = s_reply_new (enqueue->enqueue.request_id);
+    if (!reply)
+        return 0;
+    char *tier_symbols [S_ENQUEUE_SYMBOLS_MAX];
+    int tier_count = 0;
+    char error [256] = "";
+    if (!s_database (self))
+        s_reply_error (reply, "the scheduler cannot reach PostgreSQL now; try again");
+    else
+    if (*enqueue->enqueue.tier && enqueue->enqueue.symbol_count)
+        s_reply_error (reply, "give symbols or a tier, not both");
+    else
+    if (*enqueue->enqueue.tier
+    &&  (tier_count = gl_backlog_tier (self->backlog, enqueue->enqueue.tier, tier_symbols,
+                                       S_ENQUEUE_SYMBOLS_MAX)) <= 0)
+        s_reply_error (reply, tier_count == 0? "the tier holds no active symbol"
+                                             : "the tier's symbols could not be read");
+    else
+    if (*enqueue->enqueue.provider
+    &&  !gl_capability_supports (gl_capability_parse_name (enqueue->enqueue.provider),
+                                 gl_timeframe_parse (enqueue->enqueue.timeframe)))
+        s_reply_error (reply, "that provider does not serve that timeframe");
+    if (reply->reply.ok) {
+        gl_backlog_request_t request = {
+            .symbols = tier_count > 0? (const char *const *) tier_symbols
+                                     : (const char *const *) enqueue->enqueue.symbols,
+            .symbol_count = tier_count > 0? (size_t) tier_count: enqueue->enqueue.symbol_count,
+            .timeframe = gl_timeframe_parse (enqueue->enqueue.timeframe),
+            .from = enqueue->enqueue.from, .to = enqueue->enqueue.to,
+            .priority = (int) (enqueue->enqueue.priority > 100? 100
+                             : enqueue->enqueue.priority < -100? -100: enqueue->enqueue.priority),
+            .provider = *enqueue->enqueue.provider? enqueue->enqueue.provider: NULL,
+            .max_attempts = self->max_attempts, .now = s_now (),
+            .tier_caps = self->tier_caps, .plan = enqueue->enqueue.plan,
+        };
+        gl_backlog_counts_t counts;
+        if (gl_backlog_enqueue (self->backlog, &request, &counts, error) == -1)
+            s_reply_error (reply, error);
+        else {
+            s_reply_number (reply, "backfill_id", counts.backfill_id);
+            s_reply_number (reply, "slices_new", counts.created);
+            s_reply_number (reply, "slices_shared", counts.shared);
+            s_reply_number (reply, "slices_stored", counts.stored);
+            s_reply_number (reply, "bars_expected", counts.bars_expected);
+            s_reply_estimate (self, reply, &request, &counts);
+            gl_log_info ("backfill_enqueued", "backfill_id=%" PRId64 " plan=%d new=%" PRId64
+                         " shared=%" PRId64 " stored=%" PRId64, counts.backfill_id,
+                         request.plan, counts.created, counts.shared, counts.stored);
+        }
+    }
+    for (int index = 0; index < tier_count; index++)
+        free (tier_symbols [index]);
+    s_reply_send (self, sender, &reply);
+    return 0;
+}
+
+//  The status of one backfill (target) or of all of them (0).
+static void
+s_command_status (self_t *self, uint64_t target, gl_msg_t *reply, char *error)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRIu64, target);
+    const char *values [] = { id };
+    static const char *columns =
+        "id, status, timeframe, range_from, range_to, priority, coalesce(provider, '') AS provider,"
+        " slices_total, slices_queued, slices_running, slices_succeeded, slices_retrying,"
+        " slices_dead, slices_cancelled, slices_paused, bars_written, created_at,"
+        " coalesce(extract(epoch FROM now() - oldest_queued_at)::bigint::text, '')"
+        " AS oldest_queued_s";
+    char sql [1024];
+    if (target) {
+        snprintf (sql, sizeof sql, "SELECT %s FROM backfill_progress WHERE id = $1", columns);
+        int found = gl_backlog_fields (self->backlog, sql, 1, values, reply, error);
+        if (found == 0)
+            snprintf (error, 256, "no backfill %" PRIu64, target);
+        if (found == 1)
+            gl_backlog_fields (self->backlog,
+                "SELECT round(coalesce(sum(r.rows_written) FILTER (WHERE r.finished_at >"
+                " now() - interval '60 seconds'), 0) / 60.0, 1)::text AS bars_per_s,"
+                " CASE WHEN count(*) FILTER (WHERE r.status = 'succeeded' AND r.finished_at >"
+                " now() - interval '60 seconds') = 0 THEN 'unknown' ELSE ceil(count(*) FILTER"
+                " (WHERE r.status NOT IN ('succeeded', 'dead', 'cancelled')) * 60.0 / count(*)"
+                " FILTER (WHERE r.status = 'succeeded' AND r.finished_at > now() - interval"
+                " '60 seconds'))::bigint::text END AS eta_s FROM job_runs r JOIN"
+                " backfill_runs l ON l.run_id = r.id WHERE l.backfill_id = $1",
+                1, values, reply, error);
+        if (found == 1)
+            gl_backlog_rows (self->backlog,
+                "SELECT r.id AS run_id, r.symbol, r.error_class, left(r.error_message, 200)"
+                " AS error_message, r.updated_at FROM job_runs r JOIN backfill_runs l"
+                " ON l.run_id = r.id WHERE l.backfill_id = $1 AND r.error_class IS NOT NULL"
+                " AND r.status <> 'succeeded'"
+                " ORDER BY r.updated_at DESC LIMIT 5", 1, values, reply, error);
+    }
+    else {
+        snprintf (sql, sizeof sql, "SELECT %s FROM backfill_progress ORDER BY id DESC", columns);
+        gl_backlog_rows (self->backlog, sql, 0, NULL, reply, error);
+    }
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        char key [40];
+        snprintf (key, sizeof key, "in_flight_%s", gl_capability_name ((gl_provider_t) provider));
+        s_reply_number (reply, key, (int64_t) gl_router_in_flight (self->router,
+                                                                   (gl_provider_t) provider));
+    }
+}
+
+//  cancel, pause, resume of a backfill; dlq list, requeue, purge.
+static void
+s_command_act (self_t *self, const char *action, uint64_t target, gl_msg_t *reply, char *error)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRIu64, target);
+    const char *values [] = { id };
+    const char *sql =
+        strcmp (action, "cancel") == 0? "SELECT queue_cancel_backfill ($1) AS slices":
+        strcmp (action, "pause") == 0? "SELECT queue_pause_backfill ($1) AS slices":
+        strcmp (action, "resume") == 0? "SELECT queue_resume_backfill ($1) AS slices":
+        strcmp (action, "dlq_requeue") == 0
+        ? "SELECT count(*) FILTER (WHERE queue_requeue (id)) AS slices FROM dead_letters"
+          " WHERE $1::bigint = 0 OR id = $1::bigint":
+        "SELECT queue_purge (nullif ($1::bigint, 0)) AS slices";
+    if (strcmp (action, "dlq_list") == 0) {
+        gl_backlog_rows (self->backlog,
+            "SELECT id, backfill_id, symbol, timeframe, slice_from, slice_to,"
+            " coalesce(provider, '') AS provider, attempt, error_class,"
+            " left(error_message, 200) AS error_message, died_at FROM dead_letters"
+            " ORDER BY died_at DESC", 0, NULL, reply, error);
+        return;
+    }
+    if ((strcmp (action, "cancel") == 0 || strcmp (action, "pause") == 0
+      || strcmp (action, "resume") == 0) && target == 0) {
+        snprintf (error, 256, "%s needs a backfill id", action);
+        return;
+    }
+    if (gl_backlog_fields (self->backlog, sql, 1, values, reply, error) == 1
+    &&  reply->reply.field_count == 1 && strcmp (reply->reply.fields [0].value, "-1") == 0)
+        snprintf (error, 256, "backfill %" PRIu64 " cannot be %s now (not found, or already"
+                  " %s)", target, strcmp (action, "resume") == 0? "resumed": action,
+                  strcmp (action, "resume") == 0? "running": "ended or paused");
+}
+
+//  COMMAND: status, cancel, pause, resume, dlq_list, dlq_requeue, dlq_purge.
+static int
+s_handle_command (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const gl_msg_t *command = *message_p;
+    self->stats.requests++;
+    gl_msg_t *reply = s_reply_new (command->command.request_id);
+    if (!reply)
+        return 0;
+    char error [256] = "";
+    if (!s_database (self))
+        snprintf (error, sizeof error, "the scheduler cannot reach PostgreSQL now; try again");
+    else
+    if (strcmp (command->command.action, "status") == 0)
+        s_command_status (self, command->command.target, reply, error);
+    else
+        s_command_act (self, command->command.action, command->command.target, reply, error);
+    if (*error)
+        s_reply_error (reply, error);
+    s_reply_send (self, sender, &reply);
+    return 0;
+}
+
+//  --------------------------------------------------------------------------
+//  Start
+
+//  Prints the command-line help.
+static void
+s_usage (FILE *stream)
+{
+    fprintf (stream,
+        "Usage: gapless-scheduler [OPTIONS]\n"
+        "Cuts backfill requests into slices in PostgreSQL, dispatches them to fetchers,\n"
+        "and retries, reroutes, rescues or dead-letters them.\n\n"
+        "  -c, --config FILE      ZPL configuration (keys under actor/, scheduler/, fetcher/)\n"
+        "  -e, --broker ENDPOINT  broker endpoint (default tcp://127.0.0.1:5570)\n"
+        "  -i, --instance ID      instance id (default host:pid)\n"
+        "  -d, --database URL     PostgreSQL connection (default: as gapless finds it)\n"
+        "      --schema NAME      schema (default gapless)\n"
+        "  -h, --help             this help\n\n"
+        "Config: scheduler/lease_seconds (120), scheduler/dispatch_ms (200),\n"
+        "scheduler/rescue_ms (5000), scheduler/not_now_ms (1000), scheduler/claim_max (500),\n"
+        "scheduler/max_attempts (5), scheduler/tier_cap_t0 (20000), _t1 (20000), _t2 (40000),\n"
+        "fetcher/<provider>/limits (the rules that pace dispatch). Environment: GAPLESS_<KEY>.\n");
+}
+
+//  The sustainable rate of a provider's limits: the tightest rule's N/W.
+static double
+s_rate_of (const char *limits)
+{
+    char error [GL_RATELIMIT_ERROR_MAX];
+    gl_ratelimit_t *limiter = limits && *limits? gl_ratelimit_new (limits, 0, error): NULL;
+    double rate = 0;
+    for (size_t index = 0; limiter && index < gl_ratelimit_rules (limiter); index++) {
+        double window = (double) gl_ratelimit_window_ms (limiter, index) / 1000;
+        double rule = window > 0? gl_ratelimit_limit (limiter, index, 0) / window: 0;
+        if (rule > 0 && (rate == 0 || rule < rate))
+            rate = rule;
+    }
+    gl_ratelimit_destroy (&limiter);
+    return rate;
+}
+
+//  Reads the scheduler's settings.
+static int
+s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
+             int64_t *dispatch_ms, int64_t *rescue_ms, char *error)
+{
+    int64_t lease, claim_max, attempts, heartbeat_ms;
+    if (gl_config_int (config, "scheduler/lease_seconds", 120, 5, 86400, &lease, error)
+    ||  gl_config_int (config, "scheduler/dispatch_ms", 200, 10, 60000, dispatch_ms, error)
+    ||  gl_config_int (config, "scheduler/rescue_ms", 5000, 100, 600000, rescue_ms, error)
+    ||  gl_config_int (config, "scheduler/not_now_ms", 1000, 0, 600000, &self->not_now_ms, error)
+    ||  gl_config_int (config, "scheduler/claim_max", 500, 1, 10000, &claim_max, error)
+    ||  gl_config_int (config, "scheduler/max_attempts", 5, 1, 100, &attempts, error)
+    ||  gl_config_int (config, "scheduler/tier_cap_t0", 20000, 0, INT32_MAX, &self->tier_caps [0], error)
+    ||  gl_config_int (config, "scheduler/tier_cap_t1", 20000, 0, INT32_MAX, &self->tier_caps [1], error)
+    ||  gl_config_int (config, "scheduler/tier_cap_t2", 40000, 0, INT32_MAX, &self->tier_caps [2], error)
+    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
+        return -1;
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+        char key [64];
+        snprintf (key, sizeof key, "fetcher/%s/limits", gl_capability_name ((gl_provider_t) provider));
+        self->rates [provider] = s_rate_of (gl_config_get (config, key, ""));
+    }
+    self->lease_seconds = (double) lease;
+    self->claim_max = (size_t) claim_max;
+    self->max_attempts = (int) attempts;
+    self->database = gl_config_get (config, "scheduler/database", NULL);
+    self->schema = gl_config_get (config, "scheduler/schema", NULL);
+    static const char *const follow [] = { "fetcher.*", NULL };
+    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    options->credit = 100;
+    options->heartbeat_ms = (uint32_t) heartbeat_ms;
+    options->follow = follow;
+    return 0;
+}
+
+//  Connects everything the scheduler runs on. Returns 0 or -1.
+static int
+s_start (self_t *self, gl_actor_options_t *options)
+{
+    self->router = gl_router_new (self->lease_seconds);
+    self->claimed = calloc (self->claim_max, sizeof (gl_backlog_slice_t));
+    if (!self->router || !self->claimed)
+        return -1;
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        gl_router_set_rate (self->router, (gl_provider_t) provider, self->rates [provider]);
+    if (s_database (self))
+        gl_backlog_running (self->backlog, s_adopt, self);
+    self->actor = gl_actor_new (options);
+    return self->actor? 0: -1;
+}
+
+//  Parses flags and configuration, then runs the actor until SIGTERM.
+int
+main (int argc, char **argv)
+{
+    static struct option long_options [] = {
+        { "config", required_argument, NULL, 'c' },
+        { "broker", required_argument, NULL, 'e' },
+        { "instance", required_argument, NULL, 'i' },
+        { "database", required_argument, NULL, 'd' },
+        { "schema", required_argument, NULL, 'S' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *config_path = NULL, *flags [3] = { NULL };
+    static const char *flag_keys [3] = { "actor/broker", "scheduler/database", "scheduler/schema" };
+    gl_actor_options_t options = { .service = "scheduler" };
+    int option;
+    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
+        switch (option) {
+            case 'c': config_path = optarg; break;
+            case 'e': flags [0] = optarg; break;
+            case 'i': options.instance = optarg; break;
+            case 'd': flags [1] = optarg; break;
+            case 'S': flags [2] = optarg; break;
+            case 'h': s_usage (stdout); return 0;
+            default: s_usage (stderr); return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "gapless-scheduler: unexpected argument '%s' (try --help)\n", argv [optind]);
+        return 2;
+    }
+    gl_log_set_name ("scheduler");
+    char error [GL_CONFIG_ERROR_MAX];
+    gl_config_t *config = gl_config_load (config_path, error);
+    if (!config) {
+        fprintf (stderr, "gapless-scheduler: %s\n", error);
+        return 2;
+    }
+    for (int index = 0; index < 3; index++)
+        if (flags [index])
+            gl_config_set (config, flag_keys [index], flags [index]);
+    self_t self = { 0 };
+    int64_t dispatch_ms = 0, rescue_ms = 0;
+    int status = 2;
+    if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, error) == -1)
+        fprintf (stderr, "gapless-scheduler: %s\n", error);
+    else
+    if (s_start (&self, &options) == 0) {
+        self.stats_at_ms = zclock_mono () + S_STATS_MS;
+        gl_actor_on (self.actor, GL_MSG_ENQUEUE, s_handle_enqueue, &self);
+        gl_actor_on (self.actor, GL_MSG_COMMAND, s_handle_command, &self);
+        gl_actor_on (self.actor, GL_MSG_FAILED, s_handle_failed, &self);
+        gl_actor_on (self.actor, GL_MSG_WRITTEN, s_handle_written, &self);
+        gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
+        gl_actor_on_membership (self.actor, s_on_membership, &self);
+        gl_actor_on_bounce (self.actor, s_on_bounce, &self);
+        zloop_t *loop = gl_actor_loop (self.actor);
+        zloop_timer (loop, (size_t) dispatch_ms, 0, s_on_dispatch, &self);
+        zloop_timer (loop, (size_t) rescue_ms, 0, s_on_rescue, &self);
+        gl_log_info ("scheduler_started", "address=%s lease_s=%.0f adopted=%" PRIu64,
+                     gl_actor_address (self.actor), self.lease_seconds, self.stats.adopted);
+        status = gl_actor_run (self.actor) == 0? 0: 1;
+    }
+    else
+        fprintf (stderr, "gapless-scheduler: cannot start (see the log above)\n");
+    gl_actor_destroy (&self.actor);
+    gl_router_destroy (&self.router);
+    gl_backlog_destroy (&self.backlog);
+    gl_db_destroy (&self.db);
+    free (self.claimed);
+    gl_config_destroy (&config);
+    return status;
+}

@@ -1,0 +1,355 @@
+/*  test_backlog — backfills and their slices on a real PostgreSQL: one
+    COPY per request, the same request twice (and 50 at once from 50
+    connections) makes one backfill and one set of slices, overlapping
+    requests share slices, stored slices are not enqueued again, closed
+    days make none, nothing before a listing or after now; "not now"
+    costs no attempt; pause, resume and cancel leave shared slices be.
+*/
+#include "gl_backlog.h"
+#include "gl_testdb.h"
+#include "gl_test.h"
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdlib.h>
+
+#define DATE(y, m, d) gl_calendar_date_utc (y, m, d)
+#define PARALLEL 50
+
+static const char *s_two [] = { "AAPL", "MSFT" };
+
+//  The one value of a query as a number (-1 on failure).
+static int64_t
+s_number (gl_db_t *db, const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (db), sql);
+    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
+                  ? atoll (PQgetvalue (result, 0, 0)): -1;
+    if (value == -1)
+        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
+    return value;
+}
+
+//  A 1h request for AAPL and MSFT over [from, to).
+static gl_backlog_request_t
+s_request (int64_t from, int64_t to)
+{
+    return (gl_backlog_request_t) {
+        .symbols = s_two, .symbol_count = 2, .timeframe = GL_TF_1H,
+        .from = from, .to = to, .priority = 0,
+    };
+}
+
+//  Enqueues and checks it worked; returns the counts.
+static gl_backlog_counts_t
+s_enqueue (gl_backlog_t *backlog, const gl_backlog_request_t *request)
+{
+    gl_backlog_counts_t counts;
+    char error [256] = "";
+    int rc = gl_backlog_enqueue (backlog, request, &counts, error);
+    if (rc != 0)
+        fprintf (stderr, "enqueue failed: %s\n", error);
+    GL_CHECK_INT (rc, 0);
+    return counts;
+}
+
+//  Months of 1h for two symbols; the same again; an overlap; closed days.
+static void
+s_test_idempotent_and_shared (gl_db_t *db, gl_backlog_t *backlog)
+{
+    gl_backlog_request_t request = s_request (DATE (2024, 1, 1), DATE (2024, 4, 1));
+    gl_backlog_counts_t first = s_enqueue (backlog, &request);
+    GL_CHECK_INT (first.created, 6);
+    GL_CHECK_INT (first.shared, 0);
+    GL_CHECK_INT (first.stored, 0);
+    //  January 21 sessions, February 20, March 20; 7 bars each
+    GL_CHECK_INT (first.bars_expected, 2 * 61 * 7);
+    gl_backlog_counts_t again = s_enqueue (backlog, &request);
+    GL_CHECK_INT (again.backfill_id, first.backfill_id);
+    GL_CHECK_INT (again.created, 0);
+    GL_CHECK_INT (again.shared, 6);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), 6);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfills"), 1);
+
+    //  March and April: March is shared, April is new
+    request = s_request (DATE (2024, 3, 15), DATE (2024, 4, 15));
+    gl_backlog_counts_t overlap = s_enqueue (backlog, &request);
+    GL_CHECK (overlap.backfill_id != first.backfill_id);
+    GL_CHECK_INT (overlap.created, 2);
+    GL_CHECK_INT (overlap.shared, 2);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), 8);
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT slices_total FROM backfill_progress WHERE id = %" PRId64,
+              overlap.backfill_id);
+    GL_CHECK_INT (s_number (db, sql), 4);
+
+    //  A weekend and a holiday hold no bar: no slice
+    const char *one [] = { "AAPL" };
+    gl_backlog_request_t closed = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1M,
+                                    .from = DATE (2024, 3, 23), .to = DATE (2024, 3, 25) };
+    gl_backlog_counts_t none = s_enqueue (backlog, &closed);
+    GL_CHECK_INT (none.created + none.shared + none.stored, 0);
+    closed.from = DATE (2024, 7, 4);
+    closed.to = DATE (2024, 7, 5);
+    none = s_enqueue (backlog, &closed);
+    GL_CHECK_INT (none.created + none.shared + none.stored, 0);
+}
+
+//  A succeeded slice and a covered range are stored: not enqueued again.
+static void
+s_test_stored (gl_db_t *db, gl_backlog_t *backlog)
+{
+    const char *one [] = { "IBM" };
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                     .from = DATE (2022, 1, 1), .to = DATE (2024, 1, 1) };
+    gl_backlog_counts_t counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.created, 2);
+    //  2022 succeeds; 2021 is covered by a range the coverage tracker knows
+    GL_CHECK_INT (s_number (db,
+        "WITH claimed AS (SELECT * FROM queue_claim ('test', 10, 60) WHERE symbol = 'IBM'"
+        " AND slice_from < '2023-01-01') SELECT count(*) FILTER (WHERE queue_complete (id,"
+        " lease_token, 251)) FROM claimed"), 1);
+    GL_CHECK_INT (s_number (db,
+        "WITH added AS (INSERT INTO coverage (symbol, timeframe, range_from, range_to) VALUES"
+        " ('IBM', '1d', '2020-06-01', '2022-01-01') RETURNING 1) SELECT count(*) FROM added"), 1);
+    request.from = DATE (2021, 1, 1);
+    counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.created, 0);
+    GL_CHECK_INT (counts.stored, 2);            //  2021 covered, 2022 succeeded
+    GL_CHECK (counts.shared >= 0);
+}
+
+//  Nothing before the listing date, nothing that has not closed by now.
+static void
+s_test_listing_and_now (gl_db_t *db, gl_backlog_t *backlog)
+{
+    GL_CHECK_INT (s_number (db, "WITH added AS (INSERT INTO symbols (ticker, listed_on) VALUES"
+                                " ('NEWCO', '2024-02-15') RETURNING 1) SELECT count(*) FROM added"), 1);
+    const char *one [] = { "NEWCO" };
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1H,
+                                     .from = DATE (2024, 1, 1), .to = DATE (2024, 5, 1),
+                                     .now = DATE (2024, 4, 10) + 16 * 3600 };
+    gl_backlog_counts_t counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.created, 3);           //  February, March, April up to now
+    //  April 1..9: 7 sessions of 7 bars; April 10 until 12:00 EDT: 10:30 and
+    //  11:30 have not closed by 16:00Z, 09:30 has closed by 14:30Z? no:
+    //  13:30Z..14:30Z closed, 14:30Z..15:30Z closed, 15:30Z..16:30Z open
+    GL_CHECK_INT (s_number (db, "SELECT extract(epoch FROM max(slice_to))::bigint FROM job_runs"
+                                " WHERE symbol = 'NEWCO'"), DATE (2024, 4, 10) + 15 * 3600 + 1800);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'NEWCO'"
+                                " AND slice_from < '2024-02-01'"), 0);
+}
+
+//  One enqueue from its own connection.
+static void *
+s_parallel_enqueue (void *argument)
+{
+    gl_db_t *db = gl_db_new (NULL, "gapless_test_backlog");
+    gl_backlog_t *backlog = db? gl_backlog_new (db): NULL;
+    const char *symbols [] = { "TSLA", "NVDA", "AMD" };
+    gl_backlog_request_t request = { .symbols = symbols, .symbol_count = 3,
+                                     .timeframe = GL_TF_5M, .from = DATE (2024, 5, 1),
+                                     .to = DATE (2024, 6, 1) };
+    gl_backlog_counts_t counts;
+    char error [256];
+    int *rc = (int *) argument;
+    *rc = backlog? gl_backlog_enqueue (backlog, &request, &counts, error): -1;
+    gl_backlog_destroy (&backlog);
+    gl_db_destroy (&db);
+    return NULL;
+}
+
+//  50 clients send the same request at once: one backfill, one set of slices.
+static void
+s_test_parallel (gl_db_t *db)
+{
+    pthread_t threads [PARALLEL];
+    int results [PARALLEL];
+    for (int index = 0; index < PARALLEL; index++)
+        GL_CHECK_INT (pthread_create (&threads [index], NULL, s_parallel_enqueue, &results [index]), 0);
+    int failed = 0;
+    for (int index = 0; index < PARALLEL; index++) {
+        pthread_join (threads [index], NULL);
+        failed += results [index] != 0;
+    }
+    GL_CHECK_INT (failed, 0);
+    //  May 2024: weeks of Apr 29, May 6, 13, 20, 27 for three symbols
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE timeframe = '5m'"), 15);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfills WHERE timeframe = '5m'"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfill_runs l JOIN job_runs r"
+                                " ON r.id = l.run_id WHERE r.timeframe = '5m'"), 15);
+}
+
+//  "Not now" gives the slice back without spending an attempt; a stale
+//  token changes nothing.
+static void
+s_test_release (gl_db_t *db)
+{
+    int64_t runnable = s_number (db, "SELECT count(*) FROM job_runs WHERE status = 'queued'");
+    GL_CHECK (runnable >= 15);
+    GL_CHECK_INT (s_number (db,
+        "WITH claimed AS (SELECT * FROM queue_claim ('test', 1000, 60))"
+        " SELECT count(*) FILTER (WHERE queue_release (id, lease_token, 0, 'breaker_open',"
+        " 'polygon breaker open')) FROM claimed"), runnable);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE error_class = 'breaker_open'"
+                                " AND status = 'queued' AND attempt = 0"), runnable);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FILTER (WHERE queue_release (id,"
+                                " gen_random_uuid (), 0, 'x', 'y')) FROM job_runs"), 0);
+    //  A slice whose fetcher dies with it each time: queued again at once,
+    //  each death an attempt, dead with worker_lost after the last
+    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET max_attempts = 3 WHERE symbol = 'AMD'"
+                                " AND slice_from = '2024-04-29 13:30+00' RETURNING attempt"), 0);
+    for (int death = 1; death <= 3; death++) {
+        GL_CHECK_INT (s_number (db,
+            "WITH target AS (UPDATE job_runs SET status = 'running', lease_owner = 'test',"
+            " lease_token = gen_random_uuid (), lease_expires_at = now () + interval '1 minute'"
+            " WHERE symbol = 'AMD' AND slice_from = '2024-04-29 13:30+00' RETURNING id, lease_token)"
+            " SELECT count(*) FILTER (WHERE queue_lost (id, lease_token, 'worker_lost',"
+            " 'fetcher.polygon/f1 left')) FROM target"), 1);
+        GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'AMD'"
+                                    " AND slice_from = '2024-04-29 13:30+00'"), death);
+    }
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM dead_letters WHERE symbol = 'AMD'"
+                                " AND error_class = 'worker_lost'"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'AMD'"
+                                " AND status = 'queued' AND next_attempt_at <= now ()"), 4);
+}
+
+//  Pausing or cancelling one backfill leaves the slices another needs.
+static void
+s_test_pause_cancel (gl_db_t *db, gl_backlog_t *backlog)
+{
+    const char *one [] = { "ORCL" };
+    gl_backlog_request_t first = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                   .from = DATE (2018, 1, 1), .to = DATE (2020, 1, 1) };
+    gl_backlog_request_t second = first;
+    second.from = DATE (2019, 1, 1);
+    second.to = DATE (2021, 1, 1);
+    int64_t a = s_enqueue (backlog, &first).backfill_id;
+    int64_t b = s_enqueue (backlog, &second).backfill_id;
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT queue_pause_backfill (%" PRId64 ")", a);
+    GL_CHECK_INT (s_number (db, sql), 1);       //  2018 only: 2019 serves b too
+    GL_CHECK_INT (s_number (db, sql), -1);      //  already paused
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+                                " AND status = 'paused'"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM queue_claim ('test', 100, 60)"
+                                " WHERE symbol = 'ORCL' AND slice_from < '2019-01-01'"), 0);
+    snprintf (sql, sizeof sql, "SELECT queue_resume_backfill (%" PRId64 ")", a);
+    GL_CHECK_INT (s_number (db, sql), 1);
+    snprintf (sql, sizeof sql, "SELECT queue_cancel_backfill (%" PRId64 ")", b);
+    GL_CHECK_INT (s_number (db, sql), 1);       //  2020 only: 2019 serves a
+    GL_CHECK_INT (s_number (db, sql), -1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+                                " AND status = 'cancelled' AND slice_from >= '2020-01-01'"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+                                " AND status = 'cancelled'"), 1);
+}
+
+//  Counts running slices that name a provider.
+static void
+s_count_running (uint64_t run_id, const char *token, const char *provider,
+                 int64_t lease_expires, void *argument)
+{
+    *(int64_t *) argument += strcmp (provider, "polygon") == 0 && strlen (token) == 36
+                           && lease_expires > 0;
+}
+
+//  Claimed slices carry what routing needs; each outcome is fenced.
+static void
+s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
+{
+    const char *one [] = { "QCOM" };
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                     .from = DATE (2015, 1, 1), .to = DATE (2017, 1, 1),
+                                     .priority = 50, .provider = "polygon" };
+    GL_CHECK_INT (s_enqueue (backlog, &request).created, 2);
+    gl_backlog_slice_t slices [2];
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 2, 60, slices), 2);
+    GL_CHECK_STR (slices [0].symbol, "QCOM");
+    GL_CHECK_STR (slices [0].provider_pin, "polygon");
+    GL_CHECK_INT (slices [0].timeframe, GL_TF_1D);
+    GL_CHECK_INT (slices [0].from, DATE (2015, 1, 2));
+    GL_CHECK_INT (strlen (slices [0].token), 36);
+    uint64_t ids [] = { slices [0].run_id, slices [1].run_id };
+    const char *providers [] = { "polygon", "polygon" };
+    GL_CHECK_INT (gl_backlog_dispatched (backlog, ids, providers, 2), 0);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND provider = 'polygon'"), 2);
+    int64_t running = 0;
+    GL_CHECK (gl_backlog_running (backlog, s_count_running, &running) >= 2);
+    GL_CHECK (running >= 2);
+
+    //  Two providers refuse the first slice, one for lack of data
+    GL_CHECK_INT (gl_backlog_refuse (backlog, ids [0], slices [0].token, "polygon", true,
+                                     "no_data", "no bars"), 1);
+    GL_CHECK_INT (gl_backlog_refuse (backlog, ids [0], slices [0].token, "polygon", true,
+                                     "no_data", "again"), 0);        //  stale token
+    gl_backlog_slice_t again [8];
+    int claimed = gl_backlog_claim (backlog, "scheduler/test", 8, 60, again);
+    GL_CHECK (claimed >= 1);
+    GL_CHECK_INT (again [0].run_id, ids [0]);                        //  priority 50 first
+    GL_CHECK_INT (again [0].refused_count, 1);
+    GL_CHECK_STR (again [0].refused [0], "polygon");
+    GL_CHECK_INT (again [0].empty_count, 1);
+    GL_CHECK_INT (again [0].attempt, 0);
+    GL_CHECK_INT (gl_backlog_complete_empty (backlog, ids [0], again [0].token), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND status = 'succeeded' AND rows_written = 0"), 1);
+    for (int index = 1; index < claimed; index++)
+        GL_CHECK_INT (gl_backlog_release (backlog, again [index].run_id, again [index].token, 0,
+                                          "test", "not this one"), 1);
+    //  The second slice: a retryable failure spends an attempt, lost too
+    GL_CHECK_INT (gl_backlog_fail (backlog, ids [1], slices [1].token, "server_error", "502",
+                                   true, 0), 1);
+    GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND status = 'failed_will_retry'"), 1);
+    GL_CHECK_INT (gl_backlog_lost (backlog, ids [1], slices [1].token, "worker_lost", "x"), 0);
+    GL_CHECK (gl_backlog_rescue (backlog) >= 0);
+}
+
+//  Bad requests are refused with a reason; nothing is half enqueued.
+static void
+s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
+{
+    int64_t before = s_number (db, "SELECT count(*) FROM job_runs");
+    const char *bad [] = { "AAPL", "no spaces" };
+    gl_backlog_request_t request = s_request (DATE (2024, 1, 1), DATE (2024, 2, 1));
+    request.symbols = bad;
+    gl_backlog_counts_t counts;
+    char error [256] = "";
+    GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+    GL_CHECK (strstr (error, "no spaces") != NULL);
+    request = s_request (DATE (2024, 2, 1), DATE (2024, 1, 1));
+    GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+    GL_CHECK (strstr (error, "from < to") != NULL);
+    request = s_request (DATE (2024, 1, 1), INT64_MAX);
+    GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+    request = s_request (DATE (2024, 1, 1), DATE (2024, 2, 1));
+    request.timeframe = GL_TF_1W;
+    request.unit = GL_SLICE_MONTH;
+    GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+    GL_CHECK (strstr (error, "month") != NULL);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), before);
+}
+
+int
+main (void)
+{
+    gl_db_t *db = gl_testdb_new ("backlog");
+    gl_backlog_t *backlog = db? gl_backlog_new (db): NULL;
+    GL_CHECK (backlog != NULL);
+    if (backlog) {
+        s_test_idempotent_and_shared (db, backlog);
+        s_test_stored (db, backlog);
+        s_test_listing_and_now (db, backlog);
+        s_test_parallel (db);
+        s_test_release (db);
+        s_test_pause_cancel (db, backlog);
+        s_test_outcomes (db, backlog);
+        s_test_refusals (db, backlog);
+    }
+    gl_backlog_destroy (&backlog);
+    gl_db_destroy (&db);
+    return gl_test_done ("test_backlog");
+}

@@ -1,0 +1,428 @@
+/*  test_scheduler — the whole loop with real processes: the gapless CLI
+    asks a real gapless-scheduler through a real broker; real fetchers
+    fetch from gapless-sim, a real writer stores into PostgreSQL.
+
+    - a 2-symbol x 3-month 1h backfill lands exactly the sim's bars;
+    - 50 CLI processes sending one request at once make one set of slices;
+    - a SIGKILLed fetcher's slices are queued again on the broker's
+      announcement that it left, long before their lease could expire,
+      and finish on the other fetcher; the time it took is printed in
+      heartbeat intervals;
+    - two schedulers at once never send one slice twice (the sim counts
+      one request per slice);
+    - pause, resume and cancel through the CLI;
+    - every CLI error path gives a one-line error and the documented exit
+      status.
+    Waits are conditions with deadlines; nothing asserts on wall-clock time.
+*/
+#include "gl_calendar.h"
+#include "gl_db.h"
+#include "gl_simbars.h"
+#include "gl_testdb.h"
+#include "test_fetcher_peers.h"
+#include <math.h>
+#include <time.h>
+
+#define SCHEMA "gapless_test_scheduler"
+#define HEARTBEAT_MS 250
+#define DATE(y, m, d) gl_calendar_date_utc (y, m, d)
+
+static gl_db_t *s_db;
+static gl_simclient_t *s_sim;
+static char s_endpoint [64], s_cli_path [512];
+static pid_t s_broker, s_writer, s_schedulers [2], s_fetchers [2];
+
+//  The one value of a query as a number (-1 on failure).
+static int64_t
+s_number (const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
+                  ? atoll (PQgetvalue (result, 0, 0)): -1;
+    if (value == -1)
+        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
+    return value;
+}
+
+//  Waits until the query's value equals expected; returns the last value.
+static int64_t
+s_wait_number (const char *sql, int64_t expected, int64_t timeout_ms)
+{
+    int64_t deadline = zclock_mono () + timeout_ms, value;
+    while ((value = s_number (sql)) != expected && zclock_mono () < deadline)
+        zclock_sleep (50);
+    return value;
+}
+
+//  Runs the CLI with arguments (a shell word list the test controls);
+//  stores its output in output and returns its exit status.
+static int
+s_cli (char *output, size_t size, const char *arguments)
+{
+    char command [2048];
+    snprintf (command, sizeof command, "%s %s --broker %s --timeout-ms 10000 2>&1",
+              s_cli_path, arguments, s_endpoint);
+    FILE *pipe = popen (command, "r");
+    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
+    output [used] = '\0';
+    int status = pipe? pclose (pipe): -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  Runs the CLI without the broker option (for argument errors).
+static int
+s_cli_bare (char *output, size_t size, const char *arguments)
+{
+    char command [2048];
+    snprintf (command, sizeof command, "%s %s 2>&1", s_cli_path, arguments);
+    FILE *pipe = popen (command, "r");
+    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
+    output [used] = '\0';
+    int status = pipe? pclose (pipe): -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  The integer after "key": in a JSON answer, or -1.
+static int64_t
+s_json_number (const char *json, const char *key)
+{
+    char pattern [64];
+    snprintf (pattern, sizeof pattern, "\"%s\": ", key);
+    const char *found = strstr (json, pattern);
+    return found? atoll (found + strlen (pattern)): -1;
+}
+
+//  Starts a fetcher for polygon pointed at the sim.
+static pid_t
+s_fetcher_start (const char *instance)
+{
+    char path [512];
+    gl_process_binary ("actors/fetcher/gapless-fetcher", path, sizeof path);
+    char *argv [] = { path, "--provider", "polygon", "--broker", s_endpoint,
+                      "--instance", (char *) instance, NULL };
+    return gl_process_start (argv, "fetcher.log");
+}
+
+//  Starts a scheduler on the test's schema.
+static pid_t
+s_scheduler_start (const char *instance)
+{
+    char path [512];
+    gl_process_binary ("actors/scheduler/gapless-scheduler", path, sizeof path);
+    char *argv [] = { path, "--broker", s_endpoint, "--schema", SCHEMA,
+                      "--instance", (char *) instance, NULL };
+    return gl_process_start (argv, "scheduler.log");
+}
+
+//  Starts the broker, the writer, one scheduler and one fetcher.
+static void
+s_start (void)
+{
+    char broker_path [512], writer_path [512], heartbeat [16];
+    gl_process_binary ("broker/gapless-broker", broker_path, sizeof broker_path);
+    gl_process_binary ("actors/writer/gapless-writer", writer_path, sizeof writer_path);
+    gl_process_binary ("tools/cli/gapless", s_cli_path, sizeof s_cli_path);
+    snprintf (s_endpoint, sizeof s_endpoint, "tcp://127.0.0.1:%d", gl_process_free_port ());
+    snprintf (heartbeat, sizeof heartbeat, "%d", HEARTBEAT_MS);
+    setenv ("GAPLESS_BROKER_HEARTBEAT_MS", heartbeat, 1);
+    setenv ("GAPLESS_SCHEDULER_DISPATCH_MS", "50", 1);
+    setenv ("GAPLESS_SCHEDULER_RESCUE_MS", "500", 1);
+    setenv ("GAPLESS_SCHEDULER_NOT_NOW_MS", "200", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_BASE_URL", gl_simclient_url (s_sim, "polygon"), 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_KEY", "pk", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "200/1s", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_TIMEOUT_MS", "60000", 1);
+    char *broker_argv [] = { broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
+    s_broker = gl_process_start (broker_argv, "broker.log");
+    char *writer_argv [] = { writer_path, "--broker", s_endpoint, "--schema", SCHEMA, NULL };
+    s_writer = gl_process_start (writer_argv, "writer.log");
+    s_schedulers [0] = s_scheduler_start ("s1");
+    s_fetchers [0] = s_fetcher_start ("f1");
+}
+
+//  Stops every process; each must exit 0 on SIGTERM (a sanitizer report
+//  or a crash would not).
+static void
+s_stop (void)
+{
+    pid_t pids [] = { s_fetchers [0], s_fetchers [1], s_schedulers [0], s_schedulers [1],
+                      s_writer, s_broker };
+    for (size_t index = 0; index < sizeof pids / sizeof pids [0]; index++)
+        if (pids [index] > 0) {
+            int status = gl_process_stop (pids [index], SIGTERM);
+            GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+        }
+}
+
+//  Enqueues through the CLI and returns the backfill id (-1 on failure).
+static int64_t
+s_enqueue (const char *arguments)
+{
+    char output [4096], command [1024];
+    snprintf (command, sizeof command, "enqueue %s --json", arguments);
+    int status = s_cli (output, sizeof output, command);
+    if (status != 0)
+        fprintf (stderr, "enqueue %s: status %d: %s\n", arguments, status, output);
+    GL_CHECK_INT (status, 0);
+    return s_json_number (output, "backfill_id");
+}
+
+//  Waits until the scheduler counts this many live fetcher instances.
+static bool
+s_wait_instances (int64_t expected)
+{
+    char output [4096];
+    int64_t deadline = zclock_mono () + 20000, seen = -1;
+    while (zclock_mono () < deadline) {
+        if (s_cli (output, sizeof output, "enqueue X --timeframe 1d --from 2024-01-01"
+                   " --to 2024-02-01 --plan --json") == 0
+        &&  (seen = s_json_number (output, "fetcher_instances")) == expected)
+            return true;
+        zclock_sleep (100);
+    }
+    fprintf (stderr, "fetcher instances: %" PRId64 ", expected %" PRId64 "\n", seen, expected);
+    return false;
+}
+
+//  Waits for a backfill to reach a status.
+static bool
+s_wait_status (int64_t backfill, const char *status, int64_t timeout_ms)
+{
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM backfill_progress WHERE id = %" PRId64
+              " AND status = '%s'", backfill, status);
+    return s_wait_number (sql, 1, timeout_ms) == 1;
+}
+
+//  Compares the stored bars of symbol/timeframe in [from, to) with the
+//  sim's, bar by bar. Returns how many matched.
+static size_t
+s_compare_bars (gl_calendar_t *calendar, const char *symbol, gl_timeframe_t timeframe,
+                int64_t from, int64_t to)
+{
+    gl_simbar_t *bars = NULL;
+    size_t count = 0, matched = 0;
+    GL_CHECK_INT (gl_simbars_generate (calendar, symbol, timeframe, from, to, &bars, &count), 0);
+    char sql [512];
+    snprintf (sql, sizeof sql, "SELECT extract(epoch FROM ts)::bigint, open, high, low, close,"
+              " volume FROM ohlc_bars WHERE symbol = '%s' AND timeframe = '%s' AND ts >="
+              " to_timestamp(%" PRId64 ") AND ts < to_timestamp(%" PRId64 ") ORDER BY ts",
+              symbol, gl_timeframe_name (timeframe), from, to);
+    PGresult *result = PQexec (gl_db_conn (s_db), sql);
+    GL_CHECK_INT (PQntuples (result), (int) count);
+    for (int row = 0; row < PQntuples (result) && (size_t) row < count; row++) {
+        const gl_simbar_t *bar = &bars [row];
+        bool same = atoll (PQgetvalue (result, row, 0)) == bar->start
+            && fabs (atof (PQgetvalue (result, row, 1)) - (double) bar->open / 100) < 1e-6
+            && fabs (atof (PQgetvalue (result, row, 2)) - (double) bar->high / 100) < 1e-6
+            && fabs (atof (PQgetvalue (result, row, 3)) - (double) bar->low / 100) < 1e-6
+            && fabs (atof (PQgetvalue (result, row, 4)) - (double) bar->close / 100) < 1e-6
+            && fabs (atof (PQgetvalue (result, row, 5)) - (double) bar->volume) < 1e-6;
+        matched += same;
+    }
+    PQclear (result);
+    free (bars);
+    return matched;
+}
+
+//  Two symbols, three months of 1h: exactly the sim's bars, once each.
+static void
+s_test_backfill_lands (gl_calendar_t *calendar)
+{
+    int64_t backfill = s_enqueue ("AAPL,MSFT --timeframe 1h --from 2024-01-01 --to 2024-04-01");
+    GL_CHECK (backfill > 0);
+    GL_CHECK (s_wait_status (backfill, "succeeded", 60000));
+    GL_CHECK_INT (s_compare_bars (calendar, "AAPL", GL_TF_1H, DATE (2024, 1, 1), DATE (2024, 4, 1)),
+                  427);
+    GL_CHECK_INT (s_compare_bars (calendar, "MSFT", GL_TF_1H, DATE (2024, 1, 1), DATE (2024, 4, 1)),
+                  427);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol IN ('AAPL', 'MSFT')"), 6);
+    //  Asked again: nothing new, everything stored already
+    char output [4096];
+    GL_CHECK_INT (s_cli (output, sizeof output, "enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01"
+                         " --to 2024-04-01 --json"), 0);
+    GL_CHECK_INT (s_json_number (output, "slices_new"), 0);
+    GL_CHECK_INT (s_json_number (output, "slices_stored"), 6);
+    //  status shows it done
+    GL_CHECK_INT (s_cli (output, sizeof output, "status"), 0);
+    GL_CHECK (strstr (output, "succeeded") != NULL);
+}
+
+//  50 CLI processes send one request at once: one backfill, one set of slices.
+static void
+s_test_parallel_requests (void)
+{
+    char command [4096];
+    snprintf (command, sizeof command, "for i in $(seq 50); do %s enqueue NVDA,AMD --timeframe 1d"
+              " --from 2020-01-01 --to 2023-01-01 --broker %s --timeout-ms 20000 >/dev/null"
+              " 2>>parallel.log & done; wait", s_cli_path, s_endpoint);
+    GL_CHECK_INT (system (command), 0);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol IN ('NVDA', 'AMD')"
+                            " AND timeframe = '1d'"), 6);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM backfills WHERE timeframe = '1d'"), 1);
+    int64_t backfill = s_number ("SELECT id FROM backfills WHERE timeframe = '1d'");
+    GL_CHECK (s_wait_status (backfill, "succeeded", 60000));
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'NVDA'"
+                            " AND timeframe = '1d'"), 253 + 252 + 251);
+}
+
+//  A fetcher killed while it holds slices: they are queued again when the
+//  broker says it left, not when their lease (120 s) runs out, and finish
+//  on the other fetcher.
+static void
+s_test_fetcher_killed (void)
+{
+    s_fetchers [1] = s_fetcher_start ("f2");
+    GL_CHECK (s_wait_instances (2));
+    //  Every request hangs, so slices stay with the fetchers that hold them
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&hang=1&hang_ms=5000");
+    int64_t backfill = s_enqueue ("TSLA --timeframe 1m --from 2024-03-04 --to 2024-03-09");
+    GL_CHECK (backfill > 0);
+    GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM job_runs WHERE symbol = 'TSLA'"
+                                 " AND status = 'running'", 5, 20000), 5);
+    int64_t killed_at = zclock_mono ();
+    gl_process_stop (s_fetchers [0], SIGKILL);
+    s_fetchers [0] = 0;
+    //  Each slice f1 held comes back as worker_lost; none waits for its lease
+    int64_t lost = 0;
+    int64_t deadline = zclock_mono () + 20000;
+    while ((lost = s_number ("SELECT count(*) FROM job_runs WHERE symbol = 'TSLA'"
+                             " AND error_class = 'worker_lost'")) == 0
+    &&     zclock_mono () < deadline)
+        zclock_sleep (20);
+    int64_t requeued_at = zclock_mono ();
+    GL_CHECK (lost >= 1);
+    printf ("test_scheduler: %" PRId64 " slices of the killed fetcher queued again after %.1f"
+            " heartbeat intervals (lease 120 s = %d intervals)\n", lost,
+            (double) (requeued_at - killed_at) / HEARTBEAT_MS, 120000 / HEARTBEAT_MS);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol = 'TSLA'"
+                            " AND error_class = 'lease_expired'"), 0);
+    //  The faults end: everything finishes on f2, the lost slices with one
+    //  attempt spent
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&hang=0");
+    GL_CHECK (s_wait_status (backfill, "succeeded", 90000));
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'TSLA'"
+                            " AND timeframe = '1m'"), 5 * 390);
+}
+
+//  Two schedulers share the queue: no slice is sent twice.
+static void
+s_test_two_schedulers (void)
+{
+    s_schedulers [1] = s_scheduler_start ("s2");
+    peers_sim_admin (s_sim, "/admin/reset");
+    int64_t backfill = s_enqueue ("IBM,ORCL --timeframe 1m --from 2024-04-01 --to 2024-04-13");
+    GL_CHECK (backfill > 0);
+    GL_CHECK (s_wait_status (backfill, "succeeded", 90000));
+    //  Ten sessions of two symbols: twenty slices, twenty requests
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol IN ('IBM', 'ORCL')"
+                            " AND timeframe = '1m' AND attempt = 0"), 20);
+    peers_audit_t audit = peers_sim_audit (s_sim, "polygon", "default", "200");
+    GL_CHECK_INT (audit.with_status, 20);
+}
+
+//  pause, resume and cancel through the CLI.
+static void
+s_test_control (void)
+{
+    char output [4096], command [256];
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&hang=1&hang_ms=5000");
+    int64_t backfill = s_enqueue ("KO --timeframe 1m --from 2024-05-01 --to 2024-06-01");
+    snprintf (command, sizeof command, "pause %" PRId64, backfill);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    GL_CHECK (s_wait_status (backfill, "paused", 5000));
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 1);       //  already paused
+    GL_CHECK (strstr (output, "cannot be pause") != NULL);
+    snprintf (command, sizeof command, "resume %" PRId64, backfill);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    snprintf (command, sizeof command, "cancel %" PRId64, backfill);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    GL_CHECK (s_wait_status (backfill, "cancelled", 5000));
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM job_runs r JOIN backfill_runs l ON"
+              " l.run_id = r.id WHERE l.backfill_id = %" PRId64 " AND r.status NOT IN"
+              " ('cancelled', 'succeeded')", backfill);
+    GL_CHECK_INT (s_number (sql), 0);
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&hang=0");
+    snprintf (command, sizeof command, "status %" PRId64 " --json", backfill);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    GL_CHECK (strstr (output, "\"status\": \"cancelled\"") != NULL);
+}
+
+//  Every error path: one line, the documented exit status.
+static void
+s_test_cli_errors (void)
+{
+    char output [4096];
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 2h --from 2024-01-01"
+                              " --to 2024-02-01"), 2);
+    GL_CHECK (strstr (output, "--timeframe expects") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 1h --from 2024-02-01"
+                              " --to 2024-01-01"), 2);
+    GL_CHECK (strstr (output, "--from must be before --to") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue 'AA PL' --timeframe 1h"
+                              " --from 2024-01-01 --to 2024-02-01"), 2);
+    GL_CHECK (strstr (output, "expected a ticker") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 1h --from 2024-02-30"
+                              " --to 2024-03-01"), 2);
+    GL_CHECK (strstr (output, "--from expects") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue --timeframe 1h --from 2024-01-01"
+                              " --to 2024-02-01"), 2);
+    GL_CHECK (strstr (output, "give symbols") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --tier T1 --timeframe 1h"
+                              " --from 2024-01-01 --to 2024-02-01"), 2);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 1h --from 2024-01-01"
+                              " --to 2024-02-01 --priority urgent"), 2);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 1h --from 2024-01-01"
+                              " --to 2024-02-01 --provider nasdaq"), 2);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "enqueue AAPL --timeframe 1h --from 2024-01-01"
+                              " --to 2024-02-01 --broker tcp://127.0.0.1:1 --timeout-ms 500"), 1);
+    GL_CHECK (strstr (output, "no answer from the broker at tcp://127.0.0.1:1") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "cancel"), 2);
+    GL_CHECK (strstr (output, "needs an id") != NULL);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "pause x12"), 2);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "dlq sweep"), 2);
+    GL_CHECK_INT (s_cli_bare (output, sizeof output, "status 1 2"), 2);
+    GL_CHECK_INT (s_cli (output, sizeof output, "status 999999"), 1);
+    GL_CHECK (strstr (output, "no backfill 999999") != NULL);
+    //  A tier with no symbol, and a request over a tier's cap, are refused whole
+    GL_CHECK_INT (s_cli (output, sizeof output, "enqueue --tier T0 --timeframe 1d"
+                         " --from 2020-01-01 --to 2021-01-01"), 1);
+    GL_CHECK (strstr (output, "holds no active symbol") != NULL);
+    const char *helps [] = { "enqueue --help", "status --help", "cancel --help", "dlq --help",
+                             "pause --help", "resume --help" };
+    for (size_t index = 0; index < sizeof helps / sizeof helps [0]; index++) {
+        GL_CHECK_INT (s_cli_bare (output, sizeof output, helps [index]), 0);
+        GL_CHECK (strstr (output, "usage: gapless") != NULL);
+    }
+    //  The dead-letter list answers (empty or not) in JSON
+    GL_CHECK_INT (s_cli (output, sizeof output, "dlq list --json"), 0);
+    GL_CHECK (strstr (output, "\"rows\": [") != NULL);
+}
+
+int
+main (void)
+{
+    s_db = gl_testdb_new ("scheduler");
+    gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    s_sim = gl_simclient_new ("sim\n    polygon\n        keys\n            default = \"pk\"\n", NULL);
+    GL_CHECK (s_db && calendar && s_sim);
+    if (s_db && calendar && s_sim) {
+        s_start ();
+        GL_CHECK (s_wait_instances (1));
+        s_test_cli_errors ();
+        s_test_backfill_lands (calendar);
+        s_test_parallel_requests ();
+        s_test_fetcher_killed ();
+        s_test_two_schedulers ();
+        s_test_control ();
+        s_stop ();
+    }
+    if (s_sim)
+        GL_CHECK_INT (gl_simclient_stop (s_sim), 0);
+    gl_simclient_destroy (&s_sim);
+    gl_calendar_destroy (&calendar);
+    gl_db_destroy (&s_db);
+    return gl_test_done ("test_scheduler");
+}
