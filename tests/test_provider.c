@@ -233,6 +233,34 @@ test_request_refusals (void)
     GL_CHECK (strstr (error, "expected a provider") != NULL);
 }
 
+//  Times a provider cannot serve are refused before any URL is built: no
+//  signed overflow (Polygon multiplies by 1000, every span is to - from)
+//  on a range the codec lets through.
+static void
+test_request_time_bounds (void)
+{
+    char error [256];
+    static const struct { int64_t from, to; } ranges [] = {
+        { 0, INT64_MAX }, { INT64_MIN, 0 }, { INT64_MIN, INT64_MAX },
+        { INT64_MAX / 1000, INT64_MAX / 1000 + 86400 }, { -86400, 86400 },
+        { 4102444800, 4102444800 + 86400 },
+    };
+    gl_provider_t providers [] = { GL_PROVIDER_POLYGON, GL_PROVIDER_YAHOO, GL_PROVIDER_TRADIER,
+                                   GL_PROVIDER_FINNHUB, GL_PROVIDER_ALPACA };
+    for (size_t provider = 0; provider < sizeof (providers) / sizeof (providers [0]); provider++)
+        for (size_t index = 0; index < sizeof (ranges) / sizeof (ranges [0]); index++) {
+            gl_provider_query_t query = s_query (providers [provider], GL_TF_1D,
+                                                 ranges [index].from, ranges [index].to);
+            GL_CHECK (gl_provider_request_new (&query, error) == NULL);
+            GL_CHECK (strstr (error, "expected times in [0, 4102444800]") != NULL);
+        }
+    gl_provider_query_t query = s_query (GL_PROVIDER_POLYGON, GL_TF_1D, 4102444800 - 86400,
+                                         4102444800);
+    gl_provider_request_t *request = gl_provider_request_new (&query, error);
+    GL_CHECK (request && strstr (request->url, "/4102358400000/4102444799999?") != NULL);
+    gl_provider_request_destroy (&request);
+}
+
 //  client-go fixture: one daily bar stamped 04:00Z (EDT midnight).
 static void
 test_polygon_day_fixture (void)
@@ -899,6 +927,7 @@ main (void)
     test_names_and_limits ();
     test_requests ();
     test_request_refusals ();
+    test_request_time_bounds ();
     test_polygon_day_fixture ();
     test_edge_01_polygon_empty ();
     test_edge_02_polygon_next_url ();

@@ -288,6 +288,13 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
         snprintf (error, 256, "expected a base URL and a symbol");
         return -1;
     }
+    if (query->from < GL_PROVIDER_TIME_MIN || query->from > GL_PROVIDER_TIME_MAX
+    ||  query->to < GL_PROVIDER_TIME_MIN || query->to > GL_PROVIDER_TIME_MAX) {
+        snprintf (error, 256, "expected times in [%d, %lld] (1970 to 2100), got [%lld, %lld)",
+                  GL_PROVIDER_TIME_MIN, (long long) GL_PROVIDER_TIME_MAX,
+                  (long long) query->from, (long long) query->to);
+        return -1;
+    }
     if (query->from >= query->to) {
         snprintf (error, 256, "expected from < to, got [%lld, %lld)",
                   (long long) query->from, (long long) query->to);
