@@ -25,6 +25,7 @@
 #include <getopt.h>
 
 #define LATENCY_BUCKETS 6
+#define MESSAGE_MAX 256
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -65,9 +66,10 @@ typedef struct {
     gl_breaker_t *breaker;
     job_t *jobs;                //  accepted jobs, oldest first
     size_t in_flight;
-    int64_t concurrency, part_bars, max_refusals, page_limit;
+    int64_t concurrency, part_bars, max_refusals, page_limit, max_windows;
     int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
     uint64_t requests, failures, refusals, bars, dropped;
+    uint64_t refused;           //  FETCH answered FAILED without a request
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
@@ -87,6 +89,10 @@ static void
 s_event (self_t *self, const char *name, const char *const *pairs)
 {
     gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    if (!event) {
+        gl_log_warn ("event_not_sent", "name=%s reason=\"out of memory\"", name);
+        return;
+    }
     snprintf (event->event.source, sizeof (event->event.source), "%s",
               gl_actor_address (self->actor));
     snprintf (event->event.name, sizeof (event->event.name), "%s", name);
@@ -136,6 +142,12 @@ s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
             uint64_t retry_after_ms, const char *message)
 {
     gl_msg_t *failed = gl_msg_new (GL_MSG_FAILED);
+    if (!failed) {
+        gl_log_error ("failed_not_sent", "run_id=%" PRIu64 " reason=\"out of memory\"",
+                      job->fetch->fetch.run_id);
+        s_job_end (self, job);
+        return;
+    }
     failed->failed.run_id = job->fetch->fetch.run_id;
     snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s",
               job->fetch->fetch.lease_token);
@@ -153,11 +165,13 @@ s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
     s_job_end (self, job);
 }
 
-//  A fresh BARS part for the job.
+//  A fresh BARS part for the job, or NULL if out of memory.
 static gl_msg_t *
 s_part_new (self_t *self, job_t *job)
 {
     gl_msg_t *part = gl_msg_new (GL_MSG_BARS);
+    if (!part)
+        return NULL;
     part->bars.run_id = job->fetch->fetch.run_id;
     snprintf (part->bars.lease_token, sizeof (part->bars.lease_token), "%s",
               job->fetch->fetch.lease_token);
@@ -168,7 +182,8 @@ s_part_new (self_t *self, job_t *job)
     return part;
 }
 
-//  Sends the job's current part to the writer. Returns 0 or -1.
+//  Sends the job's current part to the writer and starts the next one.
+//  Returns 0, or -1 if it cannot be sent or the next part allocated.
 static int
 s_part_send (self_t *self, job_t *job, bool last)
 {
@@ -177,7 +192,7 @@ s_part_send (self_t *self, job_t *job, bool last)
     int rc = gl_actor_send (self->actor, "writer", job->part);
     gl_msg_destroy (&job->part);
     job->part = s_part_new (self, job);
-    return rc;
+    return rc == 0 && job->part? 0: -1;
 }
 
 //  Adds a page's bars to the job, sending full parts on the way.
@@ -188,7 +203,8 @@ s_job_add_bars (self_t *self, job_t *job, const gl_provider_result_t *result)
         if (job->part->bars.bar_count >= (size_t) self->part_bars
         &&  s_part_send (self, job, false) != 0)
             return -1;
-        gl_msg_add_bar (job->part, &result->bars [index]);
+        if (gl_msg_add_bar (job->part, &result->bars [index]) != 0)
+            return -1;
     }
     job->bars_total += result->bar_count;
     return 0;
@@ -219,6 +235,10 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
 {
     free (job->continuation);
     job->continuation = result->continuation? strdup (result->continuation): NULL;
+    if (result->continuation && !job->continuation) {
+        s_job_fail (self, job, "server_error", true, 1000, "out of memory for the next page");
+        return;
+    }
     if (job->continuation)
         return;
     memmove (job->windows, job->windows + 1, (job->window_count - 1) * sizeof (window_t));
@@ -239,13 +259,20 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
     s_job_end (self, job);
 }
 
+//  The length of [from, to) in seconds, without overflow (0 if empty).
+static uint64_t
+s_range_length (int64_t from, int64_t to)
+{
+    return to > from? (uint64_t) to - (uint64_t) from: 0;
+}
+
 //  Splits the job's current window in two (the provider refused it as
 //  too big). Returns false if it cannot be split further.
 static bool
 s_job_split (job_t *job)
 {
     window_t *current = &job->windows [0];
-    if (current->to - current->from < 2 * 86400)
+    if (s_range_length (current->from, current->to) < 2 * 86400)
         return false;
     window_t *grown = (window_t *) realloc (job->windows,
                                             (job->window_count + 1) * sizeof (window_t));
@@ -254,7 +281,8 @@ s_job_split (job_t *job)
     job->windows = grown;
     memmove (job->windows + 1, job->windows, job->window_count * sizeof (window_t));
     job->window_count++;
-    int64_t middle = job->windows [0].from + (job->windows [0].to - job->windows [0].from) / 2;
+    int64_t middle = job->windows [0].from
+                   + (int64_t) (s_range_length (job->windows [0].from, job->windows [0].to) / 2);
     job->windows [0].to = middle;
     job->windows [1].from = middle;
     return true;
@@ -319,7 +347,8 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
     if (error == GL_PROVIDER_OK || error == GL_PROVIDER_NO_DATA) {
         job->saw_no_data = job->saw_no_data || error == GL_PROVIDER_NO_DATA;
         if (s_job_add_bars (self, job, result) != 0) {
-            s_job_fail (self, job, "server_error", true, 1000, "writer unreachable");
+            s_job_fail (self, job, "server_error", true, 1000,
+                        "the writer is unreachable or out of memory for a part");
             return;
         }
         s_job_advance (self, job, result);
@@ -473,47 +502,119 @@ s_pump (self_t *self)
     }
 }
 
-//  FETCH: refuse at once while the breaker is open, else queue the job.
+//  Splits the job's range into windows of at most the provider's span.
+//  Returns 0, or -1 with the reason in message (MESSAGE_MAX bytes) if the
+//  range is empty, outside the times a provider serves, needs more than
+//  max_windows requests, or the windows cannot be allocated.
 static int
-s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+s_job_plan (self_t *self, job_t *job, gl_timeframe_t timeframe, char *message)
 {
-    self_t *self = (self_t *) argument;
-    gl_msg_t *fetch = *message_p;
-    job_t *job = (job_t *) zmalloc (sizeof (job_t));
+    int64_t from = job->fetch->fetch.from, to = job->fetch->fetch.to;
+    if (from < GL_PROVIDER_TIME_MIN || to > GL_PROVIDER_TIME_MAX || from >= to) {
+        snprintf (message, MESSAGE_MAX, "expected %d <= from < to <= %lld (1970 to 2100), got "
+                  "from=%" PRId64 " to=%" PRId64, GL_PROVIDER_TIME_MIN,
+                  (long long) GL_PROVIDER_TIME_MAX, from, to);
+        return -1;
+    }
+    uint64_t length = s_range_length (from, to);
+    int64_t span = gl_capability_max_span (self->provider, timeframe);
+    uint64_t count = span > 0? length / (uint64_t) span + (length % (uint64_t) span != 0): 1;
+    if (count > (uint64_t) self->max_windows) {
+        snprintf (message, MESSAGE_MAX, "the range needs %" PRIu64 " requests of at most %"
+                  PRId64 " s, more than max_windows=%" PRId64, count, span, self->max_windows);
+        return -1;
+    }
+    job->windows = (window_t *) calloc ((size_t) count, sizeof (window_t));
+    if (!job->windows) {
+        snprintf (message, MESSAGE_MAX, "out of memory for %" PRIu64 " windows", count);
+        return -1;
+    }
+    for (size_t index = 0; index < count; index++) {
+        job->windows [index].from = span > 0? from + (int64_t) index * span: from;
+        job->windows [index].to = index + 1 == count? to: job->windows [index].from + span;
+    }
+    job->window_count = (size_t) count;
+    return 0;
+}
+
+//  Refuses a FETCH at the door: answered FAILED, counted, never worked.
+static void
+s_job_refuse (self_t *self, job_t *job, const char *error_class, bool retryable,
+              uint64_t retry_after_ms, const char *message)
+{
+    self->refused++;
+    s_job_fail (self, job, error_class, retryable, retry_after_ms, message);
+}
+
+//  The job already working this run, or NULL.
+static job_t *
+s_job_find (self_t *self, uint64_t run_id, const job_t *except)
+{
+    for (job_t *job = self->jobs; job; job = job->next)
+        if (job != except && job->fetch->fetch.run_id == run_id)
+            return job;
+    return NULL;
+}
+
+//  A new job for the FETCH, at the end of the list; takes the message.
+//  Returns NULL (the message left to the caller) if out of memory.
+static job_t *
+s_job_new (self_t *self, gl_msg_t **fetch_p, const char *sender)
+{
+    job_t *job = (job_t *) calloc (1, sizeof (job_t));
+    if (!job)
+        return NULL;
     job->owner = self;
-    job->fetch = fetch;
-    *message_p = NULL;
-    snprintf (job->sender, sizeof (job->sender), "%s", sender);
+    job->fetch = *fetch_p;
     job->part = s_part_new (self, job);
+    if (!job->part) {
+        free (job);
+        return NULL;
+    }
+    *fetch_p = NULL;
+    snprintf (job->sender, sizeof (job->sender), "%s", sender);
     job_t **tail = &self->jobs;
     while (*tail)
         tail = &(*tail)->next;
     *tail = job;
+    return job;
+}
 
-    gl_timeframe_t timeframe = gl_timeframe_parse (fetch->fetch.timeframe);
+//  FETCH: refuse at once what cannot be worked (the breaker open, a run
+//  already in progress, a timeframe the provider lacks, a bad or too long
+//  range), else queue the job.
+static int
+s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    job_t *job = s_job_new (self, message_p, sender);
+    if (!job) {
+        gl_log_error ("fetch_dropped", "reason=\"out of memory\"");
+        gl_actor_credit (self->actor, 1);
+        return 0;
+    }
+    gl_timeframe_t timeframe = gl_timeframe_parse (job->fetch->fetch.timeframe);
     int64_t now = s_now ();
+    char message [MESSAGE_MAX];
     if (gl_breaker_state (self->breaker, now) == GL_BREAKER_OPEN) {
         int64_t retry_at = 0;
         gl_breaker_acquire (self->breaker, now, &retry_at);
-        s_job_fail (self, job, "breaker_open", true, (uint64_t) (retry_at - now),
-                    "the provider's circuit breaker is open");
-        return 0;
+        s_job_refuse (self, job, "breaker_open", true, (uint64_t) (retry_at - now),
+                      "the provider's circuit breaker is open");
     }
-    if (!gl_capability_supports (self->provider, timeframe)) {
-        s_job_fail (self, job, "not_found", false, 0, "the provider has no bars of this timeframe");
-        return 0;
-    }
-    int64_t span = gl_capability_max_span (self->provider, timeframe);
-    int64_t length = fetch->fetch.to - fetch->fetch.from;
-    size_t count = span > 0? (size_t) ((length + span - 1) / span): 1;
-    job->windows = (window_t *) calloc (count, sizeof (window_t));
-    for (size_t index = 0; index < count; index++) {
-        job->windows [index].from = fetch->fetch.from + (int64_t) index * (span > 0? span: length);
-        job->windows [index].to = index + 1 == count? fetch->fetch.to:
-                                  job->windows [index].from + span;
-    }
-    job->window_count = count;
-    s_pump (self);
+    else
+    if (s_job_find (self, job->fetch->fetch.run_id, job))
+        s_job_refuse (self, job, "not_found", false, 0,
+                      "this run is already being fetched here; the repeat is refused");
+    else
+    if (!gl_capability_supports (self->provider, timeframe))
+        s_job_refuse (self, job, "not_found", false, 0,
+                      "the provider has no bars of this timeframe");
+    else
+    if (s_job_plan (self, job, timeframe, message) != 0)
+        s_job_refuse (self, job, "not_found", false, 0, message);
+    else
+        s_pump (self);
     return 0;
 }
 
@@ -559,7 +660,7 @@ static int
 s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    char values [10][24];
+    char values [11][24];
     snprintf (values [0], 24, "%" PRIu64, self->requests);
     snprintf (values [1], 24, "%" PRIu64, self->failures);
     snprintf (values [2], 24, "%" PRIu64, self->refusals);
@@ -567,6 +668,7 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
     snprintf (values [4], 24, "%" PRIu64, self->dropped);
     snprintf (values [5], 24, "%d", gl_breaker_failure_rate (self->breaker));
     snprintf (values [6], 24, "%zu", self->in_flight);
+    snprintf (values [8], 24, "%" PRIu64, self->refused);
     if (self->bars_expected)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
@@ -581,7 +683,7 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "breaker", gl_breaker_state_name (gl_breaker_state (self->breaker, s_now ())),
         "requests", values [0], "failures", values [1], "rate_limited", values [2],
         "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
-        "in_flight", values [6], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "in_flight", values [6], "refused", values [8], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, NULL
     };
     s_event (self, "fetcher_health", pairs);
@@ -603,6 +705,7 @@ s_usage (FILE *stream)
         "Keys under fetcher/NAME/: base_url, key and secret (secrets: environment\n"
         "GAPLESS_FETCHER_NAME_KEY or a key_file readable by its owner only),\n"
         "limits (\"5/1s,200/60s\"), guard_ms, concurrency, credit, page_limit,\n"
+        "max_windows (requests one FETCH may expand to, default 4096),\n"
         "part_bars, max_refusals, connect_timeout_ms, timeout_ms, max_body,\n"
         "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
         "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms}.\n");
@@ -672,6 +775,7 @@ s_setup (self_t *self, char *error)
     ||  s_setting (self, "part_bars", 10000, 1, GL_MSG_MAX_BARS, &self->part_bars, error)
     ||  s_setting (self, "max_refusals", 5, 0, 1000, &self->max_refusals, error)
     ||  s_setting (self, "page_limit", 0, 0, 50000, &self->page_limit, error)
+    ||  s_setting (self, "max_windows", 4096, 1, 1000000, &self->max_windows, error)
     ||  s_setting (self, "guard_ms", 50, 0, 60000, &guard_ms, error)
     ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
     ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)

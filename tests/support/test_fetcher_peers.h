@@ -32,13 +32,16 @@ typedef struct {
     uint64_t retry_after_ms;
     char instance [GL_MSG_NAME_MAX + 1];
     int64_t answered_at;
+    uint32_t receivers;         //  bit per peer socket that got a part
+    int failures;               //  FAILED answers for the run
 } peers_run_t;
 
 static peers_run_t peers_runs [PEERS_RUNS_MAX];
 static int peers_answers;
 static char peers_events [4096];    //  "from>to reason;" per breaker change
 static char peers_broker_path [512], peers_fetcher_path [512], peers_endpoint [64];
-static zsock_t *peers_sockets [3];  //  scheduler, writer, ops
+#define PEERS_MAX 8
+static zsock_t *peers_sockets [PEERS_MAX];  //  [0..2] scheduler, writer, ops; more by peers_join
 static pid_t peers_broker;
 
 //  The last completeness each fetcher reported in fetcher_health, by the
@@ -95,12 +98,14 @@ peers_record_event (const gl_msg_t *body)
     snprintf (peers_events + used, sizeof (peers_events) - used, "%s>%s %s;", from, to, reason);
 }
 
-//  Records a delivered application message.
+//  Records a delivered application message, received by peer socket
+//  receiver.
 static inline void
-peers_record (const char *sender, const gl_msg_t *body)
+peers_record (const char *sender, const gl_msg_t *body, int receiver)
 {
     if (body->type == GL_MSG_BARS && body->bars.run_id < PEERS_RUNS_MAX) {
         peers_run_t *run = &peers_runs [body->bars.run_id];
+        run->receivers |= 1u << receiver;
         run->bars = (gl_bar_t *) realloc (run->bars, (run->bar_count + body->bars.bar_count + 1)
                                                      * sizeof (gl_bar_t));
         memcpy (run->bars + run->bar_count, body->bars.bars,
@@ -122,6 +127,7 @@ peers_record (const char *sender, const gl_msg_t *body)
         run->retryable = body->failed.retryable;
         run->retry_after_ms = body->failed.retry_after_ms;
         run->answered_at = gl_test_now_ms ();
+        run->failures++;
         peers_answers++;
     }
     else
@@ -140,14 +146,20 @@ peers_poll (int timeout_ms)
     static int64_t last_beat;
     if (gl_test_now_ms () - last_beat >= PEERS_HEARTBEAT_MS / 2) {
         last_beat = gl_test_now_ms ();
-        for (int index = 0; index < 3; index++)
-            gl_glp_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
+        for (int index = 0; index < PEERS_MAX; index++)
+            if (peers_sockets [index])
+                gl_glp_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
     }
-    zpoller_t *poller = zpoller_new (peers_sockets [0], peers_sockets [1], peers_sockets [2],
-                                     NULL);
+    zpoller_t *poller = zpoller_new (NULL);
+    for (int index = 0; index < PEERS_MAX; index++)
+        if (peers_sockets [index])
+            zpoller_add (poller, peers_sockets [index]);
     zsock_t *ready = (zsock_t *) zpoller_wait (poller, timeout_ms);
     zpoller_destroy (&poller);
-    if (!ready)
+    int receiver = 0;
+    while (ready && receiver < PEERS_MAX && peers_sockets [receiver] != ready)
+        receiver++;
+    if (!ready || receiver == PEERS_MAX)
         return;
     zmsg_t *message = zmsg_recv (ready);
     zframe_t *header = zmsg_pop (message);
@@ -159,7 +171,7 @@ peers_poll (int timeout_ms)
         char error [GL_MSG_ERROR_MAX];
         gl_msg_t *body = frame? gl_msg_decode (zframe_data (frame), zframe_size (frame), error): NULL;
         if (body && sender)
-            peers_record (sender, body);
+            peers_record (sender, body, receiver);
         gl_msg_destroy (&body);
         zframe_destroy (&frame);
         free (sender);
@@ -191,6 +203,30 @@ peers_runs_clear (void)
     peers_events [0] = 0;
 }
 
+//  Registers peer socket index as service/instance (a fresh DEALER).
+static inline void
+peers_join (int index, const char *service, const char *instance)
+{
+    zsock_destroy (&peers_sockets [index]);
+    peers_sockets [index] = zsock_new_dealer (peers_endpoint);
+    zsock_set_linger (peers_sockets [index], 0);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", service);
+    snprintf (ready->ready.instance, sizeof (ready->ready.instance), "%s", instance);
+    ready->ready.credit = 10000;
+    gl_glp_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
+    gl_msg_destroy (&ready);
+}
+
+//  Unregisters peer socket index (DISCONNECT) and closes it.
+static inline void
+peers_leave (int index)
+{
+    if (peers_sockets [index])
+        gl_glp_send (peers_sockets [index], GL_WIRE_DISCONNECT, NULL, NULL);
+    zsock_destroy (&peers_sockets [index]);
+}
+
 //  Starts a broker on a free port and registers the three peers at it.
 static inline void
 peers_start (void)
@@ -206,24 +242,16 @@ peers_start (void)
                       NULL };
     peers_broker = gl_process_start (argv, "broker.log");
     setenv ("GAPLESS_BROKER_HEARTBEAT_MS", heartbeat, 1);
-    const char *services [] = { "scheduler", "writer", "ops" };
-    for (int index = 0; index < 3; index++) {
-        peers_sockets [index] = zsock_new_dealer (peers_endpoint);
-        zsock_set_linger (peers_sockets [index], 0);
-        gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
-        snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", services [index]);
-        snprintf (ready->ready.instance, sizeof (ready->ready.instance), "test");
-        ready->ready.credit = 10000;
-        gl_glp_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
-        gl_msg_destroy (&ready);
-    }
+    peers_join (0, "scheduler", "test");
+    peers_join (1, "writer", "test");
+    peers_join (2, "ops", "test");
 }
 
 //  Closes the peers, stops the broker and forgets every run.
 static inline void
 peers_stop (void)
 {
-    for (int index = 0; index < 3; index++)
+    for (int index = 0; index < PEERS_MAX; index++)
         zsock_destroy (&peers_sockets [index]);
     gl_process_stop (peers_broker, SIGTERM);
     peers_runs_clear ();
@@ -256,6 +284,33 @@ peers_fetcher_start (const char *provider, const char *instance)
     char *argv [] = { peers_fetcher_path, "--provider", (char *) provider,
                       "--broker", peers_endpoint, "--instance", (char *) instance, NULL };
     return gl_process_start (argv, "fetcher.log");
+}
+
+//  Starts a fetcher for provider with its own log file (truncated first).
+static inline pid_t
+peers_fetcher_start_logged (const char *provider, const char *instance, const char *log_path)
+{
+    FILE *log = fopen (log_path, "w");
+    if (log)
+        fclose (log);
+    char *argv [] = { peers_fetcher_path, "--provider", (char *) provider,
+                      "--broker", peers_endpoint, "--instance", (char *) instance, NULL };
+    return gl_process_start (argv, log_path);
+}
+
+//  How many lines of the file contain text.
+static inline int
+peers_log_count (const char *log_path, const char *text)
+{
+    FILE *log = fopen (log_path, "r");
+    if (!log)
+        return 0;
+    char line [4096];
+    int count = 0;
+    while (fgets (line, sizeof (line), log))
+        count += strstr (line, text) != NULL;
+    fclose (log);
+    return count;
 }
 
 //  True if the process is still running (it did not crash).

@@ -1,0 +1,103 @@
+/*  test_fetcher_hostile — FETCH messages and broker conditions that must
+    neither crash nor wedge a real gapless-fetcher process (real broker,
+    real gapless-sim, raw GLP peers as scheduler, writer and ops):
+
+    - a range no fetcher can work (from=0, to=INT64_MAX; times outside
+      1970..2100; more request windows than max_windows; from >= to is
+      the codec's to refuse) is
+      answered FAILED non-retryable at once, counted as refused, and the
+      same fetcher then serves a good FETCH;
+    - a FETCH repeating a run in progress, and one for a timeframe the
+      provider lacks, are answered FAILED non-retryable; the run in
+      progress still completes.
+*/
+#include "test_fetcher_peers.h"
+
+#define MONDAY 1710115200           //  2024-03-11 00:00 UTC
+#define DAY 86400
+
+//  Sets GAPLESS_FETCHER_YAHOO_<SETTING> to value.
+static void
+s_setenv (const char *setting, const char *value)
+{
+    char name [96];
+    size_t length = (size_t) snprintf (name, sizeof (name), "GAPLESS_FETCHER_YAHOO_%s", setting);
+    for (size_t index = 0; index < length; index++)
+        name [index] = name [index] == '/'? '_': (char) toupper ((unsigned char) name [index]);
+    setenv (name, value, 1);
+}
+
+//  Checks run's answer is FAILED with the class, retryable or not.
+static void
+s_check_failed (uint64_t run, const char *error_class, bool retryable)
+{
+    printf ("run %" PRIu64 ": failed=%s retryable=%d\n", run, peers_runs [run].failed,
+            peers_runs [run].retryable);
+    GL_CHECK_STR (peers_runs [run].failed, error_class);
+    GL_CHECK (peers_runs [run].retryable == retryable);
+}
+
+//  Ranges that cannot be worked are refused; the fetcher then serves.
+static void
+s_test_bad_ranges (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    s_setenv ("max_windows", "100");
+    pid_t fetcher = peers_fetcher_start ("yahoo", "ranges");
+    peers_fetch ("yahoo", 1, "MSFT", "1m", 0, INT64_MAX);
+    peers_fetch ("yahoo", 2, "MSFT", "1d", INT64_MIN, INT64_MAX);
+    peers_fetch ("yahoo", 3, "MSFT", "1m", MONDAY, MONDAY + 101 * 7 * DAY);   //  101 windows
+    GL_CHECK (peers_wait_for (peers_answers == 3, 10000));
+    for (uint64_t run = 1; run <= 3; run++)
+        s_check_failed (run, "not_found", false);
+    GL_CHECK (peers_alive (fetcher));
+    peers_fetch ("yahoo", 4, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    GL_CHECK (peers_wait_for (peers_answers == 4, 10000));
+    GL_CHECK_STR (peers_runs [4].failed, "");
+    GL_CHECK (peers_runs [4].last && peers_runs [4].bar_count == 5);
+    GL_CHECK_INT (peers_sim_audit (sim, "yahoo", "anonymous", "200").total, 1);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+}
+
+//  A repeat of a run in progress and an unsupported timeframe are refused;
+//  the run in progress completes, and the refusals are counted.
+static void
+s_test_refusals (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    pid_t fetcher = peers_fetcher_start ("yahoo", "refusals");
+    //  Two 7-day windows at 1 request a second: in progress for a second.
+    peers_fetch ("yahoo", 1, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+    peers_fetch ("yahoo", 1, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+    peers_fetch ("yahoo", 2, "MSFT", "4h", MONDAY, MONDAY + 10 * DAY);
+    GL_CHECK (peers_wait_for (peers_runs [1].failed [0] && peers_runs [2].failed [0], 10000));
+    s_check_failed (1, "not_found", false);
+    s_check_failed (2, "not_found", false);
+    GL_CHECK (peers_wait_for (peers_runs [1].last, 15000));
+    GL_CHECK (peers_runs [1].bar_count > 0);
+    GL_CHECK_INT (peers_runs [1].failures, 1);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+}
+
+int
+main (void)
+{
+    peers_start ();
+    gl_simclient_t *sim = gl_simclient_new ("sim\n    yahoo\n        null_rate = 0\n", NULL);
+    GL_CHECK (sim != NULL);
+    if (sim) {
+        s_setenv ("base_url", gl_simclient_url (sim, "yahoo"));
+        s_setenv ("limits", "1/1s");
+        s_setenv ("guard_ms", "30");
+        s_test_bad_ranges (sim);
+        s_test_refusals (sim);
+        GL_CHECK_INT (gl_simclient_stop (sim), 0);
+        gl_simclient_destroy (&sim);
+    }
+    peers_stop ();
+    return gl_test_done ("test_fetcher_hostile");
+}
