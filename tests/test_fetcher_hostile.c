@@ -9,7 +9,9 @@
       same fetcher then serves a good FETCH;
     - a FETCH repeating a run in progress, and one for a timeframe the
       provider lacks, are answered FAILED non-retryable; the run in
-      progress still completes.
+      progress still completes;
+    - a BARS part the broker bounces (no writer, queue full) fails its run
+      retryable to the scheduler, once; a bounced EVENT is logged.
 */
 #include "test_fetcher_peers.h"
 
@@ -83,6 +85,36 @@ s_test_refusals (gl_simclient_t *sim)
     GL_CHECK (peers_fetcher_stop (fetcher));
 }
 
+//  With no writer and a broker queue of 4, the fifth part of a run is
+//  bounced: the scheduler hears FAILED retryable for the run, once. Then
+//  without ops, an EVENT bounced for the full queue is logged. Runs its
+//  own broker.
+static void
+s_test_bounced_bars (gl_simclient_t *sim)
+{
+    peers_stop ();
+    setenv ("GAPLESS_BROKER_QUEUE_LIMIT", "4", 1);
+    peers_start ();
+    unsetenv ("GAPLESS_BROKER_QUEUE_LIMIT");
+    peers_leave (1);
+    peers_sim_admin (sim, "/admin/reset");
+    s_setenv ("part_bars", "1");
+    s_setenv ("health_ms", "200");
+    const char *log = "fetcher-bounce.log";
+    pid_t fetcher = peers_fetcher_start_logged ("yahoo", "bounce", log);
+    peers_fetch ("yahoo", 1, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);     //  5 parts
+    GL_CHECK (peers_wait_for (peers_answers == 1, 10000));
+    s_check_failed (1, "server_error", true);
+    peers_leave (2);            //  no ops either: the next health EVENT finds the queue full
+    GL_CHECK (peers_wait_for (peers_log_count (log, "type=event code=queue_full") > 0, 5000));
+    GL_CHECK_INT (peers_log_count (log, "type=bars code=queue_full"), 1);
+    GL_CHECK_INT (peers_runs [1].failures, 1);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    s_setenv ("part_bars", "10000");
+    s_setenv ("health_ms", "5000");
+}
+
 int
 main (void)
 {
@@ -95,6 +127,7 @@ main (void)
         s_setenv ("guard_ms", "30");
         s_test_bad_ranges (sim);
         s_test_refusals (sim);
+        s_test_bounced_bars (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);
     }

@@ -26,6 +26,7 @@
 
 #define LATENCY_BUCKETS 6
 #define MESSAGE_MAX 256
+#define ANSWERED_MAX 256
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -47,6 +48,7 @@ typedef struct _job_t {
     bool saw_no_data;
     uint32_t refusals;          //  429s met by this job
     bool in_flight;
+    bool abandoned;             //  answered FAILED while a request was in flight
     int64_t not_before;         //  monotonic ms: do not request before
     uint64_t permit;            //  breaker permit of the request in flight
     struct _job_t *next;
@@ -70,6 +72,9 @@ typedef struct {
     int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
     uint64_t requests, failures, refusals, bars, dropped;
     uint64_t refused;           //  FETCH answered FAILED without a request
+    uint64_t bounced_bars, bounced_other;       //  what the broker returned
+    uint64_t answered [ANSWERED_MAX];           //  runs lately answered FAILED
+    size_t answered_next;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
@@ -136,33 +141,48 @@ s_job_end (self_t *self, job_t *job)
     gl_actor_credit (self->actor, 1);
 }
 
-//  Answers the scheduler that a job failed, and ends it.
+//  Sends FAILED for a run to the scheduler, and remembers the run as
+//  answered (so a later bounce of its parts is not answered again).
 static void
-s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
-            uint64_t retry_after_ms, const char *message)
+s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const char *symbol,
+               const char *error_class, bool retryable, uint64_t retry_after_ms,
+               const char *message)
 {
+    self->answered [self->answered_next++ % ANSWERED_MAX] = run_id;
+    gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
+                 "retry_after_ms=%" PRIu64 " message=\"%s\"", run_id, symbol, error_class,
+                 retryable, retry_after_ms, message);
     gl_msg_t *failed = gl_msg_new (GL_MSG_FAILED);
     if (!failed) {
-        gl_log_error ("failed_not_sent", "run_id=%" PRIu64 " reason=\"out of memory\"",
-                      job->fetch->fetch.run_id);
-        s_job_end (self, job);
+        gl_log_error ("failed_not_sent", "run_id=%" PRIu64 " reason=\"out of memory\"", run_id);
         return;
     }
-    failed->failed.run_id = job->fetch->fetch.run_id;
-    snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s",
-              job->fetch->fetch.lease_token);
+    failed->failed.run_id = run_id;
+    snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s", lease_token);
     snprintf (failed->failed.provider, sizeof (failed->failed.provider), "%s", self->provider_name);
     snprintf (failed->failed.error_class, sizeof (failed->failed.error_class), "%s", error_class);
     failed->failed.retryable = retryable;
     failed->failed.retry_after_ms = retry_after_ms;
     snprintf (failed->failed.message, sizeof (failed->failed.message), "%s", message);
-    gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
-                 "retry_after_ms=%" PRIu64 " message=\"%s\"", job->fetch->fetch.run_id,
-                 job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
     if (gl_actor_send (self->actor, "scheduler", failed) != 0)
-        gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
+        gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, run_id);
     gl_msg_destroy (&failed);
-    s_job_end (self, job);
+}
+
+//  Answers the scheduler that a job failed, and ends it. A job with a
+//  request in flight is only marked abandoned: its response ends it.
+static void
+s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
+            uint64_t retry_after_ms, const char *message)
+{
+    if (job->abandoned)
+        return;
+    s_send_failed (self, job->fetch->fetch.run_id, job->fetch->fetch.lease_token,
+                   job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
+    if (job->in_flight)
+        job->abandoned = true;
+    else
+        s_job_end (self, job);
 }
 
 //  A fresh BARS part for the job, or NULL if out of memory.
@@ -385,6 +405,12 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
     job->in_flight = false;
     self->in_flight--;
     s_count_latency (self, response->elapsed_ms);
+    if (job->abandoned) {
+        gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, response->elapsed_ms,
+                           s_now ());
+        s_job_end (self, job);
+    }
+    else
     if (response->curl_code != 0)
         s_handle_transport_error (self, job, response);
     else {
@@ -551,7 +577,7 @@ static job_t *
 s_job_find (self_t *self, uint64_t run_id, const job_t *except)
 {
     for (job_t *job = self->jobs; job; job = job->next)
-        if (job != except && job->fetch->fetch.run_id == run_id)
+        if (job != except && !job->abandoned && job->fetch->fetch.run_id == run_id)
             return job;
     return NULL;
 }
@@ -618,6 +644,52 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     return 0;
 }
 
+//  True if the run was lately answered FAILED.
+static bool
+s_answered (self_t *self, uint64_t run_id)
+{
+    size_t count = self->answered_next < ANSWERED_MAX? self->answered_next: ANSWERED_MAX;
+    for (size_t index = 0; index < count; index++)
+        if (self->answered [index] == run_id)
+            return true;
+    return false;
+}
+
+//  A BARS part came back: nobody stored it, so the run is not done. The
+//  job (if still worked) or the run is answered FAILED retryable, once;
+//  the slice is fetched again and the lease fences what was stored.
+static void
+s_bounced_bars (self_t *self, const gl_msg_t *bars, const char *code, const char *text)
+{
+    self->bounced_bars++;
+    char message [MESSAGE_MAX];
+    snprintf (message, sizeof (message), "part %u of the bars was returned by the broker (%s: "
+              "%s): the writer did not take it", bars->bars.part, code, text);
+    job_t *job = s_job_find (self, bars->bars.run_id, NULL);
+    if (job)
+        s_job_fail (self, job, "server_error", true, 1000, message);
+    else
+    if (!s_answered (self, bars->bars.run_id))
+        s_send_failed (self, bars->bars.run_id, bars->bars.lease_token, bars->bars.symbol,
+                       "server_error", true, 1000, message);
+}
+
+//  BOUNCE: a returned BARS fails its run; a returned FAILED or EVENT has
+//  nobody else to tell, so it is logged and counted.
+static void
+s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
+                 const char *code, const char *text, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const char *type = message? gl_msg_type_name (message->type): "undecodable";
+    gl_log_warn ("message_bounced", "destination=%s type=%s code=%s text=\"%s\"",
+                 destination, type, code, text);
+    if (message && message->type == GL_MSG_BARS)
+        s_bounced_bars (self, message, code, text);
+    else
+        self->bounced_other++;
+}
+
 //  MEMBERSHIP of our own service: take our share of the rate limit.
 static void
 s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
@@ -660,7 +732,7 @@ static int
 s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    char values [11][24];
+    char values [12][24];
     snprintf (values [0], 24, "%" PRIu64, self->requests);
     snprintf (values [1], 24, "%" PRIu64, self->failures);
     snprintf (values [2], 24, "%" PRIu64, self->refusals);
@@ -669,6 +741,8 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
     snprintf (values [5], 24, "%d", gl_breaker_failure_rate (self->breaker));
     snprintf (values [6], 24, "%zu", self->in_flight);
     snprintf (values [8], 24, "%" PRIu64, self->refused);
+    snprintf (values [9], 24, "%" PRIu64, self->bounced_bars);
+    snprintf (values [10], 24, "%" PRIu64, self->bounced_other);
     if (self->bars_expected)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
@@ -683,7 +757,8 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "breaker", gl_breaker_state_name (gl_breaker_state (self->breaker, s_now ())),
         "requests", values [0], "failures", values [1], "rate_limited", values [2],
         "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
-        "in_flight", values [6], "refused", values [8], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "in_flight", values [6], "refused", values [8],
+        "bounced_bars", values [9], "bounced_other", values [10], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, NULL
     };
     s_event (self, "fetcher_health", pairs);
@@ -887,6 +962,7 @@ main (int argc, char **argv)
     }
     gl_actor_on (self.actor, GL_MSG_FETCH, s_handle_fetch, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
+    gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
     zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
     zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);
     gl_log_info ("started", "provider=%s base_url=%s", provider, self.base_url);
