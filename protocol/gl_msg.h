@@ -36,6 +36,7 @@ typedef enum {
     GL_MSG_FAILED,
     GL_MSG_WRITTEN,
     GL_MSG_EVENT,
+    GL_MSG_COUNT,               //  not a type: the number of types, for tables
 } gl_msg_type_t;
 
 //  One OHLC bar, as carried in a bars message.

@@ -1,11 +1,19 @@
 /*  gl_actor — the runtime every gapless actor is built on.
 
     Connection states: CONNECTING (READY sent, waiting for WELCOME),
-    REGISTERED, and WAITING (socket closed after the broker went silent,
-    a reconnect timer pending). The heartbeat timer drives liveness: any
-    message from the broker resets it; three silent intervals close the
-    socket and reconnect after a backoff (100 ms doubling to 5 s), so a
-    broker that restarts is found again without a storm of reconnects.
+    REGISTERED, and WAITING (socket closed after the broker went silent or
+    said DISCONNECT, a reconnect timer pending). The heartbeat timer drives
+    liveness: any message from the broker resets it; three silent
+    intervals close the socket and reconnect after a backoff (100 ms
+    doubling to 5 s), so a broker that restarts is found again without a
+    storm of reconnects. A READY that stays unanswered as long is sent
+    again.
+
+    Errors follow nng: every allocation and every send is checked, nothing
+    aborts on input or out of memory, and each failure is counted in the
+    stats. A send that fails is not retried by the runtime: credit owed
+    stays owed and goes in the next CREDIT (or is moot at the next READY);
+    an application message that fails is the caller's to handle.
 */
 #include "gl_actor.h"
 #include "gl_log.h"
@@ -15,7 +23,10 @@
 #define S_LIVENESS 3
 #define S_BACKOFF_FIRST_MS 100
 #define S_BACKOFF_MAX_MS 5000
-#define S_HANDLERS (GL_MSG_EVENT + 1)
+#define S_HEARTBEAT_MIN_MS 10       //  a WELCOME's heartbeat_ms is kept in
+#define S_HEARTBEAT_MAX_MS 600000   //  these bounds so no value wedges the timer
+#define S_REFUSAL_LOG_MS 1000       //  at most one refusal line per interval
+#define S_RECEIVE_HEADROOM 1000     //  receive HWM above the credit, for control
 
 typedef enum { S_CONNECTING, S_REGISTERED, S_WAITING } s_state_t;
 
@@ -24,29 +35,49 @@ struct _gl_actor_t {
     char service [GL_WIRE_NAME_MAX + 1];
     char instance [GL_WIRE_NAME_MAX + 1];
     char address [GL_WIRE_ADDRESS_MAX + 1];
-    uint32_t capacity;          //  credit when nothing is held
-    uint32_t held;              //  delivered, credit not yet returned
+    char follow [GL_ACTOR_FOLLOW_MAX][GL_WIRE_NAME_MAX + 1];
+    size_t follow_count;
+    uint32_t capacity;          //  credit when nothing is held (options)
     uint32_t pending;           //  credit to return in the next CREDIT
     bool manual_credit;
+    uint64_t credit_limit;      //  from WELCOME; 0 until known
+    uint64_t queue_limit;       //  from WELCOME; 0 until known
+    uint64_t max_body;          //  from WELCOME; 0 until known
     int64_t heartbeat_ms;
     zloop_t *loop;
     zsock_t *socket;
     s_state_t state;
-    int64_t last_heard, last_sent;
+    int64_t last_heard, last_sent, ready_sent;
     int backoff_ms;
     int heartbeat_timer;
     bool stopping;
-    struct { gl_actor_handler_fn *handler; void *argument; } handlers [S_HANDLERS];
+    int exit_code;              //  what gl_actor_run returns
+    int64_t refusal_logged;     //  when the last refusal line was written
+    uint64_t refusals_unlogged; //  refusals since, not written
+    gl_actor_stats_t stats;
+    struct { gl_actor_handler_fn *handler; void *argument; } handlers [GL_MSG_COUNT];
     gl_actor_bounce_fn *bounce_handler;
     void *bounce_argument;
     gl_actor_membership_fn *membership_handler;
     void *membership_argument;
+    gl_actor_connection_fn *connection_handler;
+    void *connection_argument;
 };
 
 static int s_connect (gl_actor_t *self);
+static int s_heartbeat_start (gl_actor_t *self);
+static void s_disconnect_and_wait (gl_actor_t *self);
+
+//  Sends one frame without blocking. Returns 0 or -1.
+static int
+s_send_frame (void *handle, const void *data, size_t size, bool more)
+{
+    return zmq_send (handle, data, size, (more? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT) == -1? -1: 0;
+}
 
 //  Sends a header and up to two frames. Returns 0, or -1 if the socket
-//  would block or is closed.
+//  would block or is closed. ZeroMQ takes the frames after an accepted
+//  first one unless the pipe is going away; each is checked all the same.
 static int
 s_send (gl_actor_t *self, gl_wire_command_t command, const void *first, size_t first_size,
         const void *second, size_t second_size)
@@ -56,17 +87,29 @@ s_send (gl_actor_t *self, gl_wire_command_t command, const void *first, size_t f
     void *handle = zsock_resolve (self->socket);
     uint8_t header [GL_WIRE_HEADER_SIZE];
     gl_wire_header (header, command);
-    if (zmq_send (handle, header, sizeof (header), (first? ZMQ_SNDMORE: 0) | ZMQ_DONTWAIT) == -1)
+    if (s_send_frame (handle, header, sizeof (header), first != NULL) != 0)
         return -1;
-    if (first)
-        zmq_send (handle, first, first_size, second? ZMQ_SNDMORE: 0);
-    if (second)
-        zmq_send (handle, second, second_size, 0);
+    if ((first && s_send_frame (handle, first, first_size, second != NULL) != 0)
+    ||  (second && s_send_frame (handle, second, second_size, false) != 0)) {
+        gl_log_error ("send_incomplete", "command=%s reason=\"%s\"",
+                      gl_wire_command_name (command), zmq_strerror (zmq_errno ()));
+        return -1;
+    }
     self->last_sent = zclock_mono ();
     return 0;
 }
 
-//  Sends a command whose only frame after the header is an encoded body.
+//  Sends a control command (no application body); counts a failure.
+static int
+s_send_control (gl_actor_t *self, gl_wire_command_t command, const void *data, size_t size)
+{
+    int rc = s_send (self, command, data, size, NULL, 0);
+    if (rc != 0)
+        self->stats.control_failed++;
+    return rc;
+}
+
+//  Sends a control command whose only frame is an encoded body.
 static int
 s_send_body (gl_actor_t *self, gl_wire_command_t command, const gl_msg_t *message)
 {
@@ -74,130 +117,277 @@ s_send_body (gl_actor_t *self, gl_wire_command_t command, const gl_msg_t *messag
     char *data = NULL;
     size_t size = 0;
     if (gl_msg_encode (message, &data, &size, error) != 0) {
-        gl_log_error ("encode_failed", "type=%s reason=\"%s\"",
-                      gl_msg_type_name (message->type), error);
+        gl_log_error ("encode_failed", "type=%s reason=%s",
+                      gl_msg_type_name (message->type), GL_LOG_VALUE (error));
+        self->stats.control_failed++;
         return -1;
     }
-    int rc = s_send (self, command, data, size, NULL, 0);
+    int rc = s_send_control (self, command, data, size);
     free (data);
     return rc;
+}
+
+//  The credit this instance may hold: its capacity, capped at the
+//  broker's credit_limit once known.
+static uint32_t
+s_capacity (gl_actor_t *self)
+{
+    if (self->credit_limit && self->credit_limit < self->capacity)
+        return (uint32_t) self->credit_limit;
+    return self->capacity;
+}
+
+//  Records a registration change and tells the actor, once per change.
+static void
+s_set_registered (gl_actor_t *self, bool registered)
+{
+    bool was = self->state == S_REGISTERED;
+    if (registered)
+        self->state = S_REGISTERED;
+    else
+    if (was)
+        self->state = S_CONNECTING;
+    if (was == registered)
+        return;
+    if (registered)
+        self->stats.registrations++;
+    else
+        self->stats.connections_lost++;
+    if (self->connection_handler)
+        self->connection_handler (self, registered, self->connection_argument);
 }
 
 //  Sends READY with the credit this instance can take now.
 static void
 s_send_ready (gl_actor_t *self)
 {
+    s_set_registered (self, false);
+    self->state = S_CONNECTING;
+    self->ready_sent = zclock_mono ();
     gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
-    if (!ready)
+    if (!ready) {
+        self->stats.control_failed++;
         return;
+    }
     snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", self->service);
     snprintf (ready->ready.instance, sizeof (ready->ready.instance), "%s", self->instance);
     //  A new registration starts from what this instance can take now:
     //  held messages still occupy room, credit not yet returned is moot.
-    ready->ready.credit = self->capacity > self->held? self->capacity - self->held: 0;
+    uint32_t capacity = s_capacity (self);
+    ready->ready.credit = capacity > self->stats.held? capacity - self->stats.held: 0;
     self->pending = 0;
     s_send_body (self, GL_WIRE_READY, ready);
     gl_msg_destroy (&ready);
-    self->state = S_CONNECTING;
 }
 
-//  Returns credit for one handled message, in batches of half the capacity.
-static void
-s_release (gl_actor_t *self, uint32_t credit)
-{
-    self->held = credit > self->held? 0: self->held - credit;
-    self->pending += credit;
-    if (self->pending * 2 >= self->capacity || self->held == 0) {
-        gl_msg_t *message = gl_msg_new (GL_MSG_CREDIT);
-        if (!message)
-            return;
-        message->credit.credit = self->pending;
-        if (s_send_body (self, GL_WIRE_CREDIT, message) == 0)
-            self->pending = 0;
-        gl_msg_destroy (&message);
-    }
-}
-
-//  Handles a DELIVER: decodes the body and calls the handler for its type.
+//  Sends what credit is pending. Returns 0, or -1 if it stays pending.
 static int
-s_handle_deliver (gl_actor_t *self, zmsg_t *message)
+s_flush_credit (gl_actor_t *self)
 {
-    zframe_t *sender_frame = zmsg_pop (message);
-    zframe_t *body = zmsg_pop (message);
-    char *sender = sender_frame? zframe_strdup (sender_frame): NULL;
-    int rc = 0;
-    self->held++;
-    char error [GL_MSG_ERROR_MAX];
-    gl_msg_t *decoded = body? gl_msg_decode (zframe_data (body), zframe_size (body), error): NULL;
-    if (!sender || !decoded)
-        gl_log_warn ("body_rejected", "sender=%s reason=\"%s\"", sender? sender: "-",
-                     body? error: "missing frames");
-    else
-    if (!self->handlers [decoded->type].handler)
-        gl_log_warn ("message_unhandled", "sender=%s type=%s", sender,
-                     gl_msg_type_name (decoded->type));
-    else
-        rc = self->handlers [decoded->type].handler (self, sender, &decoded,
-                                                     self->handlers [decoded->type].argument);
-    gl_msg_destroy (&decoded);
-    if (!self->manual_credit)
-        s_release (self, 1);
-    free (sender);
-    zframe_destroy (&sender_frame);
-    zframe_destroy (&body);
+    gl_msg_t *message = gl_msg_new (GL_MSG_CREDIT);
+    if (!message) {
+        self->stats.control_failed++;
+        return -1;
+    }
+    message->credit.credit = self->pending;
+    int rc = s_send_body (self, GL_WIRE_CREDIT, message);
+    gl_msg_destroy (&message);
+    if (rc == 0) {
+        self->stats.credit_returned += self->pending;
+        self->pending = 0;
+    }
     return rc;
 }
 
+//  Gives back the credit of messages no longer held, in batches of half
+//  the capacity (or at once when nothing is held any more).
+static void
+s_release (gl_actor_t *self, uint32_t credit)
+{
+    self->stats.held -= credit;
+    self->pending += credit;
+    if (self->pending * 2 >= s_capacity (self) || self->stats.held == 0)
+        s_flush_credit (self);
+}
+
+//  Logs a refused delivery: the first at once, then at most one line per
+//  interval saying how many were refused since (a flood of strays must
+//  not become a flood of lines).
+static void
+s_log_refusal (gl_actor_t *self, const char *sender, const char *reason, const char *detail)
+{
+    int64_t now = zclock_mono ();
+    if (self->refusal_logged && now - self->refusal_logged < S_REFUSAL_LOG_MS) {
+        self->refusals_unlogged++;
+        return;
+    }
+    gl_log_warn ("delivery_refused", "address=%s sender=%s reason=%s detail=%s also_refused=%"
+                 PRIu64 " refused=%" PRIu64, self->address, GL_LOG_VALUE (sender), reason,
+                 GL_LOG_VALUE (detail), self->refusals_unlogged, self->stats.refused);
+    self->refusal_logged = now;
+    self->refusals_unlogged = 0;
+}
+
+//  Settles a delivery the actor did not take: counts and logs it.
+static void
+s_refuse (gl_actor_t *self, uint64_t *counter, const char *sender, const char *reason,
+          const char *detail)
+{
+    self->stats.refused++;
+    (*counter)++;
+    if (!self->manual_credit)
+        s_release (self, 1);
+    s_log_refusal (self, sender, reason, detail);
+}
+
+//  Checks a DELIVER's frames (sender address, body) and decodes the body.
+//  Returns the message, or NULL with the reason in error.
+static gl_msg_t *
+s_deliver_decode (zmsg_t *message, char *sender, char *error)
+{
+    zframe_t *sender_frame = zmsg_first (message);
+    zframe_t *body = zmsg_next (message);
+    size_t service_size, instance_size;
+    if (!sender_frame || !body || zmsg_size (message) != 2) {
+        snprintf (error, GL_MSG_ERROR_MAX, "expected 2 frames after the header, found %zu",
+                  zmsg_size (message));
+        return NULL;
+    }
+    size_t size = zframe_size (sender_frame);
+    if (size > GL_WIRE_ADDRESS_MAX
+    ||  !gl_wire_address_parse ((const char *) zframe_data (sender_frame), size,
+                                &service_size, &instance_size)) {
+        snprintf (error, GL_MSG_ERROR_MAX, "expected a sender address");
+        return NULL;
+    }
+    memcpy (sender, zframe_data (sender_frame), size);
+    sender [size] = '\0';
+    gl_msg_t *decoded = gl_msg_decode (zframe_data (body), zframe_size (body), error);
+    if (decoded && (decoded->type <= GL_MSG_INVALID || decoded->type >= GL_MSG_COUNT)) {
+        snprintf (error, GL_MSG_ERROR_MAX, "type out of range");
+        gl_msg_destroy (&decoded);
+    }
+    return decoded;
+}
+
+//  Handles a DELIVER: decodes the body and calls the handler for its
+//  type. Every delivery is settled: a refused one's credit is returned
+//  here, a handled one's here too unless the actor returns it itself.
+static void
+s_handle_deliver (gl_actor_t *self, zmsg_t *message)
+{
+    self->stats.delivered++;
+    self->stats.held++;
+    char sender [GL_WIRE_ADDRESS_MAX + 1] = "-";
+    char error [GL_MSG_ERROR_MAX] = "";
+    gl_msg_t *decoded = s_deliver_decode (message, sender, error);
+    if (!decoded)
+        s_refuse (self, &self->stats.malformed, sender, "malformed", error);
+    else
+    if (!self->handlers [decoded->type].handler)
+        s_refuse (self, &self->stats.unhandled, sender, "unhandled",
+                  gl_msg_type_name (decoded->type));
+    else {
+        gl_msg_type_t type = decoded->type;
+        if (self->handlers [type].handler (self, sender, &decoded,
+                                           self->handlers [type].argument) == 0) {
+            self->stats.handled++;
+            if (!self->manual_credit)
+                s_release (self, 1);
+        }
+        else
+            s_refuse (self, &self->stats.handler_failed, sender, "handler_failed",
+                      gl_msg_type_name (type));
+    }
+    gl_msg_destroy (&decoded);
+}
+
+//  Decodes the frame as an error body; returns it or NULL.
+static gl_msg_t *
+s_decode_error (zframe_t *frame)
+{
+    char error [GL_MSG_ERROR_MAX];
+    gl_msg_t *decoded = frame? gl_msg_decode (zframe_data (frame), zframe_size (frame), error)
+                             : NULL;
+    if (decoded && decoded->type != GL_MSG_ERROR)
+        gl_msg_destroy (&decoded);
+    return decoded;
+}
+
 //  Handles a BOUNCE: hands the returned message and reason to the actor.
+//  A bounce for not_registered means the broker no longer knows this
+//  instance: it registers again first.
 static void
 s_handle_bounce (gl_actor_t *self, zmsg_t *message)
 {
-    char *destination = zmsg_popstr (message);
-    zframe_t *body = zmsg_pop (message);
-    zframe_t *reason = zmsg_pop (message);
+    self->stats.bounced++;
+    zframe_t *address = zmsg_first (message);
+    zframe_t *body = zmsg_next (message);
+    zframe_t *reason = zmsg_next (message);
+    char destination [GL_WIRE_ADDRESS_MAX + 1] = "";
+    if (address && zframe_size (address) <= GL_WIRE_ADDRESS_MAX) {
+        memcpy (destination, zframe_data (address), zframe_size (address));
+        destination [zframe_size (address)] = '\0';
+        if (strlen (destination) != zframe_size (address))
+            destination [0] = '\0';         //  a NUL inside: not an address
+    }
     char error [GL_MSG_ERROR_MAX];
     gl_msg_t *returned = body? gl_msg_decode (zframe_data (body), zframe_size (body), error): NULL;
-    gl_msg_t *why = reason? gl_msg_decode (zframe_data (reason), zframe_size (reason), error): NULL;
-    const char *code = why && why->type == GL_MSG_ERROR? why->error.code: "unknown";
-    const char *text = why && why->type == GL_MSG_ERROR? why->error.text: "";
+    gl_msg_t *why = s_decode_error (reason);
+    const char *code = why? why->error.code: "unknown";
+    const char *text = why? why->error.text: "";
+    if (strcmp (code, "not_registered") == 0 && self->state == S_REGISTERED)
+        s_send_ready (self);
     if (self->bounce_handler)
-        self->bounce_handler (self, destination? destination: "", returned, code, text,
-                              self->bounce_argument);
+        self->bounce_handler (self, destination, returned, code, text, self->bounce_argument);
     else
-        gl_log_warn ("message_bounced", "destination=%s code=%s", destination? destination: "-",
-                     code);
+        gl_log_warn ("message_bounced", "destination=%s code=%s", GL_LOG_VALUE (destination),
+                     GL_LOG_VALUE (code));
     gl_msg_destroy (&returned);
     gl_msg_destroy (&why);
-    zframe_destroy (&body);
-    zframe_destroy (&reason);
-    free (destination);
+}
+
+//  Handles WELCOME: the registration is live; keeps the broker's limits.
+static void
+s_handle_welcome (gl_actor_t *self, const gl_msg_t *welcome)
+{
+    int64_t heartbeat_ms = welcome->welcome.heartbeat_ms;
+    if (heartbeat_ms < S_HEARTBEAT_MIN_MS)
+        heartbeat_ms = S_HEARTBEAT_MIN_MS;
+    if (heartbeat_ms > S_HEARTBEAT_MAX_MS)
+        heartbeat_ms = S_HEARTBEAT_MAX_MS;
+    if (heartbeat_ms != self->heartbeat_ms) {
+        self->heartbeat_ms = heartbeat_ms;
+        s_heartbeat_start (self);
+    }
+    self->backoff_ms = S_BACKOFF_FIRST_MS;
+    gl_log_info ("actor_registered", "address=%s broker=%s heartbeat_ms=%" PRId64,
+                 self->address, GL_LOG_VALUE (welcome->welcome.broker), self->heartbeat_ms);
+    s_set_registered (self, true);
 }
 
 //  Handles WELCOME, ERROR and MEMBERSHIP, whose one frame is a body.
 static void
 s_handle_control (gl_actor_t *self, gl_wire_command_t command, zmsg_t *message)
 {
-    zframe_t *body = zmsg_pop (message);
-    char error [GL_MSG_ERROR_MAX];
-    gl_msg_t *decoded = body? gl_msg_decode (zframe_data (body), zframe_size (body), error): NULL;
-    zframe_destroy (&body);
+    zframe_t *body = zmsg_first (message);
+    char error [GL_MSG_ERROR_MAX] = "missing body";
+    gl_msg_t *decoded = body && zmsg_size (message) == 1
+                      ? gl_msg_decode (zframe_data (body), zframe_size (body), error): NULL;
     if (!decoded) {
-        gl_log_warn ("frame_rejected", "command=%s reason=\"%s\"",
-                     gl_wire_command_name (command), body? error: "missing body");
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "command=%s reason=%s",
+                     gl_wire_command_name (command), GL_LOG_VALUE (error));
         return;
     }
-    if (command == GL_WIRE_WELCOME && decoded->type == GL_MSG_WELCOME) {
-        self->state = S_REGISTERED;
-        self->backoff_ms = S_BACKOFF_FIRST_MS;
-        self->heartbeat_ms = decoded->welcome.heartbeat_ms;
-        gl_log_info ("actor_registered", "address=%s broker=%s", self->address,
-                     decoded->welcome.broker);
-    }
+    if (command == GL_WIRE_WELCOME && decoded->type == GL_MSG_WELCOME)
+        s_handle_welcome (self, decoded);
     else
     if (command == GL_WIRE_ERROR && decoded->type == GL_MSG_ERROR) {
-        gl_log_warn ("broker_error", "code=%s text=\"%s\"", decoded->error.code,
-                     decoded->error.text);
-        if (strcmp (decoded->error.code, "not_registered") == 0)
+        gl_log_warn ("broker_error", "code=%s text=%s", GL_LOG_VALUE (decoded->error.code),
+                     GL_LOG_VALUE (decoded->error.text));
+        if (strcmp (decoded->error.code, "not_registered") == 0
+        &&  self->state == S_REGISTERED)
             s_send_ready (self);
     }
     else
@@ -205,49 +395,22 @@ s_handle_control (gl_actor_t *self, gl_wire_command_t command, zmsg_t *message)
         if (self->membership_handler)
             self->membership_handler (self, decoded, self->membership_argument);
     }
-    else
+    else {
+        self->stats.rejected++;
         gl_log_warn ("frame_rejected", "command=%s reason=\"unexpected %s body\"",
                      gl_wire_command_name (command), gl_msg_type_name (decoded->type));
+    }
     gl_msg_destroy (&decoded);
-}
-
-//  Reads one message from the broker and dispatches it by command.
-static int
-s_handle_socket (zloop_t *loop, zsock_t *socket, void *argument)
-{
-    gl_actor_t *self = (gl_actor_t *) argument;
-    zmsg_t *message = zmsg_recv (socket);
-    if (!message)
-        return self->stopping? -1: 0;
-    self->last_heard = zclock_mono ();
-    zframe_t *header = zmsg_pop (message);
-    gl_wire_command_t command = 0;
-    int rc = 0;
-    if (!header || gl_wire_header_parse (zframe_data (header), zframe_size (header), &command)
-                   != GL_WIRE_HEADER_OK)
-        gl_log_warn ("frame_rejected", "reason=bad_header");
-    else
-    if (command == GL_WIRE_DELIVER)
-        rc = s_handle_deliver (self, message);
-    else
-    if (command == GL_WIRE_BOUNCE)
-        s_handle_bounce (self, message);
-    else
-    if (command == GL_WIRE_DISCONNECT)
-        s_send_ready (self);
-    else
-    if (command != GL_WIRE_HEARTBEAT)
-        s_handle_control (self, command, message);
-    zframe_destroy (&header);
-    zmsg_destroy (&message);
-    return (rc == 0 && !self->stopping)? 0: -1;
 }
 
 //  One-shot timer: connects again after a backoff.
 static int
 s_reconnect_timer (zloop_t *loop, int timer_id, void *argument)
 {
-    return s_connect ((gl_actor_t *) argument);
+    gl_actor_t *self = (gl_actor_t *) argument;
+    if (s_connect (self) != 0)
+        s_disconnect_and_wait (self);
+    return 0;
 }
 
 //  Closes the socket and schedules a reconnect after the backoff.
@@ -255,47 +418,197 @@ static void
 s_disconnect_and_wait (gl_actor_t *self)
 {
     gl_log_warn ("broker_lost", "endpoint=%s retry_ms=%d", self->endpoint, self->backoff_ms);
-    zloop_reader_end (self->loop, self->socket);
-    zsock_destroy (&self->socket);
+    s_set_registered (self, false);
+    if (self->socket) {
+        zloop_reader_end (self->loop, self->socket);
+        zsock_destroy (&self->socket);
+    }
     self->state = S_WAITING;
-    zloop_timer (self->loop, (size_t) self->backoff_ms, 1, s_reconnect_timer, self);
+    if (zloop_timer (self->loop, (size_t) self->backoff_ms, 1, s_reconnect_timer, self) == -1)
+        gl_log_error ("reconnect_not_scheduled", "endpoint=%s", self->endpoint);
     self->backoff_ms = self->backoff_ms * 2 > S_BACKOFF_MAX_MS? S_BACKOFF_MAX_MS
                                                               : self->backoff_ms * 2;
 }
 
+//  Handles DISCONNECT from the broker. An error body with code replaced
+//  means another connection registered this service/instance: taking the
+//  address back would make the two fight over it, so the actor stops and
+//  gl_actor_run returns -1. Otherwise (shutdown, no body) it reconnects
+//  with backoff and registers again.
+static int
+s_handle_disconnect (gl_actor_t *self, zmsg_t *message)
+{
+    gl_msg_t *why = s_decode_error (zmsg_first (message));
+    if (why && strcmp (why->error.code, "replaced") == 0) {
+        gl_log_error ("actor_replaced", "address=%s text=%s reason=\"another connection "
+                      "registered this address; not registering again\"", self->address,
+                      GL_LOG_VALUE (why->error.text));
+        gl_msg_destroy (&why);
+        s_set_registered (self, false);
+        self->state = S_WAITING;
+        self->exit_code = -1;
+        self->stopping = true;
+        return -1;
+    }
+    gl_log_info ("broker_disconnected", "address=%s code=%s", self->address,
+                 why? GL_LOG_VALUE (why->error.code): "-");
+    gl_msg_destroy (&why);
+    s_disconnect_and_wait (self);
+    return 0;
+}
+
+int
+gl_actor_dispatch (gl_actor_t *self, zmsg_t **message_p)
+{
+    zmsg_t *message = message_p? *message_p: NULL;
+    if (!message)
+        return self->stopping? -1: 0;
+    *message_p = NULL;
+    self->last_heard = zclock_mono ();
+    zframe_t *header = zmsg_pop (message);
+    gl_wire_command_t command = 0;
+    int rc = 0;
+    if (!header || gl_wire_header_parse (zframe_data (header), zframe_size (header), &command)
+                   != GL_WIRE_HEADER_OK) {
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "reason=bad_header");
+    }
+    else
+    if (command == GL_WIRE_DELIVER)
+        s_handle_deliver (self, message);
+    else
+    if (command == GL_WIRE_BOUNCE)
+        s_handle_bounce (self, message);
+    else
+    if (command == GL_WIRE_DISCONNECT)
+        rc = s_handle_disconnect (self, message);
+    else
+    if (command == GL_WIRE_WELCOME || command == GL_WIRE_ERROR || command == GL_WIRE_MEMBERSHIP)
+        s_handle_control (self, command, message);
+    else
+    if (command != GL_WIRE_HEARTBEAT) {
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "command=%s reason=\"not sent to an actor\"",
+                     gl_wire_command_name (command));
+    }
+    zframe_destroy (&header);
+    zmsg_destroy (&message);
+    return (rc == 0 && !self->stopping)? 0: -1;
+}
+
+//  Reads one message from the broker and dispatches it.
+static int
+s_handle_socket (zloop_t *loop, zsock_t *socket, void *argument)
+{
+    gl_actor_t *self = (gl_actor_t *) argument;
+    zmsg_t *message = zmsg_recv (socket);
+    if (!message)
+        return (self->stopping || zsys_interrupted)? -1: 0;
+    return gl_actor_dispatch (self, &message);
+}
+
+//  Writes how many refusals were not logged, once their interval is over.
+static void
+s_log_refusals_unlogged (gl_actor_t *self, int64_t now)
+{
+    if (self->refusals_unlogged && now - self->refusal_logged >= S_REFUSAL_LOG_MS) {
+        gl_log_warn ("deliveries_refused", "address=%s count=%" PRIu64 " refused=%" PRIu64,
+                     self->address, self->refusals_unlogged, self->stats.refused);
+        self->refusals_unlogged = 0;
+        self->refusal_logged = now;
+    }
+}
+
 //  Heartbeat timer: detects a silent broker, keeps the broker's view of
-//  this instance alive.
+//  this instance alive, and sends READY again if it went unanswered.
 static int
 s_heartbeat_timer (zloop_t *loop, int timer_id, void *argument)
 {
     gl_actor_t *self = (gl_actor_t *) argument;
     if (self->stopping)
         return -1;
+    int64_t now = zclock_mono ();
+    s_log_refusals_unlogged (self, now);
     if (self->state == S_WAITING)
         return 0;
-    int64_t now = zclock_mono ();
     if (now - self->last_heard > S_LIVENESS * self->heartbeat_ms)
         s_disconnect_and_wait (self);
     else
+    if (self->state == S_CONNECTING && now - self->ready_sent > S_LIVENESS * self->heartbeat_ms)
+        s_send_ready (self);
+    else
     if (now - self->last_sent >= self->heartbeat_ms)
-        s_send (self, GL_WIRE_HEARTBEAT, NULL, 0, NULL, 0);
+        s_send_control (self, GL_WIRE_HEARTBEAT, NULL, 0);
     return 0;
 }
 
-//  Opens a new DEALER to the broker and sends READY.
+//  (Re)starts the heartbeat timer at a quarter interval, so a silent
+//  broker is noticed close to three intervals, not four.
+static int
+s_heartbeat_start (gl_actor_t *self)
+{
+    if (self->heartbeat_timer)
+        zloop_timer_end (self->loop, self->heartbeat_timer);
+    self->heartbeat_timer = zloop_timer (self->loop, (size_t) (self->heartbeat_ms / 4 + 1), 0,
+                                         s_heartbeat_timer, self);
+    if (self->heartbeat_timer == -1) {
+        self->heartbeat_timer = 0;
+        gl_log_error ("heartbeat_not_scheduled", "address=%s", self->address);
+        return -1;
+    }
+    return 0;
+}
+
+//  Opens a new DEALER to the broker and sends READY. Returns 0 or -1.
 static int
 s_connect (gl_actor_t *self)
 {
     self->socket = zsock_new (ZMQ_DEALER);
-    if (!self->socket || zsock_connect (self->socket, "%s", self->endpoint) != 0) {
+    if (!self->socket) {
+        gl_log_error ("connect_failed", "endpoint=%s reason=\"no socket\"", self->endpoint);
+        return -1;
+    }
+    zsock_set_linger (self->socket, 0);
+    zsock_set_rcvhwm (self->socket, (int) (self->capacity + S_RECEIVE_HEADROOM));
+    if (zsock_connect (self->socket, "%s", self->endpoint) != 0
+    ||  zloop_reader (self->loop, self->socket, s_handle_socket, self) != 0) {
         gl_log_error ("connect_failed", "endpoint=%s", self->endpoint);
         zsock_destroy (&self->socket);
         return -1;
     }
-    zsock_set_linger (self->socket, 0);
-    zloop_reader (self->loop, self->socket, s_handle_socket, self);
     self->last_heard = zclock_mono ();
     s_send_ready (self);
+    return 0;
+}
+
+//  True for a follow entry: a service name, or a prefix ending in ".*".
+static bool
+s_follow_valid (const char *entry)
+{
+    size_t length = strnlen (entry, GL_WIRE_NAME_MAX + 1);
+    bool pattern = length >= 3 && strcmp (entry + length - 2, ".*") == 0;
+    return length <= GL_WIRE_NAME_MAX
+        && gl_wire_service_valid (entry, pattern? length - 1: length);
+}
+
+//  Checks the follow list and copies it. Returns 0 or -1 with a log line.
+static int
+s_follow_copy (gl_actor_t *self, const char *const *follow)
+{
+    for (size_t index = 0; follow && follow [index]; index++) {
+        if (index == GL_ACTOR_FOLLOW_MAX) {
+            gl_log_error ("actor_invalid", "reason=\"expected at most %d follow entries\"",
+                          GL_ACTOR_FOLLOW_MAX);
+            return -1;
+        }
+        if (!s_follow_valid (follow [index])) {
+            gl_log_error ("actor_invalid", "follow=%s reason=\"expected a service name or a "
+                          "prefix ending in .*\"", GL_LOG_VALUE (follow [index]));
+            return -1;
+        }
+        snprintf (self->follow [index], sizeof (self->follow [index]), "%s", follow [index]);
+        self->follow_count = index + 1;
+    }
     return 0;
 }
 
@@ -309,7 +622,7 @@ s_options_valid (const gl_actor_options_t *options, char *instance, size_t size)
     }
     if (!options->service || !gl_wire_service_valid (options->service, strlen (options->service))) {
         gl_log_error ("actor_invalid", "service=%s reason=\"expected 1-64 of a-z 0-9 . _ -\"",
-                      options->service? options->service: "-");
+                      GL_LOG_VALUE (options->service));
         return -1;
     }
     if (options->instance) {
@@ -327,7 +640,7 @@ s_options_valid (const gl_actor_options_t *options, char *instance, size_t size)
     }
     if (!gl_wire_instance_valid (instance, strlen (instance))) {
         gl_log_error ("actor_invalid", "instance=%s reason=\"expected 1-64 of A-Z a-z 0-9 . _ : -\"",
-                      instance);
+                      GL_LOG_VALUE (instance));
         return -1;
     }
     return 0;
@@ -337,26 +650,34 @@ gl_actor_t *
 gl_actor_new (const gl_actor_options_t *options)
 {
     char instance [GL_WIRE_NAME_MAX + 1];
-    if (s_options_valid (options, instance, sizeof (instance)) != 0)
+    if (!options || s_options_valid (options, instance, sizeof (instance)) != 0)
         return NULL;
-    gl_actor_t *self = (gl_actor_t *) zmalloc (sizeof (gl_actor_t));
-    self->endpoint = strdup (options->endpoint);
+    gl_actor_t *self = (gl_actor_t *) calloc (1, sizeof (gl_actor_t));
+    if (!self) {
+        gl_log_error ("actor_failed", "reason=\"out of memory\"");
+        return NULL;
+    }
     snprintf (self->service, sizeof (self->service), "%s", options->service);
     snprintf (self->instance, sizeof (self->instance), "%s", instance);
     snprintf (self->address, sizeof (self->address), "%s/%s", self->service, self->instance);
     self->capacity = options->credit? options->credit: 100;
     self->manual_credit = options->manual_credit;
     self->heartbeat_ms = options->heartbeat_ms? options->heartbeat_ms: 1000;
+    if (self->heartbeat_ms < S_HEARTBEAT_MIN_MS)
+        self->heartbeat_ms = S_HEARTBEAT_MIN_MS;
     self->backoff_ms = S_BACKOFF_FIRST_MS;
-    self->loop = zloop_new ();
-    if (s_connect (self) != 0) {
+    if (s_follow_copy (self, options->follow) != 0) {
+        free (self);
+        return NULL;
+    }
+    self->endpoint = strdup (options->endpoint);
+    self->loop = self->endpoint? zloop_new (): NULL;
+    if (!self->loop || s_connect (self) != 0 || s_heartbeat_start (self) != 0) {
+        if (!self->loop)
+            gl_log_error ("actor_failed", "reason=\"out of memory\"");
         gl_actor_destroy (&self);
         return NULL;
     }
-    //  The timer ticks at a quarter interval so a silent broker is noticed
-    //  close to three intervals, not four.
-    self->heartbeat_timer = zloop_timer (self->loop, (size_t) (self->heartbeat_ms / 4 + 1), 0,
-                                         s_heartbeat_timer, self);
     return self;
 }
 
@@ -366,7 +687,7 @@ gl_actor_destroy (gl_actor_t **self_p)
     if (self_p && *self_p) {
         gl_actor_t *self = *self_p;
         if (self->socket && self->state == S_REGISTERED)
-            s_send (self, GL_WIRE_DISCONNECT, NULL, 0, NULL, 0);
+            s_send_control (self, GL_WIRE_DISCONNECT, NULL, 0);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->socket);
         free (self->endpoint);
@@ -378,7 +699,7 @@ gl_actor_destroy (gl_actor_t **self_p)
 void
 gl_actor_on (gl_actor_t *self, gl_msg_type_t type, gl_actor_handler_fn *handler, void *argument)
 {
-    if (type > GL_MSG_INVALID && type < S_HANDLERS) {
+    if (type > GL_MSG_INVALID && type < GL_MSG_COUNT) {
         self->handlers [type].handler = handler;
         self->handlers [type].argument = argument;
     }
@@ -398,13 +719,22 @@ gl_actor_on_membership (gl_actor_t *self, gl_actor_membership_fn *handler, void 
     self->membership_argument = argument;
 }
 
-int
-gl_actor_send (gl_actor_t *self, const char *address, const gl_msg_t *message)
+void
+gl_actor_on_connection (gl_actor_t *self, gl_actor_connection_fn *handler, void *argument)
+{
+    self->connection_handler = handler;
+    self->connection_argument = argument;
+}
+
+//  Encodes and sends an application message; returns 0 or -1 (logged).
+static int
+s_send_application (gl_actor_t *self, const char *address, const gl_msg_t *message)
 {
     size_t service_size, instance_size;
-    if (!gl_wire_address_parse (address, strlen (address), &service_size, &instance_size)) {
+    if (!address || !message
+    ||  !gl_wire_address_parse (address, strlen (address), &service_size, &instance_size)) {
         gl_log_error ("send_refused", "address=%s reason=\"expected service or service/instance\"",
-                      address);
+                      GL_LOG_VALUE (address));
         return -1;
     }
     if (self->state != S_REGISTERED)
@@ -413,8 +743,16 @@ gl_actor_send (gl_actor_t *self, const char *address, const gl_msg_t *message)
     char *data = NULL;
     size_t size = 0;
     if (gl_msg_encode (message, &data, &size, error) != 0) {
-        gl_log_error ("send_refused", "address=%s type=%s reason=\"%s\"", address,
-                      gl_msg_type_name (message->type), error);
+        gl_log_error ("send_refused", "address=%s type=%s reason=%s", address,
+                      gl_msg_type_name (message->type), GL_LOG_VALUE (error));
+        return -1;
+    }
+    if (self->max_body && size > self->max_body) {
+        gl_log_error ("send_refused", "address=%s type=%s size=%zu max_body=%" PRIu64
+                      " reason=\"larger than the broker takes\"", address,
+                      gl_msg_type_name (message->type), size, self->max_body);
+        self->stats.send_too_large++;
+        free (data);
         return -1;
     }
     int rc = s_send (self, GL_WIRE_SEND, address, strlen (address), data, size);
@@ -423,9 +761,26 @@ gl_actor_send (gl_actor_t *self, const char *address, const gl_msg_t *message)
 }
 
 int
+gl_actor_send (gl_actor_t *self, const char *address, const gl_msg_t *message)
+{
+    int rc = s_send_application (self, address, message);
+    if (rc == 0)
+        self->stats.sent++;
+    else
+        self->stats.send_failed++;
+    return rc;
+}
+
+int
 gl_actor_credit (gl_actor_t *self, uint32_t credit)
 {
-    s_release (self, credit);
+    if (credit > self->stats.held) {
+        gl_log_error ("credit_refused", "address=%s credit=%u held=%u reason=\"more than "
+                      "the messages held\"", self->address, credit, self->stats.held);
+        return -1;
+    }
+    if (credit)
+        s_release (self, credit);
     return 0;
 }
 
@@ -438,9 +793,10 @@ gl_actor_loop (gl_actor_t *self)
 int
 gl_actor_run (gl_actor_t *self)
 {
-    zloop_start (self->loop);
+    if (!self->stopping)
+        zloop_start (self->loop);
     gl_log_info ("actor_stopping", "address=%s", self->address);
-    return 0;
+    return self->exit_code;
 }
 
 //  One-shot timer that ends the loop.
@@ -454,7 +810,8 @@ void
 gl_actor_stop (gl_actor_t *self)
 {
     self->stopping = true;
-    zloop_timer (self->loop, 1, 1, s_stop_timer, self);
+    if (zloop_timer (self->loop, 1, 1, s_stop_timer, self) == -1)
+        gl_log_error ("stop_not_scheduled", "address=%s", self->address);
 }
 
 bool
@@ -467,4 +824,16 @@ const char *
 gl_actor_address (gl_actor_t *self)
 {
     return self->address;
+}
+
+gl_actor_stats_t
+gl_actor_stats (gl_actor_t *self)
+{
+    return self->stats;
+}
+
+uint64_t
+gl_actor_max_body (gl_actor_t *self)
+{
+    return self->max_body;
 }
