@@ -10,6 +10,8 @@
     - a FETCH repeating a run in progress, and one for a timeframe the
       provider lacks, are answered FAILED non-retryable; the run in
       progress still completes;
+    - a fetcher that loses the broker sends no request until it is
+      registered again and has waited out a window as a new member;
     - a BARS part the broker bounces (no writer, queue full) fails its run
       retryable to the scheduler, once; a bounced EVENT is logged.
 */
@@ -115,6 +117,48 @@ s_test_bounced_bars (gl_simclient_t *sim)
     s_setenv ("health_ms", "5000");
 }
 
+//  The sim's count of Yahoo requests so far.
+static long
+s_requests (gl_simclient_t *sim)
+{
+    return peers_sim_audit (sim, "yahoo", "anonymous", "200").total;
+}
+
+//  A fetcher cut off from the broker (SIGSTOP) drops its share to 0: the
+//  sim sees no request from it after its share_dropped line, for two and
+//  a half windows; once the broker runs again the fetcher registers, waits
+//  out one window as a new member, and finishes the work it held.
+static void
+s_test_broker_lost (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    s_setenv ("limits", "2/1s");
+    const char *log = "fetcher-lost.log";
+    pid_t fetcher = peers_fetcher_start_logged ("yahoo", "lost", log);
+    uint64_t runs = 6;              //  two requests each: six windows of work
+    for (uint64_t run = 1; run <= runs; run++)
+        peers_fetch ("yahoo", run, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+    GL_CHECK (peers_wait_for (s_requests (sim) >= 2, 10000));
+    kill (peers_broker, SIGSTOP);
+    GL_CHECK (peers_wait_for (peers_log_count (log, "event=share_dropped reason=broker_lost") == 1,
+                              5000));
+    long at_loss = s_requests (sim);
+    printf ("broker lost: requests=%ld\n", at_loss);
+    GL_CHECK (!peers_wait_for (s_requests (sim) > at_loss, 2500));
+    GL_CHECK_INT (s_requests (sim), at_loss);
+    kill (peers_broker, SIGCONT);
+    GL_CHECK (peers_wait_for (peers_log_count (log, "event=broker_registered") >= 2, 10000));
+    GL_CHECK (peers_wait_for (peers_answers == (int) runs, 20000));
+    for (uint64_t run = 1; run <= runs; run++)
+        GL_CHECK (peers_runs [run].last && peers_runs [run].failed [0] == 0);
+    printf ("broker back: requests=%ld\n", s_requests (sim));
+    GL_CHECK (s_requests (sim) >= (long) (2 * runs));
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    s_setenv ("limits", "1/1s");
+}
+
 int
 main (void)
 {
@@ -127,6 +171,7 @@ main (void)
         s_setenv ("guard_ms", "30");
         s_test_bad_ranges (sim);
         s_test_refusals (sim);
+        s_test_broker_lost (sim);
         s_test_bounced_bars (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);

@@ -572,6 +572,16 @@ s_job_refuse (self_t *self, job_t *job, const char *error_class, bool retryable,
     s_job_fail (self, job, error_class, retryable, retry_after_ms, message);
 }
 
+//  How many jobs are held.
+static size_t
+s_job_count (self_t *self)
+{
+    size_t count = 0;
+    for (job_t *job = self->jobs; job; job = job->next)
+        count++;
+    return count;
+}
+
 //  The job already working this run, or NULL.
 static job_t *
 s_job_find (self_t *self, uint64_t run_id, const job_t *except)
@@ -615,9 +625,8 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     self_t *self = (self_t *) argument;
     job_t *job = s_job_new (self, message_p, sender);
     if (!job) {
-        gl_log_error ("fetch_dropped", "reason=\"out of memory\"");
-        gl_actor_credit (self->actor, 1);
-        return 0;
+        gl_log_error ("fetch_refused", "reason=\"out of memory\"");
+        return -1;              //  the runtime returns its credit
     }
     gl_timeframe_t timeframe = gl_timeframe_parse (job->fetch->fetch.timeframe);
     int64_t now = s_now ();
@@ -715,6 +724,24 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     snprintf (limit, sizeof (limit), "%u", found? gl_ratelimit_limit (self->ratelimit, 0, INT64_MAX / 2): 0);
     gl_log_info ("share_changed", "members=%s index=%u share=%s", members, index, limit);
     s_pump (self);
+}
+
+//  Registration changes. Lost: the broker will declare this instance dead
+//  and give its share of the rate limit away, so the share is 0 at once,
+//  and no request starts until a new MEMBERSHIP. Registered again: this
+//  instance is a new member, whose old share is 0 for one window
+//  (protocol/SPEC.md 5.7), which dropping to 0 here already arranges.
+static void
+s_on_connection (gl_actor_t *actor, bool registered, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (registered) {
+        gl_log_info ("broker_registered", "share=0 until_membership=1");
+        return;
+    }
+    gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
+    gl_log_warn ("share_dropped", "reason=broker_lost share=0 jobs_held=%zu in_flight=%zu",
+                 s_job_count (self), self->in_flight);
 }
 
 //  zloop: timed breaker transitions, and any pacing they release.
@@ -963,10 +990,11 @@ main (int argc, char **argv)
     gl_actor_on (self.actor, GL_MSG_FETCH, s_handle_fetch, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
     gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+    gl_actor_on_connection (self.actor, s_on_connection, &self);
     zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
     zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);
     gl_log_info ("started", "provider=%s base_url=%s", provider, self.base_url);
-    gl_actor_run (self.actor);
+    int rc = gl_actor_run (self.actor);
     s_teardown (&self);
-    return 0;
+    return rc == 0? 0: 1;
 }
