@@ -12,6 +12,8 @@
       progress still completes;
     - a fetcher that loses the broker sends no request until it is
       registered again and has waited out a window as a new member;
+    - with more fetchers than a rule's N, the one left without a share
+      gives its FETCH messages back at once and keeps no credit;
     - a BARS part the broker bounces (no writer, queue full) fails its run
       retryable to the scheduler, once; a bounced EVENT is logged.
 */
@@ -148,6 +150,11 @@ s_test_broker_lost (gl_simclient_t *sim)
     GL_CHECK (!peers_wait_for (s_requests (sim) > at_loss, 2500));
     GL_CHECK_INT (s_requests (sim), at_loss);
     kill (peers_broker, SIGCONT);
+    //  The broker, running again, finds the raw peers silent too: they
+    //  register again as the runtime would.
+    peers_join (0, "scheduler", "test");
+    peers_join (1, "writer", "test");
+    peers_join (2, "ops", "test");
     GL_CHECK (peers_wait_for (peers_log_count (log, "event=broker_registered") >= 2, 10000));
     GL_CHECK (peers_wait_for (peers_answers == (int) runs, 20000));
     for (uint64_t run = 1; run <= runs; run++)
@@ -159,11 +166,76 @@ s_test_broker_lost (gl_simclient_t *sim)
     s_setenv ("limits", "1/1s");
 }
 
+#define CROWD 6
+#define CROWD_RUNS 30
+
+//  Six fetchers on a 5/1s limit: the sixth in sort order has no share. It
+//  gives each FETCH it holds back at once (FAILED rate_limited, retryable,
+//  with a retry_after_ms) and keeps back the credit, so after at most its
+//  credit (8) it holds none and the broker sends it no more. Answered
+//  FAILED runs are sent again, as the scheduler would: every run ends
+//  with its bars within a bounded number of windows, none sits unanswered,
+//  and the sim never sees the limit exceeded.
+static void
+s_test_crowd (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    s_setenv ("limits", "5/1s");
+    pid_t fetchers [CROWD];
+    char logs [CROWD][32];
+    for (int index = 0; index < CROWD; index++) {
+        char instance [8];
+        snprintf (instance, sizeof (instance), "h%d", index + 1);
+        snprintf (logs [index], sizeof (logs [index]), "fetcher-crowd-%d.log", index + 1);
+        fetchers [index] = peers_fetcher_start_logged ("yahoo", instance, logs [index]);
+    }
+    for (int index = 0; index < CROWD; index++)
+        GL_CHECK (peers_wait_for (peers_log_count (logs [index], "members=6 ") > 0, 10000));
+    for (uint64_t run = 1; run <= CROWD_RUNS; run++)
+        peers_fetch ("yahoo", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    int resent = 0, given_back = 0;
+    int64_t deadline = gl_test_now_ms () + 30000;
+    int done = 0;
+    while (done < CROWD_RUNS && gl_test_now_ms () < deadline) {
+        peers_poll (10);
+        done = 0;
+        for (uint64_t run = 1; run <= CROWD_RUNS; run++) {
+            peers_run_t *answer = &peers_runs [run];
+            done += answer->last;
+            if (!answer->failed [0])
+                continue;
+            GL_CHECK_STR (answer->failed, "rate_limited");
+            GL_CHECK (answer->retryable && answer->retry_after_ms > 0);
+            given_back++;
+            answer->failed [0] = 0;
+            peers_fetch ("yahoo", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+            resent++;
+        }
+    }
+    printf ("crowd: done=%d given_back=%d\n", done, given_back);
+    GL_CHECK_INT (done, CROWD_RUNS);
+    int sixth = peers_log_count (logs [CROWD - 1], "class=rate_limited");
+    GL_CHECK (sixth <= 8);
+    GL_CHECK_INT (sixth, given_back);
+    peers_audit_t audit = peers_sim_audit (sim, "yahoo", "anonymous", "200");
+    printf ("crowd: requests=%ld over_limit=%ld peak=%ld\n", audit.total, audit.over_limit,
+            audit.peak);
+    GL_CHECK_INT (audit.total, CROWD_RUNS);
+    GL_CHECK_INT (audit.over_limit, 0);
+    for (int index = 0; index < CROWD; index++) {
+        GL_CHECK (peers_alive (fetchers [index]));
+        GL_CHECK (peers_fetcher_stop (fetchers [index]));
+    }
+    s_setenv ("limits", "1/1s");
+}
+
 int
 main (void)
 {
     peers_start ();
-    gl_simclient_t *sim = gl_simclient_new ("sim\n    yahoo\n        null_rate = 0\n", NULL);
+    gl_simclient_t *sim = gl_simclient_new ("sim\n    yahoo\n        null_rate = 0\n"
+                                             "        limits = \"5/1s\"\n", NULL);
     GL_CHECK (sim != NULL);
     if (sim) {
         s_setenv ("base_url", gl_simclient_url (sim, "yahoo"));
@@ -172,6 +244,7 @@ main (void)
         s_test_bad_ranges (sim);
         s_test_refusals (sim);
         s_test_broker_lost (sim);
+        s_test_crowd (sim);
         s_test_bounced_bars (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);

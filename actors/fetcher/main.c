@@ -12,7 +12,14 @@
 
     Credit is manual: the broker hands this instance at most `credit` jobs
     at a time, and one more each time a job ends, so queued work waits in
-    the broker where any fetcher of the service can take it.
+    the broker where any fetcher of the service can take it. An instance
+    the membership leaves without a share (more fetchers than a rule's N)
+    gives every waiting job back at once (FAILED rate_limited, retryable)
+    and keeps back the credit of each job that ends until it has a share
+    again, so the broker stops handing it work it could never start.
+
+    Cut off from the broker, the instance drops its share to 0 at once; it
+    starts again as a new member when registered (SPEC 5.7).
 */
 #include "gl_actor.h"
 #include "gl_breaker.h"
@@ -75,6 +82,8 @@ typedef struct {
     uint64_t bounced_bars, bounced_other;       //  what the broker returned
     uint64_t answered [ANSWERED_MAX];           //  runs lately answered FAILED
     size_t answered_next;
+    bool membership_known;      //  a MEMBERSHIP came since registering
+    uint32_t withheld;          //  credit kept back while there is no share
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
@@ -87,6 +96,21 @@ s_now (void)
 }
 
 static void s_pump (self_t *self);
+
+//  True when the latest MEMBERSHIP leaves this instance no share of some
+//  rule even once every transition is over: more fetchers than the rule's
+//  N (e.g. 6 on 5/1s), so it may never send. Not while the membership is
+//  unknown (before the first MEMBERSHIP, or since the broker was lost).
+static bool
+s_no_share (self_t *self)
+{
+    if (!self->membership_known)
+        return false;
+    for (size_t rule = 0; rule < gl_ratelimit_rules (self->ratelimit); rule++)
+        if (gl_ratelimit_limit (self->ratelimit, rule, INT64_MAX / 2) == 0)
+            return true;
+    return false;
+}
 
 //  Sends an EVENT to ops with the given name and key/value pairs
 //  (NULL-terminated list of key, value).
@@ -138,7 +162,10 @@ s_job_end (self_t *self, job_t *job)
     free (job->windows);
     free (job->continuation);
     free (job);
-    gl_actor_credit (self->actor, 1);
+    if (s_no_share (self))
+        self->withheld++;       //  no more work while it could not start it
+    else
+        gl_actor_credit (self->actor, 1);
 }
 
 //  Sends FAILED for a run to the scheduler, and remembers the run as
@@ -563,6 +590,27 @@ s_job_plan (self_t *self, job_t *job, gl_timeframe_t timeframe, char *message)
     return 0;
 }
 
+//  The longest window of the rate limit, in ms: when to ask again.
+static uint64_t
+s_longest_window (self_t *self)
+{
+    int64_t longest = 0;
+    for (size_t rule = 0; rule < gl_ratelimit_rules (self->ratelimit); rule++)
+        if (gl_ratelimit_window_ms (self->ratelimit, rule) > longest)
+            longest = gl_ratelimit_window_ms (self->ratelimit, rule);
+    return (uint64_t) longest;
+}
+
+//  Fails a job this instance cannot work for want of a share: retryable,
+//  rate_limited, not an attempt (the scheduler gives it to another).
+static void
+s_job_give_back (self_t *self, job_t *job)
+{
+    s_job_fail (self, job, "rate_limited", true, s_longest_window (self),
+                "this fetcher has no share of the rate limit (more fetchers than the limit "
+                "allows requests); given back for another fetcher");
+}
+
 //  Refuses a FETCH at the door: answered FAILED, counted, never worked.
 static void
 s_job_refuse (self_t *self, job_t *job, const char *error_class, bool retryable,
@@ -638,6 +686,11 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
                       "the provider's circuit breaker is open");
     }
     else
+    if (s_no_share (self)) {
+        self->refused++;
+        s_job_give_back (self, job);
+    }
+    else
     if (s_job_find (self, job->fetch->fetch.run_id, job))
         s_job_refuse (self, job, "not_found", false, 0,
                       "this run is already being fetched here; the repeat is refused");
@@ -699,6 +752,19 @@ s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
         self->bounced_other++;
 }
 
+//  Gives back every job without a request in flight.
+static void
+s_give_back_waiting (self_t *self)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (!job->in_flight)
+            s_job_give_back (self, job);
+        job = next;
+    }
+}
+
 //  MEMBERSHIP of our own service: take our share of the rate limit.
 static void
 s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
@@ -723,6 +789,14 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     snprintf (members, sizeof (members), "%zu", count);
     snprintf (limit, sizeof (limit), "%u", found? gl_ratelimit_limit (self->ratelimit, 0, INT64_MAX / 2): 0);
     gl_log_info ("share_changed", "members=%s index=%u share=%s", members, index, limit);
+    self->membership_known = true;
+    if (s_no_share (self))
+        s_give_back_waiting (self);
+    else
+    if (self->withheld) {
+        gl_actor_credit (self->actor, self->withheld);
+        self->withheld = 0;
+    }
     s_pump (self);
 }
 
@@ -740,6 +814,7 @@ s_on_connection (gl_actor_t *actor, bool registered, void *argument)
         return;
     }
     gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
+    self->membership_known = false;
     gl_log_warn ("share_dropped", "reason=broker_lost share=0 jobs_held=%zu in_flight=%zu",
                  s_job_count (self), self->in_flight);
 }
