@@ -14,6 +14,8 @@
       registered again and has waited out a window as a new member;
     - with more fetchers than a rule's N, the one left without a share
       gives its FETCH messages back at once and keeps no credit;
+    - with two writer instances every part of a run reaches one of them,
+      and a run whose writer leaves mid-run is answered FAILED retryable;
     - a BARS part the broker bounces (no writer, queue full) fails its run
       retryable to the scheduler, once; a bounced EVENT is logged.
 */
@@ -230,6 +232,68 @@ s_test_crowd (gl_simclient_t *sim)
     s_setenv ("limits", "1/1s");
 }
 
+#define ROUTED_RUNS 10
+
+//  Bits set in a receivers mask.
+static int
+s_bits (uint32_t mask)
+{
+    return __builtin_popcount (mask);
+}
+
+//  Two writer instances, writer/a (peer 1) and writer/b (peer 3): every
+//  part of a run reaches one of them, and the runs use both. When the
+//  writer of a run in progress leaves, the run is answered FAILED
+//  retryable. Needs the broker to send writer MEMBERSHIP to the fetcher
+//  (READY follow); until it does, the fetcher sends to the service and
+//  this test says SKIP.
+static void
+s_test_two_writers (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    peers_leave (1);
+    peers_join (1, "writer", "a");
+    peers_join (3, "writer", "b");
+    s_setenv ("part_bars", "2");
+    s_setenv ("limits", "5/1s");
+    const char *log = "fetcher-writers.log";
+    pid_t fetcher = peers_fetcher_start_logged ("yahoo", "writers", log);
+    if (!peers_wait_for (peers_log_count (log, "event=writers_changed") > 0
+                      && peers_log_count (log, "writers=2") > 0, 5000))
+        printf ("SKIP two_writers: the fetcher heard no writer MEMBERSHIP (the broker does "
+                "not yet send it to followers)\n");
+    else {
+        for (uint64_t run = 1; run <= ROUTED_RUNS; run++)
+            peers_fetch ("yahoo", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);   //  3 parts
+        GL_CHECK (peers_wait_for (peers_answers == ROUTED_RUNS, 15000));
+        uint32_t used = 0;
+        for (uint64_t run = 1; run <= ROUTED_RUNS; run++) {
+            GL_CHECK (peers_runs [run].last && peers_runs [run].parts == 3);
+            GL_CHECK_INT (s_bits (peers_runs [run].receivers), 1);
+            used |= peers_runs [run].receivers;
+        }
+        GL_CHECK (used == ((1u << 1) | (1u << 3)));
+        //  A run of two windows a second apart: its writer leaves between.
+        s_setenv ("limits", "1/1s");
+        uint64_t run = ROUTED_RUNS + 1;
+        peers_fetch ("yahoo", run, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+        GL_CHECK (peers_wait_for (peers_runs [run].parts > 0, 10000));
+        int writer = peers_runs [run].receivers & (1u << 1)? 1: 3;
+        peers_leave (writer);
+        GL_CHECK (peers_wait_for (peers_runs [run].failed [0], 10000));
+        s_check_failed (run, "server_error", true);
+        GL_CHECK (!peers_runs [run].last);
+    }
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    peers_leave (1);
+    peers_leave (3);
+    peers_join (1, "writer", "test");
+    s_setenv ("part_bars", "10000");
+    s_setenv ("limits", "1/1s");
+}
+
 int
 main (void)
 {
@@ -245,6 +309,7 @@ main (void)
         s_test_refusals (sim);
         s_test_broker_lost (sim);
         s_test_crowd (sim);
+        s_test_two_writers (sim);
         s_test_bounced_bars (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);

@@ -34,6 +34,7 @@
 #define LATENCY_BUCKETS 6
 #define MESSAGE_MAX 256
 #define ANSWERED_MAX 256
+#define WRITERS_MAX 64
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -56,6 +57,7 @@ typedef struct _job_t {
     uint32_t refusals;          //  429s met by this job
     bool in_flight;
     bool abandoned;             //  answered FAILED while a request was in flight
+    char writer [GL_MSG_NAME_MAX * 2 + 2];      //  where its parts go, once chosen
     int64_t not_before;         //  monotonic ms: do not request before
     uint64_t permit;            //  breaker permit of the request in flight
     struct _job_t *next;
@@ -83,6 +85,8 @@ typedef struct {
     uint64_t answered [ANSWERED_MAX];           //  runs lately answered FAILED
     size_t answered_next;
     bool membership_known;      //  a MEMBERSHIP came since registering
+    char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
+    size_t writer_count;        //  0: unknown or none, parts go to the service
     uint32_t withheld;          //  credit kept back while there is no share
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
@@ -229,6 +233,32 @@ s_part_new (self_t *self, job_t *job)
     return part;
 }
 
+//  A 64-bit mix of the run id (splitmix64's finaliser), so consecutive
+//  runs spread over the writers.
+static uint64_t
+s_run_hash (uint64_t run_id)
+{
+    uint64_t hash = run_id + 0x9e3779b97f4a7c15ULL;
+    hash = (hash ^ (hash >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    hash = (hash ^ (hash >> 27)) * 0x94d049bb133111ebULL;
+    return hash ^ (hash >> 31);
+}
+
+//  Chooses where every part of the job goes: one writer instance, picked
+//  from the sorted members by the run id (the same choice in every
+//  fetcher), so all parts of a slice reach the writer that completes it.
+//  Before writer MEMBERSHIP is known, or with no writer, the service.
+static void
+s_job_choose_writer (self_t *self, job_t *job)
+{
+    if (self->writer_count == 0) {
+        snprintf (job->writer, sizeof (job->writer), "writer");
+        return;
+    }
+    size_t index = (size_t) (s_run_hash (job->fetch->fetch.run_id) % self->writer_count);
+    snprintf (job->writer, sizeof (job->writer), "writer/%s", self->writers [index]);
+}
+
 //  Sends the job's current part to the writer and starts the next one.
 //  Returns 0, or -1 if it cannot be sent or the next part allocated.
 static int
@@ -236,7 +266,9 @@ s_part_send (self_t *self, job_t *job, bool last)
 {
     job->part->bars.part = job->parts_sent++;
     job->part->bars.last = last;
-    int rc = gl_actor_send (self->actor, "writer", job->part);
+    if (!job->writer [0])
+        s_job_choose_writer (self, job);
+    int rc = gl_actor_send (self->actor, job->writer, job->part);
     gl_msg_destroy (&job->part);
     job->part = s_part_new (self, job);
     return rc == 0 && job->part? 0: -1;
@@ -765,11 +797,62 @@ s_give_back_waiting (self_t *self)
     }
 }
 
-//  MEMBERSHIP of our own service: take our share of the rate limit.
+//  qsort: writer instance names in byte order.
+static int
+s_compare_names (const void *left, const void *right)
+{
+    return strcmp ((const char *) left, (const char *) right);
+}
+
+//  True if the instance is among the known writers.
+static bool
+s_writer_known (self_t *self, const char *instance)
+{
+    for (size_t index = 0; index < self->writer_count; index++)
+        if (strcmp (self->writers [index], instance) == 0)
+            return true;
+    return false;
+}
+
+//  MEMBERSHIP of writer: the instances parts may be routed to. A run whose
+//  writer left has lost the parts it was sent (they died with it; the
+//  lease fences whatever it stored): it is answered FAILED retryable.
+static void
+s_writers_update (self_t *self, const gl_msg_t *membership)
+{
+    size_t count = 0;
+    for (size_t member = 0; member < membership->membership.member_count
+                            && count < WRITERS_MAX; member++)
+        snprintf (self->writers [count++], GL_MSG_NAME_MAX + 1, "%s",
+                  membership->membership.members [member]);
+    qsort (self->writers, count, sizeof (self->writers [0]), s_compare_names);
+    self->writer_count = count;
+    gl_log_info ("writers_changed", "event=%s instance=%s writers=%zu",
+                 membership->membership.event, membership->membership.instance, count);
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        const char *slash = strchr (job->writer, '/');
+        if (slash && !s_writer_known (self, slash + 1)) {
+            char message [MESSAGE_MAX];
+            snprintf (message, sizeof (message), "%s left after %u parts of this run: they died "
+                      "with it", job->writer, job->parts_sent);
+            s_job_fail (self, job, "server_error", true, 1000, message);
+        }
+        job = next;
+    }
+}
+
+//  MEMBERSHIP: of writer, where parts go; of our own service, our share
+//  of the rate limit.
 static void
 s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
 {
     self_t *self = (self_t *) argument;
+    if (strcmp (membership->membership.service, "writer") == 0) {
+        s_writers_update (self, membership);
+        return;
+    }
     if (strcmp (membership->membership.service, self->service) != 0)
         return;
     const char *me = strchr (gl_actor_address (actor), '/') + 1;
@@ -815,6 +898,7 @@ s_on_connection (gl_actor_t *actor, bool registered, void *argument)
     }
     gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
     self->membership_known = false;
+    self->writer_count = 0;     //  the broker announces them again at registration
     gl_log_warn ("share_dropped", "reason=broker_lost share=0 jobs_held=%zu in_flight=%zu",
                  s_job_count (self), self->in_flight);
 }
@@ -1010,7 +1094,8 @@ main (int argc, char **argv)
     };
     const char *config_path = NULL, *broker = NULL, *provider = NULL, *base_url = NULL;
     self_t self = { 0 };
-    gl_actor_options_t actor_options = { .manual_credit = true };
+    static const char *const follow [] = { "writer", NULL };
+    gl_actor_options_t actor_options = { .manual_credit = true, .follow = follow };
     int option;
     while ((option = getopt_long (argc, argv, "p:c:e:i:u:h", options, NULL)) != -1) {
         switch (option) {

@@ -320,11 +320,17 @@ peers_alive (pid_t pid)
     return waitpid (pid, NULL, WNOHANG) == 0;
 }
 
-//  Stops a fetcher with SIGTERM; true if it exited 0.
+//  Stops a fetcher with SIGTERM; true if it exited 0. The peers go on
+//  heartbeating while it exits, so the broker does not find them silent.
 static inline bool
 peers_fetcher_stop (pid_t pid)
 {
-    int status = gl_process_stop (pid, SIGTERM);
+    int status = 0;
+    if (pid <= 0)
+        return false;
+    kill (pid, SIGTERM);
+    while (waitpid (pid, &status, WNOHANG) == 0)
+        peers_poll (10);
     return WIFEXITED (status) && WEXITSTATUS (status) == 0;
 }
 
