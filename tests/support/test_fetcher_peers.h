@@ -258,7 +258,9 @@ peers_stop (void)
 }
 
 //  Sends FETCH run_id for symbol/timeframe/[from, to) to fetcher.<provider>.
-static inline void
+//  Returns false, sending nothing, if the codec refuses to encode it (a
+//  codec that bounds times refuses what older ones let through).
+static inline bool
 peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const char *timeframe,
              int64_t from, int64_t to)
 {
@@ -271,10 +273,18 @@ peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const ch
     fetch->fetch.from = from;
     fetch->fetch.to = to;
     fetch->fetch.attempt = 1;
-    char service [GL_MSG_NAME_MAX + 1];
+    char service [GL_MSG_NAME_MAX + 1], *data = NULL, error [GL_MSG_ERROR_MAX];
     snprintf (service, sizeof (service), "fetcher.%s", provider);
-    gl_glp_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
+    size_t size = 0;
+    bool valid = gl_msg_encode (fetch, &data, &size, error) == 0;
+    free (data);
+    if (valid)
+        gl_glp_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
+    else
+        printf ("peers_fetch: run %" PRIu64 " not sent, the codec refuses it: %s\n", run_id,
+                error);
     gl_msg_destroy (&fetch);
+    return valid;
 }
 
 //  Starts a fetcher for provider, configured by the environment.
