@@ -16,6 +16,8 @@
       gives its FETCH messages back at once and keeps no credit;
     - with two writer instances every part of a run reaches one of them,
       and a run whose writer leaves mid-run is answered FAILED retryable;
+    - Tradier's XML answer is a contract error: FAILED parse_error, not
+      retryable, an EVENT to ops, and never fed to the breaker;
     - a BARS part the broker bounces (no writer, queue full) fails its run
       retryable to the scheduler, once; a bounced EVENT is logged.
 */
@@ -24,15 +26,23 @@
 #define MONDAY 1710115200           //  2024-03-11 00:00 UTC
 #define DAY 86400
 
+//  Sets GAPLESS_FETCHER_<PROVIDER>_<SETTING> to value.
+static void
+s_setenv_for (const char *provider, const char *setting, const char *value)
+{
+    char name [96];
+    size_t length = (size_t) snprintf (name, sizeof (name), "GAPLESS_FETCHER_%s_%s", provider,
+                                       setting);
+    for (size_t index = 0; index < length; index++)
+        name [index] = name [index] == '/'? '_': (char) toupper ((unsigned char) name [index]);
+    setenv (name, value, 1);
+}
+
 //  Sets GAPLESS_FETCHER_YAHOO_<SETTING> to value.
 static void
 s_setenv (const char *setting, const char *value)
 {
-    char name [96];
-    size_t length = (size_t) snprintf (name, sizeof (name), "GAPLESS_FETCHER_YAHOO_%s", setting);
-    for (size_t index = 0; index < length; index++)
-        name [index] = name [index] == '/'? '_': (char) toupper ((unsigned char) name [index]);
-    setenv (name, value, 1);
+    s_setenv_for ("yahoo", setting, value);
 }
 
 //  Checks run's answer is FAILED with the class, retryable or not.
@@ -299,6 +309,46 @@ s_test_two_writers (gl_simclient_t *sim)
     s_setenv ("limits", "1/1s");
 }
 
+#define XML_RUNS 6
+
+//  A sim whose Tradier answers XML whatever Accept says: every FETCH is
+//  answered FAILED parse_error, not retryable, ops hears a contract_error
+//  for each, and the breaker (4 calls at 50 %) is not fed them: it stays
+//  closed, so the last FETCH still gets the provider's answer, not
+//  breaker_open.
+static void
+s_test_tradier_xml (void)
+{
+    peers_runs_clear ();
+    gl_simclient_t *sim = gl_simclient_new (
+        "sim\n    tradier\n        xml_only = 1\n        keys\n            default = \"tk\"\n",
+        NULL);
+    GL_CHECK (sim != NULL);
+    if (!sim)
+        return;
+    s_setenv_for ("tradier", "base_url", gl_simclient_url (sim, "tradier"));
+    s_setenv_for ("tradier", "key", "tk");
+    s_setenv_for ("tradier", "limits", "100/1s");
+    s_setenv_for ("tradier", "guard_ms", "30");
+    s_setenv_for ("tradier", "breaker/window", "4");
+    s_setenv_for ("tradier", "breaker/minimum_calls", "4");
+    s_setenv_for ("tradier", "breaker/failure_rate", "50");
+    pid_t fetcher = peers_fetcher_start ("tradier", "xml");
+    for (uint64_t run = 1; run <= XML_RUNS; run++) {
+        peers_fetch ("tradier", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+        GL_CHECK (peers_wait_for (peers_answers == (int) run, 10000));
+        s_check_failed (run, "parse_error", false);
+    }
+    GL_CHECK (peers_wait_for (peers_contract_errors == XML_RUNS, 5000));
+    printf ("tradier xml: events=\"%s\"\n", peers_events);
+    GL_CHECK_STR (peers_events, "");
+    GL_CHECK_INT (peers_sim_audit (sim, "tradier", "default", "200").total, XML_RUNS);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    GL_CHECK_INT (gl_simclient_stop (sim), 0);
+    gl_simclient_destroy (&sim);
+}
+
 int
 main (void)
 {
@@ -315,6 +365,7 @@ main (void)
         s_test_broker_lost (sim);
         s_test_crowd (sim);
         s_test_two_writers (sim);
+        s_test_tradier_xml ();
         s_test_bounced_bars (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);

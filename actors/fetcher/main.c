@@ -409,10 +409,14 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
 {
     s_learn_limit (self, result);
     gl_provider_error_t error = result->error;
+    //  A parse error that is not retryable is a contract error (XML where
+    //  JSON was asked, a page of bars none usable): the same every time,
+    //  and no sign of the provider's health, so the breaker ignores it.
     bool provider_failed = error == GL_PROVIDER_SERVER_ERROR || error == GL_PROVIDER_TIMEOUT
-                        || error == GL_PROVIDER_PARSE_ERROR;
+                        || (error == GL_PROVIDER_PARSE_ERROR && result->retryable);
+    bool contract_error = error == GL_PROVIDER_PARSE_ERROR && !result->retryable;
     gl_breaker_record (self->breaker, job->permit,
-                       error == GL_PROVIDER_RATE_LIMITED? GL_BREAKER_IGNORED:
+                       error == GL_PROVIDER_RATE_LIMITED || contract_error? GL_BREAKER_IGNORED:
                        provider_failed? GL_BREAKER_FAILURE: GL_BREAKER_SUCCESS,
                        elapsed_ms, s_now ());
     self->bars += result->bar_count;
@@ -435,6 +439,13 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
     }
     if (result->split_range && s_job_split (job))
         return;
+    if (contract_error) {
+        char run [24];
+        snprintf (run, sizeof (run), "%" PRIu64, job->fetch->fetch.run_id);
+        const char *pairs [] = { "run_id", run, "symbol", job->fetch->fetch.symbol,
+                                 "message", result->message, NULL };
+        s_event (self, "contract_error", pairs);
+    }
     self->failures += provider_failed;
     s_job_fail (self, job, gl_provider_error_name (error), result->retryable,
                 result->retry_after_ms, result->message);

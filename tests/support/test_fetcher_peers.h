@@ -39,6 +39,7 @@ typedef struct {
 static peers_run_t peers_runs [PEERS_RUNS_MAX];
 static int peers_answers;
 static char peers_events [4096];    //  "from>to reason;" per breaker change
+static int peers_contract_errors;   //  contract_error EVENTs
 static char peers_broker_path [512], peers_fetcher_path [512], peers_endpoint [64];
 #define PEERS_MAX 8
 static zsock_t *peers_sockets [PEERS_MAX];  //  [0..2] scheduler, writer, ops; more by peers_join
@@ -136,6 +137,9 @@ peers_record (const char *sender, const gl_msg_t *body, int receiver)
     else
     if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "fetcher_health") == 0)
         peers_record_health (body);
+    else
+    if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "contract_error") == 0)
+        peers_contract_errors++;
 }
 
 //  Polls the three peers for up to timeout_ms, handling what comes and
@@ -201,6 +205,7 @@ peers_runs_clear (void)
     memset (peers_runs, 0, sizeof (peers_runs));
     peers_answers = 0;
     peers_events [0] = 0;
+    peers_contract_errors = 0;
 }
 
 //  Registers peer socket index as service/instance (a fresh DEALER).
