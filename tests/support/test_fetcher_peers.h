@@ -271,8 +271,9 @@ peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const ch
 {
     gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
     fetch->fetch.run_id = run_id;
-    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token), "lease-%" PRIu64,
-              run_id);
+    //  A canonical lowercase UUID, as the codec will require.
+    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token),
+              "00000000-0000-4000-8000-%012" PRIu64, run_id % UINT64_C (1000000000000));
     snprintf (fetch->fetch.symbol, sizeof (fetch->fetch.symbol), "%s", symbol);
     snprintf (fetch->fetch.timeframe, sizeof (fetch->fetch.timeframe), "%s", timeframe);
     fetch->fetch.from = from;
