@@ -35,6 +35,7 @@
 #define MESSAGE_MAX 256
 #define ANSWERED_MAX 256
 #define WRITERS_MAX 64
+#define HELD_MAX 256
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -57,6 +58,7 @@ typedef struct _job_t {
     uint32_t refusals;          //  429s met by this job
     bool in_flight;
     bool abandoned;             //  answered FAILED while a request was in flight
+    bool parts_at_risk;         //  parts went out before the broker was lost
     char writer [GL_MSG_NAME_MAX * 2 + 2];      //  where its parts go, once chosen
     int64_t not_before;         //  monotonic ms: do not request before
     uint64_t permit;            //  breaker permit of the request in flight
@@ -88,6 +90,8 @@ typedef struct {
     char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
     size_t writer_count;        //  0: unknown or none, parts go to the service
     uint32_t withheld;          //  credit kept back while there is no share
+    gl_msg_t *held [HELD_MAX];  //  FAILED answers waiting for a registration
+    size_t held_count;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
@@ -195,9 +199,30 @@ s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const cha
     failed->failed.retryable = retryable;
     failed->failed.retry_after_ms = retry_after_ms;
     snprintf (failed->failed.message, sizeof (failed->failed.message), "%s", message);
-    if (gl_actor_send (self->actor, "scheduler", failed) != 0)
+    if (gl_actor_send (self->actor, "scheduler", failed) == 0)
+        gl_msg_destroy (&failed);
+    else
+    if (!gl_actor_registered (self->actor) && self->held_count < HELD_MAX) {
+        gl_log_warn ("failed_held", "run_id=%" PRIu64 " reason=\"not registered\"", run_id);
+        self->held [self->held_count++] = failed;
+    }
+    else {
         gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, run_id);
-    gl_msg_destroy (&failed);
+        gl_msg_destroy (&failed);
+    }
+}
+
+//  Sends the FAILED answers held while the broker was lost.
+static void
+s_send_held (self_t *self)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < self->held_count; index++)
+        if (gl_actor_send (self->actor, "scheduler", self->held [index]) == 0)
+            gl_msg_destroy (&self->held [index]);
+        else
+            self->held [kept++] = self->held [index];
+    self->held_count = kept;
 }
 
 //  Answers the scheduler that a job failed, and ends it. A job with a
@@ -271,7 +296,7 @@ s_part_send (self_t *self, job_t *job, bool last)
     int rc = gl_actor_send (self->actor, job->writer, job->part);
     gl_msg_destroy (&job->part);
     job->part = s_part_new (self, job);
-    return rc == 0 && job->part? 0: -1;
+    return rc == 0 && (last || job->part)? 0: -1;
 }
 
 //  Adds a page's bars to the job, sending full parts on the way.
@@ -329,8 +354,11 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
                     "the provider has no bars in this range");
         return;
     }
-    if (s_part_send (self, job, true) != 0)
-        gl_log_warn ("bars_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
+    if (s_part_send (self, job, true) != 0) {
+        s_job_fail (self, job, "server_error", true, 1000,
+                    "the last part could not be sent to the writer");
+        return;
+    }
     int64_t expected = s_job_count_completeness (self, job);
     gl_log_info ("fetch_done", "run_id=%" PRIu64 " symbol=%s bars=%zu expected=%" PRId64
                  " parts=%u", job->fetch->fetch.run_id, job->fetch->fetch.symbol,
@@ -894,6 +922,34 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     s_pump (self);
 }
 
+//  Marks every job that has sent parts: they went through a connection
+//  now closed, to a broker that may forget them, so the run cannot be
+//  trusted complete.
+static void
+s_mark_at_risk (self_t *self)
+{
+    for (job_t *job = self->jobs; job; job = job->next)
+        job->parts_at_risk = job->parts_sent > 0;
+}
+
+//  Fails, retryable, every job whose parts went out before the broker was
+//  lost; the slice is fetched again, the lease fences what was stored.
+static void
+s_fail_at_risk (self_t *self)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (job->parts_at_risk) {
+            char message [MESSAGE_MAX];
+            snprintf (message, sizeof (message), "%u parts of this run went out before the "
+                      "broker was lost and may be lost with it", job->parts_sent);
+            s_job_fail (self, job, "server_error", true, 1000, message);
+        }
+        job = next;
+    }
+}
+
 //  Registration changes. Lost: the broker will declare this instance dead
 //  and give its share of the rate limit away, so the share is 0 at once,
 //  and no request starts until a new MEMBERSHIP. Registered again: this
@@ -904,9 +960,13 @@ s_on_connection (gl_actor_t *actor, bool registered, void *argument)
 {
     self_t *self = (self_t *) argument;
     if (registered) {
-        gl_log_info ("broker_registered", "share=0 until_membership=1");
+        gl_log_info ("broker_registered", "share=0 until_membership=1 failed_held=%zu",
+                     self->held_count);
+        s_send_held (self);
+        s_fail_at_risk (self);
         return;
     }
+    s_mark_at_risk (self);
     gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
     self->membership_known = false;
     self->writer_count = 0;     //  the broker announces them again at registration
@@ -1083,6 +1143,8 @@ s_teardown (self_t *self)
 {
     while (self->jobs)
         s_job_end (self, self->jobs);
+    for (size_t index = 0; index < self->held_count; index++)
+        gl_msg_destroy (&self->held [index]);
     gl_http_destroy (&self->http);
     gl_actor_destroy (&self->actor);
     gl_ratelimit_destroy (&self->ratelimit);
