@@ -1,13 +1,18 @@
 /*  gapless-fetcher — the fetcher actor of one provider, service
     fetcher.<provider>.
 
-    On FETCH it answers at once with FAILED breaker_open while the
-    provider's breaker is open; otherwise it queues the job. Jobs are
+    On FETCH it answers at once with FAILED what it cannot work (the
+    breaker open, a repeat of a run in progress, a timeframe the provider
+    lacks, times outside 1970..2100, more than max_windows requests);
+    otherwise it queues the job. Jobs are
     worked a request at a time each, up to `concurrency` requests in
     flight, each request paced by the shared rate limit and admitted by the
     breaker. Pages are followed and long ranges split into the provider's
-    maximum span; bars go to `writer` in parts (last=true on the final
-    part), failures to `scheduler` with their error class. Breaker changes
+    maximum span; bars go in parts (last=true on the final part) to one
+    writer instance per run, writer/<sorted members[hash(run_id) % n]>
+    (the service until writer MEMBERSHIP is known), failures to
+    `scheduler` with their error class. A part the broker bounces, or a
+    run's writer leaving, fails the run retryable. Breaker changes
     and a periodic health summary go to `ops` as EVENT messages.
 
     Credit is manual: the broker hands this instance at most `credit` jobs
