@@ -89,7 +89,10 @@ typedef struct {
     uint64_t requests, failures, refusals, bars, dropped;
     uint64_t refused;           //  FETCH answered FAILED without a request
     uint64_t bounced_bars, bounced_other;       //  what the broker returned
-    uint64_t answered [ANSWERED_MAX];           //  runs lately answered FAILED
+    struct {                    //  runs (one attempt: run and lease) lately answered FAILED
+        uint64_t run_id;
+        char lease_token [GL_MSG_NAME_MAX + 1];
+    } answered [ANSWERED_MAX];
     size_t answered_next;
     bool membership_known;      //  a MEMBERSHIP came since registering
     char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
@@ -188,7 +191,10 @@ s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const cha
                const char *error_class, bool retryable, uint64_t retry_after_ms,
                const char *message)
 {
-    self->answered [self->answered_next++ % ANSWERED_MAX] = run_id;
+    size_t slot = self->answered_next++ % ANSWERED_MAX;
+    self->answered [slot].run_id = run_id;
+    snprintf (self->answered [slot].lease_token, sizeof (self->answered [slot].lease_token), "%s",
+              lease_token);
     gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
                  "retry_after_ms=%" PRIu64 " message=\"%s\"", run_id, symbol, error_class,
                  retryable, retry_after_ms, message);
@@ -782,13 +788,15 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     return 0;
 }
 
-//  True if the run was lately answered FAILED.
+//  True if this attempt of the run (run id and lease) was lately
+//  answered FAILED.
 static bool
-s_answered (self_t *self, uint64_t run_id)
+s_answered (self_t *self, uint64_t run_id, const char *lease_token)
 {
     size_t count = self->answered_next < ANSWERED_MAX? self->answered_next: ANSWERED_MAX;
     for (size_t index = 0; index < count; index++)
-        if (self->answered [index] == run_id)
+        if (self->answered [index].run_id == run_id
+        &&  strcmp (self->answered [index].lease_token, lease_token) == 0)
             return true;
     return false;
 }
@@ -804,10 +812,10 @@ s_bounced_bars (self_t *self, const gl_msg_t *bars, const char *code, const char
     snprintf (message, sizeof (message), "part %u of the bars was returned by the broker (%s: "
               "%s): the writer did not take it", bars->bars.part, code, text);
     job_t *job = s_job_find (self, bars->bars.run_id, NULL);
-    if (job)
+    if (job && strcmp (job->fetch->fetch.lease_token, bars->bars.lease_token) == 0)
         s_job_fail (self, job, "server_error", true, 1000, message);
     else
-    if (!s_answered (self, bars->bars.run_id))
+    if (!s_answered (self, bars->bars.run_id, bars->bars.lease_token))
         s_send_failed (self, bars->bars.run_id, bars->bars.lease_token, bars->bars.symbol,
                        "server_error", true, 1000, message);
 }
