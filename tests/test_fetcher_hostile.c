@@ -8,8 +8,8 @@
       answered FAILED non-retryable at once, counted as refused, and the
       same fetcher then serves a good FETCH;
     - a FETCH repeating a run in progress, and one for a timeframe the
-      provider lacks, are answered FAILED non-retryable; the run in
-      progress still completes;
+      provider lacks, are answered FAILED non-retryable and counted
+      (refused= in fetcher_health); the run in progress still completes;
     - a fetcher that loses the broker sends no request until it is
       registered again and has waited out a window as a new member;
     - with more fetchers than a rule's N, the one left without a share
@@ -91,6 +91,7 @@ s_test_refusals (gl_simclient_t *sim)
 {
     peers_runs_clear ();
     peers_sim_admin (sim, "/admin/reset");
+    s_setenv ("health_ms", "200");
     pid_t fetcher = peers_fetcher_start ("yahoo", "refusals");
     //  Two 7-day windows at 1 request a second: in progress for a second.
     peers_fetch ("yahoo", 1, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
@@ -102,8 +103,10 @@ s_test_refusals (gl_simclient_t *sim)
     GL_CHECK (peers_wait_for (peers_runs [1].last, 15000));
     GL_CHECK (peers_runs [1].bar_count > 0);
     GL_CHECK_INT (peers_runs [1].failures, 1);
+    GL_CHECK (peers_wait_for (strcmp (peers_refused ("fetcher.yahoo/refusals"), "2") == 0, 5000));
     GL_CHECK (peers_alive (fetcher));
     GL_CHECK (peers_fetcher_stop (fetcher));
+    s_setenv ("health_ms", "5000");
 }
 
 //  With no writer and a broker queue of 4, the fifth part of a run is

@@ -48,17 +48,20 @@ static pid_t peers_broker;
 //  The last completeness each fetcher reported in fetcher_health, by the
 //  event's source ("fetcher.yahoo/e2e").
 #define PEERS_HEALTH_MAX 16
-static struct { char source [GL_MSG_NAME_MAX + 1]; char completeness [24]; }
+static struct { char source [GL_MSG_NAME_MAX + 1]; char completeness [24], refused [24]; }
     peers_health [PEERS_HEALTH_MAX];
 
 //  Records a fetcher_health EVENT's completeness under its source.
 static inline void
 peers_record_health (const gl_msg_t *body)
 {
-    const char *completeness = NULL;
-    for (size_t index = 0; index < body->event.field_count; index++)
+    const char *completeness = NULL, *refused = "";
+    for (size_t index = 0; index < body->event.field_count; index++) {
         if (strcmp (body->event.fields [index].key, "completeness") == 0)
             completeness = body->event.fields [index].value;
+        if (strcmp (body->event.fields [index].key, "refused") == 0)
+            refused = body->event.fields [index].value;
+    }
     for (int index = 0; completeness && index < PEERS_HEALTH_MAX; index++)
         if (!peers_health [index].source [0]
         ||  strcmp (peers_health [index].source, body->event.source) == 0) {
@@ -66,6 +69,8 @@ peers_record_health (const gl_msg_t *body)
                       body->event.source);
             snprintf (peers_health [index].completeness,
                       sizeof (peers_health [index].completeness), "%s", completeness);
+            snprintf (peers_health [index].refused, sizeof (peers_health [index].refused), "%s",
+                      refused);
             return;
         }
 }
@@ -77,6 +82,16 @@ peers_completeness (const char *source)
     for (int index = 0; index < PEERS_HEALTH_MAX; index++)
         if (strcmp (peers_health [index].source, source) == 0)
             return peers_health [index].completeness;
+    return "";
+}
+
+//  The last count of FETCH refused at the door a fetcher reported, or "".
+static inline const char *
+peers_refused (const char *source)
+{
+    for (int index = 0; index < PEERS_HEALTH_MAX; index++)
+        if (strcmp (peers_health [index].source, source) == 0)
+            return peers_health [index].refused;
     return "";
 }
 
