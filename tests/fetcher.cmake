@@ -21,3 +21,8 @@ add_dependencies(test_fetcher_faults gapless-sim gapless-broker gapless-fetcher)
 # Utilisation of the rate limit is measured in wall-clock windows: run it
 # alone, not beside the CPU-bound fuzzers.
 set_tests_properties(test_fetcher PROPERTIES RUN_SERIAL TRUE)
+# FETCH messages and broker conditions that must not crash or wedge a
+# gapless-fetcher process.
+gl_add_test(test_fetcher_hostile LIBS gl_protocol gl_simclient PkgConfig::CJSON
+            PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 180)
+add_dependencies(test_fetcher_hostile gapless-sim gapless-broker gapless-fetcher)

@@ -233,6 +233,62 @@ test_request_refusals (void)
     GL_CHECK (strstr (error, "expected a provider") != NULL);
 }
 
+//  Times a provider cannot serve are refused before any URL is built: no
+//  signed overflow (Polygon multiplies by 1000, every span is to - from)
+//  on a range the codec lets through.
+static void
+test_request_time_bounds (void)
+{
+    char error [256];
+    static const struct { int64_t from, to; } ranges [] = {
+        { 0, INT64_MAX }, { INT64_MIN, 0 }, { INT64_MIN, INT64_MAX },
+        { INT64_MAX / 1000, INT64_MAX / 1000 + 86400 }, { -86400, 86400 },
+        { 4102444800, 4102444800 + 86400 },
+    };
+    gl_provider_t providers [] = { GL_PROVIDER_POLYGON, GL_PROVIDER_YAHOO, GL_PROVIDER_TRADIER,
+                                   GL_PROVIDER_FINNHUB, GL_PROVIDER_ALPACA };
+    for (size_t provider = 0; provider < sizeof (providers) / sizeof (providers [0]); provider++)
+        for (size_t index = 0; index < sizeof (ranges) / sizeof (ranges [0]); index++) {
+            gl_provider_query_t query = s_query (providers [provider], GL_TF_1D,
+                                                 ranges [index].from, ranges [index].to);
+            GL_CHECK (gl_provider_request_new (&query, error) == NULL);
+            GL_CHECK (strstr (error, "expected times in [0, 4102444800]") != NULL);
+        }
+    gl_provider_query_t query = s_query (GL_PROVIDER_POLYGON, GL_TF_1D, 4102444800 - 86400,
+                                         4102444800);
+    gl_provider_request_t *request = gl_provider_request_new (&query, error);
+    GL_CHECK (request && strstr (request->url, "/4102358400000/4102444799999?") != NULL);
+    gl_provider_request_destroy (&request);
+}
+
+//  Tradier's XML answer (what it sends when Accept lacks json) is a
+//  contract error for the request, not retryable; so is XML said only by
+//  Content-Type. Broken JSON at 200 stays a retryable parse error.
+static void
+test_tradier_xml_contract (void)
+{
+    int64_t day = s_date (2024, 3, 11);
+    gl_provider_query_t query = s_query (GL_PROVIDER_TRADIER, GL_TF_1D, day, day + 7 * 86400);
+    gl_provider_result_t *result = s_parse_text (&query, 200,
+        "HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\n\r\n",
+        "  <?xml version=\"1.0\" encoding=\"UTF-8\"?><history><day><date>2024-03-11</date>"
+        "<open>1.0</open></day></history>");
+    GL_CHECK_INT (result->error, GL_PROVIDER_PARSE_ERROR);
+    GL_CHECK (!result->retryable);
+    GL_CHECK (strstr (result->message, "answered XML, not JSON") != NULL);
+    GL_CHECK_INT (result->bar_count, 0);
+    gl_provider_result_destroy (&result);
+    result = s_parse_text (&query, 200, "HTTP/1.1 200 OK\r\ncontent-type: text/xml; "
+                           "charset=utf-8\r\n\r\n", "<history/>");
+    GL_CHECK_INT (result->error, GL_PROVIDER_PARSE_ERROR);
+    GL_CHECK (!result->retryable);
+    gl_provider_result_destroy (&result);
+    result = s_parse_text (&query, 200, NULL, "{\"history\":{\"day\":[");
+    GL_CHECK_INT (result->error, GL_PROVIDER_PARSE_ERROR);
+    GL_CHECK (result->retryable);
+    gl_provider_result_destroy (&result);
+}
+
 //  client-go fixture: one daily bar stamped 04:00Z (EDT midnight).
 static void
 test_polygon_day_fixture (void)
@@ -325,8 +381,9 @@ test_edge_03_polygon_loose_fields (void)
 }
 
 //  edge_04: status DELAYED is success. Polygon's clock-aligned hours
-//  (04:00-19:00 EDT) are off the XNYS grid (09:30 + k hours) and dropped;
-//  on a 24x7 calendar the same hours are on the grid.
+//  (04:00-19:00 EDT) are off the XNYS grid (09:30 + k hours) and dropped:
+//  a page of bars none of which is usable is a parse_error, not retryable,
+//  saying why; on a 24x7 calendar the same hours are on the grid.
 static void
 test_edge_04_polygon_delayed (void)
 {
@@ -334,7 +391,10 @@ test_edge_04_polygon_delayed (void)
     gl_provider_query_t query = s_query (GL_PROVIDER_POLYGON, GL_TF_1H, day, day + 86400);
     gl_provider_result_t *result = s_parse_fixture (&query, 200,
         "polygon-aggs-hour-AAPL-2024-03-25-status-DELAYED.json");
-    GL_CHECK_INT (result->error, GL_PROVIDER_OK);
+    GL_CHECK_INT (result->error, GL_PROVIDER_PARSE_ERROR);
+    GL_CHECK (!result->retryable);
+    GL_CHECK (strstr (result->message, "provider returned 16 bars, none usable: off_grid=16")
+              != NULL);
     GL_CHECK_INT (result->received, 16);
     GL_CHECK_INT (result->bar_count, 0);
     GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_OFF_GRID], 16);
@@ -899,6 +959,8 @@ main (void)
     test_names_and_limits ();
     test_requests ();
     test_request_refusals ();
+    test_request_time_bounds ();
+    test_tradier_xml_contract ();
     test_polygon_day_fixture ();
     test_edge_01_polygon_empty ();
     test_edge_02_polygon_next_url ();

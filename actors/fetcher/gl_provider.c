@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define S_DAY 86400
 #define S_WEEK (7 * S_DAY)
@@ -286,6 +287,13 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
     }
     if (!query->base_url || !*query->base_url || !query->symbol || !*query->symbol) {
         snprintf (error, 256, "expected a base URL and a symbol");
+        return -1;
+    }
+    if (query->from < GL_PROVIDER_TIME_MIN || query->from > GL_PROVIDER_TIME_MAX
+    ||  query->to < GL_PROVIDER_TIME_MIN || query->to > GL_PROVIDER_TIME_MAX) {
+        snprintf (error, 256, "expected times in [%d, %lld] (1970 to 2100), got [%lld, %lld)",
+                  GL_PROVIDER_TIME_MIN, (long long) GL_PROVIDER_TIME_MAX,
+                  (long long) query->from, (long long) query->to);
         return -1;
     }
     if (query->from >= query->to) {
@@ -708,6 +716,58 @@ s_retry_after (gl_provider_result_t *result, const char *headers, int64_t now)
     if (result->error == GL_PROVIDER_RATE_LIMITED && result->limit.reset_ms > now * 1000)
         result->retry_after_ms = (uint64_t) (result->limit.reset_ms - now * 1000);
 }
+//  True if the answer is XML: its Content-Type says so, or the body
+//  opens with an XML declaration.
+static bool
+s_is_xml (const char *headers, const char *body, size_t size)
+{
+    if (headers) {
+        for (const char *line = headers; line && *line; line = strchr (line, '\n')) {
+            line += *line == '\n';
+            if (strncasecmp (line, "Content-Type:", 13) == 0) {
+                const char *end = strchr (line, '\n');
+                size_t length = end? (size_t) (end - line): strlen (line);
+                for (size_t at = 13; at + 3 <= length; at++)
+                    if (strncasecmp (line + at, "xml", 3) == 0)
+                        return true;
+            }
+        }
+    }
+    size_t at = 0;
+    while (body && at < size && isspace ((unsigned char) body [at]))
+        at++;
+    return body && size - at >= 5 && memcmp (body + at, "<?xml", 5) == 0;
+}
+
+//  Fails the parse as a contract error: the request itself is wrong for
+//  this provider (a retry gets the same answer), so it is not retryable.
+static void
+s_fail_contract (gl_provider_parse_t *parse, long status, const char *why)
+{
+    gl_provider_fail (parse, GL_PROVIDER_PARSE_ERROR, "HTTP %ld: %s", status, why);
+    parse->result->retryable = false;
+}
+
+//  Fails a page whose bars were all refused (off grid, out of range,
+//  impossible prices...; nulls alone are only an empty page): the
+//  provider's answer and our contract disagree, a retry gets the same.
+static void
+s_fail_unusable (gl_provider_parse_t *parse, long status)
+{
+    gl_provider_result_t *result = parse->result;
+    char counts [160] = "";
+    for (int reason = 0; reason < GL_PROVIDER_DROP_REASONS; reason++) {
+        size_t used = strlen (counts);
+        if (result->dropped [reason] && used < sizeof counts)
+            snprintf (counts + used, sizeof counts - used, "%s%s=%zu", used? " ": "",
+                      gl_provider_drop_name ((gl_provider_drop_t) reason),
+                      result->dropped [reason]);
+    }
+    gl_provider_fail (parse, GL_PROVIDER_PARSE_ERROR, "HTTP %ld: provider returned %zu bars, "
+                      "none usable: %s", status, result->received, counts);
+    result->retryable = false;
+}
+
 
 //  Parses one response.
 gl_provider_result_t *
@@ -725,6 +785,10 @@ gl_provider_parse (const gl_provider_query_t *query, long status,
     cJSON *root = size > 0 && body? cJSON_ParseWithLength (body, size): NULL;
     if (root)
         adapter->parse (&parse, status, root);
+    else
+    if (status >= 200 && status <= 299 && s_is_xml (headers, body, size))
+        s_fail_contract (&parse, status, "the provider answered XML, not JSON: the request "
+                         "must ask for it (Accept: application/json)");
     else {
         char text [256];
         s_body_text (body? body: "", body? size: 0, text, sizeof text);
@@ -733,6 +797,9 @@ gl_provider_parse (const gl_provider_query_t *query, long status,
     cJSON_Delete (root);
     if (result->error == GL_PROVIDER_OK && (status < 200 || status > 299))
         gl_provider_fail_status (&parse, status, "unexpected body for this status");
+    if (result->error == GL_PROVIDER_OK && result->bar_count == 0
+    &&  result->received > result->dropped [GL_PROVIDER_DROP_NULL])
+        s_fail_unusable (&parse, status);
     if (result->error != GL_PROVIDER_OK) {
         free (result->bars);
         result->bars = NULL;

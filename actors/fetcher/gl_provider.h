@@ -83,6 +83,12 @@ typedef enum {
     GL_PROVIDER_DROP_REASONS            //  count of reasons
 } gl_provider_drop_t;
 
+//  The times a request may name: [0, 2100-01-01 00:00 UTC], the bounds
+//  the codec will hold FETCH times to. Inside them every URL builder's
+//  arithmetic (Polygon's milliseconds, spans as to - from) fits in int64.
+#define GL_PROVIDER_TIME_MIN 0
+#define GL_PROVIDER_TIME_MAX 4102444800
+
 //  One fetch: who to ask, for what. Strings are borrowed, not copied.
 typedef struct {
     gl_provider_t provider;
@@ -92,7 +98,8 @@ typedef struct {
     const char *secret;         //  Alpaca secret key; NULL for the others
     const char *symbol;         //  "AAPL"; escaped into the URL as needed
     gl_timeframe_t timeframe;
-    int64_t from, to;           //  [from, to), UTC seconds, calendar convention
+    int64_t from, to;           //  [from, to), UTC seconds, calendar convention,
+                                //  within GL_PROVIDER_TIME_MIN/MAX
     const char *continuation;   //  previous result's continuation, or NULL
     gl_calendar_t *calendar;    //  the symbol's calendar; required to parse
     int64_t now;                //  UTC seconds, for provisional marks and

@@ -55,6 +55,7 @@ s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *ur
     int multiplier;
     const char *timespan;
     s_range (query->timeframe, &multiplier, &timespan);
+    //  Milliseconds fit: gl_provider_request_new bounds times to 2100.
     gl_provider_text_add (url, "%s/v2/aggs/ticker/", query->base_url);
     gl_provider_text_escape (url, query->symbol);
     gl_provider_text_add (url, "/range/%d/%s/%lld/%lld?adjusted=true&sort=asc&limit=%u&apiKey=",

@@ -1,18 +1,30 @@
 /*  gapless-fetcher — the fetcher actor of one provider, service
     fetcher.<provider>.
 
-    On FETCH it answers at once with FAILED breaker_open while the
-    provider's breaker is open; otherwise it queues the job. Jobs are
+    On FETCH it answers at once with FAILED what it cannot work (the
+    breaker open, a repeat of a run in progress, a timeframe the provider
+    lacks, times outside 1970..2100, more than max_windows requests);
+    otherwise it queues the job. Jobs are
     worked a request at a time each, up to `concurrency` requests in
     flight, each request paced by the shared rate limit and admitted by the
     breaker. Pages are followed and long ranges split into the provider's
-    maximum span; bars go to `writer` in parts (last=true on the final
-    part), failures to `scheduler` with their error class. Breaker changes
+    maximum span; bars go in parts (last=true on the final part) to one
+    writer instance per run, writer/<sorted members[hash(run_id) % n]>
+    (the service until writer MEMBERSHIP is known), failures to
+    `scheduler` with their error class. A part the broker bounces, or a
+    run's writer leaving, fails the run retryable. Breaker changes
     and a periodic health summary go to `ops` as EVENT messages.
 
     Credit is manual: the broker hands this instance at most `credit` jobs
     at a time, and one more each time a job ends, so queued work waits in
-    the broker where any fetcher of the service can take it.
+    the broker where any fetcher of the service can take it. An instance
+    the membership leaves without a share (more fetchers than a rule's N)
+    gives every waiting job back at once (FAILED rate_limited, retryable)
+    and keeps back the credit of each job that ends until it has a share
+    again, so the broker stops handing it work it could never start.
+
+    Cut off from the broker, the instance drops its share to 0 at once; it
+    starts again as a new member when registered (SPEC 5.7).
 */
 #include "gl_actor.h"
 #include "gl_breaker.h"
@@ -25,6 +37,10 @@
 #include <getopt.h>
 
 #define LATENCY_BUCKETS 6
+#define MESSAGE_MAX 256
+#define ANSWERED_MAX 256
+#define WRITERS_MAX 64
+#define HELD_MAX 256
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -46,6 +62,9 @@ typedef struct _job_t {
     bool saw_no_data;
     uint32_t refusals;          //  429s met by this job
     bool in_flight;
+    bool abandoned;             //  answered FAILED while a request was in flight
+    bool parts_at_risk;         //  parts went out before the broker was lost
+    char writer [GL_MSG_NAME_MAX * 2 + 2];      //  where its parts go, once chosen
     int64_t not_before;         //  monotonic ms: do not request before
     uint64_t permit;            //  breaker permit of the request in flight
     struct _job_t *next;
@@ -65,9 +84,22 @@ typedef struct {
     gl_breaker_t *breaker;
     job_t *jobs;                //  accepted jobs, oldest first
     size_t in_flight;
-    int64_t concurrency, part_bars, max_refusals, page_limit;
+    int64_t concurrency, part_bars, max_refusals, page_limit, max_windows;
     int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
     uint64_t requests, failures, refusals, bars, dropped;
+    uint64_t refused;           //  FETCH answered FAILED without a request
+    uint64_t bounced_bars, bounced_other;       //  what the broker returned
+    struct {                    //  runs (one attempt: run and lease) lately answered FAILED
+        uint64_t run_id;
+        char lease_token [GL_MSG_NAME_MAX + 1];
+    } answered [ANSWERED_MAX];
+    size_t answered_next;
+    bool membership_known;      //  a MEMBERSHIP came since registering
+    char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
+    size_t writer_count;        //  0: unknown or none, parts go to the service
+    uint32_t withheld;          //  credit kept back while there is no share
+    gl_msg_t *held [HELD_MAX];  //  FAILED answers waiting for a registration
+    size_t held_count;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
 } self_t;
@@ -81,12 +113,31 @@ s_now (void)
 
 static void s_pump (self_t *self);
 
+//  True when the latest MEMBERSHIP leaves this instance no share of some
+//  rule even once every transition is over: more fetchers than the rule's
+//  N (e.g. 6 on 5/1s), so it may never send. Not while the membership is
+//  unknown (before the first MEMBERSHIP, or since the broker was lost).
+static bool
+s_no_share (self_t *self)
+{
+    if (!self->membership_known)
+        return false;
+    for (size_t rule = 0; rule < gl_ratelimit_rules (self->ratelimit); rule++)
+        if (gl_ratelimit_limit (self->ratelimit, rule, INT64_MAX / 2) == 0)
+            return true;
+    return false;
+}
+
 //  Sends an EVENT to ops with the given name and key/value pairs
 //  (NULL-terminated list of key, value).
 static void
 s_event (self_t *self, const char *name, const char *const *pairs)
 {
     gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    if (!event) {
+        gl_log_warn ("event_not_sent", "name=%s reason=\"out of memory\"", name);
+        return;
+    }
     snprintf (event->event.source, sizeof (event->event.source), "%s",
               gl_actor_address (self->actor));
     snprintf (event->event.name, sizeof (event->event.name), "%s", name);
@@ -127,37 +178,87 @@ s_job_end (self_t *self, job_t *job)
     free (job->windows);
     free (job->continuation);
     free (job);
-    gl_actor_credit (self->actor, 1);
+    if (s_no_share (self))
+        self->withheld++;       //  no more work while it could not start it
+    else
+        gl_actor_credit (self->actor, 1);
 }
 
-//  Answers the scheduler that a job failed, and ends it.
+//  Sends FAILED for a run to the scheduler, and remembers the run as
+//  answered (so a later bounce of its parts is not answered again).
 static void
-s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
-            uint64_t retry_after_ms, const char *message)
+s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const char *symbol,
+               const char *error_class, bool retryable, uint64_t retry_after_ms,
+               const char *message)
 {
+    size_t slot = self->answered_next++ % ANSWERED_MAX;
+    self->answered [slot].run_id = run_id;
+    snprintf (self->answered [slot].lease_token, sizeof (self->answered [slot].lease_token), "%s",
+              lease_token);
+    gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
+                 "retry_after_ms=%" PRIu64 " message=\"%s\"", run_id, symbol, error_class,
+                 retryable, retry_after_ms, message);
     gl_msg_t *failed = gl_msg_new (GL_MSG_FAILED);
-    failed->failed.run_id = job->fetch->fetch.run_id;
-    snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s",
-              job->fetch->fetch.lease_token);
+    if (!failed) {
+        gl_log_error ("failed_not_sent", "run_id=%" PRIu64 " reason=\"out of memory\"", run_id);
+        return;
+    }
+    failed->failed.run_id = run_id;
+    snprintf (failed->failed.lease_token, sizeof (failed->failed.lease_token), "%s", lease_token);
     snprintf (failed->failed.provider, sizeof (failed->failed.provider), "%s", self->provider_name);
     snprintf (failed->failed.error_class, sizeof (failed->failed.error_class), "%s", error_class);
     failed->failed.retryable = retryable;
     failed->failed.retry_after_ms = retry_after_ms;
     snprintf (failed->failed.message, sizeof (failed->failed.message), "%s", message);
-    gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
-                 "retry_after_ms=%" PRIu64 " message=\"%s\"", job->fetch->fetch.run_id,
-                 job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
-    if (gl_actor_send (self->actor, "scheduler", failed) != 0)
-        gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
-    gl_msg_destroy (&failed);
-    s_job_end (self, job);
+    if (gl_actor_send (self->actor, "scheduler", failed) == 0)
+        gl_msg_destroy (&failed);
+    else
+    if (!gl_actor_registered (self->actor) && self->held_count < HELD_MAX) {
+        gl_log_warn ("failed_held", "run_id=%" PRIu64 " reason=\"not registered\"", run_id);
+        self->held [self->held_count++] = failed;
+    }
+    else {
+        gl_log_warn ("failed_not_sent", "run_id=%" PRIu64, run_id);
+        gl_msg_destroy (&failed);
+    }
 }
 
-//  A fresh BARS part for the job.
+//  Sends the FAILED answers held while the broker was lost.
+static void
+s_send_held (self_t *self)
+{
+    size_t kept = 0;
+    for (size_t index = 0; index < self->held_count; index++)
+        if (gl_actor_send (self->actor, "scheduler", self->held [index]) == 0)
+            gl_msg_destroy (&self->held [index]);
+        else
+            self->held [kept++] = self->held [index];
+    self->held_count = kept;
+}
+
+//  Answers the scheduler that a job failed, and ends it. A job with a
+//  request in flight is only marked abandoned: its response ends it.
+static void
+s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
+            uint64_t retry_after_ms, const char *message)
+{
+    if (job->abandoned)
+        return;
+    s_send_failed (self, job->fetch->fetch.run_id, job->fetch->fetch.lease_token,
+                   job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
+    if (job->in_flight)
+        job->abandoned = true;
+    else
+        s_job_end (self, job);
+}
+
+//  A fresh BARS part for the job, or NULL if out of memory.
 static gl_msg_t *
 s_part_new (self_t *self, job_t *job)
 {
     gl_msg_t *part = gl_msg_new (GL_MSG_BARS);
+    if (!part)
+        return NULL;
     part->bars.run_id = job->fetch->fetch.run_id;
     snprintf (part->bars.lease_token, sizeof (part->bars.lease_token), "%s",
               job->fetch->fetch.lease_token);
@@ -168,16 +269,45 @@ s_part_new (self_t *self, job_t *job)
     return part;
 }
 
-//  Sends the job's current part to the writer. Returns 0 or -1.
+//  A 64-bit mix of the run id (splitmix64's finaliser), so consecutive
+//  runs spread over the writers.
+static uint64_t
+s_run_hash (uint64_t run_id)
+{
+    uint64_t hash = run_id + 0x9e3779b97f4a7c15ULL;
+    hash = (hash ^ (hash >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    hash = (hash ^ (hash >> 27)) * 0x94d049bb133111ebULL;
+    return hash ^ (hash >> 31);
+}
+
+//  Chooses where every part of the job goes: one writer instance, picked
+//  from the sorted members by the run id (the same choice in every
+//  fetcher), so all parts of a slice reach the writer that completes it.
+//  Before writer MEMBERSHIP is known, or with no writer, the service.
+static void
+s_job_choose_writer (self_t *self, job_t *job)
+{
+    if (self->writer_count == 0) {
+        snprintf (job->writer, sizeof (job->writer), "writer");
+        return;
+    }
+    size_t index = (size_t) (s_run_hash (job->fetch->fetch.run_id) % self->writer_count);
+    snprintf (job->writer, sizeof (job->writer), "writer/%s", self->writers [index]);
+}
+
+//  Sends the job's current part to the writer and starts the next one.
+//  Returns 0, or -1 if it cannot be sent or the next part allocated.
 static int
 s_part_send (self_t *self, job_t *job, bool last)
 {
     job->part->bars.part = job->parts_sent++;
     job->part->bars.last = last;
-    int rc = gl_actor_send (self->actor, "writer", job->part);
+    if (!job->writer [0])
+        s_job_choose_writer (self, job);
+    int rc = gl_actor_send (self->actor, job->writer, job->part);
     gl_msg_destroy (&job->part);
     job->part = s_part_new (self, job);
-    return rc;
+    return rc == 0 && (last || job->part)? 0: -1;
 }
 
 //  Adds a page's bars to the job, sending full parts on the way.
@@ -188,7 +318,8 @@ s_job_add_bars (self_t *self, job_t *job, const gl_provider_result_t *result)
         if (job->part->bars.bar_count >= (size_t) self->part_bars
         &&  s_part_send (self, job, false) != 0)
             return -1;
-        gl_msg_add_bar (job->part, &result->bars [index]);
+        if (gl_msg_add_bar (job->part, &result->bars [index]) != 0)
+            return -1;
     }
     job->bars_total += result->bar_count;
     return 0;
@@ -219,6 +350,10 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
 {
     free (job->continuation);
     job->continuation = result->continuation? strdup (result->continuation): NULL;
+    if (result->continuation && !job->continuation) {
+        s_job_fail (self, job, "server_error", true, 1000, "out of memory for the next page");
+        return;
+    }
     if (job->continuation)
         return;
     memmove (job->windows, job->windows + 1, (job->window_count - 1) * sizeof (window_t));
@@ -230,13 +365,23 @@ s_job_advance (self_t *self, job_t *job, const gl_provider_result_t *result)
                     "the provider has no bars in this range");
         return;
     }
-    if (s_part_send (self, job, true) != 0)
-        gl_log_warn ("bars_not_sent", "run_id=%" PRIu64, job->fetch->fetch.run_id);
+    if (s_part_send (self, job, true) != 0) {
+        s_job_fail (self, job, "server_error", true, 1000,
+                    "the last part could not be sent to the writer");
+        return;
+    }
     int64_t expected = s_job_count_completeness (self, job);
     gl_log_info ("fetch_done", "run_id=%" PRIu64 " symbol=%s bars=%zu expected=%" PRId64
                  " parts=%u", job->fetch->fetch.run_id, job->fetch->fetch.symbol,
                  job->bars_total, expected, job->parts_sent);
     s_job_end (self, job);
+}
+
+//  The length of [from, to) in seconds, without overflow (0 if empty).
+static uint64_t
+s_range_length (int64_t from, int64_t to)
+{
+    return to > from? (uint64_t) to - (uint64_t) from: 0;
 }
 
 //  Splits the job's current window in two (the provider refused it as
@@ -245,7 +390,7 @@ static bool
 s_job_split (job_t *job)
 {
     window_t *current = &job->windows [0];
-    if (current->to - current->from < 2 * 86400)
+    if (s_range_length (current->from, current->to) < 2 * 86400)
         return false;
     window_t *grown = (window_t *) realloc (job->windows,
                                             (job->window_count + 1) * sizeof (window_t));
@@ -254,7 +399,8 @@ s_job_split (job_t *job)
     job->windows = grown;
     memmove (job->windows + 1, job->windows, job->window_count * sizeof (window_t));
     job->window_count++;
-    int64_t middle = job->windows [0].from + (job->windows [0].to - job->windows [0].from) / 2;
+    int64_t middle = job->windows [0].from
+                   + (int64_t) (s_range_length (job->windows [0].from, job->windows [0].to) / 2);
     job->windows [0].to = middle;
     job->windows [1].from = middle;
     return true;
@@ -302,10 +448,14 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
 {
     s_learn_limit (self, result);
     gl_provider_error_t error = result->error;
+    //  A parse error that is not retryable is a contract error (XML where
+    //  JSON was asked, a page of bars none usable): the same every time,
+    //  and no sign of the provider's health, so the breaker ignores it.
     bool provider_failed = error == GL_PROVIDER_SERVER_ERROR || error == GL_PROVIDER_TIMEOUT
-                        || error == GL_PROVIDER_PARSE_ERROR;
+                        || (error == GL_PROVIDER_PARSE_ERROR && result->retryable);
+    bool contract_error = error == GL_PROVIDER_PARSE_ERROR && !result->retryable;
     gl_breaker_record (self->breaker, job->permit,
-                       error == GL_PROVIDER_RATE_LIMITED? GL_BREAKER_IGNORED:
+                       error == GL_PROVIDER_RATE_LIMITED || contract_error? GL_BREAKER_IGNORED:
                        provider_failed? GL_BREAKER_FAILURE: GL_BREAKER_SUCCESS,
                        elapsed_ms, s_now ());
     self->bars += result->bar_count;
@@ -319,7 +469,8 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
     if (error == GL_PROVIDER_OK || error == GL_PROVIDER_NO_DATA) {
         job->saw_no_data = job->saw_no_data || error == GL_PROVIDER_NO_DATA;
         if (s_job_add_bars (self, job, result) != 0) {
-            s_job_fail (self, job, "server_error", true, 1000, "writer unreachable");
+            s_job_fail (self, job, "server_error", true, 1000,
+                        "the writer is unreachable or out of memory for a part");
             return;
         }
         s_job_advance (self, job, result);
@@ -327,6 +478,13 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
     }
     if (result->split_range && s_job_split (job))
         return;
+    if (contract_error) {
+        char run [24];
+        snprintf (run, sizeof (run), "%" PRIu64, job->fetch->fetch.run_id);
+        const char *pairs [] = { "run_id", run, "symbol", job->fetch->fetch.symbol,
+                                 "message", result->message, NULL };
+        s_event (self, "contract_error", pairs);
+    }
     self->failures += provider_failed;
     s_job_fail (self, job, gl_provider_error_name (error), result->retryable,
                 result->retry_after_ms, result->message);
@@ -356,6 +514,12 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
     job->in_flight = false;
     self->in_flight--;
     s_count_latency (self, response->elapsed_ms);
+    if (job->abandoned) {
+        gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, response->elapsed_ms,
+                           s_now ());
+        s_job_end (self, job);
+    }
+    else
     if (response->curl_code != 0)
         s_handle_transport_error (self, job, response);
     else {
@@ -473,55 +637,274 @@ s_pump (self_t *self)
     }
 }
 
-//  FETCH: refuse at once while the breaker is open, else queue the job.
+//  Splits the job's range into windows of at most the provider's span.
+//  Returns 0, or -1 with the reason in message (MESSAGE_MAX bytes) if the
+//  range is empty, outside the times a provider serves, needs more than
+//  max_windows requests, or the windows cannot be allocated.
 static int
-s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+s_job_plan (self_t *self, job_t *job, gl_timeframe_t timeframe, char *message)
 {
-    self_t *self = (self_t *) argument;
-    gl_msg_t *fetch = *message_p;
-    job_t *job = (job_t *) zmalloc (sizeof (job_t));
+    int64_t from = job->fetch->fetch.from, to = job->fetch->fetch.to;
+    if (from < GL_PROVIDER_TIME_MIN || to > GL_PROVIDER_TIME_MAX || from >= to) {
+        snprintf (message, MESSAGE_MAX, "expected %d <= from < to <= %lld (1970 to 2100), got "
+                  "from=%" PRId64 " to=%" PRId64, GL_PROVIDER_TIME_MIN,
+                  (long long) GL_PROVIDER_TIME_MAX, from, to);
+        return -1;
+    }
+    uint64_t length = s_range_length (from, to);
+    int64_t span = gl_capability_max_span (self->provider, timeframe);
+    uint64_t count = span > 0? length / (uint64_t) span + (length % (uint64_t) span != 0): 1;
+    if (count > (uint64_t) self->max_windows) {
+        snprintf (message, MESSAGE_MAX, "the range needs %" PRIu64 " requests of at most %"
+                  PRId64 " s, more than max_windows=%" PRId64, count, span, self->max_windows);
+        return -1;
+    }
+    job->windows = (window_t *) calloc ((size_t) count, sizeof (window_t));
+    if (!job->windows) {
+        snprintf (message, MESSAGE_MAX, "out of memory for %" PRIu64 " windows", count);
+        return -1;
+    }
+    for (size_t index = 0; index < count; index++) {
+        job->windows [index].from = span > 0? from + (int64_t) index * span: from;
+        job->windows [index].to = index + 1 == count? to: job->windows [index].from + span;
+    }
+    job->window_count = (size_t) count;
+    return 0;
+}
+
+//  The longest window of the rate limit, in ms: when to ask again.
+static uint64_t
+s_longest_window (self_t *self)
+{
+    int64_t longest = 0;
+    for (size_t rule = 0; rule < gl_ratelimit_rules (self->ratelimit); rule++)
+        if (gl_ratelimit_window_ms (self->ratelimit, rule) > longest)
+            longest = gl_ratelimit_window_ms (self->ratelimit, rule);
+    return (uint64_t) longest;
+}
+
+//  Fails a job this instance cannot work for want of a share: retryable,
+//  rate_limited, not an attempt (the scheduler gives it to another).
+static void
+s_job_give_back (self_t *self, job_t *job)
+{
+    s_job_fail (self, job, "rate_limited", true, s_longest_window (self),
+                "this fetcher has no share of the rate limit (more fetchers than the limit "
+                "allows requests); given back for another fetcher");
+}
+
+//  Refuses a FETCH at the door: answered FAILED, counted, never worked.
+static void
+s_job_refuse (self_t *self, job_t *job, const char *error_class, bool retryable,
+              uint64_t retry_after_ms, const char *message)
+{
+    self->refused++;
+    s_job_fail (self, job, error_class, retryable, retry_after_ms, message);
+}
+
+//  How many jobs are held.
+static size_t
+s_job_count (self_t *self)
+{
+    size_t count = 0;
+    for (job_t *job = self->jobs; job; job = job->next)
+        count++;
+    return count;
+}
+
+//  The job already working this run, or NULL.
+static job_t *
+s_job_find (self_t *self, uint64_t run_id, const job_t *except)
+{
+    for (job_t *job = self->jobs; job; job = job->next)
+        if (job != except && !job->abandoned && job->fetch->fetch.run_id == run_id)
+            return job;
+    return NULL;
+}
+
+//  A new job for the FETCH, at the end of the list; takes the message.
+//  Returns NULL (the message left to the caller) if out of memory.
+static job_t *
+s_job_new (self_t *self, gl_msg_t **fetch_p, const char *sender)
+{
+    job_t *job = (job_t *) calloc (1, sizeof (job_t));
+    if (!job)
+        return NULL;
     job->owner = self;
-    job->fetch = fetch;
-    *message_p = NULL;
-    snprintf (job->sender, sizeof (job->sender), "%s", sender);
+    job->fetch = *fetch_p;
     job->part = s_part_new (self, job);
+    if (!job->part) {
+        free (job);
+        return NULL;
+    }
+    *fetch_p = NULL;
+    snprintf (job->sender, sizeof (job->sender), "%s", sender);
     job_t **tail = &self->jobs;
     while (*tail)
         tail = &(*tail)->next;
     *tail = job;
+    return job;
+}
 
-    gl_timeframe_t timeframe = gl_timeframe_parse (fetch->fetch.timeframe);
+//  FETCH: refuse at once what cannot be worked (the breaker open, a run
+//  already in progress, a timeframe the provider lacks, a bad or too long
+//  range), else queue the job.
+static int
+s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    job_t *job = s_job_new (self, message_p, sender);
+    if (!job) {
+        gl_log_error ("fetch_refused", "reason=\"out of memory\"");
+        return -1;              //  the runtime returns its credit
+    }
+    gl_timeframe_t timeframe = gl_timeframe_parse (job->fetch->fetch.timeframe);
     int64_t now = s_now ();
+    char message [MESSAGE_MAX];
     if (gl_breaker_state (self->breaker, now) == GL_BREAKER_OPEN) {
         int64_t retry_at = 0;
         gl_breaker_acquire (self->breaker, now, &retry_at);
-        s_job_fail (self, job, "breaker_open", true, (uint64_t) (retry_at - now),
-                    "the provider's circuit breaker is open");
-        return 0;
+        s_job_refuse (self, job, "breaker_open", true, (uint64_t) (retry_at - now),
+                      "the provider's circuit breaker is open");
     }
-    if (!gl_capability_supports (self->provider, timeframe)) {
-        s_job_fail (self, job, "not_found", false, 0, "the provider has no bars of this timeframe");
-        return 0;
+    else
+    if (s_no_share (self)) {
+        self->refused++;
+        s_job_give_back (self, job);
     }
-    int64_t span = gl_capability_max_span (self->provider, timeframe);
-    int64_t length = fetch->fetch.to - fetch->fetch.from;
-    size_t count = span > 0? (size_t) ((length + span - 1) / span): 1;
-    job->windows = (window_t *) calloc (count, sizeof (window_t));
-    for (size_t index = 0; index < count; index++) {
-        job->windows [index].from = fetch->fetch.from + (int64_t) index * (span > 0? span: length);
-        job->windows [index].to = index + 1 == count? fetch->fetch.to:
-                                  job->windows [index].from + span;
-    }
-    job->window_count = count;
-    s_pump (self);
+    else
+    if (s_job_find (self, job->fetch->fetch.run_id, job))
+        s_job_refuse (self, job, "not_found", false, 0,
+                      "this run is already being fetched here; the repeat is refused");
+    else
+    if (!gl_capability_supports (self->provider, timeframe))
+        s_job_refuse (self, job, "not_found", false, 0,
+                      "the provider has no bars of this timeframe");
+    else
+    if (s_job_plan (self, job, timeframe, message) != 0)
+        s_job_refuse (self, job, "not_found", false, 0, message);
+    else
+        s_pump (self);
     return 0;
 }
 
-//  MEMBERSHIP of our own service: take our share of the rate limit.
+//  True if this attempt of the run (run id and lease) was lately
+//  answered FAILED.
+static bool
+s_answered (self_t *self, uint64_t run_id, const char *lease_token)
+{
+    size_t count = self->answered_next < ANSWERED_MAX? self->answered_next: ANSWERED_MAX;
+    for (size_t index = 0; index < count; index++)
+        if (self->answered [index].run_id == run_id
+        &&  strcmp (self->answered [index].lease_token, lease_token) == 0)
+            return true;
+    return false;
+}
+
+//  A BARS part came back: nobody stored it, so the run is not done. The
+//  job (if still worked) or the run is answered FAILED retryable, once;
+//  the slice is fetched again and the lease fences what was stored.
+static void
+s_bounced_bars (self_t *self, const gl_msg_t *bars, const char *code, const char *text)
+{
+    self->bounced_bars++;
+    char message [MESSAGE_MAX];
+    snprintf (message, sizeof (message), "part %u of the bars was returned by the broker (%s: "
+              "%s): the writer did not take it", bars->bars.part, code, text);
+    job_t *job = s_job_find (self, bars->bars.run_id, NULL);
+    if (job && strcmp (job->fetch->fetch.lease_token, bars->bars.lease_token) == 0)
+        s_job_fail (self, job, "server_error", true, 1000, message);
+    else
+    if (!s_answered (self, bars->bars.run_id, bars->bars.lease_token))
+        s_send_failed (self, bars->bars.run_id, bars->bars.lease_token, bars->bars.symbol,
+                       "server_error", true, 1000, message);
+}
+
+//  BOUNCE: a returned BARS fails its run; a returned FAILED or EVENT has
+//  nobody else to tell, so it is logged and counted.
+static void
+s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
+                 const char *code, const char *text, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const char *type = message? gl_msg_type_name (message->type): "undecodable";
+    gl_log_warn ("message_bounced", "destination=%s type=%s code=%s text=\"%s\"",
+                 destination, type, code, text);
+    if (message && message->type == GL_MSG_BARS)
+        s_bounced_bars (self, message, code, text);
+    else
+        self->bounced_other++;
+}
+
+//  Gives back every job without a request in flight.
+static void
+s_give_back_waiting (self_t *self)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (!job->in_flight)
+            s_job_give_back (self, job);
+        job = next;
+    }
+}
+
+//  qsort: writer instance names in byte order.
+static int
+s_compare_names (const void *left, const void *right)
+{
+    return strcmp ((const char *) left, (const char *) right);
+}
+
+//  True if the instance is among the known writers.
+static bool
+s_writer_known (self_t *self, const char *instance)
+{
+    for (size_t index = 0; index < self->writer_count; index++)
+        if (strcmp (self->writers [index], instance) == 0)
+            return true;
+    return false;
+}
+
+//  MEMBERSHIP of writer: the instances parts may be routed to. A run whose
+//  writer left has lost the parts it was sent (they died with it; the
+//  lease fences whatever it stored): it is answered FAILED retryable.
+static void
+s_writers_update (self_t *self, const gl_msg_t *membership)
+{
+    size_t count = 0;
+    for (size_t member = 0; member < membership->membership.member_count
+                            && count < WRITERS_MAX; member++)
+        snprintf (self->writers [count++], GL_MSG_NAME_MAX + 1, "%s",
+                  membership->membership.members [member]);
+    qsort (self->writers, count, sizeof (self->writers [0]), s_compare_names);
+    self->writer_count = count;
+    gl_log_info ("writers_changed", "event=%s instance=%s writers=%zu",
+                 membership->membership.event, membership->membership.instance, count);
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        const char *slash = strchr (job->writer, '/');
+        if (slash && !s_writer_known (self, slash + 1)) {
+            char message [MESSAGE_MAX];
+            snprintf (message, sizeof (message), "%s left after %u parts of this run: they died "
+                      "with it", job->writer, job->parts_sent);
+            s_job_fail (self, job, "server_error", true, 1000, message);
+        }
+        job = next;
+    }
+}
+
+//  MEMBERSHIP: of writer, where parts go; of our own service, our share
+//  of the rate limit.
 static void
 s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
 {
     self_t *self = (self_t *) argument;
+    if (strcmp (membership->membership.service, "writer") == 0) {
+        s_writers_update (self, membership);
+        return;
+    }
     if (strcmp (membership->membership.service, self->service) != 0)
         return;
     const char *me = strchr (gl_actor_address (actor), '/') + 1;
@@ -541,7 +924,67 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     snprintf (members, sizeof (members), "%zu", count);
     snprintf (limit, sizeof (limit), "%u", found? gl_ratelimit_limit (self->ratelimit, 0, INT64_MAX / 2): 0);
     gl_log_info ("share_changed", "members=%s index=%u share=%s", members, index, limit);
+    self->membership_known = true;
+    if (s_no_share (self))
+        s_give_back_waiting (self);
+    else
+    if (self->withheld) {
+        gl_actor_credit (self->actor, self->withheld);
+        self->withheld = 0;
+    }
     s_pump (self);
+}
+
+//  Marks every job that has sent parts: they went through a connection
+//  now closed, to a broker that may forget them, so the run cannot be
+//  trusted complete.
+static void
+s_mark_at_risk (self_t *self)
+{
+    for (job_t *job = self->jobs; job; job = job->next)
+        job->parts_at_risk = job->parts_sent > 0;
+}
+
+//  Fails, retryable, every job whose parts went out before the broker was
+//  lost; the slice is fetched again, the lease fences what was stored.
+static void
+s_fail_at_risk (self_t *self)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (job->parts_at_risk) {
+            char message [MESSAGE_MAX];
+            snprintf (message, sizeof (message), "%u parts of this run went out before the "
+                      "broker was lost and may be lost with it", job->parts_sent);
+            s_job_fail (self, job, "server_error", true, 1000, message);
+        }
+        job = next;
+    }
+}
+
+//  Registration changes. Lost: the broker will declare this instance dead
+//  and give its share of the rate limit away, so the share is 0 at once,
+//  and no request starts until a new MEMBERSHIP. Registered again: this
+//  instance is a new member, whose old share is 0 for one window
+//  (protocol/SPEC.md 5.7), which dropping to 0 here already arranges.
+static void
+s_on_connection (gl_actor_t *actor, bool registered, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (registered) {
+        gl_log_info ("broker_registered", "share=0 until_membership=1 failed_held=%zu",
+                     self->held_count);
+        s_send_held (self);
+        s_fail_at_risk (self);
+        return;
+    }
+    s_mark_at_risk (self);
+    gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
+    self->membership_known = false;
+    self->writer_count = 0;     //  the broker announces them again at registration
+    gl_log_warn ("share_dropped", "reason=broker_lost share=0 jobs_held=%zu in_flight=%zu",
+                 s_job_count (self), self->in_flight);
 }
 
 //  zloop: timed breaker transitions, and any pacing they release.
@@ -559,7 +1002,7 @@ static int
 s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    char values [10][24];
+    char values [12][24];
     snprintf (values [0], 24, "%" PRIu64, self->requests);
     snprintf (values [1], 24, "%" PRIu64, self->failures);
     snprintf (values [2], 24, "%" PRIu64, self->refusals);
@@ -567,6 +1010,9 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
     snprintf (values [4], 24, "%" PRIu64, self->dropped);
     snprintf (values [5], 24, "%d", gl_breaker_failure_rate (self->breaker));
     snprintf (values [6], 24, "%zu", self->in_flight);
+    snprintf (values [8], 24, "%" PRIu64, self->refused);
+    snprintf (values [9], 24, "%" PRIu64, self->bounced_bars);
+    snprintf (values [10], 24, "%" PRIu64, self->bounced_other);
     if (self->bars_expected)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
@@ -581,7 +1027,8 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "breaker", gl_breaker_state_name (gl_breaker_state (self->breaker, s_now ())),
         "requests", values [0], "failures", values [1], "rate_limited", values [2],
         "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
-        "in_flight", values [6], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "in_flight", values [6], "refused", values [8],
+        "bounced_bars", values [9], "bounced_other", values [10], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, NULL
     };
     s_event (self, "fetcher_health", pairs);
@@ -603,6 +1050,7 @@ s_usage (FILE *stream)
         "Keys under fetcher/NAME/: base_url, key and secret (secrets: environment\n"
         "GAPLESS_FETCHER_NAME_KEY or a key_file readable by its owner only),\n"
         "limits (\"5/1s,200/60s\"), guard_ms, concurrency, credit, page_limit,\n"
+        "max_windows (requests one FETCH may expand to, default 4096),\n"
         "part_bars, max_refusals, connect_timeout_ms, timeout_ms, max_body,\n"
         "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
         "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms}.\n");
@@ -672,6 +1120,7 @@ s_setup (self_t *self, char *error)
     ||  s_setting (self, "part_bars", 10000, 1, GL_MSG_MAX_BARS, &self->part_bars, error)
     ||  s_setting (self, "max_refusals", 5, 0, 1000, &self->max_refusals, error)
     ||  s_setting (self, "page_limit", 0, 0, 50000, &self->page_limit, error)
+    ||  s_setting (self, "max_windows", 4096, 1, 1000000, &self->max_windows, error)
     ||  s_setting (self, "guard_ms", 50, 0, 60000, &guard_ms, error)
     ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
     ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)
@@ -707,6 +1156,8 @@ s_teardown (self_t *self)
 {
     while (self->jobs)
         s_job_end (self, self->jobs);
+    for (size_t index = 0; index < self->held_count; index++)
+        gl_msg_destroy (&self->held [index]);
     gl_http_destroy (&self->http);
     gl_actor_destroy (&self->actor);
     gl_ratelimit_destroy (&self->ratelimit);
@@ -729,7 +1180,8 @@ main (int argc, char **argv)
     };
     const char *config_path = NULL, *broker = NULL, *provider = NULL, *base_url = NULL;
     self_t self = { 0 };
-    gl_actor_options_t actor_options = { .manual_credit = true };
+    static const char *const follow [] = { "writer", NULL };
+    gl_actor_options_t actor_options = { .manual_credit = true, .follow = follow };
     int option;
     while ((option = getopt_long (argc, argv, "p:c:e:i:u:h", options, NULL)) != -1) {
         switch (option) {
@@ -783,10 +1235,12 @@ main (int argc, char **argv)
     }
     gl_actor_on (self.actor, GL_MSG_FETCH, s_handle_fetch, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
+    gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+    gl_actor_on_connection (self.actor, s_on_connection, &self);
     zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
     zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);
     gl_log_info ("started", "provider=%s base_url=%s", provider, self.base_url);
-    gl_actor_run (self.actor);
+    int rc = gl_actor_run (self.actor);
     s_teardown (&self);
-    return 0;
+    return rc == 0? 0: 1;
 }

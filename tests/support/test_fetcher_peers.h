@@ -32,29 +32,36 @@ typedef struct {
     uint64_t retry_after_ms;
     char instance [GL_MSG_NAME_MAX + 1];
     int64_t answered_at;
+    uint32_t receivers;         //  bit per peer socket that got a part
+    int failures;               //  FAILED answers for the run
 } peers_run_t;
 
 static peers_run_t peers_runs [PEERS_RUNS_MAX];
 static int peers_answers;
 static char peers_events [4096];    //  "from>to reason;" per breaker change
+static int peers_contract_errors;   //  contract_error EVENTs
 static char peers_broker_path [512], peers_fetcher_path [512], peers_endpoint [64];
-static zsock_t *peers_sockets [3];  //  scheduler, writer, ops
+#define PEERS_MAX 8
+static zsock_t *peers_sockets [PEERS_MAX];  //  [0..2] scheduler, writer, ops; more by peers_join
 static pid_t peers_broker;
 
 //  The last completeness each fetcher reported in fetcher_health, by the
 //  event's source ("fetcher.yahoo/e2e").
 #define PEERS_HEALTH_MAX 16
-static struct { char source [GL_MSG_NAME_MAX + 1]; char completeness [24]; }
+static struct { char source [GL_MSG_NAME_MAX + 1]; char completeness [24], refused [24]; }
     peers_health [PEERS_HEALTH_MAX];
 
 //  Records a fetcher_health EVENT's completeness under its source.
 static inline void
 peers_record_health (const gl_msg_t *body)
 {
-    const char *completeness = NULL;
-    for (size_t index = 0; index < body->event.field_count; index++)
+    const char *completeness = NULL, *refused = "";
+    for (size_t index = 0; index < body->event.field_count; index++) {
         if (strcmp (body->event.fields [index].key, "completeness") == 0)
             completeness = body->event.fields [index].value;
+        if (strcmp (body->event.fields [index].key, "refused") == 0)
+            refused = body->event.fields [index].value;
+    }
     for (int index = 0; completeness && index < PEERS_HEALTH_MAX; index++)
         if (!peers_health [index].source [0]
         ||  strcmp (peers_health [index].source, body->event.source) == 0) {
@@ -62,6 +69,8 @@ peers_record_health (const gl_msg_t *body)
                       body->event.source);
             snprintf (peers_health [index].completeness,
                       sizeof (peers_health [index].completeness), "%s", completeness);
+            snprintf (peers_health [index].refused, sizeof (peers_health [index].refused), "%s",
+                      refused);
             return;
         }
 }
@@ -73,6 +82,16 @@ peers_completeness (const char *source)
     for (int index = 0; index < PEERS_HEALTH_MAX; index++)
         if (strcmp (peers_health [index].source, source) == 0)
             return peers_health [index].completeness;
+    return "";
+}
+
+//  The last count of FETCH refused at the door a fetcher reported, or "".
+static inline const char *
+peers_refused (const char *source)
+{
+    for (int index = 0; index < PEERS_HEALTH_MAX; index++)
+        if (strcmp (peers_health [index].source, source) == 0)
+            return peers_health [index].refused;
     return "";
 }
 
@@ -95,12 +114,14 @@ peers_record_event (const gl_msg_t *body)
     snprintf (peers_events + used, sizeof (peers_events) - used, "%s>%s %s;", from, to, reason);
 }
 
-//  Records a delivered application message.
+//  Records a delivered application message, received by peer socket
+//  receiver.
 static inline void
-peers_record (const char *sender, const gl_msg_t *body)
+peers_record (const char *sender, const gl_msg_t *body, int receiver)
 {
     if (body->type == GL_MSG_BARS && body->bars.run_id < PEERS_RUNS_MAX) {
         peers_run_t *run = &peers_runs [body->bars.run_id];
+        run->receivers |= 1u << receiver;
         run->bars = (gl_bar_t *) realloc (run->bars, (run->bar_count + body->bars.bar_count + 1)
                                                      * sizeof (gl_bar_t));
         memcpy (run->bars + run->bar_count, body->bars.bars,
@@ -122,6 +143,7 @@ peers_record (const char *sender, const gl_msg_t *body)
         run->retryable = body->failed.retryable;
         run->retry_after_ms = body->failed.retry_after_ms;
         run->answered_at = gl_test_now_ms ();
+        run->failures++;
         peers_answers++;
     }
     else
@@ -130,6 +152,9 @@ peers_record (const char *sender, const gl_msg_t *body)
     else
     if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "fetcher_health") == 0)
         peers_record_health (body);
+    else
+    if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "contract_error") == 0)
+        peers_contract_errors++;
 }
 
 //  Polls the three peers for up to timeout_ms, handling what comes and
@@ -140,14 +165,20 @@ peers_poll (int timeout_ms)
     static int64_t last_beat;
     if (gl_test_now_ms () - last_beat >= PEERS_HEARTBEAT_MS / 2) {
         last_beat = gl_test_now_ms ();
-        for (int index = 0; index < 3; index++)
-            gl_glp_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
+        for (int index = 0; index < PEERS_MAX; index++)
+            if (peers_sockets [index])
+                gl_glp_send (peers_sockets [index], GL_WIRE_HEARTBEAT, NULL, NULL);
     }
-    zpoller_t *poller = zpoller_new (peers_sockets [0], peers_sockets [1], peers_sockets [2],
-                                     NULL);
+    zpoller_t *poller = zpoller_new (NULL);
+    for (int index = 0; index < PEERS_MAX; index++)
+        if (peers_sockets [index])
+            zpoller_add (poller, peers_sockets [index]);
     zsock_t *ready = (zsock_t *) zpoller_wait (poller, timeout_ms);
     zpoller_destroy (&poller);
-    if (!ready)
+    int receiver = 0;
+    while (ready && receiver < PEERS_MAX && peers_sockets [receiver] != ready)
+        receiver++;
+    if (!ready || receiver == PEERS_MAX)
         return;
     zmsg_t *message = zmsg_recv (ready);
     zframe_t *header = zmsg_pop (message);
@@ -159,7 +190,7 @@ peers_poll (int timeout_ms)
         char error [GL_MSG_ERROR_MAX];
         gl_msg_t *body = frame? gl_msg_decode (zframe_data (frame), zframe_size (frame), error): NULL;
         if (body && sender)
-            peers_record (sender, body);
+            peers_record (sender, body, receiver);
         gl_msg_destroy (&body);
         zframe_destroy (&frame);
         free (sender);
@@ -189,6 +220,31 @@ peers_runs_clear (void)
     memset (peers_runs, 0, sizeof (peers_runs));
     peers_answers = 0;
     peers_events [0] = 0;
+    peers_contract_errors = 0;
+}
+
+//  Registers peer socket index as service/instance (a fresh DEALER).
+static inline void
+peers_join (int index, const char *service, const char *instance)
+{
+    zsock_destroy (&peers_sockets [index]);
+    peers_sockets [index] = zsock_new_dealer (peers_endpoint);
+    zsock_set_linger (peers_sockets [index], 0);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", service);
+    snprintf (ready->ready.instance, sizeof (ready->ready.instance), "%s", instance);
+    ready->ready.credit = 10000;
+    gl_glp_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
+    gl_msg_destroy (&ready);
+}
+
+//  Unregisters peer socket index (DISCONNECT) and closes it.
+static inline void
+peers_leave (int index)
+{
+    if (peers_sockets [index])
+        gl_glp_send (peers_sockets [index], GL_WIRE_DISCONNECT, NULL, NULL);
+    zsock_destroy (&peers_sockets [index]);
 }
 
 //  Starts a broker on a free port and registers the three peers at it.
@@ -206,47 +262,50 @@ peers_start (void)
                       NULL };
     peers_broker = gl_process_start (argv, "broker.log");
     setenv ("GAPLESS_BROKER_HEARTBEAT_MS", heartbeat, 1);
-    const char *services [] = { "scheduler", "writer", "ops" };
-    for (int index = 0; index < 3; index++) {
-        peers_sockets [index] = zsock_new_dealer (peers_endpoint);
-        zsock_set_linger (peers_sockets [index], 0);
-        gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
-        snprintf (ready->ready.service, sizeof (ready->ready.service), "%s", services [index]);
-        snprintf (ready->ready.instance, sizeof (ready->ready.instance), "test");
-        ready->ready.credit = 10000;
-        gl_glp_send (peers_sockets [index], GL_WIRE_READY, NULL, ready);
-        gl_msg_destroy (&ready);
-    }
+    peers_join (0, "scheduler", "test");
+    peers_join (1, "writer", "test");
+    peers_join (2, "ops", "test");
 }
 
 //  Closes the peers, stops the broker and forgets every run.
 static inline void
 peers_stop (void)
 {
-    for (int index = 0; index < 3; index++)
+    for (int index = 0; index < PEERS_MAX; index++)
         zsock_destroy (&peers_sockets [index]);
     gl_process_stop (peers_broker, SIGTERM);
     peers_runs_clear ();
 }
 
 //  Sends FETCH run_id for symbol/timeframe/[from, to) to fetcher.<provider>.
-static inline void
+//  Returns false, sending nothing, if the codec refuses to encode it (a
+//  codec that bounds times refuses what older ones let through).
+static inline bool
 peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const char *timeframe,
              int64_t from, int64_t to)
 {
     gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
     fetch->fetch.run_id = run_id;
-    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token), "lease-%" PRIu64,
-              run_id);
+    //  A canonical lowercase UUID, as the codec will require.
+    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token),
+              "00000000-0000-4000-8000-%012" PRIu64, run_id % UINT64_C (1000000000000));
     snprintf (fetch->fetch.symbol, sizeof (fetch->fetch.symbol), "%s", symbol);
     snprintf (fetch->fetch.timeframe, sizeof (fetch->fetch.timeframe), "%s", timeframe);
     fetch->fetch.from = from;
     fetch->fetch.to = to;
     fetch->fetch.attempt = 1;
-    char service [GL_MSG_NAME_MAX + 1];
+    char service [GL_MSG_NAME_MAX + 1], *data = NULL, error [GL_MSG_ERROR_MAX];
     snprintf (service, sizeof (service), "fetcher.%s", provider);
-    gl_glp_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
+    size_t size = 0;
+    bool valid = gl_msg_encode (fetch, &data, &size, error) == 0;
+    free (data);
+    if (valid)
+        gl_glp_send (peers_sockets [0], GL_WIRE_SEND, service, fetch);
+    else
+        printf ("peers_fetch: run %" PRIu64 " not sent, the codec refuses it: %s\n", run_id,
+                error);
     gl_msg_destroy (&fetch);
+    return valid;
 }
 
 //  Starts a fetcher for provider, configured by the environment.
@@ -258,6 +317,33 @@ peers_fetcher_start (const char *provider, const char *instance)
     return gl_process_start (argv, "fetcher.log");
 }
 
+//  Starts a fetcher for provider with its own log file (truncated first).
+static inline pid_t
+peers_fetcher_start_logged (const char *provider, const char *instance, const char *log_path)
+{
+    FILE *log = fopen (log_path, "w");
+    if (log)
+        fclose (log);
+    char *argv [] = { peers_fetcher_path, "--provider", (char *) provider,
+                      "--broker", peers_endpoint, "--instance", (char *) instance, NULL };
+    return gl_process_start (argv, log_path);
+}
+
+//  How many lines of the file contain text.
+static inline int
+peers_log_count (const char *log_path, const char *text)
+{
+    FILE *log = fopen (log_path, "r");
+    if (!log)
+        return 0;
+    char line [4096];
+    int count = 0;
+    while (fgets (line, sizeof (line), log))
+        count += strstr (line, text) != NULL;
+    fclose (log);
+    return count;
+}
+
 //  True if the process is still running (it did not crash).
 static inline bool
 peers_alive (pid_t pid)
@@ -265,11 +351,17 @@ peers_alive (pid_t pid)
     return waitpid (pid, NULL, WNOHANG) == 0;
 }
 
-//  Stops a fetcher with SIGTERM; true if it exited 0.
+//  Stops a fetcher with SIGTERM; true if it exited 0. The peers go on
+//  heartbeating while it exits, so the broker does not find them silent.
 static inline bool
 peers_fetcher_stop (pid_t pid)
 {
-    int status = gl_process_stop (pid, SIGTERM);
+    int status = 0;
+    if (pid <= 0)
+        return false;
+    kill (pid, SIGTERM);
+    while (waitpid (pid, &status, WNOHANG) == 0)
+        peers_poll (10);
     return WIFEXITED (status) && WEXITSTATUS (status) == 0;
 }
 

@@ -83,7 +83,8 @@ s_parse (gl_simrequest_t *request, s_query_t *query, gl_simwindow_t *window,
          gl_simresponse_t *response)
 {
     const char *accept = gl_simrequest_header (request, "Accept");
-    query->json = accept && strstr (accept, "application/json");
+    bool xml_only = atoi (gl_simrequest_option (request, "xml_only", "0")) != 0;
+    query->json = !xml_only && accept && strstr (accept, "application/json");
     query->timesales = strcmp (request->path, "/v1/markets/timesales") == 0;
     if (!query->timesales && strcmp (request->path, "/v1/markets/history") != 0) {
         s_error (response, 404, "Not Found");
