@@ -555,13 +555,21 @@ s_disconnect (const char *code)
 //  ---------------------------------------------------------------------
 //  The real broker.
 
+//  Starts a broker with this heartbeat interval.
+static pid_t
+s_broker_start_beating (int heartbeat_ms)
+{
+    char heartbeat [16];
+    snprintf (heartbeat, sizeof (heartbeat), "%d", heartbeat_ms);
+    char *argv [] = { s_broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
+    return gl_process_start (argv, "broker.log");
+}
+
+//  Starts a broker with the test's heartbeat interval.
 static pid_t
 s_broker_start (void)
 {
-    char heartbeat [16];
-    snprintf (heartbeat, sizeof (heartbeat), "%d", HEARTBEAT_MS);
-    char *argv [] = { s_broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
-    return gl_process_start (argv, "broker.log");
+    return s_broker_start_beating (HEARTBEAT_MS);
 }
 
 //  ---------------------------------------------------------------------
@@ -923,6 +931,30 @@ s_test_contract (void)
     GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
 }
 
+//  A broker whose process dies is lost the moment its connection drops,
+//  not after 3 silent intervals (here 3 x 5 s), and the actor registers
+//  with the next broker as soon as ZeroMQ reconnects, without waiting for
+//  a heartbeat to be refused.
+static void
+s_test_connection_dropped (void)
+{
+    pid_t broker = s_broker_start_beating (5000);
+    thread_options_t options;
+    zactor_t *thread = s_thread_start (&options, s_endpoint, "echo", "drop", 10, false);
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.connected == 1, 10000));
+    gl_process_stop (broker, SIGKILL);
+    int64_t killed = gl_test_now_ms ();
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.lost == 1, 10000));
+    GL_CHECK (gl_test_now_ms () - killed < 3000);
+    GL_CHECK_INT (s_thread_report (thread).stats.disconnects, 0);
+    broker = s_broker_start_beating (5000);
+    int64_t started = gl_test_now_ms ();
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.connected == 2, 10000));
+    GL_CHECK (gl_test_now_ms () - started < 4000);
+    zactor_destroy (&thread);
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+}
+
 //  Every delivery gives its credit back, whatever its fate: an actor
 //  with credit 4 is sent 4 messages of a type it has no handler for, 4
 //  bodies that do not decode and 4 its handler refuses, then a good one,
@@ -979,6 +1011,7 @@ main (void)
     s_test_dispatch ();
     s_test_fake_broker ();
     s_test_connection ();
+    s_test_connection_dropped ();
     s_test_contract ();
     s_test_refusals (false);
     s_test_refusals (true);
