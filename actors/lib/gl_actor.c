@@ -98,8 +98,8 @@ s_send (gl_actor_t *self, gl_wire_command_t command, const void *first, size_t f
         return -1;
     if ((first && s_send_frame (handle, first, first_size, second != NULL) != 0)
     ||  (second && s_send_frame (handle, second, second_size, false) != 0)) {
-        gl_log_error ("send_incomplete", "command=%s reason=\"%s\"",
-                      gl_wire_command_name (command), zmq_strerror (zmq_errno ()));
+        gl_log_error ("send_incomplete", "command=%s reason=%s",
+                      gl_wire_command_name (command), GL_LOG_VALUE (zmq_strerror (zmq_errno ())));
         return -1;
     }
     self->last_sent = zclock_mono ();
