@@ -309,7 +309,7 @@ s_handle_deliver (gl_actor_t *self, zmsg_t *message)
         if (self->handlers [type].handler (self, sender, &decoded,
                                            self->handlers [type].argument) == 0) {
             self->stats.handled++;
-            if (!self->manual_credit)
+            if (!self->manual_credit && self->stats.held)
                 s_release (self, 1);
         }
         else
