@@ -7,17 +7,22 @@
     Ownership: an instance_t belongs to the peers table (keyed by its
     routing id's bytes, which the instance holds); the instances table,
     its service's lists and the followers list only refer to it.
-    A queued_t belongs to the one queue that holds it; it refers to its
-    sender's account (owned by the accounts table) and to the service whose
-    bound it counts against (a service is not released while anything is
-    queued for it or its instances).
+    A queued_t belongs to the one queue (a list threaded through the
+    messages) that holds it; it refers to its sender's account (owned by
+    the accounts table) and to the service whose bound it counts against
+    (a service is not released while anything is queued for it or its
+    instances).
 
     Memory is bounded by what peers cannot choose: queued messages by
     count and bytes (in all, per service, per sender), instances by
     connections, services by instances plus queued messages (a service is
     created for a SEND only when its message is queued), frames by
-    ZMQ_MAXMSGSIZE. Every allocation is checked; a failed one refuses the
-    message that needed it, with a bounce or an error, and is counted.
+    ZMQ_MAXMSGSIZE. Every allocation the broker makes is checked; a failed
+    one refuses the message that needed it, with a bounce or an error, and
+    is counted. Queuing a message allocates only what the broker checks
+    itself. CZMQ's tables and lists still abort the process if one of
+    their nodes cannot be allocated; they grow only with registrations
+    (one per connection) and services, never per message.
 */
 #include "gl_broker.h"
 #include "gl_log.h"
@@ -61,7 +66,9 @@ s_account_destroy (account_t **self_p)
 }
 
 //  A message waiting for credit.
-typedef struct {
+typedef struct _queued_t queued_t;
+struct _queued_t {
+    queued_t *next;             //  the next in its queue
     zmq_msg_t body;
     char *sender;               //  sender's address, for DELIVER and BOUNCE
     char *destination;          //  the address it was sent to
@@ -69,7 +76,15 @@ typedef struct {
     int64_t queued_at;          //  when it was queued (monotonic ms)
     account_t *account;         //  the sender's account
     service_t *service;         //  the service whose bound it counts against
-} queued_t;
+};
+
+//  Messages waiting, oldest first: a list threaded through the messages
+//  themselves, so that queuing one allocates nothing but the message
+//  (CZMQ's lists abort the process when a node cannot be allocated).
+typedef struct {
+    queued_t *head, *tail;
+    size_t size;
+} queue_t;
 
 //  Where a sender's last destination address leads. Actors tend to send to
 //  the same address again and again (fetcher to writer), so remembering it
@@ -89,7 +104,7 @@ struct _service_t {
     char *name;
     zlistx_t *instances;        //  every live instance, oldest registration first
     zlistx_t *ready;            //  instances with credit, least recently used first
-    zlistx_t *queue;            //  queued_t for any instance, oldest first
+    queue_t queue;              //  for any instance
     size_t queued_bytes;        //  cost queued here and for its instances alone
     int64_t empty_since;        //  when it last had no instance
 };
@@ -101,7 +116,7 @@ struct _instance_t {
     uint32_t credit;
     void *ready_handle;         //  handle in service->ready, or NULL
     void *follower_handle;      //  handle in the broker's followers, or NULL
-    zlistx_t *queue;            //  queued_t for this instance alone
+    queue_t queue;              //  for this instance alone
     char (*follow) [GL_MSG_NAME_MAX + 1];   //  ready.follow patterns
     size_t follow_count;
     route_t route;              //  where its last SEND went
@@ -395,13 +410,66 @@ s_queued_destroy (queued_t **self_p)
     }
 }
 
+//  Appends a message to a queue.
+static void
+s_queue_append (queue_t *queue, queued_t *queued)
+{
+    queued->next = NULL;
+    if (queue->tail)
+        queue->tail->next = queued;
+    else
+        queue->head = queued;
+    queue->tail = queued;
+    queue->size++;
+}
+
+//  Detaches the first message of a queue; NULL when it is empty.
+static queued_t *
+s_queue_pop (queue_t *queue)
+{
+    queued_t *queued = queue->head;
+    if (queued) {
+        queue->head = queued->next;
+        if (!queue->head)
+            queue->tail = NULL;
+        queue->size--;
+        queued->next = NULL;
+    }
+    return queued;
+}
+
+//  Moves every message of source to the end of target, in order.
+static void
+s_queue_splice (queue_t *target, queue_t *source)
+{
+    if (!source->head)
+        return;
+    if (target->tail)
+        target->tail->next = source->head;
+    else
+        target->head = source->head;
+    target->tail = source->tail;
+    target->size += source->size;
+    *source = (queue_t) { NULL, NULL, 0 };
+}
+
+//  Destroys every message of a queue, bounds untouched (the broker is
+//  being destroyed).
+static void
+s_queue_purge (queue_t *queue)
+{
+    queued_t *queued;
+    while ((queued = s_queue_pop (queue)))
+        s_queued_destroy (&queued);
+}
+
 //  Takes the first message off a queue and releases what it held of the
 //  bounds (its sender's account is forgotten when it holds nothing more).
 //  Returns NULL when the queue is empty.
 static queued_t *
-s_queued_take (gl_broker_t *self, zlistx_t *queue)
+s_queued_take (gl_broker_t *self, queue_t *queue)
 {
-    queued_t *queued = (queued_t *) zlistx_detach (queue, NULL);
+    queued_t *queued = s_queue_pop (queue);
     if (!queued)
         return NULL;
     self->queue_size--;
@@ -417,7 +485,7 @@ s_queued_take (gl_broker_t *self, zlistx_t *queue)
 
 //  Bounces every message of a queue with a reason.
 static void
-s_queue_bounce_all (gl_broker_t *self, zlistx_t *queue, const char *code, const char *text)
+s_queue_bounce_all (gl_broker_t *self, queue_t *queue, const char *code, const char *text)
 {
     queued_t *queued;
     while ((queued = s_queued_take (self, queue))) {
@@ -439,11 +507,9 @@ s_service_new (gl_broker_t *self, const char *name)
     service->name = strdup (name);
     service->instances = zlistx_new ();
     service->ready = zlistx_new ();
-    service->queue = zlistx_new ();
     service->empty_since = self->now;
-    if (!service->name || !service->instances || !service->ready || !service->queue
+    if (!service->name || !service->instances || !service->ready
     ||  zhashx_insert (self->services, name, service) != 0) {
-        zlistx_destroy (&service->queue);
         zlistx_destroy (&service->ready);
         zlistx_destroy (&service->instances);
         free (service->name);
@@ -460,10 +526,7 @@ s_service_destroy (service_t **self_p)
 {
     if (*self_p) {
         service_t *self = *self_p;
-        queued_t *queued;
-        while ((queued = (queued_t *) zlistx_detach (self->queue, NULL)))
-            s_queued_destroy (&queued);
-        zlistx_destroy (&self->queue);
+        s_queue_purge (&self->queue);
         zlistx_destroy (&self->ready);
         zlistx_destroy (&self->instances);
         free (self->name);
@@ -486,7 +549,7 @@ s_services_release (gl_broker_t *self)
     }
     service_t *service = (service_t *) zhashx_first (self->services);
     while (service) {
-        if (zlistx_size (service->instances) == 0 && zlistx_size (service->queue) == 0)
+        if (zlistx_size (service->instances) == 0 && service->queue.size == 0)
             zlistx_add_end (empty, service->name);
         service = (service_t *) zhashx_next (self->services);
     }
@@ -504,10 +567,7 @@ s_instance_destroy (instance_t **self_p)
 {
     if (*self_p) {
         instance_t *self = *self_p;
-        queued_t *queued;
-        while ((queued = (queued_t *) zlistx_detach (self->queue, NULL)))
-            s_queued_destroy (&queued);
-        zlistx_destroy (&self->queue);
+        s_queue_purge (&self->queue);
         free (self->follow);
         free (self->address);
         free (self);
@@ -645,8 +705,8 @@ static int
 s_dispatch (gl_broker_t *self, instance_t *instance)
 {
     while (instance->credit > 0) {
-        zlistx_t *queue = zlistx_size (instance->queue)? instance->queue: instance->service->queue;
-        queued_t *queued = (queued_t *) zlistx_first (queue);
+        queue_t *queue = instance->queue.size? &instance->queue: &instance->service->queue;
+        queued_t *queued = queue->head;
         if (!queued)
             return 0;
         int rc = s_deliver (self, instance, queued->sender, &queued->body);
@@ -669,7 +729,7 @@ static void
 s_dispatch_service (gl_broker_t *self, service_t *service)
 {
     instance_t *instance;
-    while (zlistx_size (service->queue)
+    while (service->queue.size
        && (instance = (instance_t *) zlistx_first (service->ready)))
         if (s_dispatch (self, instance) != 0)
             return;             //  blocked: the heartbeat sweep retries
@@ -684,7 +744,7 @@ s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
     gl_log_info ("instance_removed", "address=%s reason=%s", instance->address, reason);
     self->stats.deaths++;
     self->generation++;         //  remembered routes may point at it
-    s_queue_bounce_all (self, instance->queue, "instance_dead",
+    s_queue_bounce_all (self, &instance->queue, "instance_dead",
                         "the instance died with this message queued for it");
     if (instance->ready_handle)
         zlistx_detach (service->ready, instance->ready_handle);
@@ -755,9 +815,8 @@ s_instance_new (gl_broker_t *self, const routing_id_t *routing_id, const char *a
         return NULL;
     instance->routing_id = *routing_id;
     instance->address = strdup (address);
-    instance->queue = zlistx_new ();
     instance->last_seen = instance->last_sent = self->now;
-    if (!instance->address || !instance->queue)
+    if (!instance->address)
         s_instance_destroy (&instance);
     return instance;
 }
@@ -777,7 +836,7 @@ s_instance_insert (gl_broker_t *self, instance_t *instance, const char *service_
             service = NULL;
     }
     if (!service) {
-        s_queue_bounce_all (self, instance->queue, "instance_dead",
+        s_queue_bounce_all (self, &instance->queue, "instance_dead",
                             "the instance was replaced and the broker is out of memory");
         s_instance_destroy (&instance);
         return -1;
@@ -890,9 +949,7 @@ s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing
     if (holder) {
         s_send_error (self, &holder->routing_id, GL_WIRE_DISCONNECT, "replaced",
                       "another connection registered this service/instance");
-        queued_t *queued;
-        while ((queued = (queued_t *) zlistx_detach (holder->queue, NULL)))
-            zlistx_add_end (instance->queue, queued);
+        s_queue_splice (&instance->queue, &holder->queue);
         self->stats.replaced++;
         s_instance_remove (self, holder, "replaced");
     }
@@ -960,8 +1017,7 @@ s_enqueue (gl_broker_t *self, service_t *service, instance_t *instance,
     if (!account && service)
         account = s_account_require (self, sender);
     queued_t *queued = service && account? s_queued_new (body, sender, destination, cost): NULL;
-    if (!queued || !zlistx_add_end (instance? instance->queue: service->queue, queued)) {
-        s_queued_destroy (&queued);
+    if (!queued) {
         if (account && account->messages == 0)
             zhashx_delete (self->accounts, sender);
         self->stats.out_of_memory++;
@@ -970,6 +1026,7 @@ s_enqueue (gl_broker_t *self, service_t *service, instance_t *instance,
                   "the broker is out of memory; retry later");
         return;
     }
+    s_queue_append (instance? &instance->queue: &service->queue, queued);
     queued->queued_at = self->now;
     queued->account = account;
     queued->service = service;
@@ -990,14 +1047,14 @@ s_route (gl_broker_t *self, const char *sender, const char *destination, service
 {
     bool targeted = instance != NULL;
     if (targeted) {
-        if (instance->credit == 0 || zlistx_size (instance->queue)) {
+        if (instance->credit == 0 || instance->queue.size) {
             s_enqueue (self, service, instance, sender, destination, body);
             return;
         }
     }
     else {
         instance = service? (instance_t *) zlistx_first (service->ready): NULL;
-        if (!instance || zlistx_size (service->queue)) {
+        if (!instance || service->queue.size) {
             s_enqueue (self, service, NULL, sender, destination, body);
             return;
         }
@@ -1221,7 +1278,8 @@ s_receive (gl_broker_t *self, zmq_msg_t *frame, bool wait)
 static int
 s_handle_input (gl_broker_t *self, int timeout)
 {
-    zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout));
+    if (zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout)) != 0)
+        return -1;
     zmq_msg_t frame [S_MAX_FRAMES + 1];
     for (int index = 0; index <= S_MAX_FRAMES; index++)
         zmq_msg_init (&frame [index]);
@@ -1251,12 +1309,12 @@ s_expire (gl_broker_t *self, service_t *service)
     if (zlistx_size (service->instances))
         return;
     queued_t *queued;
-    while ((queued = (queued_t *) zlistx_first (service->queue))) {
+    while ((queued = service->queue.head)) {
         int64_t since = queued->queued_at > service->empty_since? queued->queued_at
                                                                  : service->empty_since;
         if (self->now - since < self->no_instance_timeout_ms)
             return;
-        queued = s_queued_take (self, service->queue);
+        queued = s_queued_take (self, &service->queue);
         self->stats.expired++;
         s_bounce (self, queued->sender, queued->destination, &queued->body, "no_instance",
                   "no instance of the service registered in broker/no_instance_timeout_ms");
@@ -1320,12 +1378,12 @@ s_shutdown (gl_broker_t *self)
 {
     service_t *service = (service_t *) zhashx_first (self->services);
     while (service) {
-        s_queue_bounce_all (self, service->queue, "shutdown", "the broker is stopping");
+        s_queue_bounce_all (self, &service->queue, "shutdown", "the broker is stopping");
         service = (service_t *) zhashx_next (self->services);
     }
     instance_t *instance = (instance_t *) zhashx_first (self->peers);
     while (instance) {
-        s_queue_bounce_all (self, instance->queue, "shutdown", "the broker is stopping");
+        s_queue_bounce_all (self, &instance->queue, "shutdown", "the broker is stopping");
         instance = (instance_t *) zhashx_next (self->peers);
     }
     instance = (instance_t *) zhashx_first (self->peers);

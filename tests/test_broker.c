@@ -1,7 +1,12 @@
 /*  test_broker — a real gapless-broker process, real gapless-echo
     processes and raw GLP peers over tcp and ipc: load balancing, credit,
     instance addressing, bounces, heartbeat death, remembered routes, a
-    broker restart, and garbage that must not stop the broker.
+    broker restart, and garbage that must not stop the broker; then the
+    bounds on its memory (bytes in all, per service, per sender; a flood
+    measured in RSS; the no-instance timeout), MEMBERSHIP only to members
+    and followers, a registration taken over by another connection, a
+    repeated READY, unregistered peers, oversize frames, a second broker
+    on the same ipc path, and DISCONNECT shutdown at a stop.
 */
 #include "gl_glp.h"
 #include "gl_msg.h"
@@ -26,6 +31,7 @@ typedef struct {
 #define MAX_PEERS 16
 static peer_t *s_peers [MAX_PEERS];
 static int64_t s_last_beat;
+static gl_msg_t *s_welcome;         //  the WELCOME of the last registration
 
 //  What a peer received.
 typedef struct {
@@ -44,17 +50,28 @@ s_received_clear (received_t *received)
 }
 
 static peer_t *
-s_peer_new (const char *endpoint)
+s_peer_new_hwm (const char *endpoint, int hwm)
 {
     peer_t *self = (peer_t *) zmalloc (sizeof (peer_t));
-    self->socket = zsock_new_dealer (endpoint);
+    self->socket = zsock_new (ZMQ_DEALER);
     zsock_set_linger (self->socket, 0);
+    if (hwm) {
+        zsock_set_sndhwm (self->socket, hwm);
+        zsock_set_rcvhwm (self->socket, hwm);
+    }
+    zsock_connect (self->socket, "%s", endpoint);
     for (int index = 0; index < MAX_PEERS; index++)
         if (!s_peers [index]) {
             s_peers [index] = self;
             break;
         }
     return self;
+}
+
+static peer_t *
+s_peer_new (const char *endpoint)
+{
+    return s_peer_new_hwm (endpoint, 0);
 }
 
 static void
@@ -157,6 +174,11 @@ s_peer_register_following (peer_t *self, const char *service, const char *instan
     bool welcomed = false;
     while (!welcomed && s_peer_receive (self, &received, 3000, false))
         welcomed = received.command == GL_WIRE_WELCOME;
+    if (welcomed) {
+        gl_msg_destroy (&s_welcome);
+        s_welcome = received.body;
+        received.body = NULL;
+    }
     s_received_clear (&received);
     return welcomed;
 }
@@ -597,6 +619,569 @@ s_test_garbage (void)
     s_peer_destroy (&client);
 }
 
+
+//  --------------------------------------------------------------------------
+//  Bounds, membership, registrations
+
+//  Restarts the broker with "KEY=value" settings in its environment
+//  (GAPLESS_BROKER_<KEY>), NULL-terminated.
+static void
+s_broker_restart (pid_t *broker, const char **settings)
+{
+    if (*broker > 0)
+        gl_process_stop (*broker, SIGTERM);
+    char name [128];
+    for (const char **setting = settings; *setting; setting++) {
+        const char *equals = strchr (*setting, '=');
+        snprintf (name, sizeof (name), "GAPLESS_BROKER_%.*s", (int) (equals - *setting),
+                  *setting);
+        setenv (name, equals + 1, 1);
+    }
+    *broker = s_broker_start ("100000");
+    for (const char **setting = settings; *setting; setting++) {
+        const char *equals = strchr (*setting, '=');
+        snprintf (name, sizeof (name), "GAPLESS_BROKER_%.*s", (int) (equals - *setting),
+                  *setting);
+        unsetenv (name);
+    }
+}
+
+//  Registers a peer, retrying while a restarted broker comes up.
+static peer_t *
+s_peer_join (const char *endpoint, const char *service, const char *instance, uint32_t credit,
+             const char *follow, int hwm)
+{
+    peer_t *peer = s_peer_new_hwm (endpoint, hwm);
+    GL_CHECK (gl_test_wait_until (s_peer_register_following (peer, service, instance, credit,
+                                                             follow), 10000));
+    return peer;
+}
+
+//  Sends SEND with a raw body of size bytes (not a GLP body: the broker
+//  never decodes what it routes). Keeps the other peers alive meanwhile,
+//  for the loops that send many.
+static void
+s_peer_send_raw (peer_t *self, const char *address, const void *data, size_t size)
+{
+    s_heartbeat_all ();
+    uint8_t header [GL_WIRE_HEADER_SIZE];
+    gl_wire_header (header, GL_WIRE_SEND);
+    zmq_send (zsock_resolve (self->socket), header, sizeof (header), ZMQ_SNDMORE);
+    zmq_send (zsock_resolve (self->socket), address, strlen (address), ZMQ_SNDMORE);
+    zmq_send (zsock_resolve (self->socket), data, size, 0);
+}
+
+//  What a peer received before its marker came back.
+typedef struct {
+    int delivered;              //  DELIVERs other than the marker
+    int bounced;                //  BOUNCEs with the code asked for
+    int other_bounces;          //  BOUNCEs with any other code
+    int memberships;            //  MEMBERSHIPs
+    int errors;                 //  ERRORs
+} tally_t;
+
+//  Sends the peer an echo of sequence marker through the broker and
+//  tallies what arrives until it comes back. The broker handles a peer's
+//  messages in order and answers each at once, so everything it sent that
+//  peer for earlier SENDs is in the tally. Returns true if the marker came.
+static bool
+s_tally_until_marker (peer_t *peer, uint64_t marker, const char *code, tally_t *tally,
+                      int timeout_ms)
+{
+    memset (tally, 0, sizeof (*tally));
+    s_peer_send_echo (peer, peer->address, marker);
+    received_t received = { 0 };
+    int64_t deadline = gl_test_now_ms () + timeout_ms;
+    bool found = false;
+    while (!found && gl_test_now_ms () < deadline
+       &&  s_peer_receive (peer, &received, 1000, true)) {
+        if (received.command == GL_WIRE_DELIVER && received.body
+        &&  received.body->type == GL_MSG_ECHO && received.body->echo.sequence == marker)
+            found = true;
+        else
+        if (received.command == GL_WIRE_DELIVER)
+            tally->delivered++;
+        else
+        if (received.command == GL_WIRE_BOUNCE && received.error
+        &&  strcmp (received.error->error.code, code) == 0)
+            tally->bounced++;
+        else
+        if (received.command == GL_WIRE_BOUNCE)
+            tally->other_bounces++;
+        else
+        if (received.command == GL_WIRE_MEMBERSHIP)
+            tally->memberships++;
+        else
+        if (received.command == GL_WIRE_ERROR)
+            tally->errors++;
+    }
+    s_received_clear (&received);
+    return found;
+}
+
+//  Counts the DELIVERs reaching a peer until count came or nothing came
+//  for a while.
+static int
+s_count_delivered (peer_t *peer, int count)
+{
+    received_t received = { 0 };
+    int delivered = 0;
+    int64_t deadline = gl_test_now_ms () + 30000;
+    while (delivered < count && gl_test_now_ms () < deadline
+       &&  s_peer_receive (peer, &received, 5000, false))
+        delivered += received.command == GL_WIRE_DELIVER;
+    s_received_clear (&received);
+    return delivered;
+}
+
+//  The resident set of a process, in kB, from /proc/PID/status.
+static long
+s_rss_kb (pid_t pid)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof (path), "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    long rss = -1;
+    while (file && fgets (line, sizeof (line), file))
+        if (strncmp (line, "VmRSS:", 6) == 0)
+            rss = atol (line + 6);
+    if (file)
+        fclose (file);
+    return rss;
+}
+
+//  A byte bound per service and a share per sender: a sender that filled
+//  one service's bound can still queue for another, up to its share; past
+//  its share it is refused everywhere, while another sender is not.
+static void
+s_test_queue_bytes (pid_t *broker)
+{
+    const char *settings [] = { "QUEUE_BYTES=200000", "SERVICE_QUEUE_BYTES=65536",
+                                "SENDER_QUEUE_SHARE=50", NULL };
+    s_broker_restart (broker, settings);
+    peer_t *greedy = s_peer_join (s_tcp, "client", "greedy", 10, NULL, 0);
+    peer_t *modest = s_peer_join (s_tcp, "client", "modest", 10, NULL, 0);
+    char body [1000];
+    memset (body, 'b', sizeof (body));
+    tally_t first, second, third, other;
+    for (int index = 0; index < 100; index++)
+        s_peer_send_raw (greedy, "absent.one", body, sizeof (body));
+    GL_CHECK (s_tally_until_marker (greedy, 1, "queue_full", &first, 10000));
+    for (int index = 0; index < 100; index++)
+        s_peer_send_raw (greedy, "absent.two", body, sizeof (body));
+    GL_CHECK (s_tally_until_marker (greedy, 2, "queue_full", &second, 10000));
+    for (int index = 0; index < 10; index++)
+        s_peer_send_raw (greedy, "absent.three", body, sizeof (body));
+    GL_CHECK (s_tally_until_marker (greedy, 3, "queue_full", &third, 10000));
+    for (int index = 0; index < 10; index++)
+        s_peer_send_raw (modest, "absent.three", body, sizeof (body));
+    GL_CHECK (s_tally_until_marker (modest, 4, "queue_full", &other, 10000));
+    int accepted_one = 100 - first.bounced, accepted_two = 100 - second.bounced;
+    //  The service's 64 KiB held some 50 of the first hundred; the sender's
+    //  100 kB share took fewer of the second; none of the third.
+    GL_CHECK (accepted_one > 10 && accepted_one < 100);
+    GL_CHECK (accepted_two > 0 && accepted_two < accepted_one);
+    GL_CHECK_INT (third.bounced, 10);
+    GL_CHECK_INT (other.bounced, 0);
+    GL_CHECK_INT (first.other_bounces + second.other_bounces + third.other_bounces, 0);
+    //  What was taken is delivered, in full, once the services come.
+    peer_t *one = s_peer_join (s_tcp, "absent.one", "a1", 1000, NULL, 0);
+    GL_CHECK_INT (s_count_delivered (one, accepted_one), accepted_one);
+    peer_t *three = s_peer_join (s_tcp, "absent.three", "a3", 1000, NULL, 0);
+    GL_CHECK_INT (s_count_delivered (three, 10), 10);
+    s_peer_destroy (&three);
+    s_peer_destroy (&one);
+    s_peer_destroy (&modest);
+    s_peer_destroy (&greedy);
+}
+
+//  One peer floods 8 MB bodies to a service nobody runs: the broker keeps
+//  what its byte bounds allow and bounces the rest, so its RSS stays
+//  bounded (before the bounds it grew by every body), and another peer's
+//  SEND to another service is still taken and delivered.
+static void
+s_test_flood (pid_t *broker)
+{
+    //  Measure what the broker holds, not what its allocator caches: a
+    //  small ASan quarantine, and glibc's mmap threshold fixed so 8 MB
+    //  blocks go back to the system when freed.
+    setenv ("ASAN_OPTIONS", "quarantine_size_mb=16:detect_leaks=1", 1);
+    setenv ("MALLOC_MMAP_THRESHOLD_", "1048576", 1);
+    const char *settings [] = { "QUEUE_BYTES=67108864", "SERVICE_QUEUE_BYTES=67108864",
+                                "SENDER_QUEUE_SHARE=50", NULL };
+    s_broker_restart (broker, settings);
+    unsetenv ("ASAN_OPTIONS");
+    unsetenv ("MALLOC_MMAP_THRESHOLD_");
+    peer_t *flooder = s_peer_join (s_ipc, "client", "flooder", 10, NULL, 4);
+    peer_t *bystander = s_peer_join (s_ipc, "client", "bystander", 10, NULL, 4);
+    long before = s_rss_kb (*broker);
+    size_t size = 8 * 1024 * 1024;
+    char *body = malloc (size);
+    memset (body, 'f', size);
+    int floods = 200, bounced = 0;
+    received_t received = { 0 };
+    for (int index = 0; index < floods; index++) {
+        s_peer_send_raw (flooder, "nobody", body, size);
+        //  Read the bounces as they come, as a well-behaved sender does.
+        while (s_peer_receive (flooder, &received, 1, false))
+            bounced += received.command == GL_WIRE_BOUNCE && received.error
+                    && strcmp (received.error->error.code, "queue_full") == 0;
+    }
+    tally_t tally;
+    GL_CHECK (s_tally_until_marker (flooder, 1, "queue_full", &tally, 60000));
+    bounced += tally.bounced;
+    long after = s_rss_kb (*broker);
+    printf ("flood: %d x 8 MiB to 'nobody', %d bounced queue_full; broker RSS %ld kB before, "
+            "%ld kB after\n", floods, bounced, before, after);
+    //  The sender's share is 32 MiB: three 8 MiB bodies and their costs.
+    GL_CHECK (bounced >= floods - 4 && bounced < floods);
+    GL_CHECK (after - before < 120 * 1024);
+    for (int index = 0; index < 3; index++)
+        s_peer_send_raw (bystander, "elsewhere", body, size);
+    GL_CHECK (s_tally_until_marker (bystander, 2, "queue_full", &tally, 30000));
+    GL_CHECK_INT (tally.bounced + tally.other_bounces, 0);
+    peer_t *elsewhere = s_peer_join (s_ipc, "elsewhere", "e1", 10, NULL, 4);
+    GL_CHECK_INT (s_count_delivered (elsewhere, 3), 3);
+    s_received_clear (&received);
+    free (body);
+    s_peer_destroy (&elsewhere);
+    s_peer_destroy (&bystander);
+    s_peer_destroy (&flooder);
+}
+
+//  100,000 messages for a service that never comes fill the queue; their
+//  sender goes. After broker/no_instance_timeout_ms they are bounced
+//  no_instance, and another actor's SENDs are taken and delivered again
+//  (before the timeout existed they bounced queue_full for ever).
+static void
+s_test_no_instance (pid_t *broker)
+{
+    const char *settings [] = { "SENDER_QUEUE_SHARE=100", "NO_INSTANCE_TIMEOUT_MS=300", NULL };
+    s_broker_restart (broker, settings);
+    peer_t *ghostly = s_peer_join (s_tcp, "client", "ghostly", 10, NULL, 0);
+    for (int index = 0; index < 100000; index++)
+        s_peer_send_raw (ghostly, "ghost", "g", 1);
+    tally_t tally;
+    GL_CHECK (s_tally_until_marker (ghostly, 1, "queue_full", &tally, 60000));
+    //  All 100,000 queued (the first may already have expired).
+    GL_CHECK_INT (tally.bounced, 0);
+    s_peer_command (ghostly, GL_WIRE_DISCONNECT, NULL, NULL);
+    s_peer_destroy (&ghostly);
+
+    //  Another actor: its SEND is refused while the ghost's messages fill
+    //  the queue, and taken once they have been bounced.
+    peer_t *other = s_peer_join (s_tcp, "client", "other", 10000, NULL, 0);
+    received_t received = { 0 };
+    bool taken = false;
+    int64_t deadline = gl_test_now_ms () + 30000;
+    for (uint64_t attempt = 0; !taken && gl_test_now_ms () < deadline; attempt++) {
+        s_peer_send_echo (other, "later", attempt);
+        GL_CHECK (s_tally_until_marker (other, 1000 + attempt, "queue_full", &tally, 10000));
+        taken = tally.bounced == 0 && tally.other_bounces == 0;
+    }
+    GL_CHECK (taken);
+    for (uint64_t sequence = 0; sequence < 9; sequence++)
+        s_peer_send_echo (other, "later", 500 + sequence);
+    peer_t *later = s_peer_join (s_tcp, "later", "l1", 100, NULL, 0);
+    GL_CHECK_INT (s_count_delivered (later, 10), 10);
+
+    //  A sender that stays learns what became of its messages (now that
+    //  the queue has room for them).
+    peer_t *patient = s_peer_join (s_tcp, "client", "patient", 10, NULL, 0);
+    for (uint64_t sequence = 0; sequence < 10; sequence++)
+        s_peer_send_echo (patient, "ghost.two", 100 + sequence);
+    int expired = 0;
+    uint32_t seen = 0;          //  bit per sequence bounced no_instance
+    bool echoed = true;
+    deadline = gl_test_now_ms () + 30000;
+    while (expired < 10 && gl_test_now_ms () < deadline
+       &&  s_peer_receive (patient, &received, 5000, false)) {
+        if (received.command != GL_WIRE_BOUNCE || !received.error || !received.body)
+            continue;
+        uint64_t sequence = received.body->echo.sequence;
+        //  The last of the ghost's messages may still fill the queue.
+        if (strcmp (received.error->error.code, "queue_full") == 0)
+            s_peer_send_echo (patient, "ghost.two", sequence);
+        if (strcmp (received.error->error.code, "no_instance") == 0) {
+            echoed = echoed && sequence >= 100 && sequence < 110
+                  && strcmp (received.address, "ghost.two") == 0;
+            seen |= 1u << (sequence - 100) % 32;
+            expired++;
+        }
+    }
+    GL_CHECK_INT (expired, 10);
+    GL_CHECK_INT (seen, 0x3FF);
+    GL_CHECK (echoed);
+
+    s_received_clear (&received);
+    s_peer_destroy (&later);
+    s_peer_destroy (&other);
+    s_peer_destroy (&patient);
+}
+
+//  MEMBERSHIP goes to a service's members and its followers only: a
+//  bystander hears nothing while one connection registers 1,000 ids
+//  (before follow it heard of every one), a follower of fetcher.* hears of
+//  each, and a follower that comes later learns the present members once.
+static void
+s_test_membership (void)
+{
+    peer_t *bystander = s_peer_join (s_tcp, "bystander", "b", 10, NULL, 0);
+    peer_t *follower = s_peer_join (s_tcp, "watcher", "w", 10, "fetcher.*", 0);
+    tally_t tally;
+    //  Each hears of its own joining, as a member of its service.
+    GL_CHECK (s_tally_until_marker (bystander, 1, "none", &tally, 5000));
+    GL_CHECK_INT (tally.memberships, 1);
+    GL_CHECK (s_tally_until_marker (follower, 1, "none", &tally, 5000));
+    GL_CHECK_INT (tally.memberships, 1);
+    peer_t *churn = s_peer_new (s_tcp);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof (ready->ready.service), "fetcher.polygon");
+    ready->ready.credit = 10;
+    for (int index = 0; index < 1000; index++) {
+        snprintf (ready->ready.instance, sizeof (ready->ready.instance), "p%d", index);
+        s_peer_command (churn, GL_WIRE_READY, NULL, ready);
+        s_heartbeat_all ();
+    }
+    gl_msg_destroy (&ready);
+    snprintf (churn->address, sizeof (churn->address), "fetcher.polygon/p999");
+    GL_CHECK (s_tally_until_marker (churn, 1, "none", &tally, 30000));
+    GL_CHECK (s_tally_until_marker (bystander, 2, "none", &tally, 10000));
+    GL_CHECK_INT (tally.memberships, 0);
+    //  joined for each id, left for each but the last (the same
+    //  connection registering again under another id leaves the old one).
+    int joined = 0, left = 0;
+    received_t received = { 0 };
+    int64_t deadline = gl_test_now_ms () + 30000;
+    while (joined < 1000 && gl_test_now_ms () < deadline
+       &&  s_peer_receive (follower, &received, 5000, true))
+        if (received.command == GL_WIRE_MEMBERSHIP && received.body
+        &&  strcmp (received.body->membership.service, "fetcher.polygon") == 0) {
+            joined += strcmp (received.body->membership.event, "joined") == 0;
+            left += strcmp (received.body->membership.event, "left") == 0;
+        }
+    GL_CHECK_INT (joined, 1000);
+    GL_CHECK_INT (left, 999);
+    GL_CHECK (received.body && received.body->membership.count == 1
+              && received.body->membership.member_count == 1
+              && strcmp (received.body->membership.members [0], "p999") == 0);
+
+    peer_t *late = s_peer_new (s_tcp);
+    GL_CHECK (s_peer_register_following (late, "watcher", "late", 10, "fetcher.polygon"));
+    int current = 0;
+    bool right = false;
+    deadline = gl_test_now_ms () + 5000;
+    while (gl_test_now_ms () < deadline && s_peer_receive (late, &received, 300, true))
+        if (received.command == GL_WIRE_MEMBERSHIP
+        &&  strcmp (received.body->membership.event, "current") == 0) {
+            current++;
+            right = strcmp (received.body->membership.event, "current") == 0
+                 && strcmp (received.body->membership.service, "fetcher.polygon") == 0
+                 && strcmp (received.body->membership.instance, "p999") == 0
+                 && received.body->membership.count == 1;
+        }
+    GL_CHECK_INT (current, 1);
+    GL_CHECK (right);
+    s_received_clear (&received);
+    s_peer_destroy (&late);
+    s_peer_destroy (&churn);
+    s_peer_destroy (&follower);
+    s_peer_destroy (&bystander);
+}
+
+//  A READY for a registered address from another connection: the old
+//  connection gets DISCONNECT replaced, the new one takes the messages
+//  queued for the address and every one sent after; no SEND of the new
+//  connection is lost.
+static void
+s_test_replaced (void)
+{
+    peer_t *client = s_peer_join (s_tcp, "client", "dup", 100, NULL, 0);
+    peer_t *old = s_peer_join (s_tcp, "dup", "x", 0, NULL, 0);
+    for (uint64_t sequence = 0; sequence < 5; sequence++)
+        s_peer_send_echo (client, "dup/x", sequence);   //  queued: no credit
+    GL_CHECK (s_tally_until_marker (client, 900, "none", &(tally_t) { 0 }, 5000));
+    peer_t *new = s_peer_join (s_ipc, "dup", "x", 100, NULL, 0);
+    received_t received = { 0 };
+    bool replaced = false;
+    int64_t deadline = gl_test_now_ms () + 5000;
+    while (!replaced && gl_test_now_ms () < deadline
+       &&  s_peer_receive (old, &received, 3000, false))
+        replaced = received.command == GL_WIRE_DISCONNECT && received.body
+                && received.body->type == GL_MSG_ERROR
+                && strcmp (received.body->error.code, "replaced") == 0;
+    GL_CHECK (replaced);
+    old->silent = true;          //  as the runtime does: it stops
+    for (uint64_t sequence = 5; sequence < 25; sequence++)
+        s_peer_send_echo (client, "dup/x", sequence);
+    bool in_order = true;
+    int count = 0;
+    deadline = gl_test_now_ms () + 10000;
+    while (count < 25 && gl_test_now_ms () < deadline
+       &&  s_peer_receive (new, &received, 3000, false))
+        if (received.command == GL_WIRE_DELIVER) {
+            in_order = in_order && received.body->echo.sequence == (uint64_t) count;
+            count++;
+        }
+    GL_CHECK_INT (count, 25);
+    GL_CHECK (in_order);
+    for (uint64_t sequence = 0; sequence < 10; sequence++)
+        s_peer_send_echo (new, "client/dup", 50 + sequence);
+    GL_CHECK_INT (s_count_delivered (client, 10), 10);
+    s_received_clear (&received);
+    s_peer_destroy (&new);
+    s_peer_destroy (&old);
+    s_peer_destroy (&client);
+}
+
+//  A READY again on the same connection and address renews it: credit is
+//  replaced, not added; the followers hear nothing; WELCOME carries the
+//  broker's limits.
+static void
+s_test_ready_again (void)
+{
+    GL_CHECK (s_welcome != NULL);
+    peer_t *follower = s_peer_join (s_tcp, "observer", "again", 10, "again", 0);
+    peer_t *client = s_peer_join (s_tcp, "client", "again", 100, NULL, 0);
+    peer_t *worker = s_peer_join (s_tcp, "again", "w", 3, NULL, 0);
+    //  The broker is the one s_test_queue_full started, with a bound of 10.
+    GL_CHECK (s_welcome && s_welcome->welcome.credit_limit == 10000
+              && s_welcome->welcome.queue_limit == 10
+              && s_welcome->welcome.max_body == 16 * 1024 * 1024
+              && s_welcome->welcome.heartbeat_ms == HEARTBEAT_MS);
+    tally_t tally;
+    GL_CHECK (s_tally_until_marker (follower, 1, "none", &tally, 5000));
+    GL_CHECK_INT (tally.memberships, 2);        //  its own joining and the worker's
+    for (uint64_t sequence = 0; sequence < 10; sequence++)
+        s_peer_send_echo (client, "again", sequence);
+    GL_CHECK_INT (s_count_delivered (worker, 3), 3);
+    GL_CHECK (s_peer_register (worker, "again", "w", 2));
+    GL_CHECK_INT (s_count_delivered (worker, 10), 2);
+    GL_CHECK (s_tally_until_marker (follower, 2, "none", &tally, 5000));
+    GL_CHECK_INT (tally.memberships, 0);
+    s_peer_destroy (&worker);
+    s_peer_destroy (&client);
+    s_peer_destroy (&follower);
+}
+
+//  An unregistered peer: its SEND comes back as BOUNCE not_registered with
+//  the address and body as sent; HEARTBEAT and CREDIT are answered ERROR
+//  not_registered; DISCONNECT is ignored.
+static void
+s_test_unregistered (void)
+{
+    peer_t *stranger = s_peer_new (s_tcp);
+    stranger->silent = true;
+    s_peer_send_echo (stranger, "echo/anyone", 77);
+    received_t received = { 0 };
+    GL_CHECK (s_peer_receive (stranger, &received, 3000, false));
+    GL_CHECK_INT (received.command, GL_WIRE_BOUNCE);
+    GL_CHECK_STR (received.address, "echo/anyone");
+    GL_CHECK (received.body && received.body->type == GL_MSG_ECHO
+              && received.body->echo.sequence == 77);
+    GL_CHECK (received.error && strcmp (received.error->error.code, "not_registered") == 0);
+    s_peer_command (stranger, GL_WIRE_DISCONNECT, NULL, NULL);
+    s_peer_command (stranger, GL_WIRE_HEARTBEAT, NULL, NULL);
+    gl_msg_t *credit = gl_msg_new (GL_MSG_CREDIT);
+    credit->credit.credit = 1;
+    s_peer_command (stranger, GL_WIRE_CREDIT, NULL, credit);
+    gl_msg_destroy (&credit);
+    int errors = 0, others = 0;
+    while (s_peer_receive (stranger, &received, 500, false)) {
+        bool error = received.command == GL_WIRE_ERROR && received.body
+                  && strcmp (received.body->error.code, "not_registered") == 0;
+        errors += error;
+        others += !error;
+    }
+    GL_CHECK_INT (errors, 2);
+    GL_CHECK_INT (others, 0);
+    s_received_clear (&received);
+    s_peer_destroy (&stranger);
+}
+
+//  A frame over max_body: libzmq drops the connection (ZMQ_MAXMSGSIZE)
+//  before the broker sees it; the DEALER reconnects as a stranger and
+//  learns it from ERROR not_registered, as after a broker restart.
+static void
+s_test_oversize (void)
+{
+    peer_t *big = s_peer_join (s_tcp, "client", "big", 10, NULL, 0);
+    size_t size = 16 * 1024 * 1024 + 1;
+    char *body = calloc (1, size);
+    s_peer_send_raw (big, "echo", body, size);
+    free (body);
+    received_t received = { 0 };
+    bool stranger = false;
+    int64_t deadline = gl_test_now_ms () + 10000;
+    while (!stranger && gl_test_now_ms () < deadline)
+        if (s_peer_receive (big, &received, 100, false))
+            stranger = received.command == GL_WIRE_ERROR && received.body
+                    && strcmp (received.body->error.code, "not_registered") == 0;
+    GL_CHECK (stranger);
+    GL_CHECK (s_peer_register (big, "client", "big", 10));
+    s_received_clear (&received);
+    s_peer_destroy (&big);
+}
+
+//  A second broker on the same ipc path refuses to start and names the
+//  endpoint; the first keeps serving it.
+static void
+s_test_second_broker (void)
+{
+    char bind [256], heartbeat [16];
+    snprintf (bind, sizeof (bind), "tcp://127.0.0.1:%d,%s", gl_process_free_port (), s_ipc);
+    snprintf (heartbeat, sizeof (heartbeat), "%d", HEARTBEAT_MS);
+    char *argv [] = { s_broker_path, "--bind", bind, "--heartbeat-ms", heartbeat, NULL };
+    unlink ("second_broker.log");
+    pid_t second = gl_process_start (argv, "second_broker.log");
+    int status = 0;
+    bool exited = gl_test_wait_until (waitpid (second, &status, WNOHANG) == second, 10000);
+    GL_CHECK (exited);
+    if (!exited)
+        gl_process_stop (second, SIGKILL);
+    GL_CHECK (exited && WIFEXITED (status) && WEXITSTATUS (status) != 0);
+    char log [4096] = "";
+    FILE *file = fopen ("second_broker.log", "r");
+    if (file) {
+        size_t length = fread (log, 1, sizeof (log) - 1, file);
+        log [length] = '\0';
+        fclose (file);
+    }
+    GL_CHECK (strstr (log, s_ipc) != NULL && strstr (log, "in use") != NULL);
+    peer_t *client = s_peer_join (s_ipc, "client", "second", 10, NULL, 0);
+    tally_t tally;
+    GL_CHECK (s_tally_until_marker (client, 1, "none", &tally, 5000));
+    s_peer_destroy (&client);
+}
+
+//  A stopping broker bounces what it holds (shutdown) and tells every
+//  registered peer DISCONNECT shutdown.
+static void
+s_test_shutdown (pid_t *broker)
+{
+    peer_t *client = s_peer_join (s_tcp, "client", "shutdown", 10, NULL, 0);
+    s_peer_send_echo (client, "never", 5);
+    tally_t tally;
+    GL_CHECK (s_tally_until_marker (client, 1, "none", &tally, 5000));
+    GL_CHECK (s_exited_cleanly (gl_process_stop (*broker, SIGTERM)));
+    *broker = -1;
+    received_t received = { 0 };
+    bool bounced = false, disconnected = false;
+    int64_t deadline = gl_test_now_ms () + 10000;
+    while (!disconnected && gl_test_now_ms () < deadline
+       &&  s_peer_receive (client, &received, 3000, false)) {
+        if (received.command == GL_WIRE_BOUNCE && received.error)
+            bounced = strcmp (received.error->error.code, "shutdown") == 0
+                   && received.body && received.body->echo.sequence == 5;
+        disconnected = received.command == GL_WIRE_DISCONNECT && received.body
+                    && strcmp (received.body->error.code, "shutdown") == 0;
+    }
+    GL_CHECK (bounced);
+    GL_CHECK (disconnected);
+    s_received_clear (&received);
+    s_peer_destroy (&client);
+}
+
 int
 main (void)
 {
@@ -618,7 +1203,16 @@ main (void)
     s_test_routes ();
     s_test_broker_restart (&broker);
     s_test_queue_full (&broker);
-    int status = gl_process_stop (broker, SIGTERM);
-    GL_CHECK (s_exited_cleanly (status));
+    s_test_membership ();
+    s_test_replaced ();
+    s_test_ready_again ();
+    s_test_unregistered ();
+    s_test_oversize ();
+    s_test_second_broker ();
+    s_test_queue_bytes (&broker);
+    s_test_no_instance (&broker);
+    s_test_flood (&broker);
+    s_test_shutdown (&broker);
+    gl_msg_destroy (&s_welcome);
     return gl_test_done ("test_broker");
 }

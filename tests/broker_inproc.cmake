@@ -1,0 +1,1 @@
+gl_add_test(test_broker_inproc LIBS gl_broker)
