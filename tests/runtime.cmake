@@ -4,7 +4,7 @@ gl_add_test(test_log LIBS gl_runtime)
 # against a real gapless-broker. Broker death is measured in heartbeat
 # intervals: run it alone.
 gl_add_test(test_actor LIBS gl_runtime TIMEOUT 120)
-add_dependencies(test_actor gapless-broker)
+add_dependencies(test_actor gapless-broker gapless-echo)
 set_tests_properties(test_actor PROPERTIES RUN_SERIAL TRUE)
 if(GL_FUZZ)
   # libFuzzer over the actor runtime's receive path (gl_actor_dispatch):

@@ -14,7 +14,7 @@
 
 #define HEARTBEAT_MS 200
 
-static char s_broker_path [512];
+static char s_broker_path [512], s_echo_path [512];
 static char s_endpoint [64];
 
 //  ---------------------------------------------------------------------
@@ -555,13 +555,21 @@ s_disconnect (const char *code)
 //  ---------------------------------------------------------------------
 //  The real broker.
 
+//  Starts a broker with this heartbeat interval.
+static pid_t
+s_broker_start_beating (int heartbeat_ms)
+{
+    char heartbeat [16];
+    snprintf (heartbeat, sizeof (heartbeat), "%d", heartbeat_ms);
+    char *argv [] = { s_broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
+    return gl_process_start (argv, "broker.log");
+}
+
+//  Starts a broker with the test's heartbeat interval.
 static pid_t
 s_broker_start (void)
 {
-    char heartbeat [16];
-    snprintf (heartbeat, sizeof (heartbeat), "%d", HEARTBEAT_MS);
-    char *argv [] = { s_broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
-    return gl_process_start (argv, "broker.log");
+    return s_broker_start_beating (HEARTBEAT_MS);
 }
 
 //  ---------------------------------------------------------------------
@@ -923,6 +931,57 @@ s_test_contract (void)
     GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
 }
 
+//  A broker whose process dies is lost the moment its connection drops,
+//  not after 3 silent intervals (here 3 x 5 s), and the actor registers
+//  with the next broker as soon as ZeroMQ reconnects, without waiting for
+//  a heartbeat to be refused.
+static void
+s_test_connection_dropped (void)
+{
+    pid_t broker = s_broker_start_beating (5000);
+    thread_options_t options;
+    zactor_t *thread = s_thread_start (&options, s_endpoint, "echo", "drop", 10, false);
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.connected == 1, 10000));
+    gl_process_stop (broker, SIGKILL);
+    int64_t killed = gl_test_now_ms ();
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.lost == 1, 10000));
+    GL_CHECK (gl_test_now_ms () - killed < 3000);
+    GL_CHECK_INT (s_thread_report (thread).stats.disconnects, 0);
+    broker = s_broker_start_beating (5000);
+    int64_t started = gl_test_now_ms ();
+    GL_CHECK (gl_test_wait_until (s_thread_report (thread).record.connected == 2, 10000));
+    GL_CHECK (gl_test_now_ms () - started < 4000);
+    zactor_destroy (&thread);
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+}
+
+//  A gapless-echo process replaced by a second one under the same address
+//  exits non-zero by itself; the second keeps answering.
+static void
+s_test_replaced_process (void)
+{
+    pid_t broker = s_broker_start ();
+    char *argv [] = { s_echo_path, "--broker", s_endpoint, "--instance", "same", NULL };
+    pid_t first = gl_process_start (argv, "echo.log");
+    client_t *client = s_client_new (s_endpoint);
+    GL_CHECK (s_client_register (client, "client", "replaced"));
+    gl_msg_t *echo = s_echo (1, "ping");
+    GL_CHECK (gl_test_wait_until ((gl_glp_send (client->socket, GL_WIRE_SEND, "echo/same", echo),
+                                   s_client_expect_echo (client, 1, 200)), 10000));
+    pid_t second = gl_process_start (argv, "echo.log");
+    int status = 0;
+    GL_CHECK (gl_test_wait_until (waitpid (first, &status, WNOHANG) == first, 10000));
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    echo->echo.sequence = 2;
+    GL_CHECK (gl_test_wait_until ((gl_glp_send (client->socket, GL_WIRE_SEND, "echo/same", echo),
+                                   s_client_expect_echo (client, 2, 200)), 10000));
+    gl_msg_destroy (&echo);
+    status = gl_process_stop (second, SIGTERM);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    s_client_destroy (&client);
+    GL_CHECK (WIFEXITED (gl_process_stop (broker, SIGTERM)));
+}
+
 //  Every delivery gives its credit back, whatever its fate: an actor
 //  with credit 4 is sent 4 messages of a type it has no handler for, 4
 //  bodies that do not decode and 4 its handler refuses, then a good one,
@@ -975,11 +1034,14 @@ main (void)
     zsys_init ();
     zsys_handler_set (NULL);
     gl_process_binary ("broker/gapless-broker", s_broker_path, sizeof (s_broker_path));
+    gl_process_binary ("tests/support/gapless-echo", s_echo_path, sizeof (s_echo_path));
     snprintf (s_endpoint, sizeof (s_endpoint), "tcp://127.0.0.1:%d", gl_process_free_port ());
     s_test_dispatch ();
     s_test_fake_broker ();
     s_test_connection ();
+    s_test_connection_dropped ();
     s_test_contract ();
+    s_test_replaced_process ();
     s_test_refusals (false);
     s_test_refusals (true);
     return gl_test_done ("test_actor");

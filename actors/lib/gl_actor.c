@@ -9,6 +9,11 @@
     storm of reconnects. A READY that stays unanswered as long is sent
     again.
 
+    The socket's monitor reports the connection dropping (the broker's
+    process died, the network went): the registration is lost at once, not
+    three intervals later, and READY goes when ZeroMQ has reconnected,
+    since whoever answers may be a new broker.
+
     Errors follow nng: every allocation and every send is checked, nothing
     aborts on input or out of memory, and each failure is counted in the
     stats. A send that fails is not retried by the runtime: credit owed
@@ -46,6 +51,8 @@ struct _gl_actor_t {
     int64_t heartbeat_ms;
     zloop_t *loop;
     zsock_t *socket;
+    zsock_t *monitor;           //  the socket's connection events, or NULL
+    bool dropped;               //  the connection dropped; READY when it is back
     s_state_t state;
     int64_t last_heard, last_sent, ready_sent;
     int backoff_ms;
@@ -91,8 +98,8 @@ s_send (gl_actor_t *self, gl_wire_command_t command, const void *first, size_t f
         return -1;
     if ((first && s_send_frame (handle, first, first_size, second != NULL) != 0)
     ||  (second && s_send_frame (handle, second, second_size, false) != 0)) {
-        gl_log_error ("send_incomplete", "command=%s reason=\"%s\"",
-                      gl_wire_command_name (command), zmq_strerror (zmq_errno ()));
+        gl_log_error ("send_incomplete", "command=%s reason=%s",
+                      gl_wire_command_name (command), GL_LOG_VALUE (zmq_strerror (zmq_errno ())));
         return -1;
     }
     self->last_sent = zclock_mono ();
@@ -245,7 +252,8 @@ s_refuse (gl_actor_t *self, uint64_t *counter, const char *sender, const char *r
 {
     self->stats.refused++;
     (*counter)++;
-    s_release (self, 1);
+    if (self->stats.held)           //  unless a handler gave it back and refused
+        s_release (self, 1);
     s_log_refusal (self, sender, reason, detail);
 }
 
@@ -301,7 +309,7 @@ s_handle_deliver (gl_actor_t *self, zmsg_t *message)
         if (self->handlers [type].handler (self, sender, &decoded,
                                            self->handlers [type].argument) == 0) {
             self->stats.handled++;
-            if (!self->manual_credit)
+            if (!self->manual_credit && self->stats.held)
                 s_release (self, 1);
         }
         else
@@ -420,6 +428,66 @@ s_handle_control (gl_actor_t *self, gl_wire_command_t command, zmsg_t *message)
     gl_msg_destroy (&decoded);
 }
 
+//  Handles one event of the socket's monitor: a dropped connection loses
+//  the registration at once; the reconnection after it registers again.
+static int
+s_handle_monitor (zloop_t *loop, zsock_t *monitor, void *argument)
+{
+    gl_actor_t *self = (gl_actor_t *) argument;
+    zmsg_t *message = zmsg_recv (monitor);
+    zframe_t *event = message? zmsg_first (message): NULL;
+    uint16_t code = 0;
+    if (event && zframe_size (event) >= sizeof (code))
+        memcpy (&code, zframe_data (event), sizeof (code));
+    zmsg_destroy (&message);
+    if (code == ZMQ_EVENT_DISCONNECTED && self->state != S_WAITING) {
+        gl_log_warn ("broker_connection_dropped", "endpoint=%s", self->endpoint);
+        s_set_registered (self, false);
+        self->dropped = true;
+    }
+    else
+    if (code == ZMQ_EVENT_CONNECTED && self->dropped && self->state != S_WAITING) {
+        self->dropped = false;
+        s_send_ready (self);
+    }
+    return 0;
+}
+
+//  Stops watching the socket's connection.
+static void
+s_monitor_stop (gl_actor_t *self)
+{
+    if (self->monitor) {
+        zloop_reader_end (self->loop, self->monitor);
+        zmq_socket_monitor (zsock_resolve (self->socket), NULL, 0);
+        zsock_destroy (&self->monitor);
+    }
+}
+
+//  Watches the socket's connection. Without a monitor the runtime still
+//  notices a lost broker by its silence, so a failure only logs.
+static void
+s_monitor_start (gl_actor_t *self)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://gl_actor.monitor.%p", (void *) self->socket);
+    self->dropped = false;
+    if (zmq_socket_monitor (zsock_resolve (self->socket), endpoint,
+                            ZMQ_EVENT_CONNECTED | ZMQ_EVENT_DISCONNECTED) != 0) {
+        gl_log_warn ("monitor_failed", "endpoint=%s reason=%s", self->endpoint,
+                     GL_LOG_VALUE (zmq_strerror (zmq_errno ())));
+        return;
+    }
+    self->monitor = zsock_new (ZMQ_PAIR);
+    if (!self->monitor || zsock_connect (self->monitor, "%s", endpoint) != 0
+    ||  zloop_reader (self->loop, self->monitor, s_handle_monitor, self) != 0) {
+        gl_log_warn ("monitor_failed", "endpoint=%s reason=\"cannot read its events\"",
+                     self->endpoint);
+        zsock_destroy (&self->monitor);
+        zmq_socket_monitor (zsock_resolve (self->socket), NULL, 0);
+    }
+}
+
 //  One-shot timer: connects again after a backoff.
 static int
 s_reconnect_timer (zloop_t *loop, int timer_id, void *argument)
@@ -437,6 +505,7 @@ s_disconnect_and_wait (gl_actor_t *self)
     gl_log_warn ("broker_lost", "endpoint=%s retry_ms=%d", self->endpoint, self->backoff_ms);
     s_set_registered (self, false);
     if (self->socket) {
+        s_monitor_stop (self);
         zloop_reader_end (self->loop, self->socket);
         zsock_destroy (&self->socket);
     }
@@ -588,9 +657,12 @@ s_connect (gl_actor_t *self)
     }
     zsock_set_linger (self->socket, 0);
     zsock_set_rcvhwm (self->socket, (int) (self->capacity + S_RECEIVE_HEADROOM));
+    s_monitor_start (self);         //  before connecting, to see every event
     if (zsock_connect (self->socket, "%s", self->endpoint) != 0
     ||  zloop_reader (self->loop, self->socket, s_handle_socket, self) != 0) {
         gl_log_error ("connect_failed", "endpoint=%s", self->endpoint);
+        s_monitor_stop (self);
+        zloop_reader_end (self->loop, self->socket);
         zsock_destroy (&self->socket);
         return -1;
     }
@@ -696,6 +768,8 @@ gl_actor_destroy (gl_actor_t **self_p)
         gl_actor_t *self = *self_p;
         if (self->socket && self->state == S_REGISTERED)
             s_send_control (self, GL_WIRE_DISCONNECT, NULL, 0);
+        if (self->socket && self->loop)
+            s_monitor_stop (self);
         zloop_destroy (&self->loop);
         zsock_destroy (&self->socket);
         free (self->endpoint);

@@ -35,7 +35,7 @@
 
 typedef struct _gl_actor_t gl_actor_t;
 
-#define GL_ACTOR_FOLLOW_MAX 16      //  entries of gl_actor_options_t.follow
+#define GL_ACTOR_FOLLOW_MAX GL_MSG_MAX_FOLLOW     //  entries of gl_actor_options_t.follow
 
 typedef struct {
     const char *endpoint;       //  broker endpoint, e.g. tcp://127.0.0.1:5570

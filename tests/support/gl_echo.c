@@ -15,6 +15,7 @@ s_handle_echo (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void
     return 0;
 }
 
+//  Prints the command-line help.
 static void
 s_usage (FILE *stream)
 {
@@ -63,11 +64,13 @@ main (int argc, char **argv)
         fprintf (stderr, "gapless-echo: %s\n", error);
         return 2;
     }
-    if (broker)
-        gl_config_set (config, "actor/broker", broker);
-    if (credit)
-        gl_config_set (config, "actor/credit", credit);
     int64_t credit_value, heartbeat_ms;
+    if ((broker && gl_config_set (config, "actor/broker", broker) != 0)
+     || (credit && gl_config_set (config, "actor/credit", credit) != 0)) {
+        fprintf (stderr, "gapless-echo: cannot set the command-line options\n");
+        gl_config_destroy (&config);
+        return 2;
+    }
     if (gl_config_int (config, "actor/credit", 100, 1, 1000000, &credit_value, error)
      || gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)) {
         fprintf (stderr, "gapless-echo: %s\n", error);
@@ -83,8 +86,9 @@ main (int argc, char **argv)
         return 2;
     }
     gl_actor_on (actor, GL_MSG_ECHO, s_handle_echo, NULL);
-    gl_actor_run (actor);
+    //  -1 when another process took this address over: exit non-zero.
+    int rc = gl_actor_run (actor);
     gl_actor_destroy (&actor);
     gl_config_destroy (&config);
-    return 0;
+    return rc == 0? 0: 1;
 }
