@@ -277,12 +277,13 @@ main (int argc, char **argv)
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
         gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
-        gl_actor_run (self.actor);
+        //  -1: another connection took this instance's address
+        int run = gl_actor_run (self.actor);
         //  What is complete still lands; the rest was never acknowledged.
         if (gl_writer_flush (self.writer, false) == 0)
             s_send_written (&self);
         s_log_stats (&self);
-        status = 0;
+        status = run == 0? 0: 1;
     }
     gl_actor_destroy (&self.actor);
     gl_writer_destroy (&self.writer);

@@ -72,8 +72,8 @@ s_tickers (int count)
 {
     char **tickers = calloc ((size_t) count, sizeof (char *));
     for (int index = 0; index < count; index++) {
-        tickers [index] = malloc (8);
-        snprintf (tickers [index], 8, "S%03d", index);
+        tickers [index] = malloc (16);
+        snprintf (tickers [index], 16, "S%03d", index);
     }
     return tickers;
 }
