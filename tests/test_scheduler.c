@@ -11,6 +11,12 @@
     - two schedulers at once never send one slice twice (the sim counts
       one request per slice);
     - pause, resume and cancel through the CLI;
+    - a failing provider trips its breaker and its slices finish at the
+      next provider, none dead-lettered;
+    - schedulers killed mid-run: a new one adopts the running slices and
+      the backfill finishes;
+    - a slice every allowed provider refuses is dead-lettered, listed,
+      requeued and purged through the CLI;
     - every CLI error path gives a one-line error and the documented exit
       status.
     Waits are conditions with deadlines; nothing asserts on wall-clock time.
@@ -30,7 +36,7 @@
 static gl_db_t *s_db;
 static gl_simclient_t *s_sim;
 static char s_endpoint [64], s_cli_path [512];
-static pid_t s_broker, s_writer, s_schedulers [2], s_fetchers [2];
+static pid_t s_broker, s_writer, s_schedulers [2], s_fetchers [4];
 
 //  The one value of a query as a number (-1 on failure).
 static int64_t
@@ -93,15 +99,22 @@ s_json_number (const char *json, const char *key)
     return found? atoll (found + strlen (pattern)): -1;
 }
 
+//  Starts a fetcher for a provider pointed at the sim.
+static pid_t
+s_provider_fetcher_start (const char *provider, const char *instance)
+{
+    char path [512];
+    gl_process_binary ("actors/fetcher/gapless-fetcher", path, sizeof path);
+    char *argv [] = { path, "--provider", (char *) provider, "--broker", s_endpoint,
+                      "--instance", (char *) instance, NULL };
+    return gl_process_start (argv, "fetcher.log");
+}
+
 //  Starts a fetcher for polygon pointed at the sim.
 static pid_t
 s_fetcher_start (const char *instance)
 {
-    char path [512];
-    gl_process_binary ("actors/fetcher/gapless-fetcher", path, sizeof path);
-    char *argv [] = { path, "--provider", "polygon", "--broker", s_endpoint,
-                      "--instance", (char *) instance, NULL };
-    return gl_process_start (argv, "fetcher.log");
+    return s_provider_fetcher_start ("polygon", instance);
 }
 
 //  Starts a scheduler on the test's schema.
@@ -146,8 +159,8 @@ s_start (void)
 static void
 s_stop (void)
 {
-    pid_t pids [] = { s_fetchers [0], s_fetchers [1], s_schedulers [0], s_schedulers [1],
-                      s_writer, s_broker };
+    pid_t pids [] = { s_fetchers [0], s_fetchers [1], s_fetchers [2], s_fetchers [3],
+                      s_schedulers [0], s_schedulers [1], s_writer, s_broker };
     for (size_t index = 0; index < sizeof pids / sizeof pids [0]; index++)
         if (pids [index] > 0) {
             int status = gl_process_stop (pids [index], SIGTERM);
@@ -350,6 +363,80 @@ s_test_control (void)
     GL_CHECK (strstr (output, "\"status\": \"cancelled\"") != NULL);
 }
 
+//  Polygon fails every request: its breaker opens, the scheduler hears it
+//  and sends the slices to Alpaca; nothing is dead-lettered.
+static void
+s_test_breaker_routing (void)
+{
+    //  A polygon fetcher whose breaker opens after 3 calls, and an alpaca one
+    gl_process_stop (s_fetchers [1], SIGTERM);
+    s_fetchers [1] = 0;
+    setenv ("GAPLESS_FETCHER_POLYGON_BREAKER_MINIMUM_CALLS", "3", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_BREAKER_OPEN_MS", "120000", 1);
+    s_fetchers [2] = s_fetcher_start ("f3");
+    setenv ("GAPLESS_FETCHER_ALPACA_BASE_URL", gl_simclient_url (s_sim, "alpaca"), 1);
+    setenv ("GAPLESS_FETCHER_ALPACA_KEY", "AKID", 1);
+    setenv ("GAPLESS_FETCHER_ALPACA_SECRET", "SECRET", 1);
+    setenv ("GAPLESS_FETCHER_ALPACA_LIMITS", "200/1s", 1);
+    s_fetchers [3] = s_provider_fetcher_start ("alpaca", "a1");
+    GL_CHECK (s_wait_instances (2));
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&server_error=1");
+    int64_t backfill = s_enqueue ("PEP --timeframe 1m --from 2024-06-03 --to 2024-06-07");
+    GL_CHECK (s_wait_status (backfill, "succeeded", 90000));
+    peers_sim_admin (s_sim, "/admin/faults?provider=polygon&server_error=0");
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol = 'PEP'"
+                            " AND provider = 'alpaca' AND status = 'succeeded'"), 4);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'PEP'"
+                            " AND provider = 'alpaca'"), 4 * 390);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM dead_letters WHERE symbol = 'PEP'"), 0);
+}
+
+//  Every scheduler killed while slices run: a new one adopts them and the
+//  backfill finishes.
+static void
+s_test_scheduler_restart (void)
+{
+    peers_sim_admin (s_sim, "/admin/faults?provider=alpaca&hang=1&hang_ms=3000");
+    int64_t backfill = s_enqueue ("MCD --timeframe 1m --from 2024-06-10 --to 2024-06-13");
+    GL_CHECK (backfill > 0);
+    GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM job_runs WHERE symbol = 'MCD'"
+                                 " AND status = 'running'", 3, 20000), 3);
+    for (int index = 0; index < 2; index++) {
+        gl_process_stop (s_schedulers [index], SIGKILL);
+        s_schedulers [index] = 0;
+    }
+    peers_sim_admin (s_sim, "/admin/faults?provider=alpaca&hang=0");
+    s_schedulers [0] = s_scheduler_start ("s3");
+    GL_CHECK (s_wait_status (backfill, "succeeded", 90000));
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'MCD'"), 3 * 390);
+}
+
+//  A slice no allowed provider can serve ends dead with its reason; the
+//  CLI lists, requeues and purges it.
+static void
+s_test_dead_letters (void)
+{
+    char output [8192], command [256];
+    //  Longer than any ticker the sim knows: polygon answers not found
+    int64_t backfill = s_enqueue ("ABCDEFGHIJKLMNOPQRS --timeframe 1d --from 2023-01-01"
+                                  " --to 2024-01-01 --provider polygon");
+    GL_CHECK (s_wait_status (backfill, "failed", 30000));
+    GL_CHECK_INT (s_cli (output, sizeof output, "dlq list"), 0);
+    GL_CHECK (strstr (output, "ABCDEFGHIJKLMNOPQRS") && strstr (output, "no_provider"));
+    int64_t run = s_number ("SELECT id FROM dead_letters WHERE symbol = 'ABCDEFGHIJKLMNOPQRS'");
+    GL_CHECK (run > 0);
+    snprintf (command, sizeof command, "dlq requeue %" PRId64, run);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    GL_CHECK (strstr (output, "done: 1 slices") != NULL);
+    //  Refused again by the same provider, so dead again; then purged
+    char sql [256];
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM dead_letters WHERE id = %" PRId64, run);
+    GL_CHECK_INT (s_wait_number (sql, 1, 30000), 1);
+    snprintf (command, sizeof command, "dlq purge %" PRId64, run);
+    GL_CHECK_INT (s_cli (output, sizeof output, command), 0);
+    GL_CHECK_INT (s_number (sql), 0);
+}
+
 //  Every error path: one line, the documented exit status.
 static void
 s_test_cli_errors (void)
@@ -417,6 +504,9 @@ main (void)
         s_test_fetcher_killed ();
         s_test_two_schedulers ();
         s_test_control ();
+        s_test_dead_letters ();
+        s_test_breaker_routing ();
+        s_test_scheduler_restart ();
         s_stop ();
     }
     if (s_sim)

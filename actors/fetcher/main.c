@@ -147,6 +147,10 @@ s_event (self_t *self, const char *name, const char *const *pairs)
         gl_msg_add_field (event, pairs [index], pairs [index + 1]);
     if (gl_actor_send (self->actor, "ops", event) != 0)
         gl_log_debug ("event_not_sent", "name=%s", name);
+    //  The scheduler routes by breaker state and health (its gl_router)
+    if ((strcmp (name, "breaker_changed") == 0 || strcmp (name, "fetcher_health") == 0)
+    &&  gl_actor_send (self->actor, "scheduler", event) != 0)
+        gl_log_debug ("event_not_sent", "name=%s to=scheduler", name);
     gl_msg_destroy (&event);
 }
 

@@ -147,6 +147,9 @@ peers_record (const char *sender, const gl_msg_t *body, int receiver)
         peers_answers++;
     }
     else
+    if (body->type == GL_MSG_EVENT && receiver != 2)
+        ;                       //  the scheduler's copy of an event: counted once, at ops
+    else
     if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "breaker_changed") == 0)
         peers_record_event (body);
     else

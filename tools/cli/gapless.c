@@ -231,7 +231,6 @@ main (int argc, char **argv)
     };
     common_t common = { NULL, GL_DB_SCHEMA_DEFAULT };
     gl_log_set_name ("gapless");
-    gl_log_set_default_level (GL_LOG_WARN);
     opterr = 0;
     int option;
     //  '+': stop at the command name; what follows is the command's

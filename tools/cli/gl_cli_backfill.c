@@ -6,6 +6,7 @@
 #include "gl_cli_backfill.h"
 #include "gl_capability.h"
 #include "gl_client.h"
+#include "gl_log.h"
 #include "gl_timeframe.h"
 #include <ctype.h>
 #include <getopt.h>
@@ -74,10 +75,12 @@ s_common_option (s_common_t *common, const char *command, int option, const char
     return 0;
 }
 
-//  The defaults of the common options.
+//  The defaults of the common options. The runtime's registration lines
+//  are noise for a person waiting for one answer: warnings and errors only.
 static s_common_t
 s_common_defaults (void)
 {
+    gl_log_set_default_level (GL_LOG_WARN);
     const char *endpoint = getenv ("GAPLESS_ACTOR_BROKER");
     return (s_common_t) { endpoint && *endpoint? endpoint: "tcp://127.0.0.1:5570",
                           S_TIMEOUT_MS, false };
