@@ -304,7 +304,32 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
                                    true, 0), 1);
     GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND status = 'failed_will_retry'"), 1);
-    GL_CHECK_INT (gl_backlog_lost (backlog, ids [1], slices [1].token, "worker_lost", "x"), 0);
+    //  The first retry waits the backoff (5-10 s, jittered) ...
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND status = 'failed_will_retry' AND next_attempt_at"
+                                " BETWEEN updated_at + interval '5 s' AND updated_at + interval '10 s'"), 1);
+    //  ... or the provider's retry-after when that is longer; a "not now"
+    //  waits its delay and spends nothing
+    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
+                                " lease_token = '00000000-0000-4000-8000-000000000001',"
+                                " lease_expires_at = now () + interval '1 min'"
+                                " WHERE symbol = 'QCOM' AND status = 'failed_will_retry' RETURNING 0"), 0);
+    GL_CHECK_INT (gl_backlog_fail (backlog, ids [1], "00000000-0000-4000-8000-000000000001",
+                                   "server_error", "503", true, 600), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE id IN (SELECT id FROM"
+                                " job_runs WHERE symbol = 'QCOM' AND attempt = 2) AND next_attempt_at"
+                                " >= updated_at + interval '600 s'"), 1);
+    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
+                                " lease_token = '00000000-0000-4000-8000-000000000002',"
+                                " lease_expires_at = now () + interval '1 min'"
+                                " WHERE symbol = 'QCOM' AND status = 'failed_will_retry' RETURNING 0"), 0);
+    GL_CHECK_INT (gl_backlog_release (backlog, ids [1], "00000000-0000-4000-8000-000000000002",
+                                      45, "rate_limited", "429"), 1);
+    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+                                " AND attempt = 2 AND status = 'queued' AND next_attempt_at"
+                                " >= updated_at + interval '45 s'"), 1);
+    GL_CHECK_INT (gl_backlog_lost (backlog, ids [1], "00000000-0000-4000-8000-000000000002",
+                                   "worker_lost", "x"), 0);
     GL_CHECK (gl_backlog_rescue (backlog) >= 0);
 }
 
