@@ -186,9 +186,38 @@ s_test_adopt_and_expire (void)
     gl_router_destroy (&router);
 }
 
+//  A configured routing order replaces the default; bad ones are refused.
+static void
+s_test_configured_route (void)
+{
+    gl_router_t *router = gl_router_new (60);
+    char error [256];
+    gl_provider_t route [GL_PROVIDER_COUNT];
+    GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "alpaca, polygon", error), 0);
+    GL_CHECK_INT (gl_router_route (router, GL_TF_1H, route, GL_PROVIDER_COUNT), 2);
+    GL_CHECK (route [0] == GL_PROVIDER_ALPACA && route [1] == GL_PROVIDER_POLYGON);
+    GL_CHECK_INT (gl_router_route (router, GL_TF_1M, route, GL_PROVIDER_COUNT), 3);
+    GL_CHECK (route [0] == GL_PROVIDER_POLYGON);
+    GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "tradier", error), -1);
+    GL_CHECK (strstr (error, "tradier") != NULL);
+    GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "alpaca,alpaca", error), -1);
+    GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "nasdaq", error), -1);
+    GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "", error), -1);
+    //  The route in force is the one routing uses
+    const char *alpaca [] = { "a1" }, *polygon [] = { "p1" };
+    gl_router_members (router, GL_PROVIDER_ALPACA, alpaca, 1, NULL, NULL);
+    gl_router_members (router, GL_PROVIDER_POLYGON, polygon, 1, NULL, NULL);
+    gl_provider_t provider;
+    char instance [GL_MSG_NAME_MAX + 1];
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1H, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (provider, GL_PROVIDER_ALPACA);
+    gl_router_destroy (&router);
+}
+
 int
 main (void)
 {
+    s_test_configured_route ();
     s_test_routing ();
     s_test_score ();
     s_test_capacity ();

@@ -3,6 +3,7 @@
 #include <czmq.h>
 #include <math.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 typedef struct {
@@ -34,6 +35,8 @@ typedef struct {
 
 struct _gl_router_t {
     double lease_seconds;
+    gl_provider_t routes [GL_TF_1W + 1][GL_PROVIDER_COUNT];  //  configured orders
+    size_t route_counts [GL_TF_1W + 1];                         //  0: the default
     s_provider_t providers [GL_PROVIDER_COUNT + 1];
     zhashx_t *assignments;              //  "run id" -> s_assignment_t (owned)
 };
@@ -162,6 +165,55 @@ gl_router_members (gl_router_t *self, gl_provider_t provider, const char *const 
     zlistx_destroy (&keys);
     free (old);
     return 0;
+}
+
+//  Sets a timeframe's routing order from a list of names.
+int
+gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *list,
+                     char *error)
+{
+    if (gl_timeframe_seconds (timeframe) <= 0) {
+        snprintf (error, 256, "not a timeframe");
+        return -1;
+    }
+    gl_provider_t order [GL_PROVIDER_COUNT];
+    size_t count = 0;
+    char copy [256], *saveptr = NULL;
+    snprintf (copy, sizeof copy, "%s", list? list: "");
+    for (char *name = strtok_r (copy, ", ", &saveptr); name; name = strtok_r (NULL, ", ", &saveptr)) {
+        gl_provider_t provider = gl_capability_parse_name (name);
+        bool repeated = false;
+        for (size_t index = 0; index < count; index++)
+            repeated |= order [index] == provider;
+        if (!gl_capability_supports (provider, timeframe) || repeated || count == GL_PROVIDER_COUNT) {
+            snprintf (error, 256, "%.40s: expected a provider serving %s, each once (polygon yahoo"
+                      " tradier finnhub alpaca)", name, gl_timeframe_name (timeframe));
+            return -1;
+        }
+        order [count++] = provider;
+    }
+    if (count == 0) {
+        snprintf (error, 256, "expected at least one provider");
+        return -1;
+    }
+    memcpy (self->routes [timeframe], order, count * sizeof (gl_provider_t));
+    self->route_counts [timeframe] = count;
+    return 0;
+}
+
+//  The routing order of a timeframe.
+size_t
+gl_router_route (gl_router_t *self, gl_timeframe_t timeframe, gl_provider_t *providers,
+                 size_t size)
+{
+    if (gl_timeframe_seconds (timeframe) <= 0)
+        return 0;
+    size_t count = self->route_counts [timeframe];
+    if (count == 0)
+        return gl_capability_route (timeframe, providers, size);
+    count = count < size? count: size;
+    memcpy (providers, self->routes [timeframe], count * sizeof (gl_provider_t));
+    return count;
 }
 
 //  Records a breaker state.
@@ -294,7 +346,7 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
             allowed [count++] = pinned;
     }
     else
-        count = gl_capability_route (timeframe, allowed, GL_PROVIDER_COUNT);
+        count = gl_router_route (self, timeframe, allowed, GL_PROVIDER_COUNT);
     bool waiting = false;
     double best_score = -1;
     s_instance_t *best = NULL;

@@ -72,6 +72,18 @@ int gl_router_members (gl_router_t *self, gl_provider_t provider,
                        const char *const *instances, size_t count,
                        gl_router_lost_fn *lost, void *argument);
 
+//  Sets the routing order of a timeframe from "polygon,alpaca,..."
+//  (replacing gl_capability's default). Returns 0, or -1 with the reason
+//  in error (256 bytes) for an unknown provider, one that does not serve
+//  the timeframe, a repeat, or an empty list.
+int gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *list,
+                         char *error);
+
+//  The routing order of a timeframe (configured, else the default), at
+//  most size providers. Returns how many.
+size_t gl_router_route (gl_router_t *self, gl_timeframe_t timeframe, gl_provider_t *providers,
+                        size_t size);
+
 //  Records a provider's breaker state, and a health sample: latency in
 //  ms, error rate and incompleteness in [0, 1] (clamped).
 void gl_router_breaker (gl_router_t *self, gl_provider_t provider, gl_router_breaker_t state);

@@ -42,6 +42,8 @@ typedef struct {
     int max_attempts;
     int64_t tier_caps [3];
     double rates [GL_PROVIDER_COUNT + 1];       //  requests per second, 0: unlimited
+    const char *routes [GL_TF_1W + 1];          //  scheduler/route/<tf>, or NULL
+    gl_slice_unit_t units [GL_TF_1W + 1];       //  scheduler/slice/<tf>
     gl_backlog_slice_t *claimed;                //  claim_max of them
     int64_t db_retry_at, db_backoff;            //  wall seconds
     int64_t stats_at_ms;
@@ -112,11 +114,11 @@ s_on_lost (uint64_t run_id, const char *token, gl_provider_t provider, const cha
 
 //  True if every provider the slice may use said it has no data.
 static bool
-s_all_empty (const gl_backlog_slice_t *slice)
+s_all_empty (self_t *self, const gl_backlog_slice_t *slice)
 {
     gl_provider_t allowed [GL_PROVIDER_COUNT];
-    size_t count = *slice->provider_pin? 1: gl_capability_route (slice->timeframe, allowed,
-                                                                 GL_PROVIDER_COUNT);
+    size_t count = *slice->provider_pin? 1: gl_router_route (self->router, slice->timeframe,
+                                                             allowed, GL_PROVIDER_COUNT);
     if (*slice->provider_pin)
         allowed [0] = gl_capability_parse_name (slice->provider_pin);
     for (size_t index = 0; index < count; index++) {
@@ -172,7 +174,7 @@ s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice)
         self->stats.dispatched++;
         return provider;
     }
-    if (route == GL_ROUTE_NONE && s_all_empty (slice)) {
+    if (route == GL_ROUTE_NONE && s_all_empty (self, slice)) {
         //  Every allowed provider answered "no data": the range is empty
         if (gl_backlog_complete_empty (self->backlog, slice->run_id, slice->token) == 1)
             self->stats.empty++;
@@ -470,8 +472,8 @@ s_reply_estimate (self_t *self, gl_msg_t *reply, const gl_backlog_request_t *req
                   const gl_backlog_counts_t *counts)
 {
     gl_provider_t route [GL_PROVIDER_COUNT];
-    size_t count = request->provider? 1: gl_capability_route (request->timeframe, route,
-                                                              GL_PROVIDER_COUNT);
+    size_t count = request->provider? 1: gl_router_route (self->router, request->timeframe,
+                                                          route, GL_PROVIDER_COUNT);
     if (request->provider)
         route [0] = gl_capability_parse_name (request->provider);
     gl_provider_t chosen = GL_PROVIDER_INVALID;
@@ -535,6 +537,7 @@ s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
             .provider = *enqueue->enqueue.provider? enqueue->enqueue.provider: NULL,
             .max_attempts = self->max_attempts, .now = s_now (),
             .tier_caps = self->tier_caps, .plan = enqueue->enqueue.plan,
+            .unit = self->units [gl_timeframe_parse (enqueue->enqueue.timeframe)],
         };
         gl_backlog_counts_t counts;
         if (gl_backlog_enqueue (self->backlog, &request, &counts, error) == -1)
@@ -686,6 +689,8 @@ s_usage (FILE *stream)
         "Config: scheduler/lease_seconds (120), scheduler/dispatch_ms (200),\n"
         "scheduler/rescue_ms (5000), scheduler/not_now_ms (1000), scheduler/claim_max (500),\n"
         "scheduler/max_attempts (5), scheduler/tier_cap_t0 (20000), _t1 (20000), _t2 (40000),\n"
+        "scheduler/route/<tf> (\"polygon,alpaca,tradier\" for 1m..4h, \"yahoo,polygon,tradier\"\n"
+        "for 1d 1w), scheduler/slice/<tf> (1m session, 5m-30m week, 1h 4h month, 1d 1w year),\n"
         "fetcher/<provider>/limits (the rules that pace dispatch). Environment: GAPLESS_<KEY>.\n");
 }
 
@@ -728,6 +733,21 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
         snprintf (key, sizeof key, "fetcher/%s/limits", gl_capability_name ((gl_provider_t) provider));
         self->rates [provider] = s_rate_of (gl_config_get (config, key, ""));
     }
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
+        const char *name = gl_timeframe_name ((gl_timeframe_t) timeframe);
+        char key [64];
+        snprintf (key, sizeof key, "scheduler/route/%s", name);
+        self->routes [timeframe] = gl_config_get (config, key, NULL);
+        snprintf (key, sizeof key, "scheduler/slice/%s", name);
+        const char *unit = gl_config_get (config, key, NULL);
+        self->units [timeframe] = unit? gl_slicer_unit_parse (unit)
+                                      : gl_slicer_default_unit ((gl_timeframe_t) timeframe);
+        if (!gl_slicer_unit_fits (self->units [timeframe], (gl_timeframe_t) timeframe)) {
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s: expected session, week, month or"
+                      " year, a unit that holds whole %s bars", key, name);
+            return -1;
+        }
+    }
     self->lease_seconds = (double) lease;
     self->claim_max = (size_t) claim_max;
     self->max_attempts = (int) attempts;
@@ -751,6 +771,16 @@ s_start (self_t *self, gl_actor_options_t *options)
         return -1;
     for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
         gl_router_set_rate (self->router, (gl_provider_t) provider, self->rates [provider]);
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
+        char error [256];
+        if (self->routes [timeframe]
+        &&  gl_router_set_route (self->router, (gl_timeframe_t) timeframe, self->routes [timeframe],
+                                 error) == -1) {
+            fprintf (stderr, "gapless-scheduler: config: scheduler/route/%s: %s\n",
+                     gl_timeframe_name ((gl_timeframe_t) timeframe), error);
+            return -1;
+        }
+    }
     if (s_database (self))
         gl_backlog_running (self->backlog, s_adopt, self);
     self->actor = gl_actor_new (options);
