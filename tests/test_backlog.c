@@ -17,19 +17,6 @@
 
 static const char *s_two [] = { "AAPL", "MSFT" };
 
-//  The one value of a query as a number (-1 on failure).
-static int64_t
-s_number (gl_db_t *db, const char *sql)
-{
-    PGresult *result = PQexec (gl_db_conn (db), sql);
-    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
-                  ? atoll (PQgetvalue (result, 0, 0)): -1;
-    if (value == -1)
-        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
-    PQclear (result);
-    return value;
-}
-
 //  A 1h request for AAPL and MSFT over [from, to).
 static gl_backlog_request_t
 s_request (int64_t from, int64_t to)
@@ -68,8 +55,8 @@ s_test_idempotent_and_shared (gl_db_t *db, gl_backlog_t *backlog)
     GL_CHECK_INT (again.backfill_id, first.backfill_id);
     GL_CHECK_INT (again.created, 0);
     GL_CHECK_INT (again.shared, 6);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), 6);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfills"), 1);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs"), 6);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM backfills"), 1);
 
     //  March and April: March is shared, April is new
     request = s_request (DATE (2024, 3, 15), DATE (2024, 4, 15));
@@ -77,11 +64,11 @@ s_test_idempotent_and_shared (gl_db_t *db, gl_backlog_t *backlog)
     GL_CHECK (overlap.backfill_id != first.backfill_id);
     GL_CHECK_INT (overlap.created, 2);
     GL_CHECK_INT (overlap.shared, 2);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), 8);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs"), 8);
     char sql [256];
     snprintf (sql, sizeof sql, "SELECT slices_total FROM backfill_progress WHERE id = %" PRId64,
               overlap.backfill_id);
-    GL_CHECK_INT (s_number (db, sql), 4);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 4);
 
     //  A weekend and a holiday hold no bar: no slice
     const char *one [] = { "AAPL" };
@@ -105,11 +92,11 @@ s_test_stored (gl_db_t *db, gl_backlog_t *backlog)
     gl_backlog_counts_t counts = s_enqueue (backlog, &request);
     GL_CHECK_INT (counts.created, 2);
     //  2022 succeeds; 2021 is covered by a range the coverage tracker knows
-    GL_CHECK_INT (s_number (db,
+    GL_CHECK_INT (gl_testdb_number (db,
         "WITH claimed AS (SELECT * FROM queue_claim ('test', 10, 60) WHERE symbol = 'IBM'"
         " AND slice_from < '2023-01-01') SELECT count(*) FILTER (WHERE queue_complete (id,"
         " lease_token, 251)) FROM claimed"), 1);
-    GL_CHECK_INT (s_number (db,
+    GL_CHECK_INT (gl_testdb_number (db,
         "WITH added AS (INSERT INTO coverage (symbol, timeframe, range_from, range_to) VALUES"
         " ('IBM', '1d', '2020-06-01', '2022-01-01') RETURNING 1) SELECT count(*) FROM added"), 1);
     request.from = DATE (2021, 1, 1);
@@ -123,7 +110,7 @@ s_test_stored (gl_db_t *db, gl_backlog_t *backlog)
 static void
 s_test_listing_and_now (gl_db_t *db, gl_backlog_t *backlog)
 {
-    GL_CHECK_INT (s_number (db, "WITH added AS (INSERT INTO symbols (ticker, listed_on) VALUES"
+    GL_CHECK_INT (gl_testdb_number (db, "WITH added AS (INSERT INTO symbols (ticker, listed_on) VALUES"
                                 " ('NEWCO', '2024-02-15') RETURNING 1) SELECT count(*) FROM added"), 1);
     const char *one [] = { "NEWCO" };
     gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1H,
@@ -134,9 +121,9 @@ s_test_listing_and_now (gl_db_t *db, gl_backlog_t *backlog)
     //  April 1..9: 7 sessions of 7 bars; April 10 until 12:00 EDT: 10:30 and
     //  11:30 have not closed by 16:00Z, 09:30 has closed by 14:30Z? no:
     //  13:30Z..14:30Z closed, 14:30Z..15:30Z closed, 15:30Z..16:30Z open
-    GL_CHECK_INT (s_number (db, "SELECT extract(epoch FROM max(slice_to))::bigint FROM job_runs"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT extract(epoch FROM max(slice_to))::bigint FROM job_runs"
                                 " WHERE symbol = 'NEWCO'"), DATE (2024, 4, 10) + 15 * 3600 + 1800);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'NEWCO'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'NEWCO'"
                                 " AND slice_from < '2024-02-01'"), 0);
 }
 
@@ -174,9 +161,9 @@ s_test_parallel (gl_db_t *db)
     }
     GL_CHECK_INT (failed, 0);
     //  May 2024: weeks of Apr 29, May 6, 13, 20, 27 for three symbols
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE timeframe = '5m'"), 15);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfills WHERE timeframe = '5m'"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM backfill_runs l JOIN job_runs r"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE timeframe = '5m'"), 15);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM backfills WHERE timeframe = '5m'"), 1);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM backfill_runs l JOIN job_runs r"
                                 " ON r.id = l.run_id WHERE r.timeframe = '5m'"), 15);
 }
 
@@ -185,33 +172,33 @@ s_test_parallel (gl_db_t *db)
 static void
 s_test_release (gl_db_t *db)
 {
-    int64_t runnable = s_number (db, "SELECT count(*) FROM job_runs WHERE status = 'queued'");
+    int64_t runnable = gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE status = 'queued'");
     GL_CHECK (runnable >= 15);
-    GL_CHECK_INT (s_number (db,
+    GL_CHECK_INT (gl_testdb_number (db,
         "WITH claimed AS (SELECT * FROM queue_claim ('test', 1000, 60))"
         " SELECT count(*) FILTER (WHERE queue_release (id, lease_token, 0, 'breaker_open',"
         " 'polygon breaker open')) FROM claimed"), runnable);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE error_class = 'breaker_open'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE error_class = 'breaker_open'"
                                 " AND status = 'queued' AND attempt = 0"), runnable);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FILTER (WHERE queue_release (id,"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FILTER (WHERE queue_release (id,"
                                 " gen_random_uuid (), 0, 'x', 'y')) FROM job_runs"), 0);
     //  A slice whose fetcher dies with it each time: queued again at once,
     //  each death an attempt, dead with worker_lost after the last
-    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET max_attempts = 3 WHERE symbol = 'AMD'"
+    GL_CHECK_INT (gl_testdb_number (db, "UPDATE job_runs SET max_attempts = 3 WHERE symbol = 'AMD'"
                                 " AND slice_from = '2024-04-29 13:30+00' RETURNING attempt"), 0);
     for (int death = 1; death <= 3; death++) {
-        GL_CHECK_INT (s_number (db,
+        GL_CHECK_INT (gl_testdb_number (db,
             "WITH target AS (UPDATE job_runs SET status = 'running', lease_owner = 'test',"
             " lease_token = gen_random_uuid (), lease_expires_at = now () + interval '1 minute'"
             " WHERE symbol = 'AMD' AND slice_from = '2024-04-29 13:30+00' RETURNING id, lease_token)"
             " SELECT count(*) FILTER (WHERE queue_lost (id, lease_token, 'worker_lost',"
             " 'fetcher.polygon/f1 left')) FROM target"), 1);
-        GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'AMD'"
+        GL_CHECK_INT (gl_testdb_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'AMD'"
                                     " AND slice_from = '2024-04-29 13:30+00'"), death);
     }
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM dead_letters WHERE symbol = 'AMD'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM dead_letters WHERE symbol = 'AMD'"
                                 " AND error_class = 'worker_lost'"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'AMD'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'AMD'"
                                 " AND status = 'queued' AND next_attempt_at <= now ()"), 4);
 }
 
@@ -229,20 +216,20 @@ s_test_pause_cancel (gl_db_t *db, gl_backlog_t *backlog)
     int64_t b = s_enqueue (backlog, &second).backfill_id;
     char sql [256];
     snprintf (sql, sizeof sql, "SELECT queue_pause_backfill (%" PRId64 ")", a);
-    GL_CHECK_INT (s_number (db, sql), 1);       //  2018 only: 2019 serves b too
-    GL_CHECK_INT (s_number (db, sql), -1);      //  already paused
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+    GL_CHECK_INT (gl_testdb_number (db, sql), 1);       //  2018 only: 2019 serves b too
+    GL_CHECK_INT (gl_testdb_number (db, sql), -1);      //  already paused
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
                                 " AND status = 'paused'"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM queue_claim ('test', 100, 60)"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM queue_claim ('test', 100, 60)"
                                 " WHERE symbol = 'ORCL' AND slice_from < '2019-01-01'"), 0);
     snprintf (sql, sizeof sql, "SELECT queue_resume_backfill (%" PRId64 ")", a);
-    GL_CHECK_INT (s_number (db, sql), 1);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 1);
     snprintf (sql, sizeof sql, "SELECT queue_cancel_backfill (%" PRId64 ")", b);
-    GL_CHECK_INT (s_number (db, sql), 1);       //  2020 only: 2019 serves a
-    GL_CHECK_INT (s_number (db, sql), -1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+    GL_CHECK_INT (gl_testdb_number (db, sql), 1);       //  2020 only: 2019 serves a
+    GL_CHECK_INT (gl_testdb_number (db, sql), -1);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
                                 " AND status = 'cancelled' AND slice_from >= '2020-01-01'"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'ORCL'"
                                 " AND status = 'cancelled'"), 1);
 }
 
@@ -274,7 +261,7 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
     uint64_t ids [] = { slices [0].run_id, slices [1].run_id };
     const char *providers [] = { "polygon", "polygon" };
     GL_CHECK_INT (gl_backlog_dispatched (backlog, ids, providers, 2), 0);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND provider = 'polygon'"), 2);
     int64_t running = 0;
     GL_CHECK (gl_backlog_running (backlog, s_count_running, &running) >= 2);
@@ -294,7 +281,7 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
     GL_CHECK_INT (again [0].empty_count, 1);
     GL_CHECK_INT (again [0].attempt, 0);
     GL_CHECK_INT (gl_backlog_complete_empty (backlog, ids [0], again [0].token), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND status = 'succeeded' AND rows_written = 0"), 1);
     for (int index = 1; index < claimed; index++)
         GL_CHECK_INT (gl_backlog_release (backlog, again [index].run_id, again [index].token, 0,
@@ -302,30 +289,30 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
     //  The second slice: a retryable failure spends an attempt, lost too
     GL_CHECK_INT (gl_backlog_fail (backlog, ids [1], slices [1].token, "server_error", "502",
                                    true, 0), 1);
-    GL_CHECK_INT (s_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'QCOM'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT attempt FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND status = 'failed_will_retry'"), 1);
     //  The first retry waits the backoff (5-10 s, jittered) ...
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND status = 'failed_will_retry' AND next_attempt_at"
                                 " BETWEEN updated_at + interval '5 s' AND updated_at + interval '10 s'"), 1);
     //  ... or the provider's retry-after when that is longer; a "not now"
     //  waits its delay and spends nothing
-    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
+    GL_CHECK_INT (gl_testdb_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
                                 " lease_token = '00000000-0000-4000-8000-000000000001',"
                                 " lease_expires_at = now () + interval '1 min'"
                                 " WHERE symbol = 'QCOM' AND status = 'failed_will_retry' RETURNING 0"), 0);
     GL_CHECK_INT (gl_backlog_fail (backlog, ids [1], "00000000-0000-4000-8000-000000000001",
                                    "server_error", "503", true, 600), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE id IN (SELECT id FROM"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE id IN (SELECT id FROM"
                                 " job_runs WHERE symbol = 'QCOM' AND attempt = 2) AND next_attempt_at"
                                 " >= updated_at + interval '600 s'"), 1);
-    GL_CHECK_INT (s_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
+    GL_CHECK_INT (gl_testdb_number (db, "UPDATE job_runs SET status = 'running', lease_owner = 't',"
                                 " lease_token = '00000000-0000-4000-8000-000000000002',"
                                 " lease_expires_at = now () + interval '1 min'"
                                 " WHERE symbol = 'QCOM' AND status = 'failed_will_retry' RETURNING 0"), 0);
     GL_CHECK_INT (gl_backlog_release (backlog, ids [1], "00000000-0000-4000-8000-000000000002",
                                       45, "rate_limited", "429"), 1);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'QCOM'"
                                 " AND attempt = 2 AND status = 'queued' AND next_attempt_at"
                                 " >= updated_at + interval '45 s'"), 1);
     GL_CHECK_INT (gl_backlog_lost (backlog, ids [1], "00000000-0000-4000-8000-000000000002",
@@ -337,7 +324,7 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
 static void
 s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
 {
-    int64_t before = s_number (db, "SELECT count(*) FROM job_runs");
+    int64_t before = gl_testdb_number (db, "SELECT count(*) FROM job_runs");
     const char *bad [] = { "AAPL", "no spaces" };
     gl_backlog_request_t request = s_request (DATE (2024, 1, 1), DATE (2024, 2, 1));
     request.symbols = bad;
@@ -355,7 +342,7 @@ s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
     request.unit = GL_SLICE_MONTH;
     GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
     GL_CHECK (strstr (error, "month") != NULL);
-    GL_CHECK_INT (s_number (db, "SELECT count(*) FROM job_runs"), before);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs"), before);
 }
 
 int

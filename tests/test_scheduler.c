@@ -42,13 +42,7 @@ static pid_t s_broker, s_writer, s_schedulers [2], s_fetchers [4];
 static int64_t
 s_number (const char *sql)
 {
-    PGresult *result = PQexec (gl_db_conn (s_db), sql);
-    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
-                  ? atoll (PQgetvalue (result, 0, 0)): -1;
-    if (value == -1)
-        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
-    PQclear (result);
-    return value;
+    return gl_testdb_number (s_db, sql);
 }
 
 //  Waits until the query's value equals expected; returns the last value.
@@ -61,14 +55,15 @@ s_wait_number (const char *sql, int64_t expected, int64_t timeout_ms)
     return value;
 }
 
-//  Runs the CLI with arguments (a shell word list the test controls);
-//  stores its output in output and returns its exit status.
+//  Runs the CLI with arguments (a shell word list the test controls),
+//  against the test's broker unless bare; stores its output in output and
+//  returns its exit status.
 static int
-s_cli (char *output, size_t size, const char *arguments)
+s_run_cli (char *output, size_t size, const char *arguments, bool bare)
 {
     char command [2048];
-    snprintf (command, sizeof command, "%s %s --broker %s --timeout-ms 10000 2>&1",
-              s_cli_path, arguments, s_endpoint);
+    snprintf (command, sizeof command, "%s %s%s%s 2>&1", s_cli_path, arguments,
+              bare? "": " --timeout-ms 10000 --broker ", bare? "": s_endpoint);
     FILE *pipe = popen (command, "r");
     size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
     output [used] = '\0';
@@ -76,18 +71,8 @@ s_cli (char *output, size_t size, const char *arguments)
     return WIFEXITED (status)? WEXITSTATUS (status): -1;
 }
 
-//  Runs the CLI without the broker option (for argument errors).
-static int
-s_cli_bare (char *output, size_t size, const char *arguments)
-{
-    char command [2048];
-    snprintf (command, sizeof command, "%s %s 2>&1", s_cli_path, arguments);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
+#define s_cli(output, size, arguments) s_run_cli ((output), (size), (arguments), false)
+#define s_cli_bare(output, size, arguments) s_run_cli ((output), (size), (arguments), true)
 
 //  The integer after "key": in a JSON answer, or -1.
 static int64_t

@@ -4,6 +4,7 @@
 #include "gl_log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 
 //  Drops the schema and applies every migration to it again.
 static int
@@ -37,4 +38,17 @@ gl_testdb_new (const char *test_name)
     if (db && s_recreate (db) == -1)
         gl_db_destroy (&db);
     return db;
+}
+
+//  The one value of a query as a number.
+int64_t
+gl_testdb_number (gl_db_t *db, const char *sql)
+{
+    PGresult *result = PQexec (gl_db_conn (db), sql);
+    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
+                  ? atoll (PQgetvalue (result, 0, 0)): -1;
+    if (value == -1 && PQresultStatus (result) != PGRES_TUPLES_OK)
+        fprintf (stderr, "query failed: %s: %s", sql, PQresultErrorMessage (result));
+    PQclear (result);
+    return value;
 }

@@ -17,4 +17,9 @@
 //  a-z 0-9 _ or a migration fails. Caller owns return value.
 gl_db_t *gl_testdb_new (const char *test_name);
 
+//  The one value of a query of one row and column as a number, or -1
+//  (the query and the server's message printed) when it fails.
+#include <stdint.h>
+int64_t gl_testdb_number (gl_db_t *db, const char *sql);
+
 #endif

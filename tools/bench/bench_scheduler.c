@@ -48,15 +48,11 @@ s_exec (const char *sql)
     PQclear (result);
 }
 
-//  The one value of a query as a number.
+//  The one value of a query as a number (-1 on failure).
 static int64_t
 s_number (const char *sql)
 {
-    PGresult *result = PQexec (gl_db_conn (s_db), sql);
-    int64_t value = PQresultStatus (result) == PGRES_TUPLES_OK && PQntuples (result) == 1
-                  ? atoll (PQgetvalue (result, 0, 0)): -1;
-    PQclear (result);
-    return value;
+    return gl_testdb_number (s_db, sql);
 }
 
 //  Empties the work tables.
