@@ -396,6 +396,27 @@ s_test_scheduler_restart (void)
     GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'MCD'"), 3 * 390);
 }
 
+//  A slice whose fetcher is still working when half its lease is gone
+//  keeps its lease: with a 5 s lease and 9 s answers, nothing is rescued.
+static void
+s_test_lease_extended (void)
+{
+    gl_process_stop (s_schedulers [0], SIGTERM);
+    setenv ("GAPLESS_SCHEDULER_LEASE_SECONDS", "5", 1);
+    s_schedulers [0] = s_scheduler_start ("s4");
+    GL_CHECK (s_wait_instances (2));
+    peers_sim_admin (s_sim, "/admin/faults?provider=alpaca&slow=1&slow_ms=9000");
+    int64_t backfill = s_enqueue ("HD --timeframe 1m --from 2024-06-17 --to 2024-06-19"
+                                  " --provider alpaca");
+    GL_CHECK (s_wait_status (backfill, "succeeded", 60000));
+    peers_sim_admin (s_sim, "/admin/faults?provider=alpaca&slow=0");
+    //  No attempt spent, no lease lost (a breaker_open answer from the
+    //  polygon fetcher, whose breaker the breaker test left open, costs none)
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol = 'HD'"
+                            " AND (attempt > 0 OR error_class = 'lease_expired')"), 0);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'HD'"), 2 * 390);
+}
+
 //  A slice no allowed provider can serve ends dead with its reason; the
 //  CLI lists, requeues and purges it.
 static void
@@ -492,6 +513,7 @@ main (void)
         s_test_dead_letters ();
         s_test_breaker_routing ();
         s_test_scheduler_restart ();
+        s_test_lease_extended ();
         s_stop ();
     }
     if (s_sim)

@@ -638,6 +638,44 @@ gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *toke
     return s_fenced (self, "SELECT queue_complete ($1, $2, 0)", 2, values);
 }
 
+//  Extends the leases of running slices.
+int
+gl_backlog_extend (gl_backlog_t *self, const uint64_t *run_ids, const char *const *tokens,
+                   size_t count, double lease_seconds)
+{
+    if (count == 0)
+        return 0;
+    size_t size = count * 40 + 3, ids_used = 1, tokens_used = 1;
+    char *ids = malloc (size), *uuids = malloc (size), seconds [32];
+    int extended = -1;
+    if (ids && uuids) {
+        ids [0] = uuids [0] = '{';
+        for (size_t index = 0; index < count; index++) {
+            char id [24];
+            snprintf (id, sizeof id, "%" PRIu64, run_ids [index]);
+            s_array_add (ids, size, &ids_used, id, false);
+            s_array_add (uuids, size, &tokens_used, tokens [index], false);
+        }
+        snprintf (ids + ids_used, size - ids_used, "}");
+        snprintf (uuids + tokens_used, size - tokens_used, "}");
+        snprintf (seconds, sizeof seconds, "%.3f", lease_seconds);
+        const char *values [] = { ids, uuids, seconds };
+        char error [256];
+        PGresult *result = s_run (self,
+            "SELECT count(*) FILTER (WHERE queue_extend (d.id, d.token, $3))"
+            " FROM unnest ($1::bigint[], $2::uuid[]) AS d (id, token)",
+            3, values, PGRES_TUPLES_OK, error);
+        if (result)
+            extended = atoi (PQgetvalue (result, 0, 0));
+        else
+            gl_log_warn ("extend_failed", "error=%s", GL_LOG_VALUE (error));
+        PQclear (result);
+    }
+    free (ids);
+    free (uuids);
+    return extended;
+}
+
 //  Takes back expired leases.
 int
 gl_backlog_rescue (gl_backlog_t *self)

@@ -118,6 +118,12 @@ int gl_backlog_refuse (gl_backlog_t *self, uint64_t run_id, const char *token,
                        const char *message);
 int gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *token);
 
+//  Extends the leases of running slices (run_ids with their tokens) to now
+//  + lease_seconds, in one statement; stale tokens change nothing.
+//  Returns how many were extended, or -1.
+int gl_backlog_extend (gl_backlog_t *self, const uint64_t *run_ids, const char *const *tokens,
+                       size_t count, double lease_seconds);
+
 //  Takes back every slice whose lease expired. Returns how many, or -1.
 int gl_backlog_rescue (gl_backlog_t *self);
 

@@ -437,6 +437,25 @@ gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost, void 
     return expired;
 }
 
+//  The slices held by live instances whose leases run out before horizon.
+size_t
+gl_router_extend (gl_router_t *self, int64_t horizon, int64_t deadline, gl_router_due_fn *due,
+                  void *argument)
+{
+    size_t count = 0;
+    zlistx_t *keys = zhashx_keys (self->assignments);
+    for (const char *key = keys? zlistx_first (keys): NULL; key; key = zlistx_next (keys)) {
+        s_assignment_t *assignment = zhashx_lookup (self->assignments, key);
+        if (!*assignment->instance || assignment->deadline >= horizon)
+            continue;
+        assignment->deadline = deadline;
+        due (strtoull (key, NULL, 10), assignment->token, argument);
+        count++;
+    }
+    zlistx_destroy (&keys);
+    return count;
+}
+
 //  The token a slice in flight was sent with.
 const char *
 gl_router_token (gl_router_t *self, uint64_t run_id)

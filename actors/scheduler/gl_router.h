@@ -119,6 +119,14 @@ int gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
 size_t gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost,
                          void *argument);
 
+//  Calls due for every slice held by a live instance whose deadline is
+//  before horizon: the slices whose leases want extending while their
+//  fetcher works on them. Sets each one's deadline to deadline. Returns
+//  how many.
+typedef void (gl_router_due_fn) (uint64_t run_id, const char *token, void *argument);
+size_t gl_router_extend (gl_router_t *self, int64_t horizon, int64_t deadline,
+                         gl_router_due_fn *due, void *argument);
+
 //  The lease token a slice was sent with, or NULL if it is not in flight.
 const char *gl_router_token (gl_router_t *self, uint64_t run_id);
 

@@ -27,7 +27,7 @@
 
 typedef struct {
     uint64_t requests, refused_requests, dispatched, not_now, written, failed, released,
-             refused, empty, lost, rescued, adopted, db_failures;
+             refused, empty, lost, rescued, adopted, extended, db_failures;
 } s_stats_t;
 
 typedef struct {
@@ -231,11 +231,55 @@ s_on_dispatch (zloop_t *loop, int timer_id, void *argument)
     return 0;
 }
 
-//  zloop: takes back expired leases in PostgreSQL and in the router.
+//  The slices whose leases want extending, collected for one statement.
+typedef struct {
+    uint64_t *run_ids;
+    const char **tokens;
+    size_t count, size;
+} s_due_t;
+
+//  Collects one slice to extend.
+static void
+s_collect_due (uint64_t run_id, const char *token, void *argument)
+{
+    s_due_t *due = (s_due_t *) argument;
+    if (due->count < due->size) {
+        due->run_ids [due->count] = run_id;
+        due->tokens [due->count++] = token;
+    }
+}
+
+//  Extends the leases of slices a live fetcher still holds once half of
+//  their lease is gone: a slice in progress keeps its lease however slow
+//  its provider; one whose fetcher died is queued again on its departure.
+static void
+s_extend_leases (self_t *self)
+{
+    size_t size = 0;
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        size += gl_router_in_flight (self->router, (gl_provider_t) provider);
+    if (size == 0 || !s_database (self))
+        return;
+    s_due_t due = { .run_ids = calloc (size, sizeof (uint64_t)),
+                    .tokens = calloc (size, sizeof (char *)), .size = size };
+    int64_t now = s_now (), lease = (int64_t) self->lease_seconds;
+    if (due.run_ids && due.tokens) {
+        gl_router_extend (self->router, now + lease / 2, now + lease, s_collect_due, &due);
+        int extended = gl_backlog_extend (self->backlog, due.run_ids, due.tokens, due.count,
+                                          self->lease_seconds);
+        self->stats.extended += extended > 0? (uint64_t) extended: 0;
+    }
+    free (due.run_ids);
+    free (due.tokens);
+}
+
+//  zloop: extends the leases of slices in progress, takes back expired
+//  ones in PostgreSQL and in the router.
 static int
 s_on_rescue (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
+    s_extend_leases (self);
     gl_router_expire (self->router, s_now (), NULL, NULL);
     if (s_database (self)) {
         int rescued = gl_backlog_rescue (self->backlog);
@@ -249,10 +293,10 @@ s_on_rescue (zloop_t *loop, int timer_id, void *argument)
         gl_log_info ("scheduler_stats", "requests=%" PRIu64 " refused_requests=%" PRIu64
             " dispatched=%" PRIu64 " not_now=%" PRIu64 " written=%" PRIu64 " failed=%" PRIu64
             " released=%" PRIu64 " refused=%" PRIu64 " empty=%" PRIu64 " lost=%" PRIu64
-            " rescued=%" PRIu64 " adopted=%" PRIu64 " db_failures=%" PRIu64,
+            " rescued=%" PRIu64 " adopted=%" PRIu64 " extended=%" PRIu64 " db_failures=%" PRIu64,
             stats->requests, stats->refused_requests, stats->dispatched, stats->not_now,
             stats->written, stats->failed, stats->released, stats->refused, stats->empty,
-            stats->lost, stats->rescued, stats->adopted, stats->db_failures);
+            stats->lost, stats->rescued, stats->adopted, stats->extended, stats->db_failures);
         self->stats_at_ms = zclock_mono () + S_STATS_MS;
     }
     return 0;
@@ -288,7 +332,18 @@ s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, vo
     const char *token = failed->failed.lease_token, *message = failed->failed.message;
     double retry_after = (double) failed->failed.retry_after_ms / 1000;
     int applied;
-    if (strcmp (class, "rate_limited") == 0 || strcmp (class, "breaker_open") == 0) {
+    if (strcmp (class, "breaker_open") == 0) {
+        //  Evidence of the breaker's state even before its event arrives
+        //  (a scheduler that just started has heard none): route around it
+        //  at once; the next provider need not wait for this one
+        gl_router_breaker (self->router, gl_capability_parse_name (failed->failed.provider),
+                           GL_ROUTER_OPEN);
+        applied = gl_backlog_release (self->backlog, run_id, token,
+                                      (double) self->not_now_ms / 1000, class, message);
+        self->stats.released += applied == 1;
+    }
+    else
+    if (strcmp (class, "rate_limited") == 0) {
         double delay = (double) self->not_now_ms / 1000;
         applied = gl_backlog_release (self->backlog, run_id, token,
                                       retry_after > delay? retry_after: delay, class, message);
