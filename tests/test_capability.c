@@ -30,6 +30,19 @@ s_test_facts (void)
     GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1H));
     GL_CHECK (gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1W));
     GL_CHECK (!gl_capability_supports (GL_PROVIDER_POLYGON, GL_TF_INVALID));
+    //  1h and 4h are routed only to providers that stamp the grid in force:
+    //  Yahoo's session-aligned hours never fill a clock grid, and back.
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_YAHOO, GL_TF_1H));
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_1H));
+    GL_CHECK (gl_capability_supports_grid (GL_PROVIDER_YAHOO, GL_TF_1H, GL_GRID_SESSION));
+    GL_CHECK (!gl_capability_supports_grid (GL_PROVIDER_POLYGON, GL_TF_1H, GL_GRID_SESSION));
+    GL_CHECK (!gl_capability_supports_grid (GL_PROVIDER_ALPACA, GL_TF_4H, GL_GRID_SESSION));
+    GL_CHECK (gl_capability_supports_grid (GL_PROVIDER_POLYGON, GL_TF_4H, GL_GRID_CLOCK));
+    GL_CHECK (gl_capability_supports_grid (GL_PROVIDER_YAHOO, GL_TF_30M, GL_GRID_CLOCK));
+    GL_CHECK (gl_capability_supports_grid (GL_PROVIDER_YAHOO, GL_TF_1D, GL_GRID_INVALID));
+    GL_CHECK (!gl_capability_supports_grid (GL_PROVIDER_YAHOO, GL_TF_1H, GL_GRID_INVALID));
+    GL_CHECK_INT (gl_capability_grid (GL_PROVIDER_YAHOO), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_capability_grid (GL_PROVIDER_POLYGON), GL_GRID_CLOCK);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1M), 7 * 86400);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1D), 0);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_15M), 30 * 86400);

@@ -35,7 +35,8 @@ static const char *s_config =
     "            alpha = \"AKID:SECRET\"\n";
 
 static gl_simclient_t *s_sim;
-static gl_calendar_t *s_calendar;
+static gl_calendar_t *s_calendar;         //  the default grids: 1h and 4h on the clock
+static gl_calendar_t *s_session;          //  1h and 4h on the session grid
 
 //  UTC midnight of a civil date.
 static int64_t
@@ -125,19 +126,22 @@ s_cents (double price)
 
 //  Fetches a range and compares it with the generated bars; Yahoo's
 //  nulled bars are expected dropped.
-static void
-s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
-              uint32_t page_limit, size_t minimum_pages)
+//  Returns how many bars were fetched; the calendar's grid is the one in
+//  force, and a provider that does not serve it is skipped (returns 0).
+static size_t
+s_round_trip_on (gl_calendar_t *calendar, gl_provider_t provider, gl_timeframe_t timeframe,
+                 int64_t from, int64_t to, uint32_t page_limit, size_t minimum_pages)
 {
-    if (!gl_capability_supports (provider, timeframe))
-        return;
+    if (!gl_capability_supports_grid (provider, timeframe, gl_calendar_grid (calendar, timeframe)))
+        return 0;
     gl_provider_query_t query = s_query (provider, timeframe, from, to);
+    query.calendar = calendar;
     query.page_limit = page_limit;
     s_fetch_t fetch;
     GL_CHECK (s_fetch (query, &fetch) == 0);
     gl_simbar_t *expected = NULL;
     size_t expected_count = 0;
-    GL_CHECK (gl_simbars_generate (s_calendar, "MSFT", timeframe, from, to,
+    GL_CHECK (gl_simbars_generate (calendar, "MSFT", timeframe, from, to,
                                    &expected, &expected_count) == 0);
     size_t index = 0, nulls = 0, mismatches = 0;
     for (size_t bar = 0; bar < expected_count; bar++) {
@@ -173,6 +177,52 @@ s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, in
     GL_CHECK (fetch.pages >= minimum_pages);
     free (expected);
     free (fetch.bars);
+    return fetch.count;
+}
+
+//  A round trip on the default grids.
+static void
+s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
+              uint32_t page_limit, size_t minimum_pages)
+{
+    s_round_trip_on (s_calendar, provider, timeframe, from, to, page_limit, minimum_pages);
+}
+
+//  1h for March 2024 (to Good Friday) from every provider, on each grid: the sim stamps
+//  Polygon, Alpaca and Finnhub hours on the clock and Yahoo's from the
+//  open, so a provider serves the grid it stamps (every bar, none off
+//  the grid) and is refused for the other one before any request is
+//  sent. Prints the bars stored per provider against those expected.
+static void
+test_hourly_grids (void)
+{
+    //  Four weeks (Finnhub's span is 30 days): 20 sessions, Good Friday after.
+    int64_t from = s_date (2024, 3, 1), to = s_date (2024, 3, 29);
+    gl_calendar_t *calendars [] = { s_calendar, s_session };
+    for (size_t index = 0; index < 2; index++) {
+        gl_calendar_t *calendar = calendars [index];
+        gl_grid_t grid = gl_calendar_grid (calendar, GL_TF_1H);
+        int64_t expected = gl_calendar_count_bars (calendar, GL_TF_1H, from, to);
+        GL_CHECK_INT (expected, 20 * 7);
+        for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+            bool serves = provider == GL_PROVIDER_YAHOO? grid == GL_GRID_SESSION
+                        : provider != GL_PROVIDER_TRADIER && grid == GL_GRID_CLOCK;
+            gl_provider_query_t query = s_query ((gl_provider_t) provider, GL_TF_1H, from, to);
+            query.calendar = calendar;
+            char error [256] = "";
+            gl_provider_request_t *request = gl_provider_request_new (&query, error);
+            GL_CHECK ((request != NULL) == serves);
+            gl_provider_request_destroy (&request);
+            size_t stored = s_round_trip_on (calendar, (gl_provider_t) provider, GL_TF_1H,
+                                             from, to, 0, 1);
+            fprintf (stderr, "hourly grid=%s provider=%s stored=%zu expected=%lld%s%s\n",
+                     gl_calendar_grid_name (grid), gl_capability_name ((gl_provider_t) provider),
+                     stored, serves? (long long) expected: 0LL,
+                     serves? "": " refused=", serves? "": error);
+            if (serves && provider != GL_PROVIDER_YAHOO)
+                GL_CHECK_INT (stored, expected);
+        }
+    }
 }
 
 //  Every provider, every timeframe it serves, across DST changes,
@@ -234,14 +284,18 @@ int
 main (void)
 {
     s_calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    s_session = gl_calendar_new (GL_CALENDAR_XNYS);
     s_sim = gl_simclient_new (s_config, NULL);
-    GL_CHECK (s_calendar && s_sim);
-    if (s_calendar && s_sim) {
+    GL_CHECK (s_calendar && s_session && s_sim);
+    if (s_calendar && s_session && s_sim
+    &&  gl_calendar_set_grids (s_session, "1h=session,4h=session") == 0) {
         test_round_trips ();
+        test_hourly_grids ();
         test_empty_weekend ();
         test_unknown_key ();
     }
     gl_simclient_destroy (&s_sim);
     gl_calendar_destroy (&s_calendar);
+    gl_calendar_destroy (&s_session);
     return gl_test_done ("test_provider_sim");
 }

@@ -280,9 +280,12 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
         snprintf (error, 256, "expected a provider (polygon yahoo tradier finnhub alpaca)");
         return -1;
     }
-    if (!gl_capability_supports (query->provider, query->timeframe)) {
-        snprintf (error, 256, "%s does not serve timeframe %s", adapter->name,
-                  gl_timeframe_name (query->timeframe));
+    gl_grid_t grid = query->calendar? gl_calendar_grid (query->calendar, query->timeframe)
+                                    : gl_calendar_default_grid (query->timeframe);
+    if (!gl_capability_supports_grid (query->provider, query->timeframe, grid)) {
+        snprintf (error, 256, "%s does not serve timeframe %s%s%s", adapter->name,
+                  gl_timeframe_name (query->timeframe), grid? " on the grid ": "",
+                  grid? gl_calendar_grid_name (grid): "");
         return -1;
     }
     if (!query->base_url || !*query->base_url || !query->symbol || !*query->symbol) {

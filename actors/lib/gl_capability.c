@@ -11,18 +11,19 @@ typedef struct {
     int64_t max_span_1m;        //  longest request span for 1m, 0: none
     int64_t max_span_intraday;  //  for every intraday timeframe, 0: none
     uint32_t page_max;
+    gl_grid_t grid;             //  where its intraday bars start
 } s_capability_t;
 
 static const s_capability_t s_capabilities [GL_PROVIDER_COUNT + 1] = {
-    [GL_PROVIDER_POLYGON] = { "polygon", S_ALL_TIMEFRAMES, 0, 0, 50000 },
+    [GL_PROVIDER_POLYGON] = { "polygon", S_ALL_TIMEFRAMES, 0, 0, 50000, GL_GRID_CLOCK },
     [GL_PROVIDER_YAHOO] = { "yahoo", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
-                            7 * 86400, 0, 0 },
+                            7 * 86400, 0, 0, GL_GRID_SESSION },
     [GL_PROVIDER_TRADIER] = { "tradier", S_TIMEFRAME (GL_TF_1M) | S_TIMEFRAME (GL_TF_5M)
                               | S_TIMEFRAME (GL_TF_15M) | S_TIMEFRAME (GL_TF_1D)
-                              | S_TIMEFRAME (GL_TF_1W), 0, 0, 0 },
+                              | S_TIMEFRAME (GL_TF_1W), 0, 0, 0, GL_GRID_CLOCK },
     [GL_PROVIDER_FINNHUB] = { "finnhub", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
-                              0, 30 * 86400, 0 },
-    [GL_PROVIDER_ALPACA] = { "alpaca", S_ALL_TIMEFRAMES, 0, 0, 10000 },
+                              0, 30 * 86400, 0, GL_GRID_CLOCK },
+    [GL_PROVIDER_ALPACA] = { "alpaca", S_ALL_TIMEFRAMES, 0, 0, 10000, GL_GRID_CLOCK },
 };
 
 //  The default routing orders: intraday history, then daily and weekly.
@@ -60,13 +61,31 @@ gl_capability_name (gl_provider_t provider)
     return capability? capability->name: "invalid";
 }
 
-//  True if the provider serves the timeframe.
+//  True if the provider serves the timeframe on the grid.
+bool
+gl_capability_supports_grid (gl_provider_t provider, gl_timeframe_t timeframe, gl_grid_t grid)
+{
+    const s_capability_t *capability = s_capability (provider);
+    if (!capability || gl_timeframe_seconds (timeframe) <= 0
+    || (capability->timeframes & S_TIMEFRAME (timeframe)) == 0)
+        return false;
+    return !gl_timeframe_is_intraday (timeframe)
+        || gl_calendar_grids_agree (timeframe, capability->grid, grid);
+}
+
+//  True if the provider serves the timeframe on the default grid.
 bool
 gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe)
 {
+    return gl_capability_supports_grid (provider, timeframe, gl_calendar_default_grid (timeframe));
+}
+
+//  The grid of the provider's intraday bars.
+gl_grid_t
+gl_capability_grid (gl_provider_t provider)
+{
     const s_capability_t *capability = s_capability (provider);
-    return capability && gl_timeframe_seconds (timeframe) > 0
-        && (capability->timeframes & S_TIMEFRAME (timeframe)) != 0;
+    return capability? capability->grid: GL_GRID_INVALID;
 }
 
 //  Longest span per request, 0 for none.

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gl_calendar.h"
 #include "gl_timeframe.h"
 
 typedef enum {
@@ -33,9 +34,21 @@ gl_provider_t gl_capability_parse_name (const char *name);
 //  The provider's name, or "invalid".
 const char *gl_capability_name (gl_provider_t provider);
 
-//  True if the provider serves bars of this timeframe (Tradier: 1m 5m 15m
-//  by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h).
+//  True if the provider serves bars of this timeframe on the default grid
+//  (gl_calendar_default_grid: the clock). As gl_capability_supports_grid.
 bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  True if the provider serves bars of this timeframe on this grid (for
+//  1d and 1w the grid is GL_GRID_INVALID and ignored). Tradier: 1m 5m 15m
+//  by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h. Polygon,
+//  Alpaca and Finnhub stamp intraday bars on the clock, Yahoo from the
+//  session open; a provider is never asked for the other grid's 1h or 4h
+//  (its bars would all be off the grid, and gapless does not re-aggregate).
+bool gl_capability_supports_grid (gl_provider_t provider, gl_timeframe_t timeframe,
+                                  gl_grid_t grid);
+
+//  The grid the provider's intraday bars are stamped on.
+gl_grid_t gl_capability_grid (gl_provider_t provider);
 
 //  The longest range one request may cover, in seconds, or 0 for no limit
 //  (Yahoo 1m: 7 days; Finnhub intraday: 30 days).
@@ -46,7 +59,8 @@ int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe
 uint32_t gl_capability_page_max (gl_provider_t provider);
 
 //  Writes the default routing order for timeframe into providers (at most
-//  size entries, only providers that serve it). Returns how many.
+//  size entries, only providers that serve it on the default grid).
+//  Returns how many.
 size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
 
 #endif

@@ -118,23 +118,38 @@ s_collect (int64_t start, void *argument)
 }
 
 int
-gl_simbars_generate (gl_calendar_t *calendar, const char *symbol,
-                     gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
-                     gl_simbar_t **bars_p, size_t *count_p)
+gl_simbars_generate_on (gl_calendar_t *calendar, gl_grid_t grid, const char *symbol,
+                        gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
+                        gl_simbar_t **bars_p, size_t *count_p)
 {
     s_collector_t collector = { symbol, timeframe, NULL, 0, 0 };
     *bars_p = NULL;
     *count_p = 0;
     if (from_utc >= to_utc)
         return from_utc == to_utc? 0: -1;
-    if (gl_calendar_each_bar (calendar, timeframe, from_utc, to_utc,
-                              s_collect, &collector) != 0) {
+    if (gl_calendar_each_bar_on (calendar, timeframe, grid, from_utc, to_utc,
+                                 s_collect, &collector) != 0) {
         free (collector.bars);
         return -1;
     }
     *bars_p = collector.bars;
     *count_p = collector.count;
     return 0;
+}
+
+int
+gl_simbars_generate (gl_calendar_t *calendar, const char *symbol,
+                     gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
+                     gl_simbar_t **bars_p, size_t *count_p)
+{
+    return gl_simbars_generate_on (calendar, gl_calendar_grid (calendar, timeframe), symbol,
+                                   timeframe, from_utc, to_utc, bars_p, count_p);
+}
+
+gl_grid_t
+gl_simbars_grid (gl_simbars_stamp_t convention)
+{
+    return convention == GL_SIMBARS_SESSION_OPEN? GL_GRID_SESSION: GL_GRID_CLOCK;
 }
 
 double
