@@ -173,7 +173,9 @@ test_requests (void)
                            "(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
                            "Accept: application/json", NULL });
     //  Timesales in New York time: 2024-03-11 is EDT, 09:30 .. 15:59 inclusive.
+    //  Its prices are raw, so only a raw query is sent.
     query = s_query (GL_PROVIDER_TRADIER, GL_TF_1M, monday + 13 * 3600 + 1800, monday + 20 * 3600);
+    query.adjustment = GL_ADJUSTMENT_RAW;
     s_check_request (&query,
         "https://example.test/v1/markets/timesales?symbol=AAPL&interval=1min"
         "&start=2024-03-11%2009%3A30&end=2024-03-11%2015%3A59&session_filter=open",
@@ -194,15 +196,35 @@ test_requests (void)
         "https://example.test/api/v1/stock/candle?symbol=AAPL&resolution=D"
         "&from=1567296000&to=1569887999",
         (const char *[]) { "X-Finnhub-Token: KEY", "Accept: application/json", NULL });
+    //  Every provider is asked for the one basis gapless stores: Polygon
+    //  adjusted=true (split-adjusted) by default, adjusted=false for raw;
+    //  Alpaca, raw by default, adjustment=split or adjustment=raw.
+    query = s_query (GL_PROVIDER_POLYGON, GL_TF_1D, monday, monday + 86400);
+    query.adjustment = GL_ADJUSTMENT_RAW;
+    s_check_request (&query,
+        "https://example.test/v2/aggs/ticker/AAPL/range/1/day/1710115200000/1710201599999"
+        "?adjusted=false&sort=asc&limit=50000&apiKey=KEY",
+        "https://example.test/v2/aggs/ticker/AAPL/range/1/day/1710115200000/1710201599999"
+        "?adjusted=false&sort=asc&limit=50000&apiKey=REDACTED",
+        (const char *[]) { "Accept: application/json", NULL });
+    query = s_query (GL_PROVIDER_ALPACA, GL_TF_1M, monday, monday + 86400);
+    query.adjustment = GL_ADJUSTMENT_RAW;
+    s_check_request (&query,
+        "https://example.test/v2/stocks/AAPL/bars?timeframe=1Min&start=2024-03-11T00:00:00Z"
+        "&end=2024-03-11T23:59:59Z&limit=10000&adjustment=raw",
+        "https://example.test/v2/stocks/AAPL/bars?timeframe=1Min&start=2024-03-11T00:00:00Z"
+        "&end=2024-03-11T23:59:59Z&limit=10000&adjustment=raw",
+        (const char *[]) { "APCA-API-KEY-ID: KEY", "APCA-API-SECRET-KEY: SECRET",
+                           "Accept: application/json", NULL });
     query = s_query (GL_PROVIDER_ALPACA, GL_TF_1D, s_date (2022, 2, 1), s_date (2022, 3, 1));
     query.page_limit = 2;
     query.continuation = "QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg==";
     s_check_request (&query,
         "https://example.test/v2/stocks/AAPL/bars?timeframe=1Day&start=2022-02-01T00:00:00Z"
-        "&end=2022-02-28T23:59:59Z&limit=2"
+        "&end=2022-02-28T23:59:59Z&limit=2&adjustment=split"
         "&page_token=QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg%3D%3D",
         "https://example.test/v2/stocks/AAPL/bars?timeframe=1Day&start=2022-02-01T00:00:00Z"
-        "&end=2022-02-28T23:59:59Z&limit=2"
+        "&end=2022-02-28T23:59:59Z&limit=2&adjustment=split"
         "&page_token=QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg%3D%3D",
         (const char *[]) { "APCA-API-KEY-ID: KEY", "APCA-API-SECRET-KEY: SECRET",
                            "Accept: application/json", NULL });

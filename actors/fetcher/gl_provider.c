@@ -271,6 +271,13 @@ gl_provider_request_destroy (gl_provider_request_t **self_p)
     *self_p = NULL;
 }
 
+//  The basis asked for, the default when none is named.
+gl_adjustment_t
+gl_provider_query_adjustment (const gl_provider_query_t *query)
+{
+    return query->adjustment? query->adjustment: GL_ADJUSTMENT_DEFAULT;
+}
+
 //  Checks what every request needs. Returns 0, or -1 with a message.
 static int
 s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *adapter,
@@ -282,10 +289,12 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
     }
     gl_grid_t grid = query->calendar? gl_calendar_grid (query->calendar, query->timeframe)
                                     : gl_calendar_default_grid (query->timeframe);
-    if (!gl_capability_supports_grid (query->provider, query->timeframe, grid)) {
-        snprintf (error, 256, "%s does not serve timeframe %s%s%s", adapter->name,
-                  gl_timeframe_name (query->timeframe), grid? " on the grid ": "",
-                  grid? gl_calendar_grid_name (grid): "");
+    gl_adjustment_t adjustment = gl_provider_query_adjustment (query);
+    if (!gl_capability_serves (query->provider, query->timeframe, grid, adjustment)) {
+        snprintf (error, 256, "%s does not serve timeframe %s%s%s with %s prices",
+                  adapter->name, gl_timeframe_name (query->timeframe),
+                  grid? " on the grid ": "", grid? gl_calendar_grid_name (grid): "",
+                  gl_capability_adjustment_name (adjustment));
         return -1;
     }
     if (!query->base_url || !*query->base_url || !query->symbol || !*query->symbol) {

@@ -106,6 +106,7 @@ typedef struct {
                                 //  retry delays from reset instants
     uint32_t page_limit;        //  Polygon/Alpaca limit parameter; 0: the
                                 //  provider's maximum (gl_capability_page_max)
+    gl_adjustment_t adjustment; //  the price basis asked for; 0: GL_ADJUSTMENT_DEFAULT
 } gl_provider_query_t;
 
 #define GL_PROVIDER_HEADERS_MAX 4
@@ -156,6 +157,10 @@ const char *gl_provider_drop_name (gl_provider_drop_t reason);
 //  missing credential, or a Polygon next_url outside base_url (the key
 //  is never sent to another host). Caller owns return value.
 gl_provider_request_t *gl_provider_request_new (const gl_provider_query_t *query, char *error);
+
+//  The price basis the query asks for: its adjustment, or
+//  GL_ADJUSTMENT_DEFAULT when it names none.
+gl_adjustment_t gl_provider_query_adjustment (const gl_provider_query_t *query);
 
 //  Destroys a request and nulls the caller's pointer. Safe twice.
 void gl_provider_request_destroy (gl_provider_request_t **self_p);

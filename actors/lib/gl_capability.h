@@ -34,18 +34,40 @@ gl_provider_t gl_capability_parse_name (const char *name);
 //  The provider's name, or "invalid".
 const char *gl_capability_name (gl_provider_t provider);
 
+//  The price basis of bars: raw (as traded) or split-adjusted (prices
+//  divided, volumes multiplied by every later split; dividends not
+//  applied). gapless stores one basis, GL_ADJUSTMENT_DEFAULT (split: the
+//  one basis every provider can serve for daily bars, and Polygon and
+//  Alpaca for intraday), and asks each provider for it.
+typedef enum {
+    GL_ADJUSTMENT_INVALID = 0,
+    GL_ADJUSTMENT_RAW = 1,
+    GL_ADJUSTMENT_SPLIT = 2,
+} gl_adjustment_t;
+
+#define GL_ADJUSTMENT_DEFAULT GL_ADJUSTMENT_SPLIT
+
+//  Parses "raw" / "split"; GL_ADJUSTMENT_INVALID for anything else.
+gl_adjustment_t gl_capability_adjustment_parse (const char *name);
+
+//  The basis's name, or "invalid".
+const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
+
 //  True if the provider serves bars of this timeframe on the default grid
-//  (gl_calendar_default_grid: the clock). As gl_capability_supports_grid.
+//  (gl_calendar_default_grid: the clock) and basis (GL_ADJUSTMENT_DEFAULT).
 bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
 
 //  True if the provider serves bars of this timeframe on this grid (for
-//  1d and 1w the grid is GL_GRID_INVALID and ignored). Tradier: 1m 5m 15m
-//  by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h. Polygon,
-//  Alpaca and Finnhub stamp intraday bars on the clock, Yahoo from the
-//  session open; a provider is never asked for the other grid's 1h or 4h
-//  (its bars would all be off the grid, and gapless does not re-aggregate).
-bool gl_capability_supports_grid (gl_provider_t provider, gl_timeframe_t timeframe,
-                                  gl_grid_t grid);
+//  1d and 1w the grid is GL_GRID_INVALID and ignored) and basis. Tradier:
+//  1m 5m 15m by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h.
+//  Polygon, Alpaca and Finnhub stamp intraday bars on the clock, Yahoo
+//  from the session open; a provider is never asked for the other grid's
+//  1h or 4h (its bars would all be off the grid, and gapless does not
+//  re-aggregate). Polygon (adjusted=) and Alpaca (adjustment=) serve
+//  either basis; Yahoo only split-adjusted; Tradier history and Finnhub
+//  daily split-adjusted, their intraday bars raw.
+bool gl_capability_serves (gl_provider_t provider, gl_timeframe_t timeframe, gl_grid_t grid,
+                           gl_adjustment_t adjustment);
 
 //  The grid the provider's intraday bars are stamped on.
 gl_grid_t gl_capability_grid (gl_provider_t provider);
@@ -59,7 +81,8 @@ int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe
 uint32_t gl_capability_page_max (gl_provider_t provider);
 
 //  Writes the default routing order for timeframe into providers (at most
-//  size entries, only providers that serve it on the default grid).
+//  size entries, only providers that serve it on the default grid and
+//  basis).
 //  Returns how many.
 size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
 
