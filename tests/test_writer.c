@@ -89,6 +89,7 @@ s_bars (const lease_t *lease, const char *symbol, uint32_t part, bool last, int6
     message->bars.run_id = lease->run_id;
     snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", lease->token);
     snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
     snprintf (message->bars.symbol, sizeof message->bars.symbol, "%s", symbol);
     snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
     message->bars.part = part;
@@ -477,6 +478,31 @@ s_test_grid (gl_writer_t *writer)
     GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_grids"), 1);
 }
 
+//  One price basis per timeframe: every stored row carries the basis its
+//  message named; the first 1m bars recorded split-adjusted, so a slice
+//  of raw 1m bars (Alpaca's default) is refused row by row, naming both
+//  bases, and completes empty; the bars view shows no raw price.
+static void
+s_test_adjustment (gl_writer_t *writer)
+{
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE timeframe = '1m'"
+                            " AND adjustment IS DISTINCT FROM 'split'"), 0);
+    char basis [32] = "";
+    s_text ("SELECT adjustment FROM bar_adjustments WHERE timeframe = '1m'", basis, sizeof basis);
+    GL_CHECK_STR (basis, "split");
+    lease_t lease = s_claim ("RAWPX", T0, T0 + 10 * MINUTE, 600);
+    gl_msg_t *message = s_bars (&lease, "RAWPX", 0, true, T0, 10, 0, false);
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "raw");
+    snprintf (message->bars.provider, sizeof message->bars.provider, "alpaca");
+    s_add (writer, message);
+    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 10);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 0, 0), 1);
+    GL_CHECK_INT (s_count ("RAWPX"), 0);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bars WHERE adjustment IS DISTINCT FROM 'split'"), 0);
+}
+
 //  A live token stores only bars inside its slice's [from, to): bars in
 //  1970, 30 days later, and at `to` itself are left out and counted, the
 //  rest lands and the slice completes with them. Bars for another symbol
@@ -745,6 +771,7 @@ main (void)
     s_test_data_error (writer);
     s_test_outside (writer);
     s_test_grid (writer);
+    s_test_adjustment (writer);
     s_test_history (writer);
     s_test_expire ();
     s_test_split_run ();
