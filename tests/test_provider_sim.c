@@ -22,6 +22,7 @@ static const char *s_config =
     "    yahoo\n"
     "        null_rate = 0.05\n"
     "    polygon\n"
+    "        splits = \"SPLT:2024-06-10:4\"\n"
     "        keys\n"
     "            alpha = \"pk-alpha\"\n"
     "    tradier\n"
@@ -31,6 +32,7 @@ static const char *s_config =
     "        keys\n"
     "            alpha = \"fk-alpha\"\n"
     "    alpaca\n"
+    "        splits = \"SPLT:2024-06-10:4\"\n"
     "        keys\n"
     "            alpha = \"AKID:SECRET\"\n";
 
@@ -261,6 +263,55 @@ test_round_trips (void)
     }
 }
 
+//  The daily closes of SPLT around its 4:1 split on 2024-06-10 from a
+//  provider asked for a basis: the week before and the week of the split.
+static void
+s_split_closes (gl_provider_t provider, gl_adjustment_t adjustment, int64_t *closes,
+                size_t size, size_t *count)
+{
+    gl_provider_query_t query = s_query (provider, GL_TF_1D, s_date (2024, 6, 3),
+                                         s_date (2024, 6, 15));
+    query.symbol = "SPLT";
+    query.adjustment = adjustment;
+    s_fetch_t fetch;
+    GL_CHECK (s_fetch (query, &fetch) == 0);
+    GL_CHECK_INT (fetch.error, GL_PROVIDER_OK);
+    *count = 0;
+    for (size_t index = 0; index < fetch.count && index < size; index++)
+        closes [(*count)++] = s_cents (fetch.bars [index].close);
+    free (fetch.bars);
+}
+
+//  A configured split: asked for split-adjusted bars, Polygon and Alpaca
+//  serve the continuous series the sim generates; asked for raw bars,
+//  the closes before the split date are four times as high and those
+//  from it on the same, so raw prices jump at the split and adjusted ones
+//  do not. Either way the fetcher gets the basis it asked for.
+static void
+test_split (void)
+{
+    gl_simbar_t *expected = NULL;
+    size_t expected_count = 0;
+    GL_CHECK (gl_simbars_generate (s_calendar, "SPLT", GL_TF_1D, s_date (2024, 6, 3),
+                                   s_date (2024, 6, 15), &expected, &expected_count) == 0);
+    GL_CHECK_INT (expected_count, 10);
+    gl_provider_t providers [] = { GL_PROVIDER_POLYGON, GL_PROVIDER_ALPACA };
+    for (size_t which = 0; which < 2 && expected_count == 10; which++) {
+        int64_t adjusted [16], raw [16];
+        size_t adjusted_count = 0, raw_count = 0;
+        s_split_closes (providers [which], GL_ADJUSTMENT_SPLIT, adjusted, 16, &adjusted_count);
+        s_split_closes (providers [which], GL_ADJUSTMENT_RAW, raw, 16, &raw_count);
+        GL_CHECK_INT (adjusted_count, 10);
+        GL_CHECK_INT (raw_count, 10);
+        for (size_t index = 0; index < 10 && adjusted_count == 10 && raw_count == 10; index++) {
+            bool before = expected [index].start < s_date (2024, 6, 10);
+            GL_CHECK_INT (adjusted [index], expected [index].close);
+            GL_CHECK_INT (raw [index], before? 4 * expected [index].close: expected [index].close);
+        }
+    }
+    free (expected);
+}
+
 //  A weekend is each provider's empty answer: no_data, no bars.
 static void
 test_empty_weekend (void)
@@ -305,6 +356,7 @@ main (void)
     &&  gl_calendar_set_grids (s_session, "1h=session,4h=session") == 0) {
         test_round_trips ();
         test_hourly_grids ();
+        test_split ();
         test_empty_weekend ();
         test_unknown_key ();
     }

@@ -7,6 +7,7 @@
     two-decimal numbers.
 */
 #include "gl_simbars.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,6 +151,52 @@ gl_grid_t
 gl_simbars_grid (gl_simbars_stamp_t convention)
 {
     return convention == GL_SIMBARS_SESSION_OPEN? GL_GRID_SESSION: GL_GRID_CLOCK;
+}
+
+//  Parses one "SYMBOL:YYYY-MM-DD:RATIO" at text; returns the position after
+//  it or NULL. Stores the symbol, the split date (00:00 UTC) and ratio.
+static const char *
+s_parse_split (const char *text, char *symbol, int64_t *date, int64_t *ratio)
+{
+    int year, month, day, used = 0;
+    long long parsed_ratio;
+    if (sscanf (text, "%16[^:,]:%4d-%2d-%2d:%lld%n", symbol, &year, &month, &day,
+                &parsed_ratio, &used) != 5 || parsed_ratio < 1 || parsed_ratio > 1000
+    ||  month < 1 || month > 12 || day < 1 || day > 31)
+        return NULL;
+    *date = gl_calendar_date_utc (year, month, day);
+    *ratio = parsed_ratio;
+    return text + used;
+}
+
+int
+gl_simbars_unsplit (const char *splits, const char *symbol, gl_simbar_t *bars, size_t count)
+{
+    //  Validate everything first, so a bad text changes nothing.
+    for (int pass = 0; pass < 2; pass++) {
+        const char *cursor = splits? splits: "";
+        while (*cursor) {
+            char split_symbol [GL_SIMBARS_SYMBOL_MAX + 1] = "";
+            int64_t date, ratio;
+            cursor = s_parse_split (cursor, split_symbol, &date, &ratio);
+            if (!cursor || (*cursor && *cursor != ','))
+                return -1;
+            if (*cursor == ',')
+                cursor++;
+            if (pass == 0 || strcmp (split_symbol, symbol) != 0)
+                continue;
+            for (size_t index = 0; index < count; index++)
+                if (bars [index].start < date) {
+                    bars [index].open *= ratio;
+                    bars [index].high *= ratio;
+                    bars [index].low *= ratio;
+                    bars [index].close *= ratio;
+                    bars [index].vwap *= ratio;
+                    bars [index].volume /= ratio;
+                }
+        }
+    }
+    return 0;
 }
 
 double

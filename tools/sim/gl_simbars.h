@@ -50,6 +50,17 @@ int gl_simbars_generate_on (gl_calendar_t *calendar, gl_grid_t grid, const char 
                             gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
                             gl_simbar_t **bars_p, size_t *count_p);
 
+//  Splits the sim serves, from a provider section's "splits" setting:
+//  "SYMBOL:YYYY-MM-DD:RATIO[,...]" (RATIO new shares for one old, in
+//  effect from that date's session). The generated bars are the
+//  split-adjusted series (continuous across a split); raw bars before the
+//  split date have prices times RATIO and volume divided by RATIO (whole
+//  shares, rounded down), so raw prices jump at the split and adjusted
+//  ones do not. Turns bars [0, count) of symbol into raw bars for every
+//  split of symbol in splits (NULL or "": none). Returns 0, or -1 for a
+//  malformed splits text (bars unchanged).
+int gl_simbars_unsplit (const char *splits, const char *symbol, gl_simbar_t *bars, size_t count);
+
 //  Salt of the coin that decides which Yahoo bars come as nulls.
 #define GL_SIMBARS_SALT_YAHOO_NULL 0x59414844ULL
 
