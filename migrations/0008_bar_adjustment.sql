@@ -2,8 +2,8 @@
 -- (adjusted for every later split; dividends not applied), as the fetcher
 -- asked the provider for it and said in the bars message (SPEC 7.2). Around
 -- a split raw and adjusted prices differ by the split's ratio, so a
--- timeframe holds one basis: recorded at its first bar with a basis, and a
--- bar of another basis is refused with a check_violation that says so (the
+-- timeframe holds one basis, recorded in bar_adjustments, and a bar of
+-- another basis is refused with a check_violation that says so (the
 -- writer isolates it like any bad row). The writer always names the basis;
 -- rows without one (stored before this migration, or inserted by hand) are
 -- of unknown basis: the bars view shows them only while their timeframe
@@ -18,6 +18,14 @@ CREATE TABLE bar_adjustments (
     first_written timestamptz NOT NULL DEFAULT now(),
     CONSTRAINT bar_adjustment_basis_known CHECK (adjustment IN ('raw', 'split'))
 );
+
+-- gapless stores split-adjusted prices (GL_ADJUSTMENT_DEFAULT in
+-- actors/lib/gl_capability.h), so every timeframe starts with that basis
+-- recorded: a provider pinned by hand that only has raw bars (Finnhub
+-- intraday, Tradier timesales) cannot make raw the basis by writing first.
+-- A deployment that chooses raw changes these rows before its first write.
+INSERT INTO bar_adjustments (timeframe, adjustment)
+SELECT unnest(ARRAY['1m', '5m', '15m', '30m', '1h', '4h', '1d', '1w'])::timeframe, 'split';
 
 -- Records the timeframe's basis at its first bar and refuses any other.
 CREATE FUNCTION bar_adjustment_check () RETURNS trigger

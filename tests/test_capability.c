@@ -44,10 +44,23 @@ s_test_facts (void)
     //  One price basis, split-adjusted by default: a provider that cannot
     //  serve it is not routed (Tradier timesales and Finnhub intraday are
     //  raw; Yahoo is split-adjusted only).
-    GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1M));
-    GL_CHECK (gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1D));
-    GL_CHECK (!gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_5M));
-    GL_CHECK (gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_1D));
+    GL_CHECK (!gl_capability_routable (GL_PROVIDER_TRADIER, GL_TF_1M));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_TRADIER, GL_TF_1D));
+    GL_CHECK (!gl_capability_routable (GL_PROVIDER_FINNHUB, GL_TF_5M));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_FINNHUB, GL_TF_1D));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_POLYGON, GL_TF_1M));
+    //  A fetcher still fetches what its provider has, and names its basis.
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_5M));
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_FINNHUB, GL_TF_5M, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_FINNHUB, GL_TF_1D, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_SPLIT);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_YAHOO, GL_TF_1D, GL_ADJUSTMENT_RAW),
+                  GL_ADJUSTMENT_SPLIT);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_ALPACA, GL_TF_1M, GL_ADJUSTMENT_RAW),
+                  GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_TRADIER, GL_TF_1H, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_INVALID);
     GL_CHECK (gl_capability_serves (GL_PROVIDER_FINNHUB, GL_TF_5M, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
     GL_CHECK (gl_capability_serves (GL_PROVIDER_TRADIER, GL_TF_1M, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
     GL_CHECK (!gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_1D, GL_GRID_INVALID, GL_ADJUSTMENT_RAW));

@@ -191,8 +191,8 @@ static void
 s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
               uint32_t page_limit, size_t minimum_pages)
 {
-    gl_adjustment_t adjustment = gl_capability_supports (provider, timeframe)
-                               ? GL_ADJUSTMENT_DEFAULT: GL_ADJUSTMENT_RAW;
+    gl_adjustment_t adjustment = gl_capability_adjustment (provider, timeframe,
+                                                           GL_ADJUSTMENT_DEFAULT);
     s_round_trip_on (s_calendar, adjustment, provider, timeframe, from, to,
                      page_limit, minimum_pages);
 }

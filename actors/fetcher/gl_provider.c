@@ -271,11 +271,14 @@ gl_provider_request_destroy (gl_provider_request_t **self_p)
     *self_p = NULL;
 }
 
-//  The basis asked for, the default when none is named.
+//  The basis asked for; when none is named, the default if the provider
+//  serves it, else the one basis it has.
 gl_adjustment_t
 gl_provider_query_adjustment (const gl_provider_query_t *query)
 {
-    return query->adjustment? query->adjustment: GL_ADJUSTMENT_DEFAULT;
+    if (query->adjustment)
+        return query->adjustment;
+    return gl_capability_adjustment (query->provider, query->timeframe, GL_ADJUSTMENT_DEFAULT);
 }
 
 //  Checks what every request needs. Returns 0, or -1 with a message.

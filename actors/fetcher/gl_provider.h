@@ -106,7 +106,8 @@ typedef struct {
                                 //  retry delays from reset instants
     uint32_t page_limit;        //  Polygon/Alpaca limit parameter; 0: the
                                 //  provider's maximum (gl_capability_page_max)
-    gl_adjustment_t adjustment; //  the price basis asked for; 0: GL_ADJUSTMENT_DEFAULT
+    gl_adjustment_t adjustment; //  the price basis asked for; 0: see
+                                //  gl_provider_query_adjustment
 } gl_provider_query_t;
 
 #define GL_PROVIDER_HEADERS_MAX 4
@@ -158,8 +159,9 @@ const char *gl_provider_drop_name (gl_provider_drop_t reason);
 //  is never sent to another host). Caller owns return value.
 gl_provider_request_t *gl_provider_request_new (const gl_provider_query_t *query, char *error);
 
-//  The price basis the query asks for: its adjustment, or
-//  GL_ADJUSTMENT_DEFAULT when it names none.
+//  The price basis the query asks for: its adjustment or, when it names
+//  none, GL_ADJUSTMENT_DEFAULT where the provider serves it and its one
+//  basis where not (Finnhub intraday, Tradier timesales: raw).
 gl_adjustment_t gl_provider_query_adjustment (const gl_provider_query_t *query);
 
 //  Destroys a request and nulls the caller's pointer. Safe twice.

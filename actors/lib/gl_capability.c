@@ -106,9 +106,34 @@ gl_capability_serves (gl_provider_t provider, gl_timeframe_t timeframe, gl_grid_
     return !intraday || gl_calendar_grids_agree (timeframe, capability->grid, grid);
 }
 
-//  True if the provider serves the timeframe on the default grid and basis.
+//  The basis delivered when wanted is asked for.
+gl_adjustment_t
+gl_capability_adjustment (gl_provider_t provider, gl_timeframe_t timeframe,
+                          gl_adjustment_t wanted)
+{
+    const s_capability_t *capability = s_capability (provider);
+    if (!capability || gl_timeframe_seconds (timeframe) <= 0
+    || (capability->timeframes & S_TIMEFRAME (timeframe)) == 0)
+        return GL_ADJUSTMENT_INVALID;
+    uint32_t bases = gl_timeframe_is_intraday (timeframe)? capability->intraday_bases
+                                                         : capability->daily_bases;
+    if (wanted >= GL_ADJUSTMENT_RAW && wanted <= GL_ADJUSTMENT_SPLIT && (bases & (1u << wanted)))
+        return wanted;
+    return (bases & S_SPLIT)? GL_ADJUSTMENT_SPLIT: GL_ADJUSTMENT_RAW;
+}
+
+//  True if the provider has the timeframe on the default grid in any basis.
 bool
 gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
+                                 gl_capability_adjustment (provider, timeframe,
+                                                           GL_ADJUSTMENT_DEFAULT));
+}
+
+//  True if the provider serves the timeframe on the default grid and basis.
+bool
+gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe)
 {
     return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
                                  GL_ADJUSTMENT_DEFAULT);
@@ -155,7 +180,7 @@ gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t 
                            : sizeof s_route_daily / sizeof s_route_daily [0];
     size_t used = 0;
     for (size_t index = 0; index < count && used < size; index++)
-        if (gl_capability_supports (order [index], timeframe))
+        if (gl_capability_routable (order [index], timeframe))
             providers [used++] = order [index];
     return used;
 }

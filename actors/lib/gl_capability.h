@@ -53,9 +53,22 @@ gl_adjustment_t gl_capability_adjustment_parse (const char *name);
 //  The basis's name, or "invalid".
 const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
 
-//  True if the provider serves bars of this timeframe on the default grid
-//  (gl_calendar_default_grid: the clock) and basis (GL_ADJUSTMENT_DEFAULT).
+//  True if the provider has bars of this timeframe on the default grid
+//  (gl_calendar_default_grid: the clock), in any basis: what a fetcher
+//  can fetch at all (it then names the basis it got, see
+//  gl_capability_adjustment).
 bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  True if the provider may be routed for this timeframe: it serves it on
+//  the default grid and in the basis gapless stores (GL_ADJUSTMENT_DEFAULT).
+bool gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  The basis the provider delivers for the timeframe (on any grid) when
+//  asked for wanted: wanted if it serves that, else the one basis it has
+//  (Finnhub intraday and Tradier timesales: raw), GL_ADJUSTMENT_INVALID
+//  if it has no bars of the timeframe.
+gl_adjustment_t gl_capability_adjustment (gl_provider_t provider, gl_timeframe_t timeframe,
+                                          gl_adjustment_t wanted);
 
 //  True if the provider serves bars of this timeframe on this grid (for
 //  1d and 1w the grid is GL_GRID_INVALID and ignored) and basis. Tradier:
@@ -81,8 +94,7 @@ int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe
 uint32_t gl_capability_page_max (gl_provider_t provider);
 
 //  Writes the default routing order for timeframe into providers (at most
-//  size entries, only providers that serve it on the default grid and
-//  basis).
+//  size entries, only providers that are routable for it).
 //  Returns how many.
 size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
 

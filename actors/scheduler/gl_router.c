@@ -290,7 +290,7 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
     size_t count = 0;
     if (pin) {
         gl_provider_t pinned = gl_capability_parse_name (pin);
-        if (gl_capability_supports (pinned, timeframe))
+        if (gl_capability_routable (pinned, timeframe))
             allowed [count++] = pinned;
     }
     else
