@@ -9,8 +9,8 @@
 
     One fetch is described by a gl_provider_query_t. Its range [from, to)
     is in UTC seconds on the gl_calendar bar-start convention (intraday:
-    session open + k * length; 1d: session date 00:00 UTC; 1w: Monday
-    00:00 UTC). A request covers the whole range unless the provider caps
+    on the calendar's grid in force, the clock by default; 1d: session
+    date 00:00 UTC; 1w: Monday 00:00 UTC). A request covers the whole range unless the provider caps
     the span (gl_capability_max_span): the fetcher splits the range into
     windows of at most that span and issues one query per window. Pages
     (Polygon next_url, Alpaca next_page_token) are followed by passing the

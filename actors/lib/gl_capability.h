@@ -1,9 +1,11 @@
 /*  gl_capability — what each market-data provider can serve, as data:
     the providers gapless knows, which timeframes each serves, the longest
     range one request may cover, how many bars one page holds, and the
-    default routing order per timeframe (intraday history: Polygon, then
-    Alpaca, then Tradier timesales; daily and weekly: Yahoo, then Polygon,
-    then Tradier history).
+    bar grid and price basis of each, and the default routing order per
+    timeframe (intraday history: Polygon, then Alpaca, then Tradier
+    timesales; daily and weekly: Yahoo, then Polygon, then Tradier
+    history), of which only the providers routable for the default grid
+    and basis are used (Tradier timesales are raw, so not routed).
 
     The scheduler slices and routes with it, the fetcher's adapters build
     requests with it: one table, so the two never disagree. No state.
