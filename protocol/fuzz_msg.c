@@ -111,7 +111,7 @@ s_same (const gl_msg_t *a, const gl_msg_t *b)
         case GL_MSG_BARS:
             return S_SAME (bars.run_id) && S_SAME_TEXT (bars.lease_token)
                 && S_SAME_TEXT (bars.provider) && S_SAME_TEXT (bars.symbol)
-                && S_SAME_TEXT (bars.timeframe) && S_SAME (bars.part) && S_SAME (bars.last);
+                && S_SAME_TEXT (bars.timeframe) && S_SAME_TEXT (bars.adjustment) && S_SAME (bars.part) && S_SAME (bars.last);
         case GL_MSG_FAILED:
             return S_SAME (failed.run_id) && S_SAME_TEXT (failed.lease_token)
                 && S_SAME_TEXT (failed.provider) && S_SAME_TEXT (failed.error_class)

@@ -35,6 +35,7 @@ typedef enum {
     S_UUID,             //  a UUID in canonical lowercase text (36 bytes)
     S_TIMEFRAME,        //  one of the eight timeframe names
     S_ERROR_CLASS,      //  one of the eight fetch error classes
+    S_ADJUSTMENT,       //  a price basis: "raw" or "split"
     S_TIER,             //  "T0", "T1", "T2" or ""
     S_ACTION,           //  one of the command actions
     S_EVENT,            //  "joined", "left" or "current"
@@ -143,6 +144,7 @@ static const s_field_t s_bars_fields [] = {
     { "timeframe", S_TIMEFRAME, S_SLOT (bars.timeframe), 0, 0, false },
     { "part", S_UINT, S_SLOT (bars.part), UINT32_MAX, 0, false },
     { "last", S_BOOL, S_SLOT (bars.last), 0, 0, false },
+    { "adjustment", S_ADJUSTMENT, S_SLOT (bars.adjustment), 0, 0, false },
     { "bars", S_BARS, S_SLOT (bars.bars), 0, 0, false },
 };
 static const s_field_t s_failed_fields [] = {
@@ -670,6 +672,7 @@ static const char *s_text_expected [] = {
     [S_TIMEFRAME] = "one of 1m 5m 15m 30m 1h 4h 1d 1w",
     [S_ERROR_CLASS] = "one of rate_limited auth not_found no_data server_error timeout "
                       "parse_error breaker_open",
+    [S_ADJUSTMENT] = "raw or split",
     [S_TIER] = "T0, T1, T2 or \"\"",
     [S_ACTION] = "one of status cancel pause resume dlq_list dlq_requeue dlq_purge",
     [S_EVENT] = "joined, left or current",
@@ -739,6 +742,8 @@ s_text_obeys_kind (s_kind_t kind, const char *text, size_t length)
             || strcmp (text, "current") == 0;
     if (kind == S_ERROR_CLASS)
         return s_one_of (text, s_error_classes, S_ERROR_CLASS_COUNT);
+    if (kind == S_ADJUSTMENT)
+        return strcmp (text, "raw") == 0 || strcmp (text, "split") == 0;
     if (kind == S_TIER)
         return length == 0 || (length == 2 && text [0] == 'T' && text [1] >= '0' && text [1] <= '2');
     if (kind == S_ACTION)

@@ -92,6 +92,7 @@ typedef struct {
         struct { uint64_t run_id; char lease_token [GL_MSG_NAME_MAX + 1];
                  char provider [33]; char symbol [GL_MSG_SYMBOL_MAX + 1]; char timeframe [4];
                  uint32_t part; bool last;
+                 char adjustment [6];       //  the price basis: "raw" or "split"
                  gl_bar_t *bars; size_t bar_count; } bars;
         struct { uint64_t run_id; char lease_token [GL_MSG_NAME_MAX + 1];
                  char provider [33]; char error_class [16]; bool retryable;

@@ -348,6 +348,7 @@ s_templates (void)
     message->bars.run_id = 1;
     snprintf (message->bars.lease_token, sizeof (message->bars.lease_token), "%s", token);
     snprintf (message->bars.provider, sizeof (message->bars.provider), "polygon");
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
     snprintf (message->bars.symbol, sizeof (message->bars.symbol), "AAPL");
     snprintf (message->bars.timeframe, sizeof (message->bars.timeframe), "1d");
     gl_bar_t bar = { .ts = 0, .open = 1, .high = 2, .low = 0.5, .close = 1.5, .volume = 10 };

@@ -118,11 +118,11 @@ s_test_listing_and_now (gl_db_t *db, gl_backlog_t *backlog)
                                      .now = DATE (2024, 4, 10) + 16 * 3600 };
     gl_backlog_counts_t counts = s_enqueue (backlog, &request);
     GL_CHECK_INT (counts.created, 3);           //  February, March, April up to now
-    //  April 1..9: 7 sessions of 7 bars; April 10 until 12:00 EDT: 10:30 and
-    //  11:30 have not closed by 16:00Z, 09:30 has closed by 14:30Z? no:
-    //  13:30Z..14:30Z closed, 14:30Z..15:30Z closed, 15:30Z..16:30Z open
+    //  April 1..9: 7 sessions of 7 bars; April 10 on the clock grid (1h bars
+    //  09:00, 10:00 .. EDT): 13:00Z..14:00Z, 14:00Z..15:00Z and 15:00Z..16:00Z
+    //  have closed by 16:00Z, 16:00Z..17:00Z has not
     GL_CHECK_INT (gl_testdb_number (db, "SELECT extract(epoch FROM max(slice_to))::bigint FROM job_runs"
-                                " WHERE symbol = 'NEWCO'"), DATE (2024, 4, 10) + 15 * 3600 + 1800);
+                                " WHERE symbol = 'NEWCO'"), DATE (2024, 4, 10) + 16 * 3600);
     GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'NEWCO'"
                                 " AND slice_from < '2024-02-01'"), 0);
 }

@@ -221,10 +221,21 @@ s_test_bars (gl_calendar_t *calendar)
     GL_CHECK_INT (s_day_bars (calendar, "1m", 2024, 3, 16), 0);
     GL_CHECK_INT (s_day_bars (calendar, "1d", 2024, 3, 16), 0);
 
-    //  1h bars start 09:30 .. 15:30 New York (13:30Z in summer time).
+    //  On the clock grid (the default) 1h bars start 09:00 .. 15:00 New
+    //  York (13:00Z in summer time), as Polygon, Alpaca and Finnhub stamp them.
     s_collect_t collect = { .ordered = true };
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_1H), GL_GRID_CLOCK);
     GL_CHECK_INT (gl_calendar_each_bar (calendar, GL_TF_1H, s_utc (2024, 3, 12, 0, 0),
                                         s_utc (2024, 3, 13, 0, 0), s_collect, &collect), 0);
+    GL_CHECK_INT (collect.count, 7);
+    for (int index = 0; index < 7; index++)
+        GL_CHECK_INT (collect.bars [index], s_utc (2024, 3, 12, 13 + index, 0));
+
+    //  On the session grid they start 09:30 .. 15:30 New York, as Yahoo's.
+    collect = (s_collect_t) { .ordered = true };
+    GL_CHECK_INT (gl_calendar_each_bar_on (calendar, GL_TF_1H, GL_GRID_SESSION,
+                                           s_utc (2024, 3, 12, 0, 0), s_utc (2024, 3, 13, 0, 0),
+                                           s_collect, &collect), 0);
     GL_CHECK_INT (collect.count, 7);
     for (int index = 0; index < 7; index++)
         GL_CHECK_INT (collect.bars [index], s_utc (2024, 3, 12, 13 + index, 30));
@@ -274,6 +285,57 @@ s_test_bars (gl_calendar_t *calendar)
     collect = (s_collect_t) { .ordered = true, .stop_after = 3 };
     GL_CHECK_INT (gl_calendar_each_bar (calendar, GL_TF_1M, from, to, s_collect, &collect), 7);
     GL_CHECK_INT (collect.count, 3);
+}
+
+//  The grid in force per timeframe: the clock by default, set one by one
+//  or from configuration, all or none; 4h clock bars start 08:00 and 12:00.
+static void
+s_test_grids (void)
+{
+    gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar);
+    if (!calendar)
+        return;
+    int64_t day = s_utc (2024, 3, 12, 0, 0);
+    s_collect_t collect = { .ordered = true };
+    gl_calendar_each_bar (calendar, GL_TF_4H, day, day + 86400, s_collect, &collect);
+    GL_CHECK_INT (collect.count, 2);
+    GL_CHECK_INT (collect.bars [0], s_utc (2024, 3, 12, 12, 0));
+    GL_CHECK_INT (collect.bars [1], s_utc (2024, 3, 12, 16, 0));
+    //  A range from 09:30 New York still holds the 09:00 clock bar's
+    //  successors only: [13:30Z, 15:00Z) holds 14:00Z.
+    GL_CHECK_INT (gl_calendar_count_bars (calendar, GL_TF_1H, s_utc (2024, 3, 12, 13, 30),
+                                          s_utc (2024, 3, 12, 15, 0)), 1);
+    //  The 1h clock bars of an early close: 09:00 .. 12:00.
+    GL_CHECK_INT (s_day_bars (calendar, "1h", 2023, 11, 24), 4);
+    //  Extended hours are on neither grid.
+    GL_CHECK_INT (gl_calendar_count_bars (calendar, GL_TF_1H, s_utc (2024, 3, 12, 8, 0),
+                                          s_utc (2024, 3, 12, 9, 0) + 1), 0);
+
+    GL_CHECK_INT (gl_calendar_set_grids (calendar, "1h=session,4h=clock"), 0);
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_1H), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_calendar_count_bars (calendar, GL_TF_1H, s_utc (2024, 3, 12, 13, 30),
+                                          s_utc (2024, 3, 12, 13, 31)), 1);
+    GL_CHECK_INT (gl_calendar_set_grids (calendar, "1h=clock,1d=clock"), -1);
+    GL_CHECK_INT (gl_calendar_set_grids (calendar, "1h=clock,4h=hourly"), -1);
+    GL_CHECK_INT (gl_calendar_set_grids (calendar, "1h"), -1);
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_1H), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_calendar_set_grid (calendar, GL_TF_1D, GL_GRID_CLOCK), -1);
+    GL_CHECK_INT (gl_calendar_set_grid (calendar, GL_TF_1H, GL_GRID_INVALID), -1);
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_1D), GL_GRID_INVALID);
+    GL_CHECK_INT (gl_calendar_count_bars_on (calendar, GL_TF_1H, GL_GRID_INVALID, day,
+                                             day + 86400), -1);
+
+    //  Grids agree where the length divides 09:30, never for 1h and 4h.
+    GL_CHECK (gl_calendar_grids_agree (GL_TF_30M, GL_GRID_SESSION, GL_GRID_CLOCK));
+    GL_CHECK (!gl_calendar_grids_agree (GL_TF_1H, GL_GRID_SESSION, GL_GRID_CLOCK));
+    GL_CHECK (!gl_calendar_grids_agree (GL_TF_4H, GL_GRID_SESSION, GL_GRID_CLOCK));
+    GL_CHECK (gl_calendar_grids_agree (GL_TF_4H, GL_GRID_CLOCK, GL_GRID_CLOCK));
+    GL_CHECK (!gl_calendar_grids_agree (GL_TF_1D, GL_GRID_CLOCK, GL_GRID_CLOCK));
+    GL_CHECK_INT (gl_calendar_grid_parse ("clock"), GL_GRID_CLOCK);
+    GL_CHECK_INT (gl_calendar_grid_parse ("Clock"), GL_GRID_INVALID);
+    GL_CHECK_STR (gl_calendar_grid_name (GL_GRID_SESSION), "session");
+    gl_calendar_destroy (&calendar);
 }
 
 //  Bad timeframes and ranges.
@@ -472,6 +534,7 @@ main (void)
         s_test_holidays (calendar);
         s_test_next_previous (calendar);
         s_test_bars (calendar);
+        s_test_grids ();
         s_test_bad_input (calendar);
         s_test_against_glibc (calendar);
         s_test_closures (calendar);

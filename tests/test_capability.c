@@ -30,6 +30,50 @@ s_test_facts (void)
     GL_CHECK (!gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1H));
     GL_CHECK (gl_capability_supports (GL_PROVIDER_TRADIER, GL_TF_1W));
     GL_CHECK (!gl_capability_supports (GL_PROVIDER_POLYGON, GL_TF_INVALID));
+    //  1h and 4h are routed only to providers that stamp the grid in force:
+    //  Yahoo's session-aligned hours never fill a clock grid, and back.
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_YAHOO, GL_TF_1H));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_FINNHUB, GL_TF_1H, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_1H, GL_GRID_SESSION, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_POLYGON, GL_TF_1H, GL_GRID_SESSION, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_ALPACA, GL_TF_4H, GL_GRID_SESSION, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_POLYGON, GL_TF_4H, GL_GRID_CLOCK, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_30M, GL_GRID_CLOCK, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_1D, GL_GRID_INVALID, GL_ADJUSTMENT_SPLIT));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_1H, GL_GRID_INVALID, GL_ADJUSTMENT_SPLIT));
+    //  One price basis, split-adjusted by default: a provider that cannot
+    //  serve it is not routed (Tradier timesales and Finnhub intraday are
+    //  raw; Yahoo is split-adjusted only).
+    GL_CHECK (!gl_capability_routable (GL_PROVIDER_TRADIER, GL_TF_1M));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_TRADIER, GL_TF_1D));
+    GL_CHECK (!gl_capability_routable (GL_PROVIDER_FINNHUB, GL_TF_5M));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_FINNHUB, GL_TF_1D));
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_POLYGON, GL_TF_1M));
+    //  A fetcher still fetches what its provider has, and names its basis.
+    GL_CHECK (gl_capability_supports (GL_PROVIDER_FINNHUB, GL_TF_5M));
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_FINNHUB, GL_TF_5M, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_FINNHUB, GL_TF_1D, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_SPLIT);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_YAHOO, GL_TF_1D, GL_ADJUSTMENT_RAW),
+                  GL_ADJUSTMENT_SPLIT);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_ALPACA, GL_TF_1M, GL_ADJUSTMENT_RAW),
+                  GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_adjustment (GL_PROVIDER_TRADIER, GL_TF_1H, GL_ADJUSTMENT_SPLIT),
+                  GL_ADJUSTMENT_INVALID);
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_FINNHUB, GL_TF_5M, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_TRADIER, GL_TF_1M, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_YAHOO, GL_TF_1D, GL_GRID_INVALID, GL_ADJUSTMENT_RAW));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_TRADIER, GL_TF_1D, GL_GRID_INVALID, GL_ADJUSTMENT_RAW));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_POLYGON, GL_TF_1D, GL_GRID_INVALID, GL_ADJUSTMENT_RAW));
+    GL_CHECK (gl_capability_serves (GL_PROVIDER_ALPACA, GL_TF_1M, GL_GRID_CLOCK, GL_ADJUSTMENT_RAW));
+    GL_CHECK (!gl_capability_serves (GL_PROVIDER_POLYGON, GL_TF_1D, GL_GRID_INVALID,
+                                     GL_ADJUSTMENT_INVALID));
+    GL_CHECK_INT (gl_capability_adjustment_parse ("split"), GL_ADJUSTMENT_SPLIT);
+    GL_CHECK_INT (gl_capability_adjustment_parse ("all"), GL_ADJUSTMENT_INVALID);
+    GL_CHECK_STR (gl_capability_adjustment_name (GL_ADJUSTMENT_RAW), "raw");
+    GL_CHECK_INT (gl_capability_grid (GL_PROVIDER_YAHOO), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_capability_grid (GL_PROVIDER_POLYGON), GL_GRID_CLOCK);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1M), 7 * 86400);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_YAHOO, GL_TF_1D), 0);
     GL_CHECK_INT (gl_capability_max_span (GL_PROVIDER_FINNHUB, GL_TF_15M), 30 * 86400);
@@ -46,9 +90,9 @@ static void
 s_test_routes (void)
 {
     gl_provider_t route [GL_PROVIDER_COUNT];
-    GL_CHECK_INT (gl_capability_route (GL_TF_1M, route, GL_PROVIDER_COUNT), 3);
-    GL_CHECK (route [0] == GL_PROVIDER_POLYGON && route [1] == GL_PROVIDER_ALPACA
-           && route [2] == GL_PROVIDER_TRADIER);
+    //  Tradier's timesales are raw, so not routed for split-adjusted bars.
+    GL_CHECK_INT (gl_capability_route (GL_TF_1M, route, GL_PROVIDER_COUNT), 2);
+    GL_CHECK (route [0] == GL_PROVIDER_POLYGON && route [1] == GL_PROVIDER_ALPACA);
     GL_CHECK_INT (gl_capability_route (GL_TF_1H, route, GL_PROVIDER_COUNT), 2);
     GL_CHECK (route [0] == GL_PROVIDER_POLYGON && route [1] == GL_PROVIDER_ALPACA);
     GL_CHECK_INT (gl_capability_route (GL_TF_1D, route, GL_PROVIDER_COUNT), 3);

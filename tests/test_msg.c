@@ -259,6 +259,7 @@ s_bars_message (size_t count)
     message->bars.run_id = 7;
     strcpy (message->bars.lease_token, TOKEN);
     strcpy (message->bars.provider, "yahoo");
+    strcpy (message->bars.adjustment, "split");
     strcpy (message->bars.symbol, "MSFT");
     strcpy (message->bars.timeframe, "1m");
     message->bars.part = 2;
@@ -290,6 +291,7 @@ s_test_roundtrip_bars (void)
         GL_CHECK_STR (copy->bars.provider, "yahoo");
         GL_CHECK_STR (copy->bars.symbol, "MSFT");
         GL_CHECK_STR (copy->bars.timeframe, "1m");
+        GL_CHECK_STR (copy->bars.adjustment, "split");
         GL_CHECK_INT (copy->bars.part, 2);
         GL_CHECK (copy->bars.last);
         GL_CHECK_INT (copy->bars.bar_count, 6);
@@ -473,9 +475,10 @@ static const s_entry_t s_fetch_entries [] = {
 };
 
 //  Packs a bars body with one bar whose element at position is replaced
-//  (or the whole bar when position is 9).
+//  (or the whole bar when position is 9), and the given adjustment (NULL:
+//  none).
 static gl_msg_t *
-s_decode_bar (size_t position, const s_value_t *replacement)
+s_decode_bar_basis (size_t position, const s_value_t *replacement, const s_value_t *adjustment)
 {
     const s_value_t *elements [9] = {
         INT (1700000000), FLOAT (1.5), INT (2), FLOAT32 (0.5), INT (-1), UINT (1000),
@@ -485,7 +488,7 @@ s_decode_bar (size_t position, const s_value_t *replacement)
     msgpack_sbuffer_init (&buffer);
     msgpack_packer packer;
     msgpack_packer_init (&packer, &buffer, msgpack_sbuffer_write);
-    msgpack_pack_map (&packer, 9);
+    msgpack_pack_map (&packer, adjustment? 10: 9);
     s_pack_key (&packer, "type");
     s_pack_key (&packer, "bars");
     s_pack_key (&packer, "bars");
@@ -508,7 +511,18 @@ s_decode_bar (size_t position, const s_value_t *replacement)
         s_pack_key (&packer, entries [index].key);
         s_pack (&packer, entries [index].value);
     }
+    if (adjustment) {
+        s_pack_key (&packer, "adjustment");
+        s_pack (&packer, adjustment);
+    }
     return s_decode_buffer (&buffer);
+}
+
+//  Packs a bars body of split-adjusted prices with one bar's element replaced.
+static gl_msg_t *
+s_decode_bar (size_t position, const s_value_t *replacement)
+{
+    return s_decode_bar_basis (position, replacement, STR ("split"));
 }
 
 //  Hand-made bodies that are valid: any field order, integers and
@@ -888,6 +902,14 @@ s_test_rejects_nested (void)
     S_CHECK_REJECTED (s_decode_bar (7, FLOAT (3)), "bars.bars[1][7]: expected an integer");
     S_CHECK_REJECTED (s_decode_bar (8, NIL), "bars.bars[1][8]: expected a bool, got nil");
     S_CHECK_REJECTED (s_decode_bar (8, INT (0)), "bars.bars[1][8]: expected a bool, got 0");
+    //  Every bars message says the price basis of its bars.
+    S_CHECK_REJECTED (s_decode_bar_basis (8, BOOL (true), NULL), "bars.adjustment");
+    S_CHECK_REJECTED (s_decode_bar_basis (8, BOOL (true), STR ("all")),
+                      "bars.adjustment: expected raw or split");
+    S_CHECK_REJECTED (s_decode_bar_basis (8, BOOL (true), STR ("")),
+                      "bars.adjustment: expected raw or split");
+    S_CHECK_REJECTED (s_decode_bar_basis (8, BOOL (true), STR ("splitx")),
+                      "bars.adjustment: expected raw or split");
 
     //  50 001 bars are refused on the count, before any bar is read.
     msgpack_sbuffer_init (&buffer);

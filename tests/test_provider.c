@@ -12,6 +12,7 @@
 #include <time.h>
 
 static gl_calendar_t *s_xnys;
+static gl_calendar_t *s_xnys_session;     //  1h and 4h on the session grid
 static gl_calendar_t *s_crypto;
 
 //  UTC midnight of a civil date.
@@ -159,7 +160,9 @@ test_requests (void)
         "https://example.test/v2/aggs/ticker/BRK.B/range/5/minute/1710115200000/1710201599999"
         "?adjusted=true&sort=asc&limit=50000&apiKey=REDACTED",
         (const char *[]) { "Accept: application/json", NULL });
+    //  Yahoo's hours start at the session open: asked for on the session grid.
     query = s_query (GL_PROVIDER_YAHOO, GL_TF_1H, monday, monday + 86400);
+    query.calendar = s_xnys_session;
     query.symbol = "^GSPC";
     s_check_request (&query,
         "https://example.test/v8/finance/chart/%5EGSPC?period1=1710115200&period2=1710201600"
@@ -170,7 +173,9 @@ test_requests (void)
                            "(KHTML, like Gecko) Chrome/124.0 Safari/537.36",
                            "Accept: application/json", NULL });
     //  Timesales in New York time: 2024-03-11 is EDT, 09:30 .. 15:59 inclusive.
+    //  Its prices are raw, so only a raw query is sent.
     query = s_query (GL_PROVIDER_TRADIER, GL_TF_1M, monday + 13 * 3600 + 1800, monday + 20 * 3600);
+    query.adjustment = GL_ADJUSTMENT_RAW;
     s_check_request (&query,
         "https://example.test/v1/markets/timesales?symbol=AAPL&interval=1min"
         "&start=2024-03-11%2009%3A30&end=2024-03-11%2015%3A59&session_filter=open",
@@ -191,15 +196,35 @@ test_requests (void)
         "https://example.test/api/v1/stock/candle?symbol=AAPL&resolution=D"
         "&from=1567296000&to=1569887999",
         (const char *[]) { "X-Finnhub-Token: KEY", "Accept: application/json", NULL });
+    //  Every provider is asked for the one basis gapless stores: Polygon
+    //  adjusted=true (split-adjusted) by default, adjusted=false for raw;
+    //  Alpaca, raw by default, adjustment=split or adjustment=raw.
+    query = s_query (GL_PROVIDER_POLYGON, GL_TF_1D, monday, monday + 86400);
+    query.adjustment = GL_ADJUSTMENT_RAW;
+    s_check_request (&query,
+        "https://example.test/v2/aggs/ticker/AAPL/range/1/day/1710115200000/1710201599999"
+        "?adjusted=false&sort=asc&limit=50000&apiKey=KEY",
+        "https://example.test/v2/aggs/ticker/AAPL/range/1/day/1710115200000/1710201599999"
+        "?adjusted=false&sort=asc&limit=50000&apiKey=REDACTED",
+        (const char *[]) { "Accept: application/json", NULL });
+    query = s_query (GL_PROVIDER_ALPACA, GL_TF_1M, monday, monday + 86400);
+    query.adjustment = GL_ADJUSTMENT_RAW;
+    s_check_request (&query,
+        "https://example.test/v2/stocks/AAPL/bars?timeframe=1Min&start=2024-03-11T00:00:00Z"
+        "&end=2024-03-11T23:59:59Z&limit=10000&adjustment=raw",
+        "https://example.test/v2/stocks/AAPL/bars?timeframe=1Min&start=2024-03-11T00:00:00Z"
+        "&end=2024-03-11T23:59:59Z&limit=10000&adjustment=raw",
+        (const char *[]) { "APCA-API-KEY-ID: KEY", "APCA-API-SECRET-KEY: SECRET",
+                           "Accept: application/json", NULL });
     query = s_query (GL_PROVIDER_ALPACA, GL_TF_1D, s_date (2022, 2, 1), s_date (2022, 3, 1));
     query.page_limit = 2;
     query.continuation = "QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg==";
     s_check_request (&query,
         "https://example.test/v2/stocks/AAPL/bars?timeframe=1Day&start=2022-02-01T00:00:00Z"
-        "&end=2022-02-28T23:59:59Z&limit=2"
+        "&end=2022-02-28T23:59:59Z&limit=2&adjustment=split"
         "&page_token=QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg%3D%3D",
         "https://example.test/v2/stocks/AAPL/bars?timeframe=1Day&start=2022-02-01T00:00:00Z"
-        "&end=2022-02-28T23:59:59Z&limit=2"
+        "&end=2022-02-28T23:59:59Z&limit=2&adjustment=split"
         "&page_token=QUFQTHxEfDIwMjItMDItMDJUMDU6MDA6MDAuMDAwMDAwMDAwWg%3D%3D",
         (const char *[]) { "APCA-API-KEY-ID: KEY", "APCA-API-SECRET-KEY: SECRET",
                            "Accept: application/json", NULL });
@@ -380,10 +405,12 @@ test_edge_03_polygon_loose_fields (void)
     gl_provider_result_destroy (&result);
 }
 
-//  edge_04: status DELAYED is success. Polygon's clock-aligned hours
-//  (04:00-19:00 EDT) are off the XNYS grid (09:30 + k hours) and dropped:
-//  a page of bars none of which is usable is a parse_error, not retryable,
-//  saying why; on a 24x7 calendar the same hours are on the grid.
+//  edge_04: status DELAYED is success. Polygon stamps hours on the clock
+//  (04:00-19:00 EDT, extended hours included): on the clock grid, the
+//  default, the seven that overlap the session (09:00-15:00 EDT, 13:00Z-
+//  19:00Z) are kept and the nine extended-hours bars dropped as off_grid.
+//  On the session grid (09:30 + k hours) none is usable: a parse_error,
+//  not retryable, saying why; on a 24x7 calendar all are on the grid.
 static void
 test_edge_04_polygon_delayed (void)
 {
@@ -391,13 +418,20 @@ test_edge_04_polygon_delayed (void)
     gl_provider_query_t query = s_query (GL_PROVIDER_POLYGON, GL_TF_1H, day, day + 86400);
     gl_provider_result_t *result = s_parse_fixture (&query, 200,
         "polygon-aggs-hour-AAPL-2024-03-25-status-DELAYED.json");
+    GL_CHECK_INT (result->error, GL_PROVIDER_OK);
+    GL_CHECK_INT (result->received, 16);
+    GL_CHECK_INT (result->bar_count, 7);
+    GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_OFF_GRID], 9);
+    for (size_t index = 0; index < result->bar_count && index < 7; index++)
+        GL_CHECK_INT (result->bars [index].ts, day + (13 + (int64_t) index) * 3600);
+    gl_provider_result_destroy (&result);
+    query.calendar = s_xnys_session;
+    result = s_parse_fixture (&query, 200, "polygon-aggs-hour-AAPL-2024-03-25-status-DELAYED.json");
     GL_CHECK_INT (result->error, GL_PROVIDER_PARSE_ERROR);
     GL_CHECK (!result->retryable);
     GL_CHECK (strstr (result->message, "provider returned 16 bars, none usable: off_grid=16")
               != NULL);
-    GL_CHECK_INT (result->received, 16);
     GL_CHECK_INT (result->bar_count, 0);
-    GL_CHECK_INT (result->dropped [GL_PROVIDER_DROP_OFF_GRID], 16);
     gl_provider_result_destroy (&result);
     query.calendar = s_crypto;
     result = s_parse_fixture (&query, 200, "polygon-aggs-hour-AAPL-2024-03-25-status-DELAYED.json");
@@ -481,6 +515,7 @@ test_edge_09_yahoo_empty (void)
 {
     int64_t day = s_date (2021, 11, 23);
     gl_provider_query_t query = s_query (GL_PROVIDER_YAHOO, GL_TF_1H, day, day + 86400);
+    query.calendar = s_xnys_session;
     gl_provider_result_t *result = s_parse_fixture (&query, 200, "yahoo-chart-TSLA-1h-same-day-empty.json");
     s_check_error (result, GL_PROVIDER_NO_DATA, false, "no timestamp");
     gl_provider_result_destroy (&result);
@@ -954,6 +989,8 @@ int
 main (void)
 {
     s_xnys = gl_calendar_new (GL_CALENDAR_XNYS);
+    s_xnys_session = gl_calendar_new (GL_CALENDAR_XNYS);
+    gl_calendar_set_grids (s_xnys_session, "1h=session,4h=session");
     s_crypto = gl_calendar_new (GL_CALENDAR_24X7);
     GL_CHECK (s_xnys && s_crypto);
     test_names_and_limits ();
@@ -992,5 +1029,6 @@ main (void)
     test_impossible_bars ();
     gl_calendar_destroy (&s_crypto);
     gl_calendar_destroy (&s_xnys);
+    gl_calendar_destroy (&s_xnys_session);
     return gl_test_done ("test_provider");
 }

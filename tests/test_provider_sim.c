@@ -22,6 +22,7 @@ static const char *s_config =
     "    yahoo\n"
     "        null_rate = 0.05\n"
     "    polygon\n"
+    "        splits = \"SPLT:2024-06-10:4\"\n"
     "        keys\n"
     "            alpha = \"pk-alpha\"\n"
     "    tradier\n"
@@ -31,11 +32,13 @@ static const char *s_config =
     "        keys\n"
     "            alpha = \"fk-alpha\"\n"
     "    alpaca\n"
+    "        splits = \"SPLT:2024-06-10:4\"\n"
     "        keys\n"
     "            alpha = \"AKID:SECRET\"\n";
 
 static gl_simclient_t *s_sim;
-static gl_calendar_t *s_calendar;
+static gl_calendar_t *s_calendar;         //  the default grids: 1h and 4h on the clock
+static gl_calendar_t *s_session;          //  1h and 4h on the session grid
 
 //  UTC midnight of a civil date.
 static int64_t
@@ -125,19 +128,25 @@ s_cents (double price)
 
 //  Fetches a range and compares it with the generated bars; Yahoo's
 //  nulled bars are expected dropped.
-static void
-s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
-              uint32_t page_limit, size_t minimum_pages)
+//  Returns how many bars were fetched; the calendar's grid is the one in
+//  force, and a provider that does not serve it is skipped (returns 0).
+static size_t
+s_round_trip_on (gl_calendar_t *calendar, gl_adjustment_t adjustment, gl_provider_t provider,
+                 gl_timeframe_t timeframe, int64_t from, int64_t to, uint32_t page_limit,
+                 size_t minimum_pages)
 {
-    if (!gl_capability_supports (provider, timeframe))
-        return;
+    if (!gl_capability_serves (provider, timeframe, gl_calendar_grid (calendar, timeframe),
+                               adjustment))
+        return 0;
     gl_provider_query_t query = s_query (provider, timeframe, from, to);
+    query.calendar = calendar;
+    query.adjustment = adjustment;
     query.page_limit = page_limit;
     s_fetch_t fetch;
     GL_CHECK (s_fetch (query, &fetch) == 0);
     gl_simbar_t *expected = NULL;
     size_t expected_count = 0;
-    GL_CHECK (gl_simbars_generate (s_calendar, "MSFT", timeframe, from, to,
+    GL_CHECK (gl_simbars_generate (calendar, "MSFT", timeframe, from, to,
                                    &expected, &expected_count) == 0);
     size_t index = 0, nulls = 0, mismatches = 0;
     for (size_t bar = 0; bar < expected_count; bar++) {
@@ -173,6 +182,63 @@ s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, in
     GL_CHECK (fetch.pages >= minimum_pages);
     free (expected);
     free (fetch.bars);
+    return fetch.count;
+}
+
+//  A round trip on the default grids, in the default basis or, where the
+//  provider serves only raw bars (Tradier timesales, Finnhub intraday), raw.
+static void
+s_round_trip (gl_provider_t provider, gl_timeframe_t timeframe, int64_t from, int64_t to,
+              uint32_t page_limit, size_t minimum_pages)
+{
+    gl_adjustment_t adjustment = gl_capability_adjustment (provider, timeframe,
+                                                           GL_ADJUSTMENT_DEFAULT);
+    s_round_trip_on (s_calendar, adjustment, provider, timeframe, from, to,
+                     page_limit, minimum_pages);
+}
+
+//  1h for March 2024 (to Good Friday) from every provider, on each grid: the sim stamps
+//  Polygon, Alpaca and Finnhub hours on the clock and Yahoo's from the
+//  open, so a provider serves the grid it stamps (every bar, none off
+//  the grid) and is refused for the other one before any request is
+//  sent. Prints the bars stored per provider against those expected.
+//  Finnhub's intraday bars are raw, so it is not routed for the default
+//  split-adjusted basis; its grid is checked asking for raw bars.
+static void
+test_hourly_grids (void)
+{
+    //  Four weeks (Finnhub's span is 30 days): 20 sessions, Good Friday after.
+    int64_t from = s_date (2024, 3, 1), to = s_date (2024, 3, 29);
+    gl_calendar_t *calendars [] = { s_calendar, s_session };
+    for (size_t index = 0; index < 2; index++) {
+        gl_calendar_t *calendar = calendars [index];
+        gl_grid_t grid = gl_calendar_grid (calendar, GL_TF_1H);
+        int64_t expected = gl_calendar_count_bars (calendar, GL_TF_1H, from, to);
+        GL_CHECK_INT (expected, 20 * 7);
+        for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
+            bool serves = provider == GL_PROVIDER_YAHOO? grid == GL_GRID_SESSION
+                        : provider != GL_PROVIDER_TRADIER && grid == GL_GRID_CLOCK;
+            gl_adjustment_t adjustment = provider == GL_PROVIDER_FINNHUB? GL_ADJUSTMENT_RAW
+                                                                        : GL_ADJUSTMENT_DEFAULT;
+            gl_provider_query_t query = s_query ((gl_provider_t) provider, GL_TF_1H, from, to);
+            query.calendar = calendar;
+            query.adjustment = adjustment;
+            char error [256] = "";
+            gl_provider_request_t *request = gl_provider_request_new (&query, error);
+            GL_CHECK ((request != NULL) == serves);
+            gl_provider_request_destroy (&request);
+            size_t stored = s_round_trip_on (calendar, adjustment, (gl_provider_t) provider,
+                                             GL_TF_1H, from, to, 0, 1);
+            fprintf (stderr, "hourly grid=%s adjustment=%s provider=%s stored=%zu"
+                     " expected=%lld%s%s\n", gl_calendar_grid_name (grid),
+                     gl_capability_adjustment_name (adjustment),
+                     gl_capability_name ((gl_provider_t) provider),
+                     stored, serves? (long long) expected: 0LL,
+                     serves? "": " refused=", serves? "": error);
+            if (serves && provider != GL_PROVIDER_YAHOO)
+                GL_CHECK_INT (stored, expected);
+        }
+    }
 }
 
 //  Every provider, every timeframe it serves, across DST changes,
@@ -195,6 +261,55 @@ test_round_trips (void)
                       pages? 100: 0, pages? 5: 1);
         s_round_trip (provider, GL_TF_1W, s_date (2023, 1, 1), s_date (2025, 1, 1), 0, 1);
     }
+}
+
+//  The daily closes of SPLT around its 4:1 split on 2024-06-10 from a
+//  provider asked for a basis: the week before and the week of the split.
+static void
+s_split_closes (gl_provider_t provider, gl_adjustment_t adjustment, int64_t *closes,
+                size_t size, size_t *count)
+{
+    gl_provider_query_t query = s_query (provider, GL_TF_1D, s_date (2024, 6, 3),
+                                         s_date (2024, 6, 15));
+    query.symbol = "SPLT";
+    query.adjustment = adjustment;
+    s_fetch_t fetch;
+    GL_CHECK (s_fetch (query, &fetch) == 0);
+    GL_CHECK_INT (fetch.error, GL_PROVIDER_OK);
+    *count = 0;
+    for (size_t index = 0; index < fetch.count && index < size; index++)
+        closes [(*count)++] = s_cents (fetch.bars [index].close);
+    free (fetch.bars);
+}
+
+//  A configured split: asked for split-adjusted bars, Polygon and Alpaca
+//  serve the continuous series the sim generates; asked for raw bars,
+//  the closes before the split date are four times as high and those
+//  from it on the same, so raw prices jump at the split and adjusted ones
+//  do not. Either way the fetcher gets the basis it asked for.
+static void
+test_split (void)
+{
+    gl_simbar_t *expected = NULL;
+    size_t expected_count = 0;
+    GL_CHECK (gl_simbars_generate (s_calendar, "SPLT", GL_TF_1D, s_date (2024, 6, 3),
+                                   s_date (2024, 6, 15), &expected, &expected_count) == 0);
+    GL_CHECK_INT (expected_count, 10);
+    gl_provider_t providers [] = { GL_PROVIDER_POLYGON, GL_PROVIDER_ALPACA };
+    for (size_t which = 0; which < 2 && expected_count == 10; which++) {
+        int64_t adjusted [16], raw [16];
+        size_t adjusted_count = 0, raw_count = 0;
+        s_split_closes (providers [which], GL_ADJUSTMENT_SPLIT, adjusted, 16, &adjusted_count);
+        s_split_closes (providers [which], GL_ADJUSTMENT_RAW, raw, 16, &raw_count);
+        GL_CHECK_INT (adjusted_count, 10);
+        GL_CHECK_INT (raw_count, 10);
+        for (size_t index = 0; index < 10 && adjusted_count == 10 && raw_count == 10; index++) {
+            bool before = expected [index].start < s_date (2024, 6, 10);
+            GL_CHECK_INT (adjusted [index], expected [index].close);
+            GL_CHECK_INT (raw [index], before? 4 * expected [index].close: expected [index].close);
+        }
+    }
+    free (expected);
 }
 
 //  A weekend is each provider's empty answer: no_data, no bars.
@@ -234,14 +349,19 @@ int
 main (void)
 {
     s_calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    s_session = gl_calendar_new (GL_CALENDAR_XNYS);
     s_sim = gl_simclient_new (s_config, NULL);
-    GL_CHECK (s_calendar && s_sim);
-    if (s_calendar && s_sim) {
+    GL_CHECK (s_calendar && s_session && s_sim);
+    if (s_calendar && s_session && s_sim
+    &&  gl_calendar_set_grids (s_session, "1h=session,4h=session") == 0) {
         test_round_trips ();
+        test_hourly_grids ();
+        test_split ();
         test_empty_weekend ();
         test_unknown_key ();
     }
     gl_simclient_destroy (&s_sim);
     gl_calendar_destroy (&s_calendar);
+    gl_calendar_destroy (&s_session);
     return gl_test_done ("test_provider_sim");
 }

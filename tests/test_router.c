@@ -196,7 +196,7 @@ s_test_configured_route (void)
     GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "alpaca, polygon", error), 0);
     GL_CHECK_INT (gl_router_route (router, GL_TF_1H, route, GL_PROVIDER_COUNT), 2);
     GL_CHECK (route [0] == GL_PROVIDER_ALPACA && route [1] == GL_PROVIDER_POLYGON);
-    GL_CHECK_INT (gl_router_route (router, GL_TF_1M, route, GL_PROVIDER_COUNT), 3);
+    GL_CHECK_INT (gl_router_route (router, GL_TF_1M, route, GL_PROVIDER_COUNT), 2);
     GL_CHECK (route [0] == GL_PROVIDER_POLYGON);
     GL_CHECK_INT (gl_router_set_route (router, GL_TF_1H, "tradier", error), -1);
     GL_CHECK (strstr (error, "tradier") != NULL);

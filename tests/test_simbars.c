@@ -15,11 +15,42 @@ s_utc (int year, int month, int day, int hour, int minute)
     return (int64_t) timegm (&civil);
 }
 
+//  A configured split: raw bars before its date are RATIO times the
+//  price and 1/RATIO the volume; other symbols and later bars unchanged;
+//  a malformed setting changes nothing.
+static void
+s_test_unsplit (void)
+{
+    gl_simbar_t bars [3] = {
+        { .start = s_utc (2024, 6, 7, 13, 30), .open = 100, .high = 110, .low = 90,
+          .close = 105, .vwap = 101, .volume = 4001 },
+        { .start = s_utc (2024, 6, 10, 0, 0), .open = 26, .high = 28, .low = 24,
+          .close = 27, .vwap = 26, .volume = 16000 },
+    };
+    bars [2] = bars [0];
+    GL_CHECK_INT (gl_simbars_unsplit ("XYZ:2024-06-10:2,SPLT:2024-06-10:4", "SPLT", bars, 2), 0);
+    GL_CHECK_INT (bars [0].close, 420);
+    GL_CHECK_INT (bars [0].high, 440);
+    GL_CHECK_INT (bars [0].vwap, 404);
+    GL_CHECK_INT (bars [0].volume, 1000);
+    GL_CHECK_INT (bars [1].close, 27);
+    GL_CHECK_INT (bars [1].volume, 16000);
+    GL_CHECK_INT (gl_simbars_unsplit ("", "SPLT", bars + 2, 1), 0);
+    GL_CHECK_INT (gl_simbars_unsplit (NULL, "SPLT", bars + 2, 1), 0);
+    GL_CHECK_INT (gl_simbars_unsplit ("SPLT:2024-06-10:4,", "OTHER", bars + 2, 1), 0);
+    GL_CHECK_INT (gl_simbars_unsplit ("SPLT:2024-06-10:4;X", "SPLT", bars + 2, 1), -1);
+    GL_CHECK_INT (gl_simbars_unsplit ("SPLT:2024-13-10:4", "SPLT", bars + 2, 1), -1);
+    GL_CHECK_INT (gl_simbars_unsplit ("SPLT:2024-06-10:0", "SPLT", bars + 2, 1), -1);
+    GL_CHECK_INT (gl_simbars_unsplit ("SPLT:2024-06-10:4,bad", "SPLT", bars + 2, 1), -1);
+    GL_CHECK_INT (bars [2].close, 105);
+}
+
 int
 main (void)
 {
     gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
     GL_CHECK (calendar);
+    s_test_unsplit ();
 
     //  One 1m session day: 390 bars from the open, every bar sane.
     gl_simbar_t *bars;

@@ -92,10 +92,11 @@ s_test_units (gl_calendar_t *xnys)
     GL_CHECK_INT (cut.slices [1].bars, 5 * 78);
     GL_CHECK_INT (gl_calendar_count_bars (xnys, GL_TF_5M, DATE (2024, 3, 25), DATE (2024, 4, 6)),
                   cut.slices [0].bars + cut.slices [1].bars);
-    //  1h by month, March 2024: 20 sessions of 7 bars, the last 15:30 EDT (19:30Z)
+    //  1h by month, March 2024, on the clock grid: 20 sessions of 7 bars,
+    //  the first 09:00 EST (14:00Z), the last 15:00 EDT (19:00Z)
     cut = s_cut (xnys, GL_TF_1H, GL_SLICE_MONTH, DATE (2024, 3, 11), DATE (2024, 3, 12));
     GL_CHECK_INT (cut.count, 1);
-    GL_CHECK_INT (cut.slices [0].from, DATE (2024, 3, 1) + 14 * HOUR + 1800);
+    GL_CHECK_INT (cut.slices [0].from, DATE (2024, 3, 1) + 14 * HOUR);
     GL_CHECK_INT (cut.slices [0].to, DATE (2024, 3, 28) + 20 * HOUR);
     GL_CHECK_INT (cut.slices [0].bars, 140);
     //  1d by year: 2024's 252 sessions, from the first session date to the

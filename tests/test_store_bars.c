@@ -19,8 +19,8 @@ s_insert (gl_db_t *db, char *broken, const char *timeframe, const char *provider
     const char *values [] = { timeframe, provider, open, high, low, close, volume, provisional };
     PGresult *result = PQexecParams (gl_db_conn (db),
         "INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close, "
-        "                       volume, provisional) "
-        "VALUES ('AAPL', $1, '2025-01-02 14:30Z', $2, $3, $4, $5, $6, $7, $8)",
+        "                       volume, provisional, adjustment) "
+        "VALUES ('AAPL', $1, '2025-01-02 14:30Z', $2, $3, $4, $5, $6, $7, $8, 'split')",
         8, NULL, values, NULL, NULL, 0);
     int rc = gl_db_check (db, result, PGRES_COMMAND_OK);
     const char *constraint = PQresultErrorField (result, PG_DIAG_CONSTRAINT_NAME);

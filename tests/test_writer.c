@@ -50,15 +50,16 @@ typedef struct {
     char token [65];
 } lease_t;
 
-//  Enqueues and claims a slice of symbol's 1m bars [from, to).
+//  Enqueues and claims a slice of symbol's bars of timeframe in [from, to).
 static lease_t
-s_claim (const char *symbol, int64_t from, int64_t to, double lease_seconds)
+s_claim_timeframe (const char *symbol, const char *timeframe, int64_t from, int64_t to,
+                   double lease_seconds)
 {
     lease_t lease = { 0 };
     char sql [512];
     snprintf (sql, sizeof sql,
-        "SELECT queue_enqueue('%s', '1m', to_timestamp(%" PRId64 "), to_timestamp(%" PRId64 "))",
-        symbol, from, to);
+        "SELECT queue_enqueue('%s', '%s', to_timestamp(%" PRId64 "), to_timestamp(%" PRId64 "))",
+        symbol, timeframe, from, to);
     GL_CHECK (s_scalar (sql) > 0);
     snprintf (sql, sizeof sql, "SELECT id, lease_token FROM queue_claim('test', 1, %f)",
               lease_seconds);
@@ -72,6 +73,13 @@ s_claim (const char *symbol, int64_t from, int64_t to, double lease_seconds)
     return lease;
 }
 
+//  Enqueues and claims a slice of symbol's 1m bars [from, to).
+static lease_t
+s_claim (const char *symbol, int64_t from, int64_t to, double lease_seconds)
+{
+    return s_claim_timeframe (symbol, "1m", from, to, lease_seconds);
+}
+
 //  A bars message of count 1m bars from first; prices move with close_shift.
 static gl_msg_t *
 s_bars (const lease_t *lease, const char *symbol, uint32_t part, bool last, int64_t first,
@@ -81,6 +89,7 @@ s_bars (const lease_t *lease, const char *symbol, uint32_t part, bool last, int6
     message->bars.run_id = lease->run_id;
     snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", lease->token);
     snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
     snprintf (message->bars.symbol, sizeof message->bars.symbol, "%s", symbol);
     snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
     message->bars.part = part;
@@ -420,6 +429,80 @@ s_test_data_error (gl_writer_t *writer)
     GL_CHECK_INT (rows, 10);
 }
 
+//  A bars message of 1h bars at the given starts, from provider.
+static gl_msg_t *
+s_hourly_bars (const lease_t *lease, const char *symbol, const char *provider,
+               const int64_t *starts, size_t count)
+{
+    gl_msg_t *message = s_bars (lease, symbol, 0, true, T0, 0, 0, false);
+    snprintf (message->bars.provider, sizeof message->bars.provider, "%s", provider);
+    snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1h");
+    for (size_t index = 0; index < count; index++) {
+        gl_bar_t bar = { .ts = starts [index], .open = 100, .high = 101, .low = 99,
+                         .close = 100.5, .volume = 1000 };
+        gl_msg_add_bar (message, &bar);
+    }
+    return message;
+}
+
+//  One grid per timeframe: the first 1h bars (Polygon's, on the clock:
+//  14:00Z, 15:00Z on 2024-01-02) record the clock grid for 1h; a later
+//  batch's session-aligned bars (Yahoo's 14:30Z, 15:30Z) are refused as
+//  bad rows naming both grids, so 1h never interleaves two grids, while
+//  the clock bar beside them lands and the slice completes.
+static void
+s_test_grid (gl_writer_t *writer)
+{
+    int64_t day = T0 + 86400;
+    lease_t clock = s_claim_timeframe ("GRIDC", "1h", day, day + 86400, 600);
+    int64_t clock_starts [] = { day + 14 * 3600, day + 15 * 3600 };
+    s_add (writer, s_hourly_bars (&clock, "GRIDC", "polygon", clock_starts, 2));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, clock.run_id, 2, 0), 1);
+    char grid [32] = "";
+    s_text ("SELECT grid FROM bar_grids WHERE timeframe = '1h'", grid, sizeof grid);
+    GL_CHECK_STR (grid, "clock");
+
+    lease_t session = s_claim_timeframe ("GRIDS", "1h", day, day + 86400, 600);
+    int64_t session_starts [] = { day + 14 * 3600 + 1800, day + 15 * 3600 + 1800,
+                                  day + 16 * 3600 };
+    s_add (writer, s_hourly_bars (&session, "GRIDS", "yahoo", session_starts, 3));
+    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 2);
+    GL_CHECK_INT (s_drain_written (writer, session.run_id, 1, 0), 1);
+    GL_CHECK_INT (s_count ("GRIDS"), 1);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE timeframe = '1h'"
+                            " AND extract(minute FROM ts AT TIME ZONE 'UTC') <> 0"), 0);
+    //  1m bars are on both grids and never checked.
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_grids"), 1);
+}
+
+//  One price basis per timeframe: every stored row carries the basis its
+//  message named; the first 1m bars recorded split-adjusted, so a slice
+//  of raw 1m bars (Alpaca's default) is refused row by row, naming both
+//  bases, and completes empty; the bars view shows no raw price.
+static void
+s_test_adjustment (gl_writer_t *writer)
+{
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE timeframe = '1m'"
+                            " AND adjustment IS DISTINCT FROM 'split'"), 0);
+    char basis [32] = "";
+    s_text ("SELECT adjustment FROM bar_adjustments WHERE timeframe = '1m'", basis, sizeof basis);
+    GL_CHECK_STR (basis, "split");
+    lease_t lease = s_claim ("RAWPX", T0, T0 + 10 * MINUTE, 600);
+    gl_msg_t *message = s_bars (&lease, "RAWPX", 0, true, T0, 10, 0, false);
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "raw");
+    snprintf (message->bars.provider, sizeof message->bars.provider, "alpaca");
+    s_add (writer, message);
+    uint64_t bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 10);
+    GL_CHECK_INT (s_drain_written (writer, lease.run_id, 0, 0), 1);
+    GL_CHECK_INT (s_count ("RAWPX"), 0);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bars WHERE adjustment IS DISTINCT FROM 'split'"), 0);
+}
+
 //  A live token stores only bars inside its slice's [from, to): bars in
 //  1970, 30 days later, and at `to` itself are left out and counted, the
 //  rest lands and the slice completes with them. Bars for another symbol
@@ -687,6 +770,8 @@ main (void)
     s_test_poison (writer);
     s_test_data_error (writer);
     s_test_outside (writer);
+    s_test_grid (writer);
+    s_test_adjustment (writer);
     s_test_history (writer);
     s_test_expire ();
     s_test_split_run ();

@@ -151,6 +151,7 @@ s_send_part (peer_t *peer, uint64_t run_id, const char *token, const char *symbo
     message->bars.run_id = run_id;
     snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", token);
     snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
     snprintf (message->bars.symbol, sizeof message->bars.symbol, "%s", symbol);
     snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
     message->bars.part = part;
@@ -307,6 +308,7 @@ s_test_empty (peer_t *fetcher, peer_t *scheduler, peer_t *coverage)
     message->bars.run_id = run_id;
     snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s", token);
     snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
     snprintf (message->bars.symbol, sizeof message->bars.symbol, "HOLIDAY");
     snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
     message->bars.last = true;

@@ -271,6 +271,16 @@ gl_provider_request_destroy (gl_provider_request_t **self_p)
     *self_p = NULL;
 }
 
+//  The basis asked for; when none is named, the default if the provider
+//  serves it, else the one basis it has.
+gl_adjustment_t
+gl_provider_query_adjustment (const gl_provider_query_t *query)
+{
+    if (query->adjustment)
+        return query->adjustment;
+    return gl_capability_adjustment (query->provider, query->timeframe, GL_ADJUSTMENT_DEFAULT);
+}
+
 //  Checks what every request needs. Returns 0, or -1 with a message.
 static int
 s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *adapter,
@@ -280,9 +290,14 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
         snprintf (error, 256, "expected a provider (polygon yahoo tradier finnhub alpaca)");
         return -1;
     }
-    if (!gl_capability_supports (query->provider, query->timeframe)) {
-        snprintf (error, 256, "%s does not serve timeframe %s", adapter->name,
-                  gl_timeframe_name (query->timeframe));
+    gl_grid_t grid = query->calendar? gl_calendar_grid (query->calendar, query->timeframe)
+                                    : gl_calendar_default_grid (query->timeframe);
+    gl_adjustment_t adjustment = gl_provider_query_adjustment (query);
+    if (!gl_capability_serves (query->provider, query->timeframe, grid, adjustment)) {
+        snprintf (error, 256, "%s does not serve timeframe %s%s%s with %s prices",
+                  adapter->name, gl_timeframe_name (query->timeframe),
+                  grid? " on the grid ": "", grid? gl_calendar_grid_name (grid): "",
+                  gl_capability_adjustment_name (adjustment));
         return -1;
     }
     if (!query->base_url || !*query->base_url || !query->symbol || !*query->symbol) {

@@ -9,8 +9,8 @@
 
     One fetch is described by a gl_provider_query_t. Its range [from, to)
     is in UTC seconds on the gl_calendar bar-start convention (intraday:
-    session open + k * length; 1d: session date 00:00 UTC; 1w: Monday
-    00:00 UTC). A request covers the whole range unless the provider caps
+    on the calendar's grid in force, the clock by default; 1d: session
+    date 00:00 UTC; 1w: Monday 00:00 UTC). A request covers the whole range unless the provider caps
     the span (gl_capability_max_span): the fetcher splits the range into
     windows of at most that span and issues one query per window. Pages
     (Polygon next_url, Alpaca next_page_token) are followed by passing the
@@ -106,6 +106,8 @@ typedef struct {
                                 //  retry delays from reset instants
     uint32_t page_limit;        //  Polygon/Alpaca limit parameter; 0: the
                                 //  provider's maximum (gl_capability_page_max)
+    gl_adjustment_t adjustment; //  the price basis asked for; 0: see
+                                //  gl_provider_query_adjustment
 } gl_provider_query_t;
 
 #define GL_PROVIDER_HEADERS_MAX 4
@@ -156,6 +158,11 @@ const char *gl_provider_drop_name (gl_provider_drop_t reason);
 //  missing credential, or a Polygon next_url outside base_url (the key
 //  is never sent to another host). Caller owns return value.
 gl_provider_request_t *gl_provider_request_new (const gl_provider_query_t *query, char *error);
+
+//  The price basis the query asks for: its adjustment or, when it names
+//  none, GL_ADJUSTMENT_DEFAULT where the provider serves it and its one
+//  basis where not (Finnhub intraday, Tradier timesales: raw).
+gl_adjustment_t gl_provider_query_adjustment (const gl_provider_query_t *query);
 
 //  Destroys a request and nulls the caller's pointer. Safe twice.
 void gl_provider_request_destroy (gl_provider_request_t **self_p);

@@ -6,7 +6,8 @@
     one symbol and a map by symbol for several (our symbol's array is
     read); empty is "bars":null or "bars":{}; next_page_token is sent back
     as page_token with every other parameter unchanged until it is null;
-    errors as {"message":...}; adjustment defaults to raw.
+    errors as {"message":...}; adjustment defaults to raw, so the basis
+    asked for is always sent (adjustment=split or raw).
 */
 #include "gl_provider_adapter.h"
 #include <stdio.h>
@@ -39,9 +40,10 @@ s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *ur
     gl_provider_format_rfc3339 (query->to - 1, end, sizeof end);
     gl_provider_text_add (url, "%s/v2/stocks/", query->base_url);
     gl_provider_text_escape (url, query->symbol);
-    gl_provider_text_add (url, "/bars?timeframe=%s&start=%s&end=%s&limit=%u",
+    gl_provider_text_add (url, "/bars?timeframe=%s&start=%s&end=%s&limit=%u&adjustment=%s",
                           s_timeframe (query->timeframe), start, end,
-                          query->page_limit? query->page_limit: gl_capability_page_max (query->provider));
+                          query->page_limit? query->page_limit: gl_capability_page_max (query->provider),
+                          gl_capability_adjustment_name (gl_provider_query_adjustment (query)));
     if (query->continuation) {
         gl_provider_text_add (url, "&page_token=");
         gl_provider_text_escape (url, query->continuation);

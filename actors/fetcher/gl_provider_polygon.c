@@ -58,9 +58,11 @@ s_url (const gl_provider_query_t *query, const char *key, gl_provider_text_t *ur
     //  Milliseconds fit: gl_provider_request_new bounds times to 2100.
     gl_provider_text_add (url, "%s/v2/aggs/ticker/", query->base_url);
     gl_provider_text_escape (url, query->symbol);
-    gl_provider_text_add (url, "/range/%d/%s/%lld/%lld?adjusted=true&sort=asc&limit=%u&apiKey=",
+    //  adjusted=true is split-adjusted (dividends are not applied).
+    gl_provider_text_add (url, "/range/%d/%s/%lld/%lld?adjusted=%s&sort=asc&limit=%u&apiKey=",
                           multiplier, timespan, (long long) query->from * 1000,
                           (long long) query->to * 1000 - 1,
+                          gl_provider_query_adjustment (query) == GL_ADJUSTMENT_SPLIT? "true": "false",
                           query->page_limit? query->page_limit: gl_capability_page_max (query->provider));
     gl_provider_text_escape (url, key);
     return 0;

@@ -267,6 +267,9 @@ s_part_new (self_t *self, job_t *job)
     snprintf (part->bars.lease_token, sizeof (part->bars.lease_token), "%s",
               job->fetch->fetch.lease_token);
     snprintf (part->bars.provider, sizeof (part->bars.provider), "%s", self->provider_name);
+    snprintf (part->bars.adjustment, sizeof (part->bars.adjustment), "%s",
+              gl_capability_adjustment_name (gl_capability_adjustment (self->provider,
+                  gl_timeframe_parse (job->fetch->fetch.timeframe), GL_ADJUSTMENT_DEFAULT)));
     snprintf (part->bars.symbol, sizeof (part->bars.symbol), "%s", job->fetch->fetch.symbol);
     snprintf (part->bars.timeframe, sizeof (part->bars.timeframe), "%s",
               job->fetch->fetch.timeframe);

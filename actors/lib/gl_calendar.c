@@ -73,6 +73,7 @@ struct _gl_calendar_t {
     int64_t *closures;          //  Sorted days since the epoch
     size_t closure_count;
     size_t closure_capacity;
+    gl_grid_t grids [GL_TF_1W + 1];     //  grid in force per intraday timeframe
 };
 
 //  Well-known one-off full-day closures, shipped with every XNYS calendar.
@@ -636,6 +637,8 @@ gl_calendar_new (gl_calendar_kind_t kind)
     if (!self)
         return NULL;
     self->kind = kind;
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++)
+        self->grids [timeframe] = gl_calendar_default_grid ((gl_timeframe_t) timeframe);
     if (kind == GL_CALENDAR_XNYS
     && (s_zone_load (&self->zone) || gl_calendar_add_closures (self, s_known_closures)))
         gl_calendar_destroy (&self);
@@ -868,17 +871,23 @@ s_visit_run (s_visit_t *visit, int64_t start, int64_t step, int64_t end)
     return 0;
 }
 
-//  Intraday bars of XNYS sessions in [from, to).
+//  Intraday bars of XNYS sessions in [from, to). On the clock grid the
+//  first bar starts at the last wall-clock multiple of the length at or
+//  before the open (the open is 09:30 local on every session day, and no
+//  DST change falls between midnight and the open, so its distance from
+//  local midnight is the same every day).
 static int
-s_visit_sessions (gl_calendar_t *self, int64_t length, int64_t from, int64_t to,
-                  s_visit_t *visit)
+s_visit_sessions (gl_calendar_t *self, int64_t length, gl_grid_t grid, int64_t from,
+                  int64_t to, s_visit_t *visit)
 {
+    int64_t lead = grid == GL_GRID_CLOCK? (S_OPEN_MINUTE * 60) % length: 0;
     int64_t last = s_floor_div (to - 1, S_DAY_SECONDS);
     for (int64_t days = s_floor_div (from, S_DAY_SECONDS); days <= last; days++) {
         int64_t open, close;
         if (!s_day_session (self, days, &open, &close))
             continue;
-        int64_t start = open + s_ceil_multiple (from > open? from - open: 0, length);
+        int64_t first = open - lead;
+        int64_t start = first + s_ceil_multiple (from > first? from - first: 0, length);
         int rc = s_visit_run (visit, start, length, close < to? close: to);
         if (rc)
             return rc;
@@ -908,10 +917,15 @@ s_visit_days (gl_calendar_t *self, bool weekly, int64_t from, int64_t to, s_visi
 
 //  Dispatches a bar walk by calendar kind and timeframe; -1 on bad input.
 static int
-s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, int64_t from, int64_t to,
-         s_visit_t *visit)
+s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, gl_grid_t grid, int64_t from,
+         int64_t to, s_visit_t *visit)
 {
     int64_t length = gl_timeframe_seconds (timeframe);
+    if (gl_timeframe_is_intraday (timeframe) && grid != GL_GRID_SESSION && grid != GL_GRID_CLOCK) {
+        gl_log_warn ("calendar_query_rejected", "timeframe=%s grid=%d"
+                     " expected=\"session or clock\"", gl_timeframe_name (timeframe), (int) grid);
+        return -1;
+    }
     if (!self || length == 0 || from > to || from < S_FIRST_INSTANT || to > S_END_INSTANT) {
         gl_log_warn ("calendar_query_rejected", "timeframe=%s"
                  " from=%lld to=%lld expected=\"a calendar, a valid timeframe and"
@@ -923,28 +937,143 @@ s_visit (gl_calendar_t *self, gl_timeframe_t timeframe, int64_t from, int64_t to
         return s_visit_days (self, timeframe == GL_TF_1W, from, to, visit);
     if (self->kind == GL_CALENDAR_24X7)
         return s_visit_run (visit, s_ceil_multiple (from, length), length, to);
-    return s_visit_sessions (self, length, from, to, visit);
+    return s_visit_sessions (self, length, grid, from, to, visit);
 }
 
-//  Calls the callback per expected bar start in [from, to).
+//  Calls the callback per expected bar start in [from, to) on a grid.
+int
+gl_calendar_each_bar_on (gl_calendar_t *self, gl_timeframe_t timeframe, gl_grid_t grid,
+                         int64_t from_utc, int64_t to_utc,
+                         gl_calendar_bar_fn *callback, void *argument)
+{
+    if (!callback)
+        return -1;
+    s_visit_t visit = { callback, argument, 0 };
+    return s_visit (self, timeframe, grid, from_utc, to_utc, &visit);
+}
+
+//  Counts expected bar starts in [from, to) on a grid without visiting each.
+int64_t
+gl_calendar_count_bars_on (gl_calendar_t *self, gl_timeframe_t timeframe, gl_grid_t grid,
+                           int64_t from_utc, int64_t to_utc)
+{
+    s_visit_t visit = { NULL, NULL, 0 };
+    if (s_visit (self, timeframe, grid, from_utc, to_utc, &visit))
+        return -1;
+    return visit.count;
+}
+
+//  Calls the callback per expected bar start in [from, to) on the grid in force.
 int
 gl_calendar_each_bar (gl_calendar_t *self, gl_timeframe_t timeframe,
                       int64_t from_utc, int64_t to_utc,
                       gl_calendar_bar_fn *callback, void *argument)
 {
-    if (!callback)
-        return -1;
-    s_visit_t visit = { callback, argument, 0 };
-    return s_visit (self, timeframe, from_utc, to_utc, &visit);
+    return gl_calendar_each_bar_on (self, timeframe, gl_calendar_grid (self, timeframe),
+                                    from_utc, to_utc, callback, argument);
 }
 
-//  Counts expected bar starts in [from, to) without visiting each.
+//  Counts expected bar starts in [from, to) on the grid in force.
 int64_t
 gl_calendar_count_bars (gl_calendar_t *self, gl_timeframe_t timeframe,
                         int64_t from_utc, int64_t to_utc)
 {
-    s_visit_t visit = { NULL, NULL, 0 };
-    if (s_visit (self, timeframe, from_utc, to_utc, &visit))
+    return gl_calendar_count_bars_on (self, timeframe, gl_calendar_grid (self, timeframe),
+                                      from_utc, to_utc);
+}
+
+//  --------------------------------------------------------------------------
+//  Grids
+
+//  Names of the grids, by gl_grid_t.
+static const char *s_grid_names [] = { "invalid", "session", "clock" };
+
+//  Parses a grid name.
+gl_grid_t
+gl_calendar_grid_parse (const char *name)
+{
+    for (int grid = GL_GRID_SESSION; name && grid <= GL_GRID_CLOCK; grid++)
+        if (strcmp (s_grid_names [grid], name) == 0)
+            return (gl_grid_t) grid;
+    return GL_GRID_INVALID;
+}
+
+//  The grid's name.
+const char *
+gl_calendar_grid_name (gl_grid_t grid)
+{
+    return grid >= GL_GRID_SESSION && grid <= GL_GRID_CLOCK? s_grid_names [grid]: "invalid";
+}
+
+//  The grid a new calendar holds for a timeframe.
+gl_grid_t
+gl_calendar_default_grid (gl_timeframe_t timeframe)
+{
+    return gl_timeframe_is_intraday (timeframe)? GL_GRID_CLOCK: GL_GRID_INVALID;
+}
+
+//  True if both grids hold the same bars for the timeframe.
+bool
+gl_calendar_grids_agree (gl_timeframe_t timeframe, gl_grid_t one, gl_grid_t other)
+{
+    if (!gl_timeframe_is_intraday (timeframe) || one == GL_GRID_INVALID || other == GL_GRID_INVALID)
+        return false;
+    return one == other || (S_OPEN_MINUTE * 60) % gl_timeframe_seconds (timeframe) == 0;
+}
+
+//  Sets the grid in force for an intraday timeframe.
+int
+gl_calendar_set_grid (gl_calendar_t *self, gl_timeframe_t timeframe, gl_grid_t grid)
+{
+    if (!self || !gl_timeframe_is_intraday (timeframe)
+    || (grid != GL_GRID_SESSION && grid != GL_GRID_CLOCK)) {
+        gl_log_warn ("calendar_grid_rejected", "timeframe=%s grid=%s"
+                     " expected=\"an intraday timeframe and session or clock\"",
+                     gl_timeframe_name (timeframe), gl_calendar_grid_name (grid));
         return -1;
-    return visit.count;
+    }
+    self->grids [timeframe] = grid;
+    return 0;
+}
+
+//  Sets grids from "TF=GRID[,TF=GRID...]", all or none.
+int
+gl_calendar_set_grids (gl_calendar_t *self, const char *grids)
+{
+    if (!self || !grids)
+        return -1;
+    gl_grid_t wanted [GL_TF_1W + 1];
+    memcpy (wanted, self->grids, sizeof wanted);
+    const char *cursor = grids;
+    while (*cursor) {
+        char timeframe_name [8] = "", grid_name [16] = "";
+        int used = 0;
+        gl_timeframe_t timeframe = GL_TF_INVALID;
+        gl_grid_t grid = GL_GRID_INVALID;
+        if (sscanf (cursor, "%7[^=,]=%15[^,]%n", timeframe_name, grid_name, &used) == 2) {
+            timeframe = gl_timeframe_parse (timeframe_name);
+            grid = gl_calendar_grid_parse (grid_name);
+        }
+        if (!gl_timeframe_is_intraday (timeframe) || grid == GL_GRID_INVALID) {
+            gl_log_error ("calendar_grids_invalid", "grids=\"%s\""
+                          " expected=\"TF=GRID[,TF=GRID...] with TF 1m..4h and GRID"
+                          " session or clock\"", grids);
+            return -1;
+        }
+        wanted [timeframe] = grid;
+        cursor += used;
+        if (*cursor == ',')
+            cursor++;
+    }
+    memcpy (self->grids, wanted, sizeof wanted);
+    return 0;
+}
+
+//  The grid in force for a timeframe.
+gl_grid_t
+gl_calendar_grid (gl_calendar_t *self, gl_timeframe_t timeframe)
+{
+    if (!self || !gl_timeframe_is_intraday (timeframe))
+        return GL_GRID_INVALID;
+    return self->grids [timeframe];
 }

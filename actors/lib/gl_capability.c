@@ -4,6 +4,8 @@
 
 #define S_ALL_TIMEFRAMES ((1u << (GL_TF_1W + 1)) - 2)
 #define S_TIMEFRAME(timeframe) (1u << (timeframe))
+#define S_RAW (1u << GL_ADJUSTMENT_RAW)
+#define S_SPLIT (1u << GL_ADJUSTMENT_SPLIT)
 
 typedef struct {
     const char *name;
@@ -11,18 +13,24 @@ typedef struct {
     int64_t max_span_1m;        //  longest request span for 1m, 0: none
     int64_t max_span_intraday;  //  for every intraday timeframe, 0: none
     uint32_t page_max;
+    gl_grid_t grid;             //  where its intraday bars start
+    uint32_t intraday_bases;    //  bit (1 << gl_adjustment_t) per basis served
+    uint32_t daily_bases;       //  for 1d and 1w
 } s_capability_t;
 
 static const s_capability_t s_capabilities [GL_PROVIDER_COUNT + 1] = {
-    [GL_PROVIDER_POLYGON] = { "polygon", S_ALL_TIMEFRAMES, 0, 0, 50000 },
+    [GL_PROVIDER_POLYGON] = { "polygon", S_ALL_TIMEFRAMES, 0, 0, 50000, GL_GRID_CLOCK,
+                            S_RAW | S_SPLIT, S_RAW | S_SPLIT },
     [GL_PROVIDER_YAHOO] = { "yahoo", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
-                            7 * 86400, 0, 0 },
+                            7 * 86400, 0, 0, GL_GRID_SESSION, S_SPLIT, S_SPLIT },
     [GL_PROVIDER_TRADIER] = { "tradier", S_TIMEFRAME (GL_TF_1M) | S_TIMEFRAME (GL_TF_5M)
                               | S_TIMEFRAME (GL_TF_15M) | S_TIMEFRAME (GL_TF_1D)
-                              | S_TIMEFRAME (GL_TF_1W), 0, 0, 0 },
+                              | S_TIMEFRAME (GL_TF_1W), 0, 0, 0, GL_GRID_CLOCK,
+                              S_RAW, S_SPLIT },
     [GL_PROVIDER_FINNHUB] = { "finnhub", S_ALL_TIMEFRAMES & ~S_TIMEFRAME (GL_TF_4H),
-                              0, 30 * 86400, 0 },
-    [GL_PROVIDER_ALPACA] = { "alpaca", S_ALL_TIMEFRAMES, 0, 0, 10000 },
+                              0, 30 * 86400, 0, GL_GRID_CLOCK, S_RAW, S_SPLIT },
+    [GL_PROVIDER_ALPACA] = { "alpaca", S_ALL_TIMEFRAMES, 0, 0, 10000, GL_GRID_CLOCK,
+                           S_RAW | S_SPLIT, S_RAW | S_SPLIT },
 };
 
 //  The default routing orders: intraday history, then daily and weekly.
@@ -60,13 +68,83 @@ gl_capability_name (gl_provider_t provider)
     return capability? capability->name: "invalid";
 }
 
-//  True if the provider serves the timeframe.
+//  Names of the bases, by gl_adjustment_t.
+static const char *s_adjustment_names [] = { "invalid", "raw", "split" };
+
+//  Parses a basis name.
+gl_adjustment_t
+gl_capability_adjustment_parse (const char *name)
+{
+    for (int adjustment = GL_ADJUSTMENT_RAW; name && adjustment <= GL_ADJUSTMENT_SPLIT; adjustment++)
+        if (strcmp (s_adjustment_names [adjustment], name) == 0)
+            return (gl_adjustment_t) adjustment;
+    return GL_ADJUSTMENT_INVALID;
+}
+
+//  The basis's name.
+const char *
+gl_capability_adjustment_name (gl_adjustment_t adjustment)
+{
+    return adjustment >= GL_ADJUSTMENT_RAW && adjustment <= GL_ADJUSTMENT_SPLIT
+         ? s_adjustment_names [adjustment]: "invalid";
+}
+
+//  True if the provider serves the timeframe on the grid and basis.
+bool
+gl_capability_serves (gl_provider_t provider, gl_timeframe_t timeframe, gl_grid_t grid,
+                      gl_adjustment_t adjustment)
+{
+    const s_capability_t *capability = s_capability (provider);
+    if (!capability || gl_timeframe_seconds (timeframe) <= 0
+    || (capability->timeframes & S_TIMEFRAME (timeframe)) == 0
+    || adjustment < GL_ADJUSTMENT_RAW || adjustment > GL_ADJUSTMENT_SPLIT)
+        return false;
+    bool intraday = gl_timeframe_is_intraday (timeframe);
+    uint32_t bases = intraday? capability->intraday_bases: capability->daily_bases;
+    if ((bases & (1u << adjustment)) == 0)
+        return false;
+    return !intraday || gl_calendar_grids_agree (timeframe, capability->grid, grid);
+}
+
+//  The basis delivered when wanted is asked for.
+gl_adjustment_t
+gl_capability_adjustment (gl_provider_t provider, gl_timeframe_t timeframe,
+                          gl_adjustment_t wanted)
+{
+    const s_capability_t *capability = s_capability (provider);
+    if (!capability || gl_timeframe_seconds (timeframe) <= 0
+    || (capability->timeframes & S_TIMEFRAME (timeframe)) == 0)
+        return GL_ADJUSTMENT_INVALID;
+    uint32_t bases = gl_timeframe_is_intraday (timeframe)? capability->intraday_bases
+                                                         : capability->daily_bases;
+    if (wanted >= GL_ADJUSTMENT_RAW && wanted <= GL_ADJUSTMENT_SPLIT && (bases & (1u << wanted)))
+        return wanted;
+    return (bases & S_SPLIT)? GL_ADJUSTMENT_SPLIT: GL_ADJUSTMENT_RAW;
+}
+
+//  True if the provider has the timeframe on the default grid in any basis.
 bool
 gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe)
 {
+    return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
+                                 gl_capability_adjustment (provider, timeframe,
+                                                           GL_ADJUSTMENT_DEFAULT));
+}
+
+//  True if the provider serves the timeframe on the default grid and basis.
+bool
+gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
+                                 GL_ADJUSTMENT_DEFAULT);
+}
+
+//  The grid of the provider's intraday bars.
+gl_grid_t
+gl_capability_grid (gl_provider_t provider)
+{
     const s_capability_t *capability = s_capability (provider);
-    return capability && gl_timeframe_seconds (timeframe) > 0
-        && (capability->timeframes & S_TIMEFRAME (timeframe)) != 0;
+    return capability? capability->grid: GL_GRID_INVALID;
 }
 
 //  Longest span per request, 0 for none.
@@ -74,7 +152,8 @@ int64_t
 gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe)
 {
     const s_capability_t *capability = s_capability (provider);
-    if (!capability || !gl_capability_supports (provider, timeframe))
+    if (!capability || gl_timeframe_seconds (timeframe) <= 0
+    || (capability->timeframes & S_TIMEFRAME (timeframe)) == 0)
         return 0;
     if (timeframe == GL_TF_1M && capability->max_span_1m)
         return capability->max_span_1m;
@@ -101,7 +180,7 @@ gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t 
                            : sizeof s_route_daily / sizeof s_route_daily [0];
     size_t used = 0;
     for (size_t index = 0; index < count && used < size; index++)
-        if (gl_capability_supports (order [index], timeframe))
+        if (gl_capability_routable (order [index], timeframe))
             providers [used++] = order [index];
     return used;
 }

@@ -1,9 +1,11 @@
 /*  gl_capability — what each market-data provider can serve, as data:
     the providers gapless knows, which timeframes each serves, the longest
     range one request may cover, how many bars one page holds, and the
-    default routing order per timeframe (intraday history: Polygon, then
-    Alpaca, then Tradier timesales; daily and weekly: Yahoo, then Polygon,
-    then Tradier history).
+    bar grid and price basis of each, and the default routing order per
+    timeframe (intraday history: Polygon, then Alpaca, then Tradier
+    timesales; daily and weekly: Yahoo, then Polygon, then Tradier
+    history), of which only the providers routable for the default grid
+    and basis are used (Tradier timesales are raw, so not routed).
 
     The scheduler slices and routes with it, the fetcher's adapters build
     requests with it: one table, so the two never disagree. No state.
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gl_calendar.h"
 #include "gl_timeframe.h"
 
 typedef enum {
@@ -33,9 +36,56 @@ gl_provider_t gl_capability_parse_name (const char *name);
 //  The provider's name, or "invalid".
 const char *gl_capability_name (gl_provider_t provider);
 
-//  True if the provider serves bars of this timeframe (Tradier: 1m 5m 15m
-//  by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h).
+//  The price basis of bars: raw (as traded) or split-adjusted (prices
+//  divided, volumes multiplied by every later split; dividends not
+//  applied). gapless stores one basis, GL_ADJUSTMENT_DEFAULT (split: the
+//  one basis every provider can serve for daily bars, and Polygon and
+//  Alpaca for intraday), and asks each provider for it.
+typedef enum {
+    GL_ADJUSTMENT_INVALID = 0,
+    GL_ADJUSTMENT_RAW = 1,
+    GL_ADJUSTMENT_SPLIT = 2,
+} gl_adjustment_t;
+
+#define GL_ADJUSTMENT_DEFAULT GL_ADJUSTMENT_SPLIT
+
+//  Parses "raw" / "split"; GL_ADJUSTMENT_INVALID for anything else.
+gl_adjustment_t gl_capability_adjustment_parse (const char *name);
+
+//  The basis's name, or "invalid".
+const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
+
+//  True if the provider has bars of this timeframe on the default grid
+//  (gl_calendar_default_grid: the clock), in any basis: what a fetcher
+//  can fetch at all (it then names the basis it got, see
+//  gl_capability_adjustment).
 bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  True if the provider may be routed for this timeframe: it serves it on
+//  the default grid and in the basis gapless stores (GL_ADJUSTMENT_DEFAULT).
+bool gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe);
+
+//  The basis the provider delivers for the timeframe (on any grid) when
+//  asked for wanted: wanted if it serves that, else the one basis it has
+//  (Finnhub intraday and Tradier timesales: raw), GL_ADJUSTMENT_INVALID
+//  if it has no bars of the timeframe.
+gl_adjustment_t gl_capability_adjustment (gl_provider_t provider, gl_timeframe_t timeframe,
+                                          gl_adjustment_t wanted);
+
+//  True if the provider serves bars of this timeframe on this grid (for
+//  1d and 1w the grid is GL_GRID_INVALID and ignored) and basis. Tradier:
+//  1m 5m 15m by timesales, 1d 1w by history; Yahoo and Finnhub: no 4h.
+//  Polygon, Alpaca and Finnhub stamp intraday bars on the clock, Yahoo
+//  from the session open; a provider is never asked for the other grid's
+//  1h or 4h (its bars would all be off the grid, and gapless does not
+//  re-aggregate). Polygon (adjusted=) and Alpaca (adjustment=) serve
+//  either basis; Yahoo only split-adjusted; Tradier history and Finnhub
+//  daily split-adjusted, their intraday bars raw.
+bool gl_capability_serves (gl_provider_t provider, gl_timeframe_t timeframe, gl_grid_t grid,
+                           gl_adjustment_t adjustment);
+
+//  The grid the provider's intraday bars are stamped on.
+gl_grid_t gl_capability_grid (gl_provider_t provider);
 
 //  The longest range one request may cover, in seconds, or 0 for no limit
 //  (Yahoo 1m: 7 days; Finnhub intraday: 30 days).
@@ -46,7 +96,8 @@ int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe
 uint32_t gl_capability_page_max (gl_provider_t provider);
 
 //  Writes the default routing order for timeframe into providers (at most
-//  size entries, only providers that serve it). Returns how many.
+//  size entries, only providers that are routable for it).
+//  Returns how many.
 size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
 
 #endif

@@ -185,7 +185,7 @@ gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *li
         bool repeated = false;
         for (size_t index = 0; index < count; index++)
             repeated |= order [index] == provider;
-        if (!gl_capability_supports (provider, timeframe) || repeated || count == GL_PROVIDER_COUNT) {
+        if (!gl_capability_routable (provider, timeframe) || repeated || count == GL_PROVIDER_COUNT) {
             snprintf (error, 256, "%.40s: expected a provider serving %s, each once (polygon yahoo"
                       " tradier finnhub alpaca)", name, gl_timeframe_name (timeframe));
             return -1;
@@ -342,7 +342,7 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
     size_t count = 0;
     if (pin) {
         gl_provider_t pinned = gl_capability_parse_name (pin);
-        if (gl_capability_supports (pinned, timeframe))
+        if (gl_capability_routable (pinned, timeframe))
             allowed [count++] = pinned;
     }
     else

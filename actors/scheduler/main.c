@@ -577,9 +577,10 @@ s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
                                              : "the tier's symbols could not be read");
     else
     if (*enqueue->enqueue.provider
-    &&  !gl_capability_supports (gl_capability_parse_name (enqueue->enqueue.provider),
+    &&  !gl_capability_routable (gl_capability_parse_name (enqueue->enqueue.provider),
                                  gl_timeframe_parse (enqueue->enqueue.timeframe)))
-        s_reply_error (reply, "that provider does not serve that timeframe");
+        s_reply_error (reply, "that provider does not serve that timeframe on the grid"
+                              " and price basis gapless stores");
     if (reply->reply.ok) {
         gl_backlog_request_t request = {
             .symbols = tier_count > 0? (const char *const *) tier_symbols

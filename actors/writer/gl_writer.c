@@ -23,14 +23,15 @@
 #define S_TS_ENCODABLE_MAX (INT64_MAX / 1000000 + S_POSTGRES_EPOCH)
 
 #define S_COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, " \
-                  "vwap, trade_count, provisional"
+                  "vwap, trade_count, provisional, adjustment"
 #define S_VALUES(t) "(" t ".open, " t ".high, " t ".low, " t ".close, " t ".volume, " \
-                    t ".vwap, " t ".trade_count, " t ".provisional)"
+                    t ".vwap, " t ".trade_count, " t ".provisional, " t ".adjustment)"
 //  The stored row's columns a revision keeps, from table t, as old_*.
 #define S_OLD_VALUES(t) t ".open AS old_open, " t ".high AS old_high, " t ".low AS old_low, " \
                         t ".close AS old_close, " t ".volume AS old_volume, " \
                         t ".vwap AS old_vwap, " t ".trade_count AS old_trade_count, " \
-                        t ".as_of AS old_as_of, " t ".provisional AS old_provisional"
+                        t ".as_of AS old_as_of, " t ".provisional AS old_provisional, " \
+                        t ".adjustment AS old_adjustment"
 //  The replaced versions of a statement's rows, into bar_revisions: one
 //  row of parallel arrays per batch slice (array_agg sees the rows of a
 //  group in one order, so element i of each array is one version). A
@@ -39,11 +40,11 @@
 #define S_KEEP_REVISIONS(from) \
     "INSERT INTO bar_revisions (symbol, timeframe, provider, superseded_at, first_ts, last_ts," \
     "                           ts, open, high, low, close, volume, vwap, trade_count, as_of," \
-    "                           provisional)" \
+    "                           provisional, adjustment)" \
     " SELECT symbol, timeframe, provider, now(), min(ts), max(ts), array_agg(ts)," \
     "        array_agg(old_open), array_agg(old_high), array_agg(old_low), array_agg(old_close)," \
     "        array_agg(old_volume), array_agg(old_vwap), array_agg(old_trade_count)," \
-    "        array_agg(old_as_of), array_agg(old_provisional)" \
+    "        array_agg(old_as_of), array_agg(old_provisional), array_agg(old_adjustment)" \
     "   FROM " from " AND old_as_of < now()" \
     "  GROUP BY symbol, timeframe, provider, batch_slice"
 #define S_SAME_KEY(a, b) a ".symbol = " b ".symbol AND " a ".timeframe = " b ".timeframe" \
@@ -101,7 +102,7 @@ static const char *s_merge_sql =
     " u AS (UPDATE ohlc_bars b"
     "          SET open = j.open, high = j.high, low = j.low, close = j.close,"
     "              volume = j.volume, vwap = j.vwap, trade_count = j.trade_count,"
-    "              provisional = j.provisional, as_of = now()"
+    "              provisional = j.provisional, adjustment = j.adjustment, as_of = now()"
     "         FROM j WHERE b.ctid = j.old_ctid RETURNING 1),"
     " h AS (" S_KEEP_REVISIONS ("j WHERE old_ctid IS NOT NULL") "),"
     " i AS (INSERT INTO ohlc_bars AS b (" S_COLUMNS ")"
@@ -130,7 +131,7 @@ static const char *s_update_sql =
     " UPDATE ohlc_bars b"
     "    SET open = s.open, high = s.high, low = s.low, close = s.close,"
     "        volume = s.volume, vwap = s.vwap, trade_count = s.trade_count,"
-    "        provisional = s.provisional, as_of = now()"
+    "        provisional = s.provisional, adjustment = s.adjustment, as_of = now()"
     "   FROM writer_stage s, ohlc_bars o"
     "  WHERE " S_SAME_KEY ("b", "s") " AND o.ctid = b.ctid"
     "    AND (b.provisional OR NOT s.provisional)"
@@ -160,6 +161,7 @@ typedef struct {
     char provider [33];
     char symbol [GL_MSG_SYMBOL_MAX + 1];
     char timeframe [4];
+    char adjustment [6];            //  the price basis of every part
     gl_msg_t **parts;               //  held messages
     size_t part_count;
     uint32_t *seen;                 //  part numbers received, held or written
@@ -346,6 +348,7 @@ s_slice_new (gl_writer_t *self, const gl_msg_t *message)
     snprintf (slice->provider, sizeof (slice->provider), "%s", message->bars.provider);
     snprintf (slice->symbol, sizeof (slice->symbol), "%s", message->bars.symbol);
     snprintf (slice->timeframe, sizeof (slice->timeframe), "%s", message->bars.timeframe);
+    snprintf (slice->adjustment, sizeof (slice->adjustment), "%s", message->bars.adjustment);
     self->slices [self->slice_count++] = slice;
     return slice;
 }
@@ -373,8 +376,9 @@ s_part_conflict (const slice_t *slice, const gl_msg_t *message)
 {
     if (strcmp (slice->symbol, message->bars.symbol)
     ||  strcmp (slice->timeframe, message->bars.timeframe)
-    ||  strcmp (slice->provider, message->bars.provider))
-        return "symbol, timeframe or provider differ from the slice's earlier parts";
+    ||  strcmp (slice->provider, message->bars.provider)
+    ||  strcmp (slice->adjustment, message->bars.adjustment))
+        return "symbol, timeframe, provider or adjustment differ from the slice's earlier parts";
     uint32_t part = message->bars.part;
     if (slice->has_last && part > slice->last_part)
         return "part after the last part";
@@ -676,7 +680,7 @@ s_encode (gl_writer_t *self, size_t low, size_t high, bool staged)
     for (size_t index = low; index < high; index++) {
         const slice_t *slice = self->rows [index].slice;
         const gl_bar_t *bar = self->rows [index].bar;
-        s_put16 (self, staged? 13: 12);
+        s_put16 (self, staged? 14: 13);
         s_put_field (self, slice->symbol, (uint32_t) strlen (slice->symbol));
         s_put_field (self, slice->timeframe, (uint32_t) strlen (slice->timeframe));
         s_put_int64 (self, (bar->ts - S_POSTGRES_EPOCH) * 1000000);
@@ -696,6 +700,7 @@ s_encode (gl_writer_t *self, size_t low, size_t high, bool staged)
             s_put32 (self, UINT32_MAX);
         uint8_t provisional = bar->provisional;
         s_put_field (self, &provisional, 1);
+        s_put_field (self, slice->adjustment, (uint32_t) strlen (slice->adjustment));
         if (staged) {
             uint32_t batch_slice = htobe32 ((uint32_t) slice->batch_index);
             s_put_field (self, &batch_slice, 4);

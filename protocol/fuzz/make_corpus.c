@@ -91,6 +91,7 @@ s_build (gl_msg_type_t type)
             message->bars.run_id = 77;
             strcpy (message->bars.lease_token, "6f1c2a7e-3b4d-4c5e-8f90-a1b2c3d4e5f6");
             strcpy (message->bars.provider, "polygon");
+            strcpy (message->bars.adjustment, "split");
             strcpy (message->bars.symbol, "AAPL");
             strcpy (message->bars.timeframe, "1m");
             message->bars.last = true;

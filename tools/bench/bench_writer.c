@@ -218,6 +218,7 @@ s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
         snprintf (message->bars.lease_token, sizeof message->bars.lease_token, "%s",
                   PQgetvalue (claimed, slice, 1));
         snprintf (message->bars.provider, sizeof message->bars.provider, "polygon");
+        snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "split");
         snprintf (message->bars.symbol, sizeof message->bars.symbol, "BENCH");
         snprintf (message->bars.timeframe, sizeof message->bars.timeframe, "1m");
         message->bars.last = true;

@@ -196,6 +196,10 @@ s_answer (gl_simrequest_t *request, bool empty, gl_simresponse_t *response)
         s_error (response, 422, 42210000, "range too large for the sim: at most 500000 bars");
         return;
     }
+    //  adjustment defaults to raw: raw prices jump at a configured split.
+    const char *adjustment = gl_simrequest_query (request, "adjustment");
+    if (!adjustment || strcmp (adjustment, "raw") == 0)
+        gl_simbars_unsplit (gl_simrequest_option (request, "splits", ""), query.symbol, bars, count);
     s_render (request, &query, bars, count, response);
     free (bars);
 }

@@ -7,6 +7,7 @@
     two-decimal numbers.
 */
 #include "gl_simbars.h"
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -118,22 +119,83 @@ s_collect (int64_t start, void *argument)
 }
 
 int
-gl_simbars_generate (gl_calendar_t *calendar, const char *symbol,
-                     gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
-                     gl_simbar_t **bars_p, size_t *count_p)
+gl_simbars_generate_on (gl_calendar_t *calendar, gl_grid_t grid, const char *symbol,
+                        gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
+                        gl_simbar_t **bars_p, size_t *count_p)
 {
     s_collector_t collector = { symbol, timeframe, NULL, 0, 0 };
     *bars_p = NULL;
     *count_p = 0;
     if (from_utc >= to_utc)
         return from_utc == to_utc? 0: -1;
-    if (gl_calendar_each_bar (calendar, timeframe, from_utc, to_utc,
-                              s_collect, &collector) != 0) {
+    if (gl_calendar_each_bar_on (calendar, timeframe, grid, from_utc, to_utc,
+                                 s_collect, &collector) != 0) {
         free (collector.bars);
         return -1;
     }
     *bars_p = collector.bars;
     *count_p = collector.count;
+    return 0;
+}
+
+int
+gl_simbars_generate (gl_calendar_t *calendar, const char *symbol,
+                     gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
+                     gl_simbar_t **bars_p, size_t *count_p)
+{
+    return gl_simbars_generate_on (calendar, gl_calendar_grid (calendar, timeframe), symbol,
+                                   timeframe, from_utc, to_utc, bars_p, count_p);
+}
+
+gl_grid_t
+gl_simbars_grid (gl_simbars_stamp_t convention)
+{
+    return convention == GL_SIMBARS_SESSION_OPEN? GL_GRID_SESSION: GL_GRID_CLOCK;
+}
+
+//  Parses one "SYMBOL:YYYY-MM-DD:RATIO" at text; returns the position after
+//  it or NULL. Stores the symbol, the split date (00:00 UTC) and ratio.
+static const char *
+s_parse_split (const char *text, char *symbol, int64_t *date, int64_t *ratio)
+{
+    int year, month, day, used = 0;
+    long long parsed_ratio;
+    if (sscanf (text, "%16[^:,]:%4d-%2d-%2d:%lld%n", symbol, &year, &month, &day,
+                &parsed_ratio, &used) != 5 || parsed_ratio < 1 || parsed_ratio > 1000
+    ||  month < 1 || month > 12 || day < 1 || day > 31)
+        return NULL;
+    *date = gl_calendar_date_utc (year, month, day);
+    *ratio = parsed_ratio;
+    return text + used;
+}
+
+int
+gl_simbars_unsplit (const char *splits, const char *symbol, gl_simbar_t *bars, size_t count)
+{
+    //  Validate everything first, so a bad text changes nothing.
+    for (int pass = 0; pass < 2; pass++) {
+        const char *cursor = splits? splits: "";
+        while (*cursor) {
+            char split_symbol [GL_SIMBARS_SYMBOL_MAX + 1] = "";
+            int64_t date, ratio;
+            cursor = s_parse_split (cursor, split_symbol, &date, &ratio);
+            if (!cursor || (*cursor && *cursor != ','))
+                return -1;
+            if (*cursor == ',')
+                cursor++;
+            if (pass == 0 || strcmp (split_symbol, symbol) != 0)
+                continue;
+            for (size_t index = 0; index < count; index++)
+                if (bars [index].start < date) {
+                    bars [index].open *= ratio;
+                    bars [index].high *= ratio;
+                    bars [index].low *= ratio;
+                    bars [index].close *= ratio;
+                    bars [index].vwap *= ratio;
+                    bars [index].volume /= ratio;
+                }
+        }
+    }
     return 0;
 }
 

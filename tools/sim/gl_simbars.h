@@ -3,8 +3,10 @@
 
     Any test can compute exactly which bars a provider rendered by the sim
     holds, and so exactly what must end up in PostgreSQL. Bar starts follow
-    the gl_calendar convention (intraday: session open + k * length; 1d:
-    the session date at 00:00 UTC; 1w: the Monday at 00:00 UTC). Prices are
+    the gl_calendar convention (intraday: on a grid, the clock or the
+    session open, see gl_calendar.h; 1d: the session date at 00:00 UTC;
+    1w: the Monday at 00:00 UTC). Each provider is served on its own grid
+    (gl_simbars_grid), whatever grid gapless has in force. Prices are
     whole cents (two decimals), low <= open, close <= high, volume > 0.
     The server's seed does not change bars; it only drives faults.
 */
@@ -43,6 +45,22 @@ int gl_simbars_generate (gl_calendar_t *calendar, const char *symbol,
                          gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
                          gl_simbar_t **bars_p, size_t *count_p);
 
+//  As gl_simbars_generate, on the given grid rather than the one in force.
+int gl_simbars_generate_on (gl_calendar_t *calendar, gl_grid_t grid, const char *symbol,
+                            gl_timeframe_t timeframe, int64_t from_utc, int64_t to_utc,
+                            gl_simbar_t **bars_p, size_t *count_p);
+
+//  Splits the sim serves, from a provider section's "splits" setting:
+//  "SYMBOL:YYYY-MM-DD:RATIO[,...]" (RATIO new shares for one old, in
+//  effect from that date's session). The generated bars are the
+//  split-adjusted series (continuous across a split); raw bars before the
+//  split date have prices times RATIO and volume divided by RATIO (whole
+//  shares, rounded down), so raw prices jump at the split and adjusted
+//  ones do not. Turns bars [0, count) of symbol into raw bars for every
+//  split of symbol in splits (NULL or "": none). Returns 0, or -1 for a
+//  malformed splits text (bars unchanged).
+int gl_simbars_unsplit (const char *splits, const char *symbol, gl_simbar_t *bars, size_t count);
+
 //  Salt of the coin that decides which Yahoo bars come as nulls.
 #define GL_SIMBARS_SALT_YAHOO_NULL 0x59414844ULL
 
@@ -67,6 +85,10 @@ typedef enum {
     GL_SIMBARS_NEW_YORK_MIDNIGHT,   //  00:00 America/New_York of that date (Polygon, Alpaca)
     GL_SIMBARS_SESSION_OPEN,        //  the first session's open in the bar (Yahoo)
 } gl_simbars_stamp_t;
+
+//  The intraday grid of a provider stamping by convention: the session for
+//  Yahoo (GL_SIMBARS_SESSION_OPEN), the clock for every other.
+gl_grid_t gl_simbars_grid (gl_simbars_stamp_t convention);
 
 //  The instant a provider with the given convention stamps the bar with.
 int64_t gl_simbars_stamp (gl_calendar_t *calendar, gl_simbars_stamp_t convention,

@@ -85,6 +85,9 @@ s_answer (gl_simrequest_t *request, bool empty, gl_simresponse_t *response)
         s_error (response, 422, "Range too large for the sim: at most 500000 bars");
         return;
     }
+    //  Intraday bars are unadjusted: raw prices jump at a configured split.
+    if (gl_timeframe_is_intraday (timeframe))
+        gl_simbars_unsplit (gl_simrequest_option (request, "splits", ""), symbol, bars, count);
     gl_simtext_t *body = response->body;
     response->status = 200;
     response->content_type = "application/json; charset=utf-8";

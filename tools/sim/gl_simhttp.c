@@ -114,7 +114,8 @@ gl_simwindow_bars (gl_simwindow_t *window, gl_simrequest_t *request, const char 
         return -1;
     gl_simbar_t *bars;
     size_t count;
-    if (gl_simbars_generate (request->calendar, symbol, timeframe, from, to, &bars, &count) != 0)
+    if (gl_simbars_generate_on (request->calendar, gl_simbars_grid (convention), symbol,
+                                timeframe, from, to, &bars, &count) != 0)
         return -1;
     size_t kept = 0;
     for (size_t index = 0; index < count; index++) {

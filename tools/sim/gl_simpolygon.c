@@ -244,6 +244,9 @@ s_answer (gl_simrequest_t *request, bool empty, gl_simresponse_t *response)
                  "Range too large for the sim: at most 500000 bars");
         return;
     }
+    //  adjusted=false: raw prices, which jump at a configured split.
+    if (!query.adjusted)
+        gl_simbars_unsplit (gl_simrequest_option (request, "splits", ""), query.symbol, bars, count);
     s_render (request, &query, bars, count, response);
     free (bars);
 }

@@ -220,6 +220,9 @@ s_answer (gl_simrequest_t *request, bool empty, gl_simresponse_t *response)
         s_error (response, 400, "Bad Request: range too large for the sim (at most 500000 bars)");
         return;
     }
+    //  Timesales are trade prints, raw: their prices jump at a configured split.
+    if (query.timesales)
+        gl_simbars_unsplit (gl_simrequest_option (request, "splits", ""), query.symbol, bars, count);
     //  Timesales bounds are New York local times: keep bars whose local
     //  start lies inside them.
     size_t kept = 0;
