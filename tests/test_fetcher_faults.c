@@ -15,7 +15,10 @@
       refused more than max_refusals times, then fails rate_limited,
       retryable with a retry-after;
     - the breaker opens on the slow-call rate alone: slow answers that
-      succeed still open it, and the next FETCH is refused breaker_open.
+      succeed still open it, and the next FETCH is refused breaker_open;
+    - dropped keep-alive connections: libcurl would resend the request on
+      a new connection behind the rate limiter's back; with the sim's
+      limit equal to the fetcher's, no request arrives over it.
 */
 #include "test_fetcher_peers.h"
 
@@ -23,7 +26,7 @@
 #define DAY 86400
 #define PROVIDERS 5
 #define NO_FAULTS "/admin/faults?provider=all&server_error=0&hang=0&slow=0&truncate=0" \
-                  "&invalid_json=0&empty=0"
+                  "&invalid_json=0&empty=0&drop=0"
 
 static const char *s_providers [] = { "polygon", "alpaca", "finnhub", "yahoo", "tradier" };
 static const char *s_keys [] = { "pk", "AKID", "fk", "", "tk" };
@@ -248,6 +251,54 @@ s_test_slow_calls (gl_simclient_t *sim)
     GL_CHECK (peers_fetcher_stop (fetcher));
 }
 
+//  The sim drops a third of the answers' connections, at a limit equal
+//  to the fetcher's own: every request that reaches it was counted by the
+//  fetcher's limiter first (libcurl's resend on a new connection is
+//  refused and paced again), so none arrives over the limit.
+static void
+s_test_dropped_connections (void)
+{
+    peers_runs_clear ();
+    gl_simclient_t *sim = gl_simclient_new (
+        "sim\n    polygon\n        limits = \"4/1s\"\n        abuse = \"1000/60s\"\n"
+        "        keys\n            default = \"pk\"\n"
+        "        faults\n            drop = 0.3\n", NULL);
+    GL_CHECK (sim != NULL);
+    if (!sim)
+        return;
+    s_setenv ("polygon", "base_url", gl_simclient_url (sim, "polygon"));
+    s_setenv ("polygon", "limits", "4/1s");
+    s_setenv ("polygon", "concurrency", "2");
+    s_setenv ("polygon", "breaker/window", "100");
+    s_setenv ("polygon", "breaker/minimum_calls", "100");
+    pid_t fetcher = peers_fetcher_start ("polygon", "dropped");
+    int runs = 24;
+    for (uint64_t run = 1; run <= (uint64_t) runs; run++)
+        peers_fetch ("polygon", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    GL_CHECK (peers_wait_for (peers_answers == runs, 60000));
+    int delivered = 0, failed = 0;
+    for (int run = 1; run <= runs; run++) {
+        delivered += peers_runs [run].last && peers_runs [run].bar_count == 5;
+        failed += peers_runs [run].failed [0] != 0;
+        if (peers_runs [run].failed [0])
+            GL_CHECK (peers_runs [run].retryable);
+    }
+    peers_audit_t audit = peers_sim_audit (sim, "polygon", "default", "0");
+    printf ("dropped: delivered=%d failed=%d requests=%ld dropped=%ld over_limit=%ld "
+            "peak=%ld\n", delivered, failed, audit.total, audit.with_status,
+            audit.over_limit, audit.peak);
+    GL_CHECK_INT (delivered + failed, runs);
+    GL_CHECK (audit.with_status >= 4);
+    GL_CHECK_INT (audit.over_limit, 0);
+    GL_CHECK (audit.peak <= 4);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    GL_CHECK_INT (gl_simclient_stop (sim), 0);
+    gl_simclient_destroy (&sim);
+    s_setenv ("polygon", "limits", "100/1s");
+    s_setenv ("polygon", "concurrency", NULL);
+}
+
 int
 main (void)
 {
@@ -269,6 +320,7 @@ main (void)
         s_test_auth (sim);
         s_test_rate_limited ();
         s_test_slow_calls (sim);
+        s_test_dropped_connections ();
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);
     }

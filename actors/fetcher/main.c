@@ -61,6 +61,7 @@ typedef struct _job_t {
     size_t bars_total;
     bool saw_no_data;
     uint32_t refusals;          //  429s met by this job
+    uint32_t resends;           //  requests sent again after a dropped connection
     bool in_flight;
     bool abandoned;             //  answered FAILED while a request was in flight
     bool parts_at_risk;         //  parts went out before the broker was lost
@@ -429,6 +430,23 @@ s_handle_transport_error (self_t *self, job_t *job, const gl_http_response_t *re
     s_job_fail (self, job, error_class, true, 0, response->error);
 }
 
+//  A kept-alive connection closed without an answer, and gl_http refused
+//  libcurl's own resend (the limiter had counted one request): the same
+//  request goes again when paced, counted like any other, up to
+//  max_refusals times; then the job fails as a broken connection.
+static void
+s_handle_resend_refused (self_t *self, job_t *job, const gl_http_response_t *response)
+{
+    gl_log_info ("request_dropped", "run_id=%" PRIu64 " resends=%u reason=\"%s\"",
+                 job->fetch->fetch.run_id, job->resends, response->error);
+    if (++job->resends > (uint32_t) self->max_refusals) {
+        s_handle_transport_error (self, job, response);
+        return;
+    }
+    gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, response->elapsed_ms,
+                       s_now ());
+}
+
 //  Applies what the provider said about its limit (counters, 429).
 static void
 s_learn_limit (self_t *self, const gl_provider_result_t *result)
@@ -519,6 +537,9 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
                            s_now ());
         s_job_end (self, job);
     }
+    else
+    if (response->resend_refused)
+        s_handle_resend_refused (self, job, response);
     else
     if (response->curl_code != 0)
         s_handle_transport_error (self, job, response);
