@@ -15,9 +15,13 @@
     run's writer leaving, fails the run retryable. Breaker changes
     and a periodic health summary go to `ops` as EVENT messages.
 
-    Credit is manual: the broker hands this instance at most `credit` jobs
-    at a time, and one more each time a job ends, so queued work waits in
-    the broker where any fetcher of the service can take it. An instance
+    Credit is manual and sized by pacing: the instance holds (or has
+    coming) the jobs with a request in flight plus what its share lets it
+    start now, at least one while it has a share, never more than
+    `credit`; the credit of an ended job is given back only within that,
+    and the rest as the windows free room. So queued work waits in the
+    broker for whichever fetcher of the service can start it, and at the
+    end of a batch no instance sits on leftovers while another idles. An instance
     the membership leaves without a share (more fetchers than a rule's N)
     gives every waiting job back at once (FAILED rate_limited, retryable)
     and keeps back the credit of each job that ends until it has a share
@@ -108,7 +112,8 @@ typedef struct {
     bool membership_known;      //  a MEMBERSHIP came since registering
     char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
     size_t writer_count;        //  0: unknown or none, parts go to the service
-    uint32_t withheld;          //  credit kept back while there is no share
+    uint32_t credit_max;        //  the configured credit: the most jobs held or coming
+    uint32_t withheld;          //  credit of ended jobs not given back yet
     gl_msg_t *held [HELD_MAX];  //  FAILED answers waiting for a registration
     size_t held_count;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
@@ -129,6 +134,9 @@ s_now (void)
 }
 
 static void s_pump (self_t *self);
+static void s_pump_requests (self_t *self);
+static void s_pump_later (self_t *self, int64_t at);
+static void s_credit_update (self_t *self);
 
 //  True when the latest MEMBERSHIP leaves this instance no share of some
 //  rule even once every transition is over: more fetchers than the rule's
@@ -205,10 +213,8 @@ s_job_end (self_t *self, job_t *job)
     free (job->windows);
     free (job->continuation);
     free (job);
-    if (s_no_share (self))
-        self->withheld++;       //  no more work while it could not start it
-    else
-        gl_actor_credit (self->actor, 1);
+    self->withheld++;
+    s_credit_update (self);
 }
 
 //  Sends FAILED for a run to the scheduler, and remembers the run as
@@ -779,9 +785,51 @@ s_pump_later (self_t *self, int64_t at)
                  s_on_pump_timer, self);
 }
 
-//  Starts as many requests as pacing, the breaker and concurrency allow.
+//  How many jobs this instance should hold or have coming: those with a
+//  request in flight, plus what pacing lets it start now (the free room
+//  of its tightest rule), at most the configured credit; none without a
+//  share. The rest of the queue waits at the broker for whichever
+//  instance has room (SPEC 5.7).
+static uint32_t
+s_credit_target (self_t *self)
+{
+    if (s_no_share (self))
+        return 0;
+    uint64_t target = (uint64_t) self->in_flight + gl_ratelimit_room (self->ratelimit, s_now ());
+    return target < self->credit_max? (uint32_t) target: self->credit_max;
+}
+
+//  Gives back withheld credit up to the target: as requests leave and
+//  the windows free room, the broker may hand this instance more. While
+//  credit is kept back with no room at all, a wake-up is armed for when
+//  pacing frees some (room only shrinks by sends, which pump again).
+static void
+s_credit_update (self_t *self)
+{
+    uint32_t target = s_credit_target (self);
+    int64_t now = s_now ();
+    if (self->withheld > 0 && !s_no_share (self) && gl_ratelimit_room (self->ratelimit, now) == 0)
+        s_pump_later (self, gl_ratelimit_next (self->ratelimit, now));
+    uint32_t outstanding = self->credit_max - self->withheld;
+    if (outstanding >= target || self->withheld == 0)
+        return;
+    uint32_t give = target - outstanding < self->withheld? target - outstanding: self->withheld;
+    if (gl_actor_credit (self->actor, give) == 0)
+        self->withheld -= give;
+}
+
+//  Starts as many requests as pacing, the breaker and concurrency allow,
+//  then sizes the credit by what is left to start.
 static void
 s_pump (self_t *self)
+{
+    s_pump_requests (self);
+    s_credit_update (self);
+}
+
+//  Starts as many requests as pacing, the breaker and concurrency allow.
+static void
+s_pump_requests (self_t *self)
 {
     if (s_ban_remaining (self) > 0) {
         s_fail_banned (self);
@@ -1154,11 +1202,6 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     self->membership_known = true;
     if (s_no_share (self))
         s_give_back_waiting (self);
-    else
-    if (self->withheld) {
-        gl_actor_credit (self->actor, self->withheld);
-        self->withheld = 0;
-    }
     s_pump (self);
 }
 
@@ -1454,6 +1497,7 @@ main (int argc, char **argv)
     actor_options.endpoint = gl_config_get (self.config, "actor/broker", "tcp://127.0.0.1:5570");
     actor_options.service = self.service;
     actor_options.credit = (uint32_t) credit;
+    self.credit_max = (uint32_t) credit;
     actor_options.heartbeat_ms = (uint32_t) heartbeat_ms;
     self.actor = gl_actor_new (&actor_options);
     if (!self.actor || s_setup (&self, error) != 0) {
