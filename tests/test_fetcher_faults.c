@@ -22,6 +22,8 @@
       that sees it tells its sibling and ops (EVENT provider_banned), and
       both answer every slice rate_limited, retryable, with no request
       reaching the sim until the ban is over;
+    - replaced: a second fetcher registering the same instance replaces
+      the first, which exits non-zero rather than fight for the address;
     - dropped keep-alive connections: libcurl would resend the request on
       a new connection behind the rate limiter's back; with the sim's
       limit equal to the fetcher's, no request arrives over it.
@@ -338,6 +340,26 @@ s_test_ban (void)
     s_setenv ("polygon", "concurrency", NULL);
 }
 
+//  A second fetcher with the same instance id replaces the first at the
+//  broker: the first exits 1, the second goes on.
+static void
+s_test_replaced (gl_simclient_t *sim)
+{
+    s_setenv ("polygon", "base_url", gl_simclient_url (sim, "polygon"));
+    pid_t first = peers_fetcher_start_logged ("polygon", "twin", "fetcher_twin_1.log");
+    GL_CHECK (peers_wait_for (peers_log_count ("fetcher_twin_1.log", "members=1") > 0, 10000));
+    pid_t second = peers_fetcher_start_logged ("polygon", "twin", "fetcher_twin_2.log");
+    int status = -1;
+    pid_t reaped = 0;           //  waitpid reaps once: remember it
+    GL_CHECK (peers_wait_for (reaped == first
+                           || (reaped = waitpid (first, &status, WNOHANG)) == first, 10000));
+    printf ("replaced: first exited=%d code=%d\n", WIFEXITED (status),
+            WIFEXITED (status)? WEXITSTATUS (status): -1);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    GL_CHECK (peers_alive (second));
+    GL_CHECK (peers_fetcher_stop (second));
+}
+
 //  The sim drops a third of the answers' connections, at a limit equal
 //  to the fetcher's own: every request that reaches it was counted by the
 //  fetcher's limiter first (libcurl's resend on a new connection is
@@ -407,6 +429,7 @@ main (void)
         s_test_auth (sim);
         s_test_rate_limited ();
         s_test_slow_calls (sim);
+        s_test_replaced (sim);
         s_test_dropped_connections ();
         s_test_ban ();
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
