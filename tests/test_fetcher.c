@@ -205,6 +205,69 @@ s_test_breaker (gl_simclient_t *sim)
     unsetenv ("GAPLESS_FETCHER_POLYGON_CONCURRENCY");
 }
 
+//  How many of runs 1..jobs delivered their last part.
+static int
+s_delivered (int jobs)
+{
+    int delivered = 0;
+    for (int run = 1; run <= jobs; run++)
+        delivered += peers_runs [run].last;
+    return delivered;
+}
+
+//  Four fetchers share "5/2s" (shares 2, 1, 1, 1) with their default
+//  credit. Each holds only what it can start, so the queue waits at the
+//  broker for whichever has room: the slices are answered in proportion
+//  to the shares (16, 8, 8, 8 of 40 in eight windows). Holding a full
+//  credit each, they were dealt 10 each, and the share-1 fetchers needed
+//  two windows more while the first idled. (The first 8 each are dealt
+//  at once whatever: the initial credit, before any job ends.)
+static void
+s_test_tail (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    enum { FETCHERS = 4, JOBS = 40 };
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "5/2s", 1);
+    pid_t pids [FETCHERS];
+    char logs [FETCHERS][32];
+    for (int index = 0; index < FETCHERS; index++) {
+        char instance [16];
+        snprintf (instance, sizeof (instance), "tail%d", index);
+        snprintf (logs [index], sizeof (logs [index]), "fetcher_tail%d.log", index);
+        pids [index] = peers_fetcher_start_logged ("polygon", instance, logs [index]);
+    }
+    for (int index = 0; index < FETCHERS; index++)
+        GL_CHECK (peers_wait_for (peers_log_count (logs [index], "members=4") > 0, 10000));
+    //  Past every share transition: one window and the guard.
+    int64_t settled = gl_test_now_ms () + WINDOW_MS + 100;
+    peers_wait_for (gl_test_now_ms () >= settled, WINDOW_MS + 200);
+    for (int index = 0; index < JOBS; index++)
+        s_fetch ((uint64_t) index + 1, "AAPL", "1d", MONDAY, MONDAY + 5 * DAY);
+    //  Answers are counted by run: a late one of the test before may come.
+    GL_CHECK (peers_wait_for (s_delivered (JOBS) == JOBS, 60000));
+    int answered [FETCHERS] = { 0 };
+    for (int run = 1; run <= JOBS; run++)
+        for (int index = 0; index < FETCHERS; index++) {
+            char instance [16];
+            snprintf (instance, sizeof (instance), "tail%d", index);
+            answered [index] += strcmp (peers_runs [run].instance, instance) == 0
+                             && peers_runs [run].last;
+        }
+    peers_audit_t audit = peers_sim_audit (sim, "polygon", "default", "200");
+    printf ("tail: answered=%d,%d,%d,%d over_limit=%ld peak=%ld\n", answered [0], answered [1],
+            answered [2], answered [3], audit.over_limit, audit.peak);
+    GL_CHECK_INT (answered [0] + answered [1] + answered [2] + answered [3], JOBS);
+    GL_CHECK_INT (audit.over_limit, 0);
+    //  Eight windows: no share-1 fetcher had more than 8 windows' worth.
+    GL_CHECK (answered [1] <= 8 && answered [2] <= 8 && answered [3] <= 8);
+    for (int index = 0; index < FETCHERS; index++) {
+        int status = gl_process_stop (pids [index], SIGTERM);
+        GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    }
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "10/2s", 1);
+}
+
 int
 main (void)
 {
@@ -224,6 +287,7 @@ main (void)
         s_test_sharing (sim, 1, 40, false);
         s_test_sharing (sim, 2, 40, false);
         s_test_sharing (sim, 4, 100, true);
+        s_test_tail (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);
     }

@@ -15,7 +15,18 @@
       refused more than max_refusals times, then fails rate_limited,
       retryable with a retry-after;
     - the breaker opens on the slow-call rate alone: slow answers that
-      succeed still open it, and the next FETCH is refused breaker_open.
+      succeed still open it, and the next FETCH is refused breaker_open;
+    - auth holds: after a refused key, further FETCHes are answered auth
+      at once, with no request;
+    - a ban (403 with Retry-After) is "not now", not auth: the fetcher
+      that sees it tells its sibling and ops (EVENT provider_banned), and
+      both answer every slice rate_limited, retryable, with no request
+      reaching the sim until the ban is over;
+    - replaced: a second fetcher registering the same instance replaces
+      the first, which exits non-zero rather than fight for the address;
+    - dropped keep-alive connections: libcurl would resend the request on
+      a new connection behind the rate limiter's back; with the sim's
+      limit equal to the fetcher's, no request arrives over it.
 */
 #include "test_fetcher_peers.h"
 
@@ -23,7 +34,7 @@
 #define DAY 86400
 #define PROVIDERS 5
 #define NO_FAULTS "/admin/faults?provider=all&server_error=0&hang=0&slow=0&truncate=0" \
-                  "&invalid_json=0&empty=0"
+                  "&invalid_json=0&empty=0&drop=0"
 
 static const char *s_providers [] = { "polygon", "alpaca", "finnhub", "yahoo", "tradier" };
 static const char *s_keys [] = { "pk", "AKID", "fk", "", "tk" };
@@ -164,9 +175,19 @@ s_test_auth (gl_simclient_t *sim)
         s_setenv (s_providers [index], "key", "wrong-key");
     s_start_all (fetchers, "badkey");
     GL_CHECK (s_fetch_all (1));
+    peers_audit_t before = peers_sim_audit (sim, "polygon", "unknown", "401");
+    //  Within the hold, the same fetchers answer auth without a request.
+    GL_CHECK (s_fetch_all (1 + PROVIDERS));
+    peers_audit_t after = peers_sim_audit (sim, "polygon", "unknown", "401");
+    printf ("auth: polygon requests before=%ld after=%ld\n", before.total, after.total);
+    GL_CHECK (before.total >= 1);
+    GL_CHECK_INT (after.total, before.total);
     for (size_t index = 0; index < PROVIDERS; index++) {
-        if (strcmp (s_providers [index], "yahoo") != 0)
+        if (strcmp (s_providers [index], "yahoo") != 0) {
             GL_CHECK_STR (peers_runs [index + 1].failed, "auth");
+            GL_CHECK_STR (peers_runs [index + 1 + PROVIDERS].failed, "auth");
+            GL_CHECK (!peers_runs [index + 1 + PROVIDERS].retryable);
+        }
         s_setenv (s_providers [index], "key", s_keys [index]);
     }
     s_stop_all (fetchers);
@@ -248,6 +269,145 @@ s_test_slow_calls (gl_simclient_t *sim)
     GL_CHECK (peers_fetcher_stop (fetcher));
 }
 
+//  Two fetchers share a key whose sim limit is a tenth of theirs: 429s,
+//  then a ban (403 with Retry-After). The fetcher that sees it tells its
+//  sibling and ops; every slice is answered retryable (rate_limited
+//  while banned, no attempt spent), and during the ban FETCHes to either
+//  fetcher send nothing to the sim.
+static void
+s_test_ban (void)
+{
+    peers_runs_clear ();
+    gl_simclient_t *sim = gl_simclient_new (
+        "sim\n    polygon\n        limits = \"2/1s\"\n        abuse = \"1/60s\"\n"
+        "        ban_s = 30\n        keys\n            default = \"pk\"\n", NULL);
+    GL_CHECK (sim != NULL);
+    if (!sim)
+        return;
+    s_setenv ("polygon", "base_url", gl_simclient_url (sim, "polygon"));
+    s_setenv ("polygon", "limits", "20/1s");
+    s_setenv ("polygon", "concurrency", "1");
+    s_setenv ("polygon", "breaker/window", "100");
+    s_setenv ("polygon", "breaker/minimum_calls", "100");
+    pid_t first = peers_fetcher_start_logged ("polygon", "ban-a", "fetcher_ban_a.log");
+    pid_t second = peers_fetcher_start_logged ("polygon", "ban-b", "fetcher_ban_b.log");
+    //  Both members, so each knows the other before work comes.
+    GL_CHECK (peers_wait_for (peers_log_count ("fetcher_ban_a.log", "members=2") > 0
+                           && peers_log_count ("fetcher_ban_b.log", "members=2") > 0, 10000));
+    int runs = 10;
+    for (uint64_t run = 1; run <= (uint64_t) runs; run++)
+        peers_fetch ("polygon", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    GL_CHECK (peers_wait_for (peers_answers == runs && peers_bans_heard > 0, 20000));
+    peers_audit_t banned = peers_sim_audit (sim, "polygon", "default", "403");
+    //  During the ban: slices to the service reach both fetchers.
+    for (uint64_t run = (uint64_t) runs + 1; run <= (uint64_t) (2 * runs); run++)
+        peers_fetch ("polygon", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    GL_CHECK (peers_wait_for (peers_answers == 2 * runs, 10000));
+    peers_audit_t after = peers_sim_audit (sim, "polygon", "default", "403");
+    int delivered = 0, limited = 0, lasting = 0, by_second = 0;
+    for (int run = 1; run <= 2 * runs; run++) {
+        peers_run_t *result = &peers_runs [run];
+        delivered += result->last;
+        if (result->failed [0]) {
+            GL_CHECK_STR (result->failed, "rate_limited");
+            GL_CHECK (result->retryable);
+            limited++;
+        }
+        if (run > runs) {
+            lasting += result->retry_after_ms >= 20000;
+            by_second += strcmp (result->instance, "ban-b") == 0;
+        }
+    }
+    int heard = peers_log_count ("fetcher_ban_a.log", "event=ban_heard")
+              + peers_log_count ("fetcher_ban_b.log", "event=ban_heard");
+    printf ("ban: delivered=%d limited=%d requests=%ld 403=%ld during_ban=%ld bans_heard=%d "
+            "siblings_heard=%d lasting=%d by_second=%d\n", delivered, limited, banned.total,
+            banned.with_status, after.total - banned.total, peers_bans_heard, heard, lasting,
+            by_second);
+    GL_CHECK_INT (delivered + limited, 2 * runs);
+    //  At most the one request each fetcher had in flight met the ban.
+    GL_CHECK (banned.with_status >= 1 && banned.with_status <= 2);
+    GL_CHECK_INT (after.total, banned.total);
+    GL_CHECK_INT (lasting, runs);
+    GL_CHECK (heard >= 1);
+    GL_CHECK (by_second >= 1 && by_second < runs);
+    GL_CHECK (peers_alive (first) && peers_alive (second));
+    GL_CHECK (peers_fetcher_stop (first));
+    GL_CHECK (peers_fetcher_stop (second));
+    GL_CHECK_INT (gl_simclient_stop (sim), 0);
+    gl_simclient_destroy (&sim);
+    s_setenv ("polygon", "limits", "100/1s");
+    s_setenv ("polygon", "concurrency", NULL);
+}
+
+//  A second fetcher with the same instance id replaces the first at the
+//  broker: the first exits 1, the second goes on.
+static void
+s_test_replaced (gl_simclient_t *sim)
+{
+    s_setenv ("polygon", "base_url", gl_simclient_url (sim, "polygon"));
+    pid_t first = peers_fetcher_start_logged ("polygon", "twin", "fetcher_twin_1.log");
+    GL_CHECK (peers_wait_for (peers_log_count ("fetcher_twin_1.log", "members=1") > 0, 10000));
+    pid_t second = peers_fetcher_start_logged ("polygon", "twin", "fetcher_twin_2.log");
+    int status = -1;
+    pid_t reaped = 0;           //  waitpid reaps once: remember it
+    GL_CHECK (peers_wait_for (reaped == first
+                           || (reaped = waitpid (first, &status, WNOHANG)) == first, 10000));
+    printf ("replaced: first exited=%d code=%d\n", WIFEXITED (status),
+            WIFEXITED (status)? WEXITSTATUS (status): -1);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 1);
+    GL_CHECK (peers_alive (second));
+    GL_CHECK (peers_fetcher_stop (second));
+}
+
+//  The sim drops a third of the answers' connections, at a limit equal
+//  to the fetcher's own: every request that reaches it was counted by the
+//  fetcher's limiter first (libcurl's resend on a new connection is
+//  refused and paced again), so none arrives over the limit.
+static void
+s_test_dropped_connections (void)
+{
+    peers_runs_clear ();
+    gl_simclient_t *sim = gl_simclient_new (
+        "sim\n    polygon\n        limits = \"4/1s\"\n        abuse = \"1000/60s\"\n"
+        "        keys\n            default = \"pk\"\n"
+        "        faults\n            drop = 0.3\n", NULL);
+    GL_CHECK (sim != NULL);
+    if (!sim)
+        return;
+    s_setenv ("polygon", "base_url", gl_simclient_url (sim, "polygon"));
+    s_setenv ("polygon", "limits", "4/1s");
+    s_setenv ("polygon", "concurrency", "2");
+    s_setenv ("polygon", "breaker/window", "100");
+    s_setenv ("polygon", "breaker/minimum_calls", "100");
+    pid_t fetcher = peers_fetcher_start ("polygon", "dropped");
+    int runs = 24;
+    for (uint64_t run = 1; run <= (uint64_t) runs; run++)
+        peers_fetch ("polygon", run, "MSFT", "1d", MONDAY, MONDAY + 7 * DAY);
+    GL_CHECK (peers_wait_for (peers_answers == runs, 60000));
+    int delivered = 0, failed = 0;
+    for (int run = 1; run <= runs; run++) {
+        delivered += peers_runs [run].last && peers_runs [run].bar_count == 5;
+        failed += peers_runs [run].failed [0] != 0;
+        if (peers_runs [run].failed [0])
+            GL_CHECK (peers_runs [run].retryable);
+    }
+    peers_audit_t audit = peers_sim_audit (sim, "polygon", "default", "0");
+    printf ("dropped: delivered=%d failed=%d requests=%ld dropped=%ld over_limit=%ld "
+            "peak=%ld\n", delivered, failed, audit.total, audit.with_status,
+            audit.over_limit, audit.peak);
+    GL_CHECK_INT (delivered + failed, runs);
+    GL_CHECK (audit.with_status >= 4);
+    GL_CHECK_INT (audit.over_limit, 0);
+    GL_CHECK (audit.peak <= 4);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
+    GL_CHECK_INT (gl_simclient_stop (sim), 0);
+    gl_simclient_destroy (&sim);
+    s_setenv ("polygon", "limits", "100/1s");
+    s_setenv ("polygon", "concurrency", NULL);
+}
+
 int
 main (void)
 {
@@ -269,6 +429,9 @@ main (void)
         s_test_auth (sim);
         s_test_rate_limited ();
         s_test_slow_calls (sim);
+        s_test_replaced (sim);
+        s_test_dropped_connections ();
+        s_test_ban ();
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);
     }

@@ -294,6 +294,31 @@ s_test_observe (void)
     gl_ratelimit_destroy (&limiter);
 }
 
+//  Room: the least free part of any rule, shrinking with each send and
+//  growing back as sends leave the window; none while paused.
+static void
+s_test_room (void)
+{
+    char error [GL_RATELIMIT_ERROR_MAX];
+    gl_ratelimit_t *limiter = gl_ratelimit_new ("5/1s,8/10s", 0, error);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 0), 5);
+    for (int send = 0; send < 3; send++)
+        gl_ratelimit_record (limiter, 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 10), 2);
+    //  The 1 s window emptied; the 10 s rule has 5 left.
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 1000), 5);
+    for (int send = 0; send < 5; send++)
+        gl_ratelimit_record (limiter, 1000);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 2000), 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 10000), 3);
+    //  Half the share: 5/1s is 3 for member 0 of 2, after the transition.
+    gl_ratelimit_share (limiter, 0, 2, 20000);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 40000), 3);
+    gl_ratelimit_refused (limiter, 500, 40000);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 40100), 0);
+    gl_ratelimit_destroy (&limiter);
+}
+
 int
 main (void)
 {
@@ -304,5 +329,6 @@ main (void)
     s_test_sharing ();
     s_test_refused ();
     s_test_observe ();
+    s_test_room ();
     return gl_test_done ("test_ratelimit");
 }

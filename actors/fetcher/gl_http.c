@@ -22,6 +22,8 @@ typedef struct _s_transfer_t {
     uint64_t id;
     s_buffer_t body, headers;
     bool too_large;
+    uint32_t sends;             //  requests libcurl was about to send
+    bool resend_refused;        //  libcurl's own resend was stopped
     char error [CURL_ERROR_SIZE];
     gl_http_done_fn *done;
     void *argument;
@@ -85,6 +87,22 @@ s_on_header (char *data, size_t size, size_t count, void *argument)
     return length;
 }
 
+//  curl: a request is about to leave on a connection, new or reused.
+//  libcurl resends a request by itself on a new connection when a
+//  kept-alive one closed without an answer; the caller's rate limiter
+//  counted one request, so the second is refused: the transfer ends with
+//  resend_refused, and the caller sends again when its pacing allows.
+static int
+s_on_prerequest (void *argument, char *remote_ip, char *local_ip, int remote_port,
+                 int local_port)
+{
+    s_transfer_t *transfer = (s_transfer_t *) argument;
+    if (transfer->sends++ == 0)
+        return CURL_PREREQFUNC_OK;
+    transfer->resend_refused = true;
+    return CURL_PREREQFUNC_ABORT;
+}
+
 //  Removes a transfer from the multi handle and frees it.
 static void
 s_transfer_destroy (s_transfer_t **transfer_p)
@@ -119,7 +137,10 @@ s_transfer_finish (s_transfer_t *transfer, CURLcode code)
     gl_http_response_t response = {
         .id = transfer->id,
         .curl_code = (int) code,
-        .error = code == CURLE_OK? "": transfer->error [0]? transfer->error:
+        .error = code == CURLE_OK? "":
+                 transfer->resend_refused? "the connection closed without an answer; "
+                                           "libcurl's resend was refused":
+                 transfer->error [0]? transfer->error:
                  curl_easy_strerror (code),
         .timed_out = code == CURLE_OPERATION_TIMEDOUT,
         .too_large = transfer->too_large || code == CURLE_FILESIZE_EXCEEDED,
@@ -129,6 +150,7 @@ s_transfer_finish (s_transfer_t *transfer, CURLcode code)
         .size = transfer->body.size,
         .elapsed_ms = (int64_t) (elapsed_us / 1000),
         .reused = code == CURLE_OK && connects == 0,
+        .resend_refused = transfer->resend_refused,
     };
     gl_http_done_fn *done = transfer->done;
     void *argument = transfer->argument;
@@ -300,6 +322,8 @@ s_transfer_setup (s_transfer_t *transfer, const char *url)
     curl_easy_setopt (easy, CURLOPT_HEADERDATA, transfer);
     curl_easy_setopt (easy, CURLOPT_ERRORBUFFER, transfer->error);
     curl_easy_setopt (easy, CURLOPT_PRIVATE, transfer);
+    curl_easy_setopt (easy, CURLOPT_PREREQFUNCTION, s_on_prerequest);
+    curl_easy_setopt (easy, CURLOPT_PREREQDATA, transfer);
     curl_easy_setopt (easy, CURLOPT_HTTPHEADER, transfer->request_headers);
     return 0;
 }

@@ -11,6 +11,12 @@
     curl supports), has a connect and a total timeout, and a cap on the
     response body: past it the transfer stops with too_large.
 
+    Each transfer sends its request once: when a kept-alive connection
+    closes without an answer, libcurl would resend the request on a new
+    connection by itself, unseen by the caller's rate limiter; that
+    resend is refused (CURLOPT_PREREQFUNCTION) and the transfer ends with
+    resend_refused, for the caller to send again when its pacing allows.
+
     Each transfer ends with exactly one call of its completion callback
     (unless the gl_http is destroyed first): status, the raw response
     header block and the body. The callback may start new transfers.
@@ -47,6 +53,9 @@ typedef struct {
     size_t size;
     int64_t elapsed_ms;
     bool reused;                    //  ran on a kept-alive connection
+    bool resend_refused;            //  the connection closed unanswered, and
+                                    //  libcurl's resend was refused: nothing
+                                    //  came, send again when paced
 } gl_http_response_t;
 
 typedef void (gl_http_done_fn) (gl_http_t *http, const gl_http_response_t *response,

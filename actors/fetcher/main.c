@@ -15,9 +15,13 @@
     run's writer leaving, fails the run retryable. Breaker changes
     and a periodic health summary go to `ops` as EVENT messages.
 
-    Credit is manual: the broker hands this instance at most `credit` jobs
-    at a time, and one more each time a job ends, so queued work waits in
-    the broker where any fetcher of the service can take it. An instance
+    Credit is manual and sized by pacing: the instance holds (or has
+    coming) the jobs with a request in flight plus what its share lets it
+    start now, at least one while it has a share, never more than
+    `credit`; the credit of an ended job is given back only within that,
+    and the rest as the windows free room. So queued work waits in the
+    broker for whichever fetcher of the service can start it, and at the
+    end of a batch no instance sits on leftovers while another idles. An instance
     the membership leaves without a share (more fetchers than a rule's N)
     gives every waiting job back at once (FAILED rate_limited, retryable)
     and keeps back the credit of each job that ends until it has a share
@@ -25,6 +29,15 @@
 
     Cut off from the broker, the instance drops its share to 0 at once; it
     starts again as a new member when registered (SPEC 5.7).
+
+    A 403 with Retry-After is a ban (too many requests over the limit),
+    not a refused key: the whole credential pauses for Retry-After. The
+    instance that sees it tells its siblings (from MEMBERSHIP of its own
+    service) and ops with EVENT provider_banned; every instance answers
+    its waiting and new FETCHes FAILED rate_limited, retryable, with the
+    ban's remaining time, so the scheduler spends no attempt. A refused
+    key (401, or a 403 without Retry-After) is FAILED auth, not
+    retryable, and for auth_hold_ms every FETCH is answered so at once.
 */
 #include "gl_actor.h"
 #include "gl_breaker.h"
@@ -41,6 +54,7 @@
 #define ANSWERED_MAX 256
 #define WRITERS_MAX 64
 #define HELD_MAX 256
+#define SIBLINGS_MAX 64
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 
 //  A window of a job's range, at most the provider's span.
@@ -61,6 +75,7 @@ typedef struct _job_t {
     size_t bars_total;
     bool saw_no_data;
     uint32_t refusals;          //  429s met by this job
+    uint32_t resends;           //  requests sent again after a dropped connection
     bool in_flight;
     bool abandoned;             //  answered FAILED while a request was in flight
     bool parts_at_risk;         //  parts went out before the broker was lost
@@ -97,11 +112,18 @@ typedef struct {
     bool membership_known;      //  a MEMBERSHIP came since registering
     char writers [WRITERS_MAX][GL_MSG_NAME_MAX + 1];    //  writer instances, sorted
     size_t writer_count;        //  0: unknown or none, parts go to the service
-    uint32_t withheld;          //  credit kept back while there is no share
+    uint32_t credit_max;        //  the configured credit: the most jobs held or coming
+    uint32_t withheld;          //  credit of ended jobs not given back yet
     gl_msg_t *held [HELD_MAX];  //  FAILED answers waiting for a registration
     size_t held_count;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
+    int64_t banned_until;       //  monotonic ms: the credential is banned until then
+    int64_t auth_until;         //  monotonic ms: FETCH answered auth at once until then
+    int64_t auth_hold_ms;
+    char auth_message [MESSAGE_MAX];    //  the provider's refusal, for the held answers
+    char siblings [SIBLINGS_MAX][GL_MSG_NAME_MAX + 1];  //  other instances of the service
+    size_t sibling_count;
 } self_t;
 
 //  Milliseconds on the monotonic clock.
@@ -112,6 +134,9 @@ s_now (void)
 }
 
 static void s_pump (self_t *self);
+static void s_pump_requests (self_t *self);
+static void s_pump_later (self_t *self, int64_t at);
+static void s_credit_update (self_t *self);
 
 //  True when the latest MEMBERSHIP leaves this instance no share of some
 //  rule even once every transition is over: more fetchers than the rule's
@@ -128,15 +153,16 @@ s_no_share (self_t *self)
     return false;
 }
 
-//  Sends an EVENT to ops with the given name and key/value pairs
-//  (NULL-terminated list of key, value).
-static void
-s_event (self_t *self, const char *name, const char *const *pairs)
+//  A new EVENT from this instance with the given name and key/value
+//  pairs (NULL-terminated list of key, value), or NULL if out of memory.
+//  Caller owns return value.
+static gl_msg_t *
+s_event_new (self_t *self, const char *name, const char *const *pairs)
 {
     gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
     if (!event) {
         gl_log_warn ("event_not_sent", "name=%s reason=\"out of memory\"", name);
-        return;
+        return NULL;
     }
     snprintf (event->event.source, sizeof (event->event.source), "%s",
               gl_actor_address (self->actor));
@@ -145,7 +171,16 @@ s_event (self_t *self, const char *name, const char *const *pairs)
     gl_msg_add_field (event, "provider", self->provider_name);
     for (size_t index = 0; pairs [index] && pairs [index + 1]; index += 2)
         gl_msg_add_field (event, pairs [index], pairs [index + 1]);
-    if (gl_actor_send (self->actor, "ops", event) != 0)
+    return event;
+}
+
+//  Sends an EVENT to ops with the given name and key/value pairs
+//  (NULL-terminated list of key, value).
+static void
+s_event (self_t *self, const char *name, const char *const *pairs)
+{
+    gl_msg_t *event = s_event_new (self, name, pairs);
+    if (event && gl_actor_send (self->actor, "ops", event) != 0)
         gl_log_debug ("event_not_sent", "name=%s", name);
     //  The scheduler routes by breaker state and health (its gl_router)
     if ((strcmp (name, "breaker_changed") == 0 || strcmp (name, "fetcher_health") == 0)
@@ -182,10 +217,8 @@ s_job_end (self_t *self, job_t *job)
     free (job->windows);
     free (job->continuation);
     free (job);
-    if (s_no_share (self))
-        self->withheld++;       //  no more work while it could not start it
-    else
-        gl_actor_credit (self->actor, 1);
+    self->withheld++;
+    s_credit_update (self);
 }
 
 //  Sends FAILED for a run to the scheduler, and remembers the run as
@@ -254,6 +287,105 @@ s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
         job->abandoned = true;
     else
         s_job_end (self, job);
+}
+
+//  The rest of the ban in ms, 0 when none.
+static uint64_t
+s_ban_remaining (self_t *self)
+{
+    int64_t now = s_now ();
+    return self->banned_until > now? (uint64_t) (self->banned_until - now): 0;
+}
+
+//  Fails, as "not now", every job waiting for a request while the
+//  credential is banned: retryable rate_limited, the ban's remaining
+//  time as retry-after, so the scheduler spends no attempt.
+static void
+s_fail_banned (self_t *self)
+{
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (!job->in_flight)
+            s_job_fail (self, job, "rate_limited", true, s_ban_remaining (self),
+                        "the provider banned this credential for a while (403 with "
+                        "Retry-After); no request until the ban is over");
+        job = next;
+    }
+}
+
+//  Tells ops and every other instance of the service that the provider
+//  banned the credential until until_ms (epoch ms), so none sends into
+//  the ban.
+static void
+s_announce_ban (self_t *self, int64_t until_ms)
+{
+    char until [24], remaining [24];
+    snprintf (until, sizeof (until), "%" PRId64, until_ms);
+    snprintf (remaining, sizeof (remaining), "%" PRIu64, s_ban_remaining (self));
+    const char *pairs [] = { "until_ms", until, "retry_after_ms", remaining, NULL };
+    gl_msg_t *event = s_event_new (self, "provider_banned", pairs);
+    if (!event)
+        return;
+    char destination [GL_MSG_NAME_MAX * 2 + 2];
+    for (size_t index = 0; index < self->sibling_count; index++) {
+        snprintf (destination, sizeof (destination), "%s/%s", self->service,
+                  self->siblings [index]);
+        if (gl_actor_send (self->actor, destination, event) != 0)
+            gl_log_warn ("ban_not_announced", "to=%s", destination);
+    }
+    if (gl_actor_send (self->actor, "ops", event) != 0)
+        gl_log_debug ("event_not_sent", "name=provider_banned");
+    gl_msg_destroy (&event);
+}
+
+//  The credential is banned for retry_after_ms: no request on it until
+//  then, waiting jobs are given back, and (when this instance saw the
+//  ban itself) the siblings and ops are told. A ban already known to
+//  last as long changes nothing.
+static void
+s_ban (self_t *self, uint64_t retry_after_ms, bool announce)
+{
+    if (retry_after_ms == 0)
+        retry_after_ms = 1000;      //  a Retry-After of 0 still means "not now"
+    int64_t until = s_now () + (int64_t) retry_after_ms;
+    if (until <= self->banned_until)
+        return;
+    self->banned_until = until;
+    gl_log_error ("provider_banned", "provider=%s retry_after_ms=%" PRIu64 " seen_by=%s "
+                  "reason=\"403 with Retry-After: too many requests over the limit\"",
+                  self->provider_name, retry_after_ms, announce? "this instance": "a sibling");
+    if (announce)
+        s_announce_ban (self, zclock_time () + (int64_t) retry_after_ms);
+    s_fail_banned (self);
+}
+
+//  The provider refused the credential itself (401, or a 403 that is no
+//  ban): every waiting job and, for auth_hold_ms, every new FETCH is
+//  answered auth at once, so the fetcher stops hammering with a key that
+//  cannot work.
+static void
+s_auth_hold (self_t *self, const char *message)
+{
+    if (self->auth_hold_ms == 0)
+        return;
+    bool fresh = s_now () >= self->auth_until;
+    self->auth_until = s_now () + self->auth_hold_ms;
+    snprintf (self->auth_message, sizeof (self->auth_message), "%s", message);
+    if (fresh) {
+        gl_log_error ("credential_refused", "provider=%s hold_ms=%" PRId64 " message=\"%s\" "
+                      "action=\"check the key; FETCH answered auth until the hold ends\"",
+                      self->provider_name, self->auth_hold_ms, message);
+        const char *pairs [] = { "message", message, NULL };
+        s_event (self, "credential_refused", pairs);
+    }
+    job_t *job = self->jobs;
+    while (job) {
+        job_t *next = job->next;
+        if (!job->in_flight)
+            s_job_fail (self, job, "auth", false, 0, self->auth_message);
+        job = next;
+    }
 }
 
 //  A fresh BARS part for the job, or NULL if out of memory.
@@ -436,6 +568,23 @@ s_handle_transport_error (self_t *self, job_t *job, const gl_http_response_t *re
     s_job_fail (self, job, error_class, true, 0, response->error);
 }
 
+//  A kept-alive connection closed without an answer, and gl_http refused
+//  libcurl's own resend (the limiter had counted one request): the same
+//  request goes again when paced, counted like any other, up to
+//  max_refusals times; then the job fails as a broken connection.
+static void
+s_handle_resend_refused (self_t *self, job_t *job, const gl_http_response_t *response)
+{
+    gl_log_info ("request_dropped", "run_id=%" PRIu64 " resends=%u reason=\"%s\"",
+                 job->fetch->fetch.run_id, job->resends, response->error);
+    if (++job->resends > (uint32_t) self->max_refusals) {
+        s_handle_transport_error (self, job, response);
+        return;
+    }
+    gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, response->elapsed_ms,
+                       s_now ());
+}
+
 //  Applies what the provider said about its limit (counters, 429).
 static void
 s_learn_limit (self_t *self, const gl_provider_result_t *result)
@@ -448,11 +597,41 @@ s_learn_limit (self_t *self, const gl_provider_result_t *result)
         gl_ratelimit_refused (self->ratelimit, (int64_t) result->retry_after_ms, now);
 }
 
+//  True if the answer is a temporary ban, not a refusal of the
+//  credential: a 403 with Retry-After (what providers answer after too
+//  many requests over the limit). A real refusal (401, or a 403 saying
+//  not authorised or not in the plan) carries none.
+static bool
+s_is_ban (const gl_provider_result_t *result, const gl_http_response_t *response)
+{
+    char value [32];
+    return result->error == GL_PROVIDER_AUTH && response->status == 403
+        && gl_http_header (response->headers, "Retry-After", value, sizeof (value));
+}
+
+//  A ban: the job goes back "not now", and the whole credential pauses.
+static void
+s_handle_ban (self_t *self, job_t *job, const gl_provider_result_t *result, int64_t elapsed_ms)
+{
+    gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, elapsed_ms, s_now ());
+    self->refusals++;
+    uint64_t retry_after = result->retry_after_ms? result->retry_after_ms: 1000;
+    if (s_ban_remaining (self) > retry_after)
+        retry_after = s_ban_remaining (self);
+    s_job_fail (self, job, "rate_limited", true, retry_after, result->message);
+    s_ban (self, result->retry_after_ms, true);     //  after: the job is ended by then
+}
+
 //  A parsed answer: record it with the breaker, then go on or fail.
 static void
 s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
-                 int64_t elapsed_ms)
+                 const gl_http_response_t *response)
 {
+    int64_t elapsed_ms = response->elapsed_ms;
+    if (s_is_ban (result, response)) {
+        s_handle_ban (self, job, result, elapsed_ms);
+        return;
+    }
     s_learn_limit (self, result);
     gl_provider_error_t error = result->error;
     //  A parse error that is not retryable is a contract error (XML where
@@ -495,6 +674,8 @@ s_handle_result (self_t *self, job_t *job, const gl_provider_result_t *result,
     self->failures += provider_failed;
     s_job_fail (self, job, gl_provider_error_name (error), result->retryable,
                 result->retry_after_ms, result->message);
+    if (error == GL_PROVIDER_AUTH)
+        s_auth_hold (self, result->message);
 }
 
 //  The query for the job's current page.
@@ -527,6 +708,9 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
         s_job_end (self, job);
     }
     else
+    if (response->resend_refused)
+        s_handle_resend_refused (self, job, response);
+    else
     if (response->curl_code != 0)
         s_handle_transport_error (self, job, response);
     else {
@@ -535,7 +719,7 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
                                                           response->headers, response->body,
                                                           response->size);
         if (result)
-            s_handle_result (self, job, result, response->elapsed_ms);
+            s_handle_result (self, job, result, response);
         else
             s_job_fail (self, job, "parse_error", true, 0, "out of memory parsing the answer");
         gl_provider_result_destroy (&result);
@@ -608,10 +792,56 @@ s_pump_later (self_t *self, int64_t at)
                  s_on_pump_timer, self);
 }
 
-//  Starts as many requests as pacing, the breaker and concurrency allow.
+//  How many jobs this instance should hold or have coming: those with a
+//  request in flight, plus what pacing lets it start now (the free room
+//  of its tightest rule), at most the configured credit; none without a
+//  share. The rest of the queue waits at the broker for whichever
+//  instance has room (SPEC 5.7).
+static uint32_t
+s_credit_target (self_t *self)
+{
+    if (s_no_share (self))
+        return 0;
+    uint64_t target = (uint64_t) self->in_flight + gl_ratelimit_room (self->ratelimit, s_now ());
+    return target < self->credit_max? (uint32_t) target: self->credit_max;
+}
+
+//  Gives back withheld credit up to the target: as requests leave and
+//  the windows free room, the broker may hand this instance more. While
+//  credit is kept back with no room at all, a wake-up is armed for when
+//  pacing frees some (room only shrinks by sends, which pump again).
+static void
+s_credit_update (self_t *self)
+{
+    uint32_t target = s_credit_target (self);
+    int64_t now = s_now ();
+    if (self->withheld > 0 && !s_no_share (self) && gl_ratelimit_room (self->ratelimit, now) == 0)
+        s_pump_later (self, gl_ratelimit_next (self->ratelimit, now));
+    uint32_t outstanding = self->credit_max - self->withheld;
+    if (outstanding >= target || self->withheld == 0)
+        return;
+    uint32_t give = target - outstanding < self->withheld? target - outstanding: self->withheld;
+    if (gl_actor_credit (self->actor, give) == 0)
+        self->withheld -= give;
+}
+
+//  Starts as many requests as pacing, the breaker and concurrency allow,
+//  then sizes the credit by what is left to start.
 static void
 s_pump (self_t *self)
 {
+    s_pump_requests (self);
+    s_credit_update (self);
+}
+
+//  Starts as many requests as pacing, the breaker and concurrency allow.
+static void
+s_pump_requests (self_t *self)
+{
+    if (s_ban_remaining (self) > 0) {
+        s_fail_banned (self);
+        return;
+    }
     while (self->in_flight < (size_t) self->concurrency) {
         int64_t now = s_now ();
         job_t *job = self->jobs;
@@ -775,6 +1005,14 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
                       "the provider's circuit breaker is open");
     }
     else
+    if (s_ban_remaining (self) > 0)
+        s_job_refuse (self, job, "rate_limited", true, s_ban_remaining (self),
+                      "the provider banned this credential for a while (403 with "
+                      "Retry-After); no request until the ban is over");
+    else
+    if (now < self->auth_until)
+        s_job_refuse (self, job, "auth", false, 0, self->auth_message);
+    else
     if (s_no_share (self)) {
         self->refused++;
         s_job_give_back (self, job);
@@ -841,6 +1079,40 @@ s_handle_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message,
         s_bounced_bars (self, message, code, text);
     else
         self->bounced_other++;
+}
+
+//  The value of an EVENT's field, or NULL.
+static const char *
+s_event_field (const gl_msg_t *event, const char *key)
+{
+    for (size_t index = 0; index < event->event.field_count; index++)
+        if (strcmp (event->event.fields [index].key, key) == 0)
+            return event->event.fields [index].value;
+    return NULL;
+}
+
+//  EVENT: a sibling instance saw the provider ban the credential
+//  (provider_banned, until_ms in epoch ms): this one pauses as well.
+//  Other events are not for a fetcher. Either way the credit goes back.
+static int
+s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const gl_msg_t *event = *message_p;
+    const char *provider = s_event_field (event, "provider");
+    const char *until = s_event_field (event, "until_ms");
+    if (strcmp (event->event.name, "provider_banned") == 0 && provider && until
+    &&  strcmp (provider, self->provider_name) == 0) {
+        int64_t remaining = strtoll (until, NULL, 10) - zclock_time ();
+        gl_log_warn ("ban_heard", "from=%s remaining_ms=%" PRId64, sender, remaining);
+        if (remaining > 0)
+            s_ban (self, (uint64_t) remaining, false);
+    }
+    else
+        gl_log_debug ("event_ignored", "from=%s name=%s", sender, event->event.name);
+    gl_msg_destroy (message_p);
+    gl_actor_credit (self->actor, 1);
+    return 0;
 }
 
 //  Gives back every job without a request in flight.
@@ -918,11 +1190,14 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     size_t count = membership->membership.member_count;
     uint32_t index = 0;
     bool found = false;
+    self->sibling_count = 0;
     for (size_t member = 0; member < count; member++) {
         const char *name = membership->membership.members [member];
         if (strcmp (name, me) == 0)
             found = true;
         else
+        if (self->sibling_count < SIBLINGS_MAX)
+            snprintf (self->siblings [self->sibling_count++], GL_MSG_NAME_MAX + 1, "%s", name);
         if (strcmp (name, me) < 0)
             index++;
     }
@@ -934,11 +1209,6 @@ s_handle_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argume
     self->membership_known = true;
     if (s_no_share (self))
         s_give_back_waiting (self);
-    else
-    if (self->withheld) {
-        gl_actor_credit (self->actor, self->withheld);
-        self->withheld = 0;
-    }
     s_pump (self);
 }
 
@@ -1059,6 +1329,7 @@ s_usage (FILE *stream)
         "limits (\"5/1s,200/60s\"), guard_ms, concurrency, credit, page_limit,\n"
         "max_windows (requests one FETCH may expand to, default 4096),\n"
         "part_bars, max_refusals, connect_timeout_ms, timeout_ms, max_body,\n"
+        "auth_hold_ms (FETCH answered auth at once after the key was refused),\n"
         "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
         "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms}.\n");
 }
@@ -1129,6 +1400,7 @@ s_setup (self_t *self, char *error)
     ||  s_setting (self, "page_limit", 0, 0, 50000, &self->page_limit, error)
     ||  s_setting (self, "max_windows", 4096, 1, 1000000, &self->max_windows, error)
     ||  s_setting (self, "guard_ms", 50, 0, 60000, &guard_ms, error)
+    ||  s_setting (self, "auth_hold_ms", 60000, 0, 86400000, &self->auth_hold_ms, error)
     ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
     ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)
     ||  s_setting (self, "max_body", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024, &max_body, error)
@@ -1232,6 +1504,7 @@ main (int argc, char **argv)
     actor_options.endpoint = gl_config_get (self.config, "actor/broker", "tcp://127.0.0.1:5570");
     actor_options.service = self.service;
     actor_options.credit = (uint32_t) credit;
+    self.credit_max = (uint32_t) credit;
     actor_options.heartbeat_ms = (uint32_t) heartbeat_ms;
     self.actor = gl_actor_new (&actor_options);
     if (!self.actor || s_setup (&self, error) != 0) {
@@ -1241,6 +1514,7 @@ main (int argc, char **argv)
         return 2;
     }
     gl_actor_on (self.actor, GL_MSG_FETCH, s_handle_fetch, &self);
+    gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
     gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
     gl_actor_on_connection (self.actor, s_on_connection, &self);

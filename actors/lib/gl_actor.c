@@ -215,13 +215,14 @@ s_flush_credit (gl_actor_t *self)
 }
 
 //  Gives back the credit of messages no longer held, in batches of half
-//  the capacity (or at once when nothing is held any more).
+//  the capacity (or at once when nothing is held any more). A
+//  manual_credit actor's credit goes at once: it chose the moment.
 static void
 s_release (gl_actor_t *self, uint32_t credit)
 {
     self->stats.held -= credit;
     self->pending += credit;
-    if (self->pending * 2 >= s_capacity (self) || self->stats.held == 0)
+    if (self->manual_credit || self->pending * 2 >= s_capacity (self) || self->stats.held == 0)
         s_flush_credit (self);
 }
 

@@ -19,7 +19,8 @@
     A message a handler takes (returns 0 for) is settled by the runtime at
     once, or, with manual_credit, by the actor calling gl_actor_credit when
     it has room again (the writer's batches, the fetcher's jobs). Credit is
-    returned in batches of half the capacity.
+    returned in batches of half the capacity; a manual_credit actor's at
+    each gl_actor_credit, which it already times.
 
     Nothing the broker sends, nor any body a peer sends, stops or wedges
     the actor: what does not decode is counted (gl_actor_stats), logged at

@@ -185,6 +185,19 @@ s_log_at (const s_rule_t *rule, uint32_t position)
     return rule->log [(rule->head + position) % rule->limit];
 }
 
+//  How many of a rule's logged sends are inside its window (plus the
+//  guard) at now_ms.
+static uint32_t
+s_rule_in_window (gl_ratelimit_t *self, const s_rule_t *rule, int64_t now_ms)
+{
+    int64_t span = rule->window_ms + self->guard_ms;
+    uint32_t in_window = 0;
+    while (in_window < rule->count
+       &&  s_log_at (rule, rule->count - 1 - in_window) > now_ms - span)
+        in_window++;
+    return in_window;
+}
+
 //  The earliest time a rule allows one more send, or now_ms.
 static int64_t
 s_rule_next (gl_ratelimit_t *self, size_t index, int64_t now_ms)
@@ -194,10 +207,7 @@ s_rule_next (gl_ratelimit_t *self, size_t index, int64_t now_ms)
     if (limit == 0)
         return now_ms < rule->floor_until && rule->share > 0? rule->floor_until: INT64_MAX;
     int64_t span = rule->window_ms + self->guard_ms;
-    uint32_t in_window = 0;
-    while (in_window < rule->count
-       &&  s_log_at (rule, rule->count - 1 - in_window) > now_ms - span)
-        in_window++;
+    uint32_t in_window = s_rule_in_window (self, rule, now_ms);
     if (in_window < limit)
         return now_ms;
     //  The send that must leave the window for the count to drop below
@@ -216,6 +226,22 @@ gl_ratelimit_next (gl_ratelimit_t *self, int64_t now_ms)
             next = rule_next;
     }
     return next;
+}
+
+uint32_t
+gl_ratelimit_room (gl_ratelimit_t *self, int64_t now_ms)
+{
+    if (now_ms < self->paused_until)
+        return 0;
+    uint32_t room = UINT32_MAX;
+    for (size_t index = 0; index < self->rule_count; index++) {
+        uint32_t limit = gl_ratelimit_limit (self, index, now_ms);
+        uint32_t in_window = s_rule_in_window (self, &self->rules [index], now_ms);
+        uint32_t free = limit > in_window? limit - in_window: 0;
+        if (free < room)
+            room = free;
+    }
+    return room;
 }
 
 void

@@ -59,6 +59,11 @@ void gl_ratelimit_share (gl_ratelimit_t *self, uint32_t index, uint32_t members,
 //  which it may (INT64_MAX if never under the current share).
 int64_t gl_ratelimit_next (gl_ratelimit_t *self, int64_t now_ms);
 
+//  How many requests may be sent at now_ms, one after another, before
+//  some rule says wait: the least free room of any rule (its limit as it
+//  applies now, less its sends in the window); 0 while paused.
+uint32_t gl_ratelimit_room (gl_ratelimit_t *self, int64_t now_ms);
+
 //  Records a request sent at now_ms.
 void gl_ratelimit_record (gl_ratelimit_t *self, int64_t now_ms);
 

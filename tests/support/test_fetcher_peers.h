@@ -40,6 +40,7 @@ static peers_run_t peers_runs [PEERS_RUNS_MAX];
 static int peers_answers;
 static char peers_events [4096];    //  "from>to reason;" per breaker change
 static int peers_contract_errors;   //  contract_error EVENTs
+static int peers_bans_heard;        //  provider_banned EVENTs at ops
 static char peers_broker_path [512], peers_fetcher_path [512], peers_endpoint [64];
 #define PEERS_MAX 8
 static zsock_t *peers_sockets [PEERS_MAX];  //  [0..2] scheduler, writer, ops; more by peers_join
@@ -143,6 +144,8 @@ peers_record (const char *sender, const gl_msg_t *body, int receiver)
         run->retryable = body->failed.retryable;
         run->retry_after_ms = body->failed.retry_after_ms;
         run->answered_at = gl_test_now_ms ();
+        const char *slash = strchr (sender, '/');
+        snprintf (run->instance, sizeof (run->instance), "%s", slash? slash + 1: sender);
         run->failures++;
         peers_answers++;
     }
@@ -158,6 +161,9 @@ peers_record (const char *sender, const gl_msg_t *body, int receiver)
     else
     if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "contract_error") == 0)
         peers_contract_errors++;
+    else
+    if (body->type == GL_MSG_EVENT && strcmp (body->event.name, "provider_banned") == 0)
+        peers_bans_heard++;
 }
 
 //  Polls the three peers for up to timeout_ms, handling what comes and

@@ -384,6 +384,10 @@ s_serve (s_listener_t *listener, struct MHD_Connection *connection, const char *
             gl_simlimit_record (listener->limit, label, 0);
             return MHD_NO;
         }
+        if (draw.kind == GL_SIMFAULT_DROP) {
+            gl_simlimit_record (listener->limit, label, 0);
+            return MHD_NO;      //  MHD closes the connection, nothing sent
+        }
         if (draw.kind == GL_SIMFAULT_SLOW)
             s_pause (listener->sim, draw.delay_ms);
         if (draw.kind == GL_SIMFAULT_SERVER_ERROR)

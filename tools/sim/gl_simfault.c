@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KINDS 7
+#define KINDS 8
 
 static const char *s_names [KINDS] = {
-    "none", "server_error", "hang", "slow", "truncate", "invalid_json", "empty"
+    "none", "server_error", "hang", "slow", "truncate", "invalid_json", "empty", "drop"
 };
 
 struct _gl_simfault_t {

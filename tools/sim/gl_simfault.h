@@ -10,6 +10,8 @@
                     then the connection closes
       invalid_json  a complete response whose body is cut short JSON
       empty         the provider's own empty answer (HTTP 200)
+      drop          the connection closes at once, nothing answered (a
+                    kept-alive connection the server gave up on)
     Probabilities are checked in that order against one uniform draw, so
     their sum should not exceed 1. Thread-safe.
 */
@@ -30,6 +32,7 @@ typedef enum {
     GL_SIMFAULT_TRUNCATE,
     GL_SIMFAULT_INVALID_JSON,
     GL_SIMFAULT_EMPTY,
+    GL_SIMFAULT_DROP,
 } gl_simfault_kind_t;
 
 typedef struct {

@@ -342,7 +342,7 @@ gl_simlimit_record (gl_simlimit_t *self, const char *label, int code)
     if (key) {
         key->total++;
         for (size_t index = 0; index < CODES_MAX; index++)
-            if (key->codes [index] == code || key->codes [index] == 0) {
+            if (key->codes [index] == code || key->counts [index] == 0) {
                 key->codes [index] = code;
                 key->counts [index]++;
                 break;
@@ -365,7 +365,7 @@ s_audit_key (gl_simlimit_t *self, s_key_t *key, int64_t now, cJSON *parent)
 {
     cJSON *entry = cJSON_AddObjectToObject (parent, key->label);
     cJSON *requests = cJSON_AddObjectToObject (entry, "requests");
-    for (size_t index = 0; index < CODES_MAX && key->codes [index]; index++) {
+    for (size_t index = 0; index < CODES_MAX && key->counts [index]; index++) {
         char code [16];
         snprintf (code, sizeof code, "%d", (int) key->codes [index]);
         cJSON_AddNumberToObject (requests, code, (double) key->counts [index]);
