@@ -131,6 +131,7 @@ s_start (void)
     setenv ("GAPLESS_FETCHER_POLYGON_KEY", "pk", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "200/1s", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_TIMEOUT_MS", "60000", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_HEALTH_MS", "250", 1);
     char *broker_argv [] = { broker_path, "--bind", s_endpoint, "--heartbeat-ms", heartbeat, NULL };
     s_broker = gl_process_start (broker_argv, "broker.log");
     char *writer_argv [] = { writer_path, "--broker", s_endpoint, "--schema", SCHEMA, NULL };
@@ -374,6 +375,10 @@ s_test_breaker_routing (void)
     GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'PEP'"
                             " AND provider = 'alpaca'"), 4 * 390);
     GL_CHECK_INT (s_number ("SELECT count(*) FROM dead_letters WHERE symbol = 'PEP'"), 0);
+    //  The health the router ranks by is kept: the last 60 samples per
+    //  provider (the polygon fetchers sent one every 250 ms, far more)
+    GL_CHECK (s_number ("SELECT count(*) FROM provider_health WHERE provider = 'polygon'") > 0);
+    GL_CHECK (s_number ("SELECT count(*) FROM provider_health WHERE provider = 'polygon'") <= 60);
 }
 
 //  Every scheduler killed while slices run: a new one adopts them and the

@@ -676,6 +676,60 @@ gl_backlog_extend (gl_backlog_t *self, const uint64_t *run_ids, const char *cons
     return extended;
 }
 
+//  Records a health sample and trims the provider's history.
+int
+gl_backlog_health_record (gl_backlog_t *self, const gl_backlog_health_t *sample, int keep)
+{
+    char latency [32], errors [32], incompleteness [32], score [32], kept [16], error [256];
+    snprintf (latency, sizeof latency, "%.3f", sample->latency_ms);
+    snprintf (errors, sizeof errors, "%.6f", sample->error_rate);
+    snprintf (incompleteness, sizeof incompleteness, "%.6f", sample->incompleteness);
+    snprintf (score, sizeof score, "%.6f", sample->score);
+    snprintf (kept, sizeof kept, "%d", keep);
+    const char *values [] = { sample->provider, sample->breaker, latency, errors,
+                              incompleteness, score };
+    int rc = s_do (self, "INSERT INTO provider_health (provider, breaker, latency_ms, error_rate,"
+                   " incompleteness, score) VALUES ($1, $2, $3, $4, $5, $6)"
+                   " ON CONFLICT DO NOTHING", 6, values, PGRES_COMMAND_OK, error);
+    const char *trim [] = { sample->provider, kept };
+    if (rc == 0)
+        rc = s_do (self, "DELETE FROM provider_health WHERE provider = $1 AND sampled_at <"
+                   " (SELECT sampled_at FROM provider_health WHERE provider = $1"
+                   " ORDER BY sampled_at DESC OFFSET $2::integer - 1 LIMIT 1)",
+                   2, trim, PGRES_COMMAND_OK, error);
+    if (rc == -1)
+        gl_log_warn ("health_not_recorded", "provider=%s error=%s", sample->provider,
+                     GL_LOG_VALUE (error));
+    return rc;
+}
+
+//  Every kept health sample, oldest first.
+int
+gl_backlog_health_load (gl_backlog_t *self, gl_backlog_health_fn *fn, void *argument)
+{
+    char error [256];
+    PGresult *result = s_run (self, "SELECT provider, breaker, coalesce(latency_ms, 0),"
+        " coalesce(error_rate, 0), coalesce(incompleteness, 0), coalesce(score, 0)"
+        " FROM provider_health ORDER BY sampled_at", 0, NULL, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("health_not_loaded", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int count = PQntuples (result);
+    for (int row = 0; row < count; row++) {
+        gl_backlog_health_t sample = {
+            .provider = PQgetvalue (result, row, 0), .breaker = PQgetvalue (result, row, 1),
+            .latency_ms = atof (PQgetvalue (result, row, 2)),
+            .error_rate = atof (PQgetvalue (result, row, 3)),
+            .incompleteness = atof (PQgetvalue (result, row, 4)),
+            .score = atof (PQgetvalue (result, row, 5)),
+        };
+        fn (&sample, argument);
+    }
+    PQclear (result);
+    return count;
+}
+
 //  Takes back expired leases.
 int
 gl_backlog_rescue (gl_backlog_t *self)

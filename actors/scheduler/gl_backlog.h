@@ -124,6 +124,22 @@ int gl_backlog_complete_empty (gl_backlog_t *self, uint64_t run_id, const char *
 int gl_backlog_extend (gl_backlog_t *self, const uint64_t *run_ids, const char *const *tokens,
                        size_t count, double lease_seconds);
 
+//  One provider health sample, as provider_health keeps it.
+typedef struct {
+    const char *provider;
+    const char *breaker;            //  closed, half_open, open
+    double latency_ms, error_rate, incompleteness, score;
+} gl_backlog_health_t;
+
+//  Records a sample in provider_health and keeps only the provider's
+//  latest samples (at most keep). Returns 0 or -1.
+int gl_backlog_health_record (gl_backlog_t *self, const gl_backlog_health_t *sample, int keep);
+
+//  Calls fn for every kept sample, oldest first (a scheduler that starts
+//  ranks providers by what was measured before it). Returns how many, or -1.
+typedef void (gl_backlog_health_fn) (const gl_backlog_health_t *sample, void *argument);
+int gl_backlog_health_load (gl_backlog_t *self, gl_backlog_health_fn *fn, void *argument);
+
 //  Takes back every slice whose lease expired. Returns how many, or -1.
 int gl_backlog_rescue (gl_backlog_t *self);
 

@@ -399,6 +399,14 @@ s_on_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
         gl_log_warn ("membership_not_applied", "service=%s", membership->membership.service);
 }
 
+//  A breaker state's name as the router knows it.
+static gl_router_breaker_t
+s_breaker_parse (const char *name)
+{
+    return strcmp (name, "open") == 0? GL_ROUTER_OPEN
+         : strcmp (name, "half_open") == 0? GL_ROUTER_HALF_OPEN: GL_ROUTER_CLOSED;
+}
+
 //  The median latency of a fetcher_health histogram: the upper bound of
 //  the bucket holding the middle request ("inf" counts as twice the last).
 static double
@@ -439,10 +447,7 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
                                         strcmp (event->event.name, "breaker_changed") == 0
                                         ? "to": "breaker");
     if (breaker)
-        gl_router_breaker (self->router, provider,
-                           strcmp (breaker, "open") == 0? GL_ROUTER_OPEN
-                         : strcmp (breaker, "half_open") == 0? GL_ROUTER_HALF_OPEN
-                         : GL_ROUTER_CLOSED);
+        gl_router_breaker (self->router, provider, s_breaker_parse (breaker));
     if (strcmp (event->event.name, "fetcher_health") == 0) {
         const char *bounds = gl_msg_field (fields, count, "latency_le_ms");
         const char *latencies = gl_msg_field (fields, count, "latency_counts");
@@ -450,10 +455,30 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
         const char *complete = gl_msg_field (fields, count, "completeness");
         double completeness = complete && strcmp (complete, "none")? atof (complete): 1;
         double latency = bounds && latencies? s_median_latency (bounds, latencies): 0;
-        gl_router_sample (self->router, provider, latency, failure? atof (failure) / 100: 0,
-                          1 - completeness);
+        gl_backlog_health_t sample = {
+            .provider = gl_capability_name (provider), .latency_ms = latency,
+            .error_rate = failure? atof (failure) / 100: 0, .incompleteness = 1 - completeness,
+            .breaker = breaker && (strcmp (breaker, "open") == 0
+                                || strcmp (breaker, "half_open") == 0)? breaker: "closed",
+        };
+        gl_router_sample (self->router, provider, sample.latency_ms, sample.error_rate,
+                          sample.incompleteness);
+        sample.score = gl_router_score (self->router, provider);
+        if (s_database (self))
+            gl_backlog_health_record (self->backlog, &sample, GL_ROUTER_SAMPLES);
     }
     return 0;
+}
+
+//  A sample kept from before the scheduler started.
+static void
+s_load_health (const gl_backlog_health_t *sample, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_provider_t provider = gl_capability_parse_name (sample->provider);
+    gl_router_sample (self->router, provider, sample->latency_ms, sample->error_rate,
+                      sample->incompleteness);
+    gl_router_breaker (self->router, provider, s_breaker_parse (sample->breaker));
 }
 
 //  A FETCH the broker could not deliver: the slice waits, no attempt spent.
@@ -837,8 +862,10 @@ s_start (self_t *self, gl_actor_options_t *options)
             return -1;
         }
     }
-    if (s_database (self))
+    if (s_database (self)) {
         gl_backlog_running (self->backlog, s_adopt, self);
+        gl_backlog_health_load (self->backlog, s_load_health, self);
+    }
     self->actor = gl_actor_new (options);
     return self->actor? 0: -1;
 }
