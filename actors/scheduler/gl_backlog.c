@@ -125,6 +125,44 @@ s_do (gl_backlog_t *self, const char *sql, int count, const char *const *values,
     return result? 0: -1;
 }
 
+//  A PostgreSQL array literal of quoted texts ({"a","b"}). The texts must
+//  hold no quote or backslash (tickers, provider names, UUIDs). Caller
+//  owns return value; NULL on out of memory.
+static char *
+s_texts_literal (const char *const *texts, size_t count)
+{
+    size_t size = 3;
+    for (size_t index = 0; index < count; index++)
+        size += strlen (texts [index]) + 3;
+    char *literal = malloc (size);
+    if (!literal)
+        return NULL;
+    size_t used = 0;
+    literal [used++] = '{';
+    for (size_t index = 0; index < count; index++)
+        used += (size_t) snprintf (literal + used, size - used, "%s\"%s\"", index? ",": "",
+                                   texts [index]);
+    snprintf (literal + used, size - used, "}");
+    return literal;
+}
+
+//  A PostgreSQL array literal of run ids ({1,2}). Caller owns return
+//  value; NULL on out of memory.
+static char *
+s_ids_literal (const uint64_t *ids, size_t count)
+{
+    size_t size = count * 21 + 3, used = 0;
+    char *literal = malloc (size);
+    if (!literal)
+        return NULL;
+    literal [used++] = '{';
+    for (size_t index = 0; index < count; index++)
+        used += (size_t) snprintf (literal + used, size - used, "%s%" PRIu64, index? ",": "",
+                                   ids [index]);
+    snprintf (literal + used, size - used, "}");
+    return literal;
+}
+
 //  Orders tickers, for the request's canonical form.
 static int
 s_compare_tickers (const void *left, const void *right)
@@ -138,24 +176,16 @@ static char *
 s_symbol_array (const gl_backlog_request_t *request)
 {
     const char **sorted = calloc (request->symbol_count, sizeof (char *));
-    char *array = malloc (request->symbol_count * 35 + 3);
-    if (!sorted || !array) {
-        free (sorted);
-        free (array);
+    if (!sorted)
         return NULL;
-    }
     memcpy (sorted, request->symbols, request->symbol_count * sizeof (char *));
     qsort (sorted, request->symbol_count, sizeof (char *), s_compare_tickers);
-    size_t used = 0;
-    array [used++] = '{';
-    for (size_t index = 0; index < request->symbol_count; index++) {
-        if (index > 0 && strcmp (sorted [index], sorted [index - 1]) == 0)
-            continue;
-        //  Tickers hold no quote, backslash, comma or brace (s_ticker_valid)
-        used += (size_t) sprintf (array + used, "%s\"%s\"", used > 1? ",": "", sorted [index]);
-    }
-    array [used++] = '}';
-    array [used] = '\0';
+    size_t distinct = 0;
+    for (size_t index = 0; index < request->symbol_count; index++)
+        if (distinct == 0 || strcmp (sorted [index], sorted [distinct - 1]) != 0)
+            sorted [distinct++] = sorted [index];
+    //  Tickers hold no quote, backslash, comma or brace (s_ticker_valid)
+    char *array = s_texts_literal (sorted, distinct);
     free (sorted);
     return array;
 }
@@ -537,16 +567,6 @@ gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit, double le
     return count;
 }
 
-//  Appends value to a PostgreSQL array literal being built in text.
-static void
-s_array_add (char *text, size_t size, size_t *used, const char *value, bool quoted)
-{
-    if (*used + strlen (value) + 4 >= size)
-        return;
-    *used += (size_t) snprintf (text + *used, size - *used, "%s%s%s%s",
-                                *used > 1? ",": "", quoted? "\"": "", value, quoted? "\"": "");
-}
-
 //  Records the providers dispatched slices went to.
 int
 gl_backlog_dispatched (gl_backlog_t *self, const uint64_t *run_ids,
@@ -554,19 +574,9 @@ gl_backlog_dispatched (gl_backlog_t *self, const uint64_t *run_ids,
 {
     if (count == 0)
         return 0;
-    size_t size = count * 40 + 3, ids_used = 1, names_used = 1;
-    char *ids = malloc (size), *names = malloc (size);
+    char *ids = s_ids_literal (run_ids, count), *names = s_texts_literal (providers, count);
     int rc = -1;
     if (ids && names) {
-        ids [0] = names [0] = '{';
-        for (size_t index = 0; index < count; index++) {
-            char id [24];
-            snprintf (id, sizeof id, "%" PRIu64, run_ids [index]);
-            s_array_add (ids, size, &ids_used, id, false);
-            s_array_add (names, size, &names_used, providers [index], true);
-        }
-        snprintf (ids + ids_used, size - ids_used, "}");
-        snprintf (names + names_used, size - names_used, "}");
         const char *values [] = { ids, names };
         char error [256];
         rc = s_do (self, "UPDATE job_runs SET provider = d.provider, updated_at = now()"
@@ -645,19 +655,10 @@ gl_backlog_extend (gl_backlog_t *self, const uint64_t *run_ids, const char *cons
 {
     if (count == 0)
         return 0;
-    size_t size = count * 40 + 3, ids_used = 1, tokens_used = 1;
-    char *ids = malloc (size), *uuids = malloc (size), seconds [32];
+    char *ids = s_ids_literal (run_ids, count), *uuids = s_texts_literal (tokens, count);
+    char seconds [32];
     int extended = -1;
     if (ids && uuids) {
-        ids [0] = uuids [0] = '{';
-        for (size_t index = 0; index < count; index++) {
-            char id [24];
-            snprintf (id, sizeof id, "%" PRIu64, run_ids [index]);
-            s_array_add (ids, size, &ids_used, id, false);
-            s_array_add (uuids, size, &tokens_used, tokens [index], false);
-        }
-        snprintf (ids + ids_used, size - ids_used, "}");
-        snprintf (uuids + tokens_used, size - tokens_used, "}");
         snprintf (seconds, sizeof seconds, "%.3f", lease_seconds);
         const char *values [] = { ids, uuids, seconds };
         char error [256];

@@ -770,7 +770,7 @@ s_usage (FILE *stream)
         "Config: scheduler/lease_seconds (120), scheduler/dispatch_ms (200),\n"
         "scheduler/rescue_ms (5000), scheduler/not_now_ms (1000), scheduler/claim_max (500),\n"
         "scheduler/max_attempts (5), scheduler/tier_cap_t0 (20000), _t1 (20000), _t2 (40000),\n"
-        "scheduler/route/<tf> (\"polygon,alpaca,tradier\" for 1m..4h, \"yahoo,polygon,tradier\"\n"
+        "scheduler/route/<tf> (\"polygon,alpaca\" for 1m..4h, \"yahoo,polygon,tradier\"\n"
         "for 1d 1w), scheduler/slice/<tf> (1m session, 5m-30m week, 1h 4h month, 1d 1w year),\n"
         "fetcher/<provider>/limits (the rules that pace dispatch). Environment: GAPLESS_<KEY>.\n");
 }
