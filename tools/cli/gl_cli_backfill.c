@@ -242,6 +242,7 @@ static const char *s_enqueue_help =
     "usage: gapless enqueue SYMBOL[,SYMBOL...]... | --tier T0|T1|T2\n"
     "                       --timeframe TF --from DATE --to DATE\n"
     "                       [--priority high|normal|low] [--provider NAME] [--plan]\n"
+    "                       [--refresh]\n"
     "\n"
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
     "symbol of a tier) in [from, to). What is stored already is not fetched\n"
@@ -254,6 +255,8 @@ static const char *s_enqueue_help =
     "  --priority P       high, normal (default) or low\n"
     "  --provider NAME    only this provider (polygon yahoo tradier finnhub alpaca)\n"
     "  --plan             answer without enqueueing\n"
+    "  --refresh          fetch again what is stored already (a refill, or newer\n"
+    "                     versions of provisional bars), from --provider if given\n"
     S_COMMON_HELP;
 
 //  Prints what an enqueue did (or would do).
@@ -261,10 +264,11 @@ static void
 s_print_enqueued (const gl_msg_t *reply)
 {
     bool plan = strcmp (s_field (reply, "backfill_id"), "0") == 0;
-    printf ("%s%s: %s new slices, %s shared with earlier requests, %s already stored\n",
+    printf ("%s%s: %s new slices, %s shared with earlier requests, %s already stored,"
+            " %s fetched again\n",
             plan? "plan": "backfill ", plan? "": s_field (reply, "backfill_id"),
             s_field (reply, "slices_new"), s_field (reply, "slices_shared"),
-            s_field (reply, "slices_stored"));
+            s_field (reply, "slices_stored"), s_field (reply, "slices_refreshed"));
     const char *eta = s_field (reply, "eta_s");
     printf ("%s bars expected, %s requests to %s, %s fetcher service%s live, ETA %s%s\n",
             s_field (reply, "bars_expected"), s_field (reply, "requests"),
@@ -301,6 +305,7 @@ gl_cli_enqueue (int argc, char **argv)
         { "priority", required_argument, NULL, 'p' },
         { "provider", required_argument, NULL, 'P' },
         { "plan", no_argument, NULL, 'n' },
+        { "refresh", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     s_common_t common = s_common_defaults ();
@@ -372,6 +377,9 @@ gl_cli_enqueue (int argc, char **argv)
         else
         if (option == 'n')
             request->enqueue.plan = true;
+        else
+        if (option == 'R')
+            request->enqueue.refresh = true;
         else
         if (option == ':')
             status = s_usage_error ("enqueue", "missing value for", argv [optind - 1]);
