@@ -241,7 +241,7 @@ s_call (const char *command, const s_common_t *common, gl_msg_t **request_p,
 static const char *s_enqueue_help =
     "usage: gapless enqueue SYMBOL[,SYMBOL...]... | --tier T0|T1|T2\n"
     "                       --timeframe TF --from DATE --to DATE\n"
-    "                       [--priority high|normal|low] [--provider NAME] [--plan]\n"
+    "                       [--priority high|normal|low|N] [--provider NAME] [--plan]\n"
     "                       [--refresh]\n"
     "\n"
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
@@ -252,7 +252,9 @@ static const char *s_enqueue_help =
     "  --timeframe TF     1m 5m 15m 30m 1h 4h 1d 1w\n"
     "  --from DATE        YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds (UTC)\n"
     "  --to DATE          the end, not included\n"
-    "  --priority P       high, normal (default) or low\n"
+    "  --priority P       high (10), normal (0, the default), low (-10), or a number\n"
+    "                     from -100 to 100; 30 and up is live work, served from the\n"
+    "                     share of each provider kept for it (scheduler/live_priority)\n"
     "  --provider NAME    only this provider (polygon yahoo tradier finnhub alpaca)\n"
     "  --plan             answer without enqueueing\n"
     "  --refresh          fetch again what is stored already (a refill, or newer\n"
@@ -355,15 +357,20 @@ gl_cli_enqueue (int argc, char **argv)
         }
         else
         if (option == 'p') {
+            char *end = NULL;
+            long number = strtol (optarg, &end, 10);
             if (strcmp (optarg, "high") == 0)
                 request->enqueue.priority = 10;
             else
             if (strcmp (optarg, "low") == 0)
                 request->enqueue.priority = -10;
             else
+            if (end != optarg && *end == '\0' && number >= -100 && number <= 100)
+                request->enqueue.priority = number;
+            else
             if (strcmp (optarg, "normal") != 0)
-                status = s_usage_error ("enqueue", "--priority expects high, normal or low, got",
-                                        optarg);
+                status = s_usage_error ("enqueue", "--priority expects high, normal, low or"
+                                        " -100..100, got", optarg);
         }
         else
         if (option == 'P') {
