@@ -27,6 +27,10 @@ s_usage (FILE *stream)
         "                         (default tcp://127.0.0.1:5570)\n"
         "      --heartbeat-ms N   heartbeat interval in ms (default 1000)\n"
         "  -h, --help             this help\n\n"
+        "Across hosts: broker/curve_secret (the broker's secret certificate, see\n"
+        "gapless keygen) and broker/curve_allow (a directory of the public\n"
+        "certificates of the actors allowed in) make tcp endpoints that leave this\n"
+        "host CURVE; without them such an endpoint is refused unless broker/insecure = 1.\n\n"
         "Environment: GAPLESS_BROKER_BIND, GAPLESS_BROKER_HEARTBEAT_MS and any\n"
         "GAPLESS_BROKER_<KEY> override the file; GAPLESS_LOG_LEVEL sets logging.\n");
 }

@@ -21,6 +21,7 @@
     an application message that fails is the caller's to handle.
 */
 #include "gl_actor.h"
+#include "gl_curve.h"
 #include "gl_log.h"
 #include "gl_wire.h"
 #include <zmq.h>
@@ -37,6 +38,7 @@ typedef enum { S_CONNECTING, S_REGISTERED, S_WAITING } s_state_t;
 
 struct _gl_actor_t {
     char *endpoint;
+    char *curve_secret, *curve_server;  //  certificate paths, or NULL: plain
     char service [GL_WIRE_NAME_MAX + 1];
     char instance [GL_WIRE_NAME_MAX + 1];
     char address [GL_WIRE_ADDRESS_MAX + 1];
@@ -659,6 +661,15 @@ s_connect (gl_actor_t *self)
     zsock_set_linger (self->socket, 0);
     zsock_set_rcvhwm (self->socket, (int) (self->capacity + S_RECEIVE_HEADROOM));
     s_monitor_start (self);         //  before connecting, to see every event
+    char reason [GL_CURVE_ERROR_MAX];
+    if (self->curve_secret
+    &&  gl_curve_client (self->socket, self->curve_secret, self->curve_server, reason) != 0) {
+        gl_log_error ("connect_failed", "endpoint=%s reason=%s", self->endpoint,
+                      GL_LOG_VALUE (reason));
+        s_monitor_stop (self);
+        zsock_destroy (&self->socket);
+        return -1;
+    }
     if (zsock_connect (self->socket, "%s", self->endpoint) != 0
     ||  zloop_reader (self->loop, self->socket, s_handle_socket, self) != 0) {
         gl_log_error ("connect_failed", "endpoint=%s", self->endpoint);
@@ -690,6 +701,63 @@ s_follow_copy (gl_actor_t *self, const char *const *follow)
         snprintf (self->follow [index], sizeof (self->follow [index]), "%s", follow [index]);
         self->follow_count = index + 1;
     }
+    return 0;
+}
+
+//  Takes the CURVE settings: with certificates the socket is a CURVE
+//  client of the broker; without, an endpoint that leaves this host is
+//  plain only when insecure (loudly), else refused.
+//  Returns 0 or -1 with a log line.
+static int
+s_security (gl_actor_t *self, const gl_actor_options_t *options)
+{
+    if (!self->endpoint)
+        return -1;
+    char reason [GL_CURVE_ERROR_MAX];
+    if (options->curve_secret && options->curve_server) {
+        zcert_t *own = gl_curve_load_secret (options->curve_secret, reason);
+        zcert_t *server = own? gl_curve_load_public (options->curve_server, reason): NULL;
+        bool loaded = own && server;
+        zcert_destroy (&own);
+        zcert_destroy (&server);
+        if (!loaded) {
+            gl_log_error ("actor_invalid", "endpoint=%s reason=%s", self->endpoint,
+                          GL_LOG_VALUE (reason));
+            return -1;
+        }
+        self->curve_secret = strdup (options->curve_secret);
+        self->curve_server = strdup (options->curve_server);
+        return self->curve_secret && self->curve_server? 0: -1;
+    }
+    if (options->curve_secret || options->curve_server) {
+        gl_log_error ("actor_invalid", "reason=\"actor/curve_secret and actor/curve_server go"
+                      " together: the actor's secret certificate and the broker's public one\"");
+        return -1;
+    }
+    if (gl_curve_endpoint_local (self->endpoint))
+        return 0;
+    if (!options->insecure) {
+        gl_log_error ("actor_invalid", "endpoint=%s reason=\"a broker on another host needs"
+                      " CURVE (actor/curve_secret and actor/curve_server; see gapless keygen),"
+                      " or actor/insecure = 1 for plain tcp\"", self->endpoint);
+        return -1;
+    }
+    gl_log_warn ("actor_insecure", "endpoint=%s reason=\"actor/insecure = 1: plain tcp to"
+                 " another host, neither authenticated nor encrypted\"", self->endpoint);
+    return 0;
+}
+
+//  Fills the options' endpoint and security from configuration.
+int
+gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error)
+{
+    int64_t insecure;
+    if (gl_config_int (config, "actor/insecure", 0, 0, 1, &insecure, error))
+        return -1;
+    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    options->curve_secret = gl_config_get (config, "actor/curve_secret", NULL);
+    options->curve_server = gl_config_get (config, "actor/curve_server", NULL);
+    options->insecure = insecure == 1;
     return 0;
 }
 
@@ -752,6 +820,10 @@ gl_actor_new (const gl_actor_options_t *options)
         return NULL;
     }
     self->endpoint = strdup (options->endpoint);
+    if (s_security (self, options) != 0) {
+        gl_actor_destroy (&self);
+        return NULL;
+    }
     self->loop = self->endpoint? zloop_new (): NULL;
     if (!self->loop || s_connect (self) != 0 || s_heartbeat_start (self) != 0) {
         if (!self->loop)
@@ -774,6 +846,8 @@ gl_actor_destroy (gl_actor_t **self_p)
         zloop_destroy (&self->loop);
         zsock_destroy (&self->socket);
         free (self->endpoint);
+        free (self->curve_secret);
+        free (self->curve_server);
         free (self);
         *self_p = NULL;
     }

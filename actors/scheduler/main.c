@@ -960,7 +960,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     self->database = gl_config_get (config, "scheduler/database", NULL);
     self->schema = gl_config_get (config, "scheduler/schema", NULL);
     static const char *const follow [] = { "fetcher.*", NULL };
-    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    if (gl_actor_options_configure (options, config, error) != 0)
+        return -1;
     options->credit = 100;
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
     options->follow = follow;
