@@ -38,7 +38,7 @@ gl_curve_keygen (const char *path, const char *name, char *error)
         return -1;
     }
     if (s_exists (path) || s_exists (secret)) {
-        snprintf (error, GL_CURVE_ERROR_MAX, "keygen: %s or %s exists already; a certificate"
+        snprintf (error, GL_CURVE_ERROR_MAX, "keygen: %.200s or %.200s exists already; a certificate"
                   " is never overwritten (move it away first)", path, secret);
         return -1;
     }
@@ -55,7 +55,7 @@ gl_curve_keygen (const char *path, const char *name, char *error)
     if (!failed && zcert_save_public (cert, path) != 0)
         failed = path;
     if (failed)
-        snprintf (error, GL_CURVE_ERROR_MAX, "keygen: cannot write %s: %s", failed,
+        snprintf (error, GL_CURVE_ERROR_MAX, "keygen: cannot write %.200s: %s", failed,
                   strerror (errno));
     zcert_destroy (&cert);
     return failed? -1: 0;
@@ -89,7 +89,7 @@ gl_curve_load_secret (const char *path, char *error)
     snprintf (secret, sizeof secret, "%s_secret", path? path: "");
     const char *holder = s_exists (secret)? secret: path;
     if (cert && stat (holder, &info) == 0 && (info.st_mode & 077)) {
-        snprintf (error, GL_CURVE_ERROR_MAX, "the secret certificate '%s' may be read by others"
+        snprintf (error, GL_CURVE_ERROR_MAX, "the secret certificate '%.200s' may be read by others"
                   " (mode %03o); chmod 600 it", holder, (unsigned) (info.st_mode & 0777));
         zcert_destroy (&cert);
     }
