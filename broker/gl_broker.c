@@ -1608,7 +1608,7 @@ s_secure (gl_broker_t *self, gl_config_t *config, char *error)
     if (secret) {
         if (!(self->guard = gl_curve_guard_new (self->context, allow, reason))
         ||  gl_curve_server (self->router, secret, reason) == -1) {
-            snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/curve: %s", reason);
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/curve: %.480s", reason);
             return -1;
         }
         gl_log_info ("broker_curve", "allow=%s", GL_LOG_VALUE (allow));
