@@ -96,7 +96,7 @@ gl_client_request (const char *endpoint, const char *service, gl_msg_t *request,
     char reason [GL_CONFIG_ERROR_MAX] = "";
     gl_config_t *config = gl_config_load (NULL, reason);
     if (!config || gl_actor_options_configure (&options, config, reason) != 0) {
-        snprintf (error, 256, "%s", reason);
+        snprintf (error, 256, "%.255s", reason);
         gl_config_destroy (&config);
         return NULL;
     }
