@@ -136,6 +136,9 @@ struct _gl_broker_t {
     void *context;
     void *router;
     gl_curve_guard_t *guard;    //  the allow list of CURVE endpoints, or NULL
+    volatile sig_atomic_t *reload;      //  set by a signal handler: call reload_fn
+    void (*reload_fn) (void *argument);
+    void *reload_argument;
     char id [GL_WIRE_NAME_MAX + 1];
     zhashx_t *peers;            //  routing id -> instance_t (owner)
     zhashx_t *instances;        //  address -> instance_t
@@ -1413,6 +1416,10 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
             gl_log_error ("socket_failed", "reason=\"%s\"", zmq_strerror (zmq_errno ()));
             return -1;
         }
+        if (self->reload && *self->reload) {
+            *self->reload = 0;
+            self->reload_fn (self->reload_argument);
+        }
         if (self->now >= self->next_heartbeat) {
             s_heartbeat (self);
             self->next_heartbeat = self->now + self->heartbeat_ms;
@@ -1426,6 +1433,15 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
     s_shutdown (self);
     s_log_stats (self);
     return 0;
+}
+
+void
+gl_broker_on_reload (gl_broker_t *self, volatile sig_atomic_t *flag, void (*fn) (void *argument),
+                     void *argument)
+{
+    self->reload = fn? flag: NULL;
+    self->reload_fn = fn;
+    self->reload_argument = argument;
 }
 
 gl_broker_stats_t

@@ -71,6 +71,12 @@ void gl_broker_destroy (gl_broker_t **self_p);
 //  Returns 0 on a clean stop, -1 if the socket failed.
 int gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop);
 
+//  While serving, calls fn(argument) whenever *flag is set (a SIGHUP
+//  handler sets it), and clears it. The run loop wakes within a heartbeat
+//  interval, at once when the signal interrupts its wait.
+void gl_broker_on_reload (gl_broker_t *self, volatile sig_atomic_t *flag,
+                          void (*fn) (void *argument), void *argument);
+
 //  The counters so far.
 gl_broker_stats_t gl_broker_stats (gl_broker_t *self);
 

@@ -10,6 +10,14 @@ set_tests_properties(test_actor PROPERTIES RUN_SERIAL TRUE)
 # asked, with real broker processes.
 gl_add_test(test_curve LIBS gl_runtime TIMEOUT 120)
 add_dependencies(test_curve gapless gapless-broker)
+# Every configuration key: the table, the check of a file, SIGHUP on a
+# broker and a scheduler; and the table against the code that reads keys.
+gl_add_test(test_settings LIBS gl_settings TIMEOUT 120)
+add_dependencies(test_settings gapless-broker gapless-scheduler)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_test(NAME check_settings
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/check_settings.py ${GL_SOURCE_DIR}
+          $<TARGET_FILE:gapless>)
 if(GL_FUZZ)
   # libFuzzer over the actor runtime's receive path (gl_actor_dispatch):
   # arbitrary frames and corrupted bodies to an automatic- and a

@@ -22,6 +22,7 @@
 */
 #include "gl_actor.h"
 #include "gl_curve.h"
+#include <signal.h>
 #include "gl_log.h"
 #include "gl_wire.h"
 #include <zmq.h>
@@ -39,6 +40,8 @@ typedef enum { S_CONNECTING, S_REGISTERED, S_WAITING } s_state_t;
 struct _gl_actor_t {
     char *endpoint;
     char *curve_secret, *curve_server;  //  certificate paths, or NULL: plain
+    gl_actor_reload_fn *on_reload;      //  SIGHUP's callback, or NULL
+    void *on_reload_argument;
     char service [GL_WIRE_NAME_MAX + 1];
     char instance [GL_WIRE_NAME_MAX + 1];
     char address [GL_WIRE_ADDRESS_MAX + 1];
@@ -609,6 +612,30 @@ s_log_refusals_unlogged (gl_actor_t *self, int64_t now)
     }
 }
 
+//  Set by SIGHUP; the heartbeat timer hands it to the reload callback.
+static volatile sig_atomic_t s_reload_requested;
+
+static void
+s_on_sighup (int signal_number)
+{
+    (void) signal_number;
+    s_reload_requested = 1;
+}
+
+//  Runs the reload callback if SIGHUP came since the last look.
+static void
+s_reload_if_asked (gl_actor_t *self)
+{
+    if (!s_reload_requested)
+        return;
+    s_reload_requested = 0;
+    if (self->on_reload)
+        self->on_reload (self, self->on_reload_argument);
+    else
+        gl_log_warn ("config_reload_unsupported", "address=%s reason=\"this process reads its"
+                     " configuration only at start\"", self->address);
+}
+
 //  Heartbeat timer: detects a silent broker, keeps the broker's view of
 //  this instance alive, and sends READY again if it went unanswered.
 static int
@@ -617,6 +644,7 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *argument)
     gl_actor_t *self = (gl_actor_t *) argument;
     if (self->stopping)
         return -1;
+    s_reload_if_asked (self);
     int64_t now = zclock_mono ();
     s_log_refusals_unlogged (self, now);
     if (self->state == S_WAITING)
@@ -747,12 +775,34 @@ s_security (gl_actor_t *self, const gl_actor_options_t *options)
     return 0;
 }
 
+//  Sets the log level of log/level. Returns 0 or -1 with error.
+int
+gl_actor_log_level (gl_config_t *config, char *error)
+{
+    const char *level = gl_config_get (config, "log/level", NULL);
+    if (level && gl_log_set_default_level_name (level) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: log/level = '%.40s': expected debug,"
+                  " info, warn or error", level);
+        return -1;
+    }
+    return 0;
+}
+
+//  Sets the reload callback.
+void
+gl_actor_on_reload (gl_actor_t *self, gl_actor_reload_fn *fn, void *argument)
+{
+    self->on_reload = fn;
+    self->on_reload_argument = argument;
+}
+
 //  Fills the options' endpoint and security from configuration.
 int
 gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error)
 {
     int64_t insecure;
-    if (gl_config_int (config, "actor/insecure", 0, 0, 1, &insecure, error))
+    if (gl_config_int (config, "actor/insecure", 0, 0, 1, &insecure, error)
+    ||  gl_actor_log_level (config, error))
         return -1;
     options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
     options->curve_secret = gl_config_get (config, "actor/curve_secret", NULL);
@@ -819,6 +869,10 @@ gl_actor_new (const gl_actor_options_t *options)
         free (self);
         return NULL;
     }
+    //  SIGHUP asks for a reload; it never ends the process
+    struct sigaction action = { .sa_handler = s_on_sighup };
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGHUP, &action, NULL);
     self->endpoint = strdup (options->endpoint);
     if (s_security (self, options) != 0) {
         gl_actor_destroy (&self);
@@ -950,8 +1004,10 @@ gl_actor_loop (gl_actor_t *self)
 int
 gl_actor_run (gl_actor_t *self)
 {
-    if (!self->stopping)
-        zloop_start (self->loop);
+    //  Any signal ends zloop's poll: one that does not stop the actor (a
+    //  SIGHUP, handled on the next timer) resumes it
+    while (!self->stopping && zloop_start (self->loop) == 0 && !zsys_interrupted)
+        ;
     gl_log_info ("actor_stopping", "address=%s", self->address);
     return self->exit_code;
 }

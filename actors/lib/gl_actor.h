@@ -88,6 +88,16 @@ typedef struct {
 //  (GL_CONFIG_ERROR_MAX bytes).
 int gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error);
 
+//  Sets the log threshold from log/level (GAPLESS_LOG_LEVEL still wins).
+//  Returns 0, or -1 with the reason in error for an unknown level.
+int gl_actor_log_level (gl_config_t *config, char *error);
+
+//  Called on the actor's loop after a SIGHUP (the runtime catches SIGHUP
+//  for every actor, so it never ends one; without a callback it logs that
+//  the process reads its configuration only at start).
+typedef void (gl_actor_reload_fn) (gl_actor_t *actor, void *argument);
+void gl_actor_on_reload (gl_actor_t *self, gl_actor_reload_fn *fn, void *argument);
+
 //  Called for each delivered message of a registered type. sender is the
 //  full address to answer. The handler may take the message by nulling
 //  *message_p; otherwise the runtime destroys it. Return 0 when the

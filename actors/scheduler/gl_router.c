@@ -206,6 +206,10 @@ gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *li
         snprintf (error, 256, "not a timeframe");
         return -1;
     }
+    if (!list) {
+        self->route_counts [timeframe] = 0;     //  the default again
+        return 0;
+    }
     gl_provider_t order [GL_PROVIDER_COUNT];
     size_t count = 0;
     char copy [256], *saveptr = NULL;

@@ -90,7 +90,8 @@ int gl_router_members (gl_router_t *self, gl_provider_t provider,
                        gl_router_lost_fn *lost, void *argument);
 
 //  Sets the routing order of a timeframe from "polygon,alpaca,..."
-//  (replacing gl_capability's default). Returns 0, or -1 with the reason
+//  (replacing gl_capability's default; NULL: the default again). Returns
+//  0, or -1 with the reason
 //  in error (256 bytes) for an unknown provider, one that does not serve
 //  the timeframe, a repeat, or an empty list.
 int gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *list,

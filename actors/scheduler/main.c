@@ -18,6 +18,7 @@
 #include "gl_log.h"
 #include "gl_ratelimit.h"
 #include "gl_router.h"
+#include "gl_settings.h"
 #include <getopt.h>
 #include <limits.h>
 #include <time.h>
@@ -36,6 +37,7 @@ typedef struct {
 
 typedef struct {
     gl_actor_t *actor;
+    gl_config_t *config;                        //  the running configuration
     gl_db_t *db;
     gl_backlog_t *backlog;
     gl_router_t *router;
@@ -998,6 +1000,65 @@ s_start (self_t *self, gl_actor_options_t *options)
     return self->actor? 0: -1;
 }
 
+//  Applies the live settings of a configuration that passed
+//  gl_settings_reload: rates and routes (checked on a scratch router
+//  first, so a route is applied whole or not at all), dispatch sizes,
+//  attempts, caps, the horizon and the reserve, the log level.
+static void
+s_apply_live (self_t *self, gl_config_t *config)
+{
+    self_t next = { 0 };
+    gl_actor_options_t options = { 0 };
+    int64_t dispatch_ms, rescue_ms, periodic_ms;
+    char error [GL_CONFIG_ERROR_MAX];
+    gl_router_t *scratch = gl_router_new (self->lease_seconds);
+    int rc = s_configure (&next, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error);
+    for (int timeframe = GL_TF_1M; rc == 0 && timeframe <= GL_TF_1W; timeframe++)
+        if (next.routes [timeframe] && (!scratch
+        ||  gl_router_set_route (scratch, (gl_timeframe_t) timeframe, next.routes [timeframe],
+                                 error) == -1))
+            rc = -1;
+    gl_router_destroy (&scratch);
+    gl_backlog_slice_t *claimed = rc == 0? realloc (self->claimed, next.claim_max
+                                                    * sizeof (gl_backlog_slice_t)): NULL;
+    if (rc != 0 || !claimed) {
+        gl_log_warn ("config_reload_refused", "problem=%s", GL_LOG_VALUE (rc? error: "out of memory"));
+        return;
+    }
+    self->claimed = claimed;
+    self->claim_max = next.claim_max;
+    self->not_now_ms = next.not_now_ms;
+    self->max_attempts = next.max_attempts;
+    memcpy (self->tier_caps, next.tier_caps, sizeof self->tier_caps);
+    self->live_priority = next.live_priority;
+    gl_router_set_horizon (self->router, next.horizon_seconds);
+    gl_router_set_reserve (self->router, next.live_share);
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        gl_router_set_rate (self->router, (gl_provider_t) provider, next.rates [provider]);
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++)
+        gl_router_set_route (self->router, (gl_timeframe_t) timeframe, next.routes [timeframe],
+                             error);
+    memcpy (self->routes, next.routes, sizeof self->routes);
+    gl_actor_log_level (config, error);
+}
+
+//  SIGHUP: the file again, checked whole; its live keys applied.
+static void
+s_on_reload (gl_actor_t *actor, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_config_t *fresh = gl_settings_reload (self->config);
+    if (!fresh)
+        return;
+    s_apply_live (self, fresh);
+    //  The strings read at start (database, schema) point into the old one
+    gl_config_t *old = self->config;
+    self->config = fresh;
+    self->database = gl_config_get (fresh, "scheduler/database", NULL);
+    self->schema = gl_config_get (fresh, "scheduler/schema", NULL);
+    gl_config_destroy (&old);
+}
+
 //  Parses flags and configuration, then runs the actor until SIGTERM.
 int
 main (int argc, char **argv)
@@ -1040,7 +1101,7 @@ main (int argc, char **argv)
     for (int index = 0; index < 3; index++)
         if (flags [index])
             gl_config_set (config, flag_keys [index], flags [index]);
-    self_t self = { 0 };
+    self_t self = { .config = config };
     int64_t dispatch_ms = 0, rescue_ms = 0, periodic_ms = 0;
     int status = 2;
     if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error) == -1)
@@ -1055,6 +1116,7 @@ main (int argc, char **argv)
         gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
         gl_actor_on_membership (self.actor, s_on_membership, &self);
         gl_actor_on_bounce (self.actor, s_on_bounce, &self);
+        gl_actor_on_reload (self.actor, s_on_reload, &self);
         zloop_t *loop = gl_actor_loop (self.actor);
         zloop_timer (loop, (size_t) dispatch_ms, 0, s_on_dispatch, &self);
         zloop_timer (loop, (size_t) rescue_ms, 0, s_on_rescue, &self);
@@ -1072,6 +1134,6 @@ main (int argc, char **argv)
     gl_backlog_destroy (&self.backlog);
     gl_db_destroy (&self.db);
     free (self.claimed);
-    gl_config_destroy (&config);
+    gl_config_destroy (&self.config);
     return status;
 }

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "gl_cli_backfill.h"
+#include "gl_cli_config.h"
 #include "gl_curve.h"
 #include "gl_db.h"
 #include "gl_log.h"
@@ -229,6 +230,7 @@ s_keygen (common_t *common, int argc, char **argv)
     return 0;
 }
 
+static int s_config (common_t *common, int argc, char **argv) { return gl_cli_config (argc, argv); }
 static int s_enqueue (common_t *common, int argc, char **argv) { return gl_cli_enqueue (argc, argv); }
 static int s_status (common_t *common, int argc, char **argv) { return gl_cli_status (argc, argv); }
 static int s_control (common_t *common, int argc, char **argv) { return gl_cli_control (argc, argv); }
@@ -244,6 +246,7 @@ static const command_t s_commands [] = {
     { "resume", "resume a paused backfill", s_control },
     { "dlq", "list, requeue or purge dead slices", s_dlq },
     { "keygen", "write a CURVE certificate pair for running across hosts", s_keygen },
+    { "config", "check configuration files, or print the reference of every key", s_config },
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
 
