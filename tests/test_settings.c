@@ -7,6 +7,7 @@
 */
 #include "gl_process.h"
 #include <czmq.h>
+#include <glob.h>
 #include <sys/stat.h>
 #include "gl_settings.h"
 #include "gl_test.h"
@@ -140,23 +141,27 @@ s_test_check (void)
     GL_CHECK_INT (problems.count, 0);
 }
 
-//  The files the project ships are valid.
+//  The files the project ships are valid: config/*.cfg, config/hosts/*.cfg.
 static void
 s_test_shipped (void)
 {
-    const char *files [] = { "config/gapless.cfg", "config/sim.cfg" };
-    for (size_t index = 0; index < 2; index++) {
-        char path [1024], error [GL_CONFIG_ERROR_MAX];
-        const char *source = getenv ("GL_SOURCE_DIR");
-        snprintf (path, sizeof path, "%s/%s", source? source: "..", files [index]);
-        gl_config_t *config = gl_config_load (path, error);
+    const char *source = getenv ("GL_SOURCE_DIR");
+    char pattern [1024];
+    snprintf (pattern, sizeof pattern, "%s/config/{,hosts/}*.cfg", source? source: "..");
+    glob_t files;
+    GL_CHECK_INT (glob (pattern, GLOB_BRACE, NULL, &files), 0);
+    GL_CHECK (files.gl_pathc >= 5);
+    for (size_t index = 0; index < files.gl_pathc; index++) {
+        char error [GL_CONFIG_ERROR_MAX];
+        gl_config_t *config = gl_config_load (files.gl_pathv [index], error);
         GL_CHECK (config != NULL);
         s_problems_t problems = { "", 0 };
         GL_CHECK_INT (config? gl_settings_check (config, s_collect, &problems): -1, 0);
         if (problems.count)
-            fprintf (stderr, "%s:\n%s", files [index], problems.text);
+            fprintf (stderr, "%s:\n%s", files.gl_pathv [index], problems.text);
         gl_config_destroy (&config);
     }
+    globfree (&files);
 }
 
 //  Counts the lines of a log holding every one of the words.
