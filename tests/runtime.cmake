@@ -30,7 +30,7 @@ if(GL_FUZZ)
   # slower): it is off.
   add_executable(fuzz_actor ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_actor.c
                  ${GL_SOURCE_DIR}/actors/lib/gl_actor.c ${GL_SOURCE_DIR}/actors/lib/gl_config.c
-                 ${GL_SOURCE_DIR}/actors/lib/gl_curve.c)
+                 ${GL_SOURCE_DIR}/actors/lib/gl_curve.c ${GL_SOURCE_DIR}/actors/lib/gl_calendar.c)
   target_include_directories(fuzz_actor PRIVATE ${GL_SOURCE_DIR}/actors/lib)
   target_compile_options(fuzz_actor PRIVATE -fsanitize=fuzzer)
   target_link_options(fuzz_actor PRIVATE -fsanitize=fuzzer)

@@ -21,6 +21,7 @@
     an application message that fails is the caller's to handle.
 */
 #include "gl_actor.h"
+#include "gl_calendar.h"
 #include "gl_curve.h"
 #include <signal.h>
 #include "gl_log.h"
@@ -804,6 +805,12 @@ gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, ch
     if (gl_config_int (config, "actor/insecure", 0, 0, 1, &insecure, error)
     ||  gl_actor_log_level (config, error))
         return -1;
+    const char *closures = gl_config_get (config, "calendar/closures", "");
+    if (gl_calendar_set_configured_closures (closures) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: calendar/closures = '%.200s': expected"
+                  " YYYY-MM-DD[,YYYY-MM-DD...]", closures);
+        return -1;
+    }
     options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
     options->curve_secret = gl_config_get (config, "actor/curve_secret", NULL);
     options->curve_server = gl_config_get (config, "actor/curve_server", NULL);

@@ -83,7 +83,8 @@ typedef struct {
 
 //  Fills the options' endpoint and security from configuration:
 //  actor/broker (default tcp://127.0.0.1:5570), actor/curve_secret,
-//  actor/curve_server, actor/insecure (0 or 1). The strings stay the
+//  actor/curve_server, actor/insecure (0 or 1), and applies what every
+//  process shares: log/level, calendar/closures. The strings stay the
 //  configuration's. Returns 0, or -1 with the reason in error
 //  (GL_CONFIG_ERROR_MAX bytes).
 int gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error);
