@@ -401,7 +401,8 @@ s_part_new (self_t *self, job_t *job)
     snprintf (part->bars.provider, sizeof (part->bars.provider), "%s", self->provider_name);
     snprintf (part->bars.adjustment, sizeof (part->bars.adjustment), "%s",
               gl_capability_adjustment_name (gl_capability_adjustment (self->provider,
-                  gl_timeframe_parse (job->fetch->fetch.timeframe), GL_ADJUSTMENT_DEFAULT)));
+                  gl_timeframe_parse (job->fetch->fetch.timeframe),
+                  gl_capability_policy_adjustment ())));
     snprintf (part->bars.symbol, sizeof (part->bars.symbol), "%s", job->fetch->fetch.symbol);
     snprintf (part->bars.timeframe, sizeof (part->bars.timeframe), "%s",
               job->fetch->fetch.timeframe);
@@ -1404,7 +1405,8 @@ s_setup (self_t *self, char *error)
     ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
     ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)
     ||  s_setting (self, "max_body", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024, &max_body, error)
-    ||  s_breaker_setup (self, error))
+    ||  s_breaker_setup (self, error)
+    ||  gl_capability_configure (self->config, error))
         return -1;
     snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
     char limit_error [GL_RATELIMIT_ERROR_MAX];
@@ -1426,6 +1428,7 @@ s_setup (self_t *self, char *error)
         snprintf (error, GL_CONFIG_ERROR_MAX, "fetcher: cannot start HTTP or the calendar");
         return -1;
     }
+    gl_capability_policy_apply (self->calendar);
     return 0;
 }
 

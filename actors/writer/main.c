@@ -4,6 +4,7 @@
     a slow or dead PostgreSQL slows the fetchers instead of dropping bars.
 */
 #include "gl_actor.h"
+#include "gl_capability.h"
 #include "gl_config.h"
 #include "gl_log.h"
 #include "gl_writer.h"
@@ -178,7 +179,7 @@ s_usage (FILE *stream)
     fprintf (stream,
         "Usage: gapless-writer [OPTIONS]\n"
         "Stores bars from fetchers in PostgreSQL and tells the scheduler and coverage.\n\n"
-        "  -c, --config FILE      ZPL configuration (keys under actor/ and writer/)\n"
+        "  -c, --config FILE      ZPL configuration (keys under actor/, bars/, writer/)\n"
         "  -e, --broker ENDPOINT  broker endpoint (default tcp://127.0.0.1:5570)\n"
         "  -i, --instance ID      instance id (default host:pid)\n"
         "  -d, --database URL     PostgreSQL connection (default: as gapless finds it)\n"
@@ -187,7 +188,8 @@ s_usage (FILE *stream)
         "  -h, --help             this help\n\n"
         "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
         "writer/slice_max_age_ms (600000), writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
-        "writer/database, writer/schema. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
+        "writer/database, writer/schema; the bar policy bars/grid_1h, bars/grid_4h (clock),\n"
+        "bars/adjustment (split). Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
 //  Reads the writer's settings into self and options.
@@ -201,7 +203,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "writer/max_delay_ms", 100, 1, 60000, max_delay_ms, error)
     ||  gl_config_int (config, "writer/slice_max_age_ms", 600000, 1, 86400000,
                        &slice_max_age_ms, error)
-    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
+    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
+    ||  gl_capability_configure (config, error))
         return -1;
     if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
         snprintf (error, GL_CONFIG_ERROR_MAX, "config: writer/notify: expected at most %d services",
@@ -270,7 +273,10 @@ main (int argc, char **argv)
         self.writer = gl_writer_new (gl_config_get (config, "writer/database", NULL),
                                      gl_config_get (config, "writer/schema", NULL),
                                      &writer_options);
-        self.actor = self.writer? gl_actor_new (&options): NULL;
+        if (self.writer && gl_writer_check_policy (self.writer, error) == -1)
+            fprintf (stderr, "gapless-writer: %s\n", error);
+        else
+            self.actor = self.writer? gl_actor_new (&options): NULL;
     }
     if (self.actor) {
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
