@@ -27,6 +27,8 @@ typedef struct {
     int64_t backoff_ms;             //  0 when the last flush worked
     int64_t retry_at_ms;
     int64_t stats_at_ms;
+    int64_t max_delay_ms;
+    int64_t flushed_at_ms;          //  when the last flush ended
     uint64_t written_bounced;       //  WRITTEN the broker could not deliver
     uint64_t other_bounced;         //  anything else it returned
 } self_t;
@@ -87,6 +89,7 @@ s_flush (self_t *self, bool force)
             self->backoff_ms = S_BACKOFF_MAX_MS;
         self->retry_at_ms = zclock_mono () + self->backoff_ms;
     }
+    self->flushed_at_ms = zclock_mono ();
     s_return_credit (self);
 }
 
@@ -153,13 +156,18 @@ s_log_stats (self_t *self)
                  self->written_bounced, self->other_bounced);
 }
 
-//  The batch timer: writes what is ready (at most max_delay_ms late),
-//  empty slices too, which complete with 0 rows.
+//  The batch timer: writes what is ready, empty slices too (which
+//  complete with 0 rows), once max_delay_ms have passed since the last
+//  flush ended: at most twice that late.
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    if (gl_writer_ready_slices (self->writer) > 0)
+    //  Not right after a flush: what arrived during it is read first, so
+    //  a flush that takes longer than the interval does not make every
+    //  next one a batch of one or two slices.
+    if (gl_writer_ready_slices (self->writer) > 0
+    &&  zclock_mono () - self->flushed_at_ms >= self->max_delay_ms)
         s_flush (self, false);
     else
         s_flush_if_full (self);
@@ -282,6 +290,7 @@ main (int argc, char **argv)
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
         gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+        self.max_delay_ms = max_delay_ms;
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
         //  -1: another connection took this instance's address
         int run = gl_actor_run (self.actor);
