@@ -58,9 +58,11 @@ $$;
 -- times the cost of the insert itself, and COPY into ohlc_bars went at a
 -- third of its speed. Inserts are now checked once per statement, over
 -- the statement's new rows; an update only when it changes a row's basis
--- (the writer names the basis in every update, nearly always the same).
--- A mismatch still fails the statement with the same check_violation,
--- which the writer isolates like any bad row.
+-- (the writer names the basis in every update, nearly always the same),
+-- after the row is written: a BEFORE row trigger, even one whose WHEN
+-- is false, makes every update lock its row first. A mismatch still
+-- fails the statement with the same check_violation, which the writer
+-- isolates like any bad row.
 CREATE FUNCTION bar_adjustment_check_inserted () RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -89,6 +91,6 @@ DROP TRIGGER ohlc_bars_adjustment ON ohlc_bars;
 CREATE TRIGGER ohlc_bars_adjustment_inserted AFTER INSERT ON ohlc_bars
     REFERENCING NEW TABLE AS inserted_bars
     FOR EACH STATEMENT EXECUTE FUNCTION bar_adjustment_check_inserted();
-CREATE TRIGGER ohlc_bars_adjustment_changed BEFORE UPDATE OF adjustment ON ohlc_bars
+CREATE TRIGGER ohlc_bars_adjustment_changed AFTER UPDATE OF adjustment ON ohlc_bars
     FOR EACH ROW WHEN (NEW.adjustment IS DISTINCT FROM OLD.adjustment)
     EXECUTE FUNCTION bar_adjustment_check();

@@ -485,7 +485,8 @@ s_test_grid (gl_writer_t *writer)
 //  One price basis per timeframe: every stored row carries the basis its
 //  message named; the first 1m bars recorded split-adjusted, so a slice
 //  of raw 1m bars (Alpaca's default) is refused row by row, naming both
-//  bases, and completes empty; the bars view shows no raw price.
+//  bases, and completes empty; the bars view shows no raw price. Raw
+//  prices over stored split-adjusted bars are refused the same way.
 static void
 s_test_adjustment (gl_writer_t *writer)
 {
@@ -505,6 +506,24 @@ s_test_adjustment (gl_writer_t *writer)
     GL_CHECK_INT (s_drain_written (writer, lease.run_id, 0, 0), 1);
     GL_CHECK_INT (s_count ("RAWPX"), 0);
     GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bars WHERE adjustment IS DISTINCT FROM 'split'"), 0);
+
+    //  A re-delivery of stored split-adjusted bars in raw prices would
+    //  change their basis: refused row by row too, the stored bars kept.
+    lease_t first = s_claim ("REBASE", T0, T0 + 5 * MINUTE, 600);
+    s_add (writer, s_bars (&first, "REBASE", 0, true, T0, 5, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, first.run_id, 5, 0), 1);
+    lease_t again = s_claim ("REBASE", T0, T0 + 5 * MINUTE - 1, 600);
+    message = s_bars (&again, "REBASE", 0, true, T0, 5, 0.5, false);
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "raw");
+    s_add (writer, message);
+    bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 5);
+    GL_CHECK_INT (s_drain_written (writer, again.run_id, 0, 0), 1);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'REBASE'"
+                            " AND adjustment = 'split'"), 5);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'REBASE'"), 0);
 }
 
 //  A live token stores only bars inside its slice's [from, to): bars in
