@@ -12,6 +12,10 @@
     - every fault, every provider end to end: test_fetcher_faults.c and
       test_fetcher_e2e.c.
 */
+//  A peer or fetcher is dead after 3 silent beats: at 400 ms a loaded
+//  machine's pauses are not taken for deaths, which would lose the jobs
+//  the dead held (no scheduler here re-sends them).
+#define PEERS_HEARTBEAT_MS 400
 #include "test_fetcher_peers.h"
 #include "gl_simbars.h"
 
