@@ -26,3 +26,10 @@ set_tests_properties(test_fetcher PROPERTIES RUN_SERIAL TRUE)
 gl_add_test(test_fetcher_hostile LIBS gl_protocol gl_simclient PkgConfig::CJSON
             PkgConfig::CZMQ PkgConfig::ZMQ TIMEOUT 180)
 add_dependencies(test_fetcher_hostile gapless-sim gapless-broker gapless-fetcher)
+# The bar policy (bars/grid_1h) across real processes: clock hours from
+# Polygon and Alpaca, session hours routed to Yahoo, a contradicted
+# scheduler refused.
+gl_add_test(test_fetcher_grid LIBS gl_calendar gl_simbars gl_simclient gl_testdb gl_protocol
+            PkgConfig::CJSON PkgConfig::CZMQ PkgConfig::ZMQ FIXTURES pg TIMEOUT 180 LABELS fetcher)
+add_dependencies(test_fetcher_grid gapless gapless-scheduler gapless-broker gapless-writer
+                 gapless-fetcher gapless-sim)

@@ -1,6 +1,8 @@
 /*  test_capability — the provider table: names, timeframes served, spans,
-    page sizes and default routing, and that every provider's adapter
-    builds a request for exactly the timeframes the table says it serves.
+    page sizes and default routing, the bar policy read from the bars
+    section of a configuration and the routing it allows, and that every
+    provider's adapter builds a request for exactly the timeframes the
+    table says it serves.
 */
 #include "gl_capability.h"
 #include "gl_provider.h"
@@ -103,6 +105,85 @@ s_test_routes (void)
     GL_CHECK_INT (gl_capability_route (GL_TF_INVALID, route, GL_PROVIDER_COUNT), 0);
 }
 
+//  Configures the policy from "key=value" pairs (NULL-terminated).
+//  Returns what gl_capability_configure did, with its error.
+static int
+s_configure (const char *const *settings, char *error)
+{
+    gl_config_t *config = gl_config_load (NULL, error);
+    GL_CHECK (config != NULL);
+    for (size_t index = 0; config && settings [index]; index += 2)
+        gl_config_set (config, settings [index], settings [index + 1]);
+    int rc = gl_capability_configure (config, error);
+    gl_config_destroy (&config);
+    return rc;
+}
+
+//  The bar policy: read from bars/, in force for routing, fetching and
+//  calendars; a bad value or one no provider serves names its key and
+//  leaves the policy in force as it was.
+static void
+s_test_policy (void)
+{
+    char error [GL_CONFIG_ERROR_MAX] = "";
+    const char *none [] = { NULL };
+    GL_CHECK_INT (s_configure (none, error), 0);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_1H), GL_GRID_CLOCK);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_1D), GL_GRID_INVALID);
+    GL_CHECK_INT (gl_capability_policy_adjustment (), GL_ADJUSTMENT_SPLIT);
+
+    //  Hours from the open: Yahoo alone is routed and fetched for 1h;
+    //  4h and the shorter timeframes are untouched.
+    const char *session [] = { "bars/grid_1h", "session", NULL };
+    GL_CHECK_INT (s_configure (session, error), 0);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_1H), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_4H), GL_GRID_CLOCK);
+    gl_provider_t route [GL_PROVIDER_COUNT];
+    GL_CHECK_INT (gl_capability_route (GL_TF_1H, route, GL_PROVIDER_COUNT), 1);
+    GL_CHECK_INT (route [0], GL_PROVIDER_YAHOO);
+    GL_CHECK (gl_capability_routable (GL_PROVIDER_YAHOO, GL_TF_1H));
+    GL_CHECK (!gl_capability_routable (GL_PROVIDER_POLYGON, GL_TF_1H));
+    GL_CHECK (!gl_capability_supports (GL_PROVIDER_ALPACA, GL_TF_1H));
+    GL_CHECK_INT (gl_capability_route (GL_TF_4H, route, GL_PROVIDER_COUNT), 2);
+    GL_CHECK_INT (route [0], GL_PROVIDER_POLYGON);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1M, route, GL_PROVIDER_COUNT), 2);
+    gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (calendar != NULL);
+    gl_capability_policy_apply (calendar);
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_1H), GL_GRID_SESSION);
+    GL_CHECK_INT (gl_calendar_grid (calendar, GL_TF_4H), GL_GRID_CLOCK);
+    gl_calendar_destroy (&calendar);
+
+    //  Raw prices: Yahoo (split only) leaves the daily route, Tradier's
+    //  raw timesales join the intraday one.
+    const char *raw [] = { "bars/adjustment", "raw", NULL };
+    GL_CHECK_INT (s_configure (raw, error), 0);
+    GL_CHECK_INT (gl_capability_policy_adjustment (), GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_1H), GL_GRID_CLOCK);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1D, route, GL_PROVIDER_COUNT), 1);
+    GL_CHECK_INT (route [0], GL_PROVIDER_POLYGON);
+    GL_CHECK_INT (gl_capability_route (GL_TF_1M, route, GL_PROVIDER_COUNT), 3);
+    GL_CHECK_INT (route [2], GL_PROVIDER_TRADIER);
+
+    //  Refused, naming the key; the raw policy stays in force.
+    const char *hourly [] = { "bars/grid_1h", "hourly", NULL };
+    GL_CHECK_INT (s_configure (hourly, error), -1);
+    GL_CHECK_STR (error, "config: bars/grid_1h = 'hourly': expected clock or session");
+    const char *adjusted [] = { "bars/adjustment", "adjusted", NULL };
+    GL_CHECK_INT (s_configure (adjusted, error), -1);
+    GL_CHECK_STR (error, "config: bars/adjustment = 'adjusted': expected split or raw");
+    const char *four [] = { "bars/grid_4h", "session", NULL };
+    GL_CHECK_INT (s_configure (four, error), -1);
+    GL_CHECK_STR (error, "config: bars/grid_4h = 'session' with bars/adjustment = 'split': no"
+                         " provider serves 4h bars on the session grid with split prices");
+    const char *raw_session [] = { "bars/grid_1h", "session", "bars/adjustment", "raw", NULL };
+    GL_CHECK_INT (s_configure (raw_session, error), -1);
+    GL_CHECK (strstr (error, "bars/grid_1h = 'session' with bars/adjustment = 'raw'") != NULL);
+    GL_CHECK_INT (gl_capability_policy_adjustment (), GL_ADJUSTMENT_RAW);
+    GL_CHECK_INT (gl_capability_policy_grid (GL_TF_1H), GL_GRID_CLOCK);
+    GL_CHECK_INT (s_configure (none, error), 0);
+}
+
 //  An adapter builds a request exactly for the timeframes it serves.
 static void
 s_test_adapters_agree (void)
@@ -138,6 +219,7 @@ main (void)
     s_test_names ();
     s_test_facts ();
     s_test_routes ();
+    s_test_policy ();
     s_test_adapters_agree ();
     return gl_test_done ("test_capability");
 }

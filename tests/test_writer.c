@@ -2,8 +2,11 @@
     COPY, identical re-deliveries that rewrite nothing, provisional then
     final then revised bars, stale tokens and repeated deliveries that
     change nothing, parts in any order, forced writes of unfinished slices,
-    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, runs split over two writers, point-in-time history, and a server it cannot reach.
+    overlapping writes, a poisoned batch, bars PostgreSQL cannot hold, bars outside their slice, slices whose last part never comes, runs split over two writers,
+    point-in-time history, a server it cannot reach, and the bar policy
+    against what is stored.
 */
+#include "gl_capability.h"
 #include "gl_testdb.h"
 #include "gl_test.h"
 #include "gl_writer.h"
@@ -445,8 +448,9 @@ s_hourly_bars (const lease_t *lease, const char *symbol, const char *provider,
     return message;
 }
 
-//  One grid per timeframe: the first 1h bars (Polygon's, on the clock:
-//  14:00Z, 15:00Z on 2024-01-02) record the clock grid for 1h; a later
+//  One grid per timeframe: the writer recorded the policy's clock grid
+//  for 1h and 4h when it connected; Polygon's clock bars (14:00Z, 15:00Z
+//  on 2024-01-02) land on it; a later
 //  batch's session-aligned bars (Yahoo's 14:30Z, 15:30Z) are refused as
 //  bad rows naming both grids, so 1h never interleaves two grids, while
 //  the clock bar beside them lands and the slice completes.
@@ -475,13 +479,14 @@ s_test_grid (gl_writer_t *writer)
     GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE timeframe = '1h'"
                             " AND extract(minute FROM ts AT TIME ZONE 'UTC') <> 0"), 0);
     //  1m bars are on both grids and never checked.
-    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_grids"), 1);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_grids"), 2);
 }
 
 //  One price basis per timeframe: every stored row carries the basis its
 //  message named; the first 1m bars recorded split-adjusted, so a slice
 //  of raw 1m bars (Alpaca's default) is refused row by row, naming both
-//  bases, and completes empty; the bars view shows no raw price.
+//  bases, and completes empty; the bars view shows no raw price. Raw
+//  prices over stored split-adjusted bars are refused the same way.
 static void
 s_test_adjustment (gl_writer_t *writer)
 {
@@ -501,6 +506,24 @@ s_test_adjustment (gl_writer_t *writer)
     GL_CHECK_INT (s_drain_written (writer, lease.run_id, 0, 0), 1);
     GL_CHECK_INT (s_count ("RAWPX"), 0);
     GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bars WHERE adjustment IS DISTINCT FROM 'split'"), 0);
+
+    //  A re-delivery of stored split-adjusted bars in raw prices would
+    //  change their basis: refused row by row too, the stored bars kept.
+    lease_t first = s_claim ("REBASE", T0, T0 + 5 * MINUTE, 600);
+    s_add (writer, s_bars (&first, "REBASE", 0, true, T0, 5, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (s_drain_written (writer, first.run_id, 5, 0), 1);
+    lease_t again = s_claim ("REBASE", T0, T0 + 5 * MINUTE - 1, 600);
+    message = s_bars (&again, "REBASE", 0, true, T0, 5, 0.5, false);
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "raw");
+    s_add (writer, message);
+    bad = gl_writer_stats (writer)->bad_rows;
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, bad + 5);
+    GL_CHECK_INT (s_drain_written (writer, again.run_id, 0, 0), 1);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'REBASE'"
+                            " AND adjustment = 'split'"), 5);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_revisions WHERE symbol = 'REBASE'"), 0);
 }
 
 //  A live token stores only bars inside its slice's [from, to): bars in
@@ -751,6 +774,85 @@ s_test_unreachable (void)
     GL_CHECK (writer == NULL);
 }
 
+//  Puts in force the bar policy of a configuration with one key set
+//  (none: the defaults).
+static void
+s_policy (const char *key, const char *value)
+{
+    char error [GL_CONFIG_ERROR_MAX] = "";
+    gl_config_t *config = gl_config_load (NULL, error);
+    if (config && key)
+        gl_config_set (config, key, value);
+    GL_CHECK_INT (gl_capability_configure (config, error), 0);
+    gl_config_destroy (&config);
+}
+
+//  The bar policy against what is stored. Here 1m bars are stored
+//  split-adjusted and 1h bars on the clock: a writer configured for raw
+//  prices or session hours refuses to go on, naming the key, and changes
+//  nothing recorded. In a new schema the same writers record their
+//  policy (raw for every timeframe, replacing what 0008 seeded; session
+//  1h), raw bars then land and split ones are refused; a timeframe that
+//  holds no bar takes a changed policy.
+static void
+s_test_policy (void)
+{
+    char error [GL_CONFIG_ERROR_MAX] = "";
+    s_policy ("bars/adjustment", "raw");
+    gl_writer_t *writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    GL_CHECK_INT (gl_writer_check_policy (writer, error), -1);
+    GL_CHECK (strstr (error, "config: bars/adjustment = 'raw' but 1m bars are stored with split"
+                             " prices") != NULL);
+    gl_writer_destroy (&writer);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_adjustments WHERE adjustment = 'split'"), 8);
+    s_policy ("bars/grid_1h", "session");
+    writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    GL_CHECK_INT (gl_writer_check_policy (writer, error), -1);
+    GL_CHECK (strstr (error, "config: bars/grid_1h = 'session' but the 1h bars stored are on the"
+                             " clock grid") != NULL);
+    gl_writer_destroy (&writer);
+    char grid [32] = "";
+    s_text ("SELECT grid FROM bar_grids WHERE timeframe = '1h'", grid, sizeof grid);
+    GL_CHECK_STR (grid, "clock");
+
+    gl_db_t *fresh = gl_testdb_new ("writer_policy");
+    GL_CHECK (fresh != NULL);
+    gl_db_t *stored = s_db;
+    s_db = fresh;
+    s_policy ("bars/adjustment", "raw");
+    writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    GL_CHECK_INT (gl_writer_check_policy (writer, error), 0);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_adjustments WHERE adjustment = 'raw'"), 8);
+    lease_t raw = s_claim ("RAWOK", T0, T0 + 10 * MINUTE, 600);
+    gl_msg_t *message = s_bars (&raw, "RAWOK", 0, true, T0, 10, 0, false);
+    snprintf (message->bars.adjustment, sizeof message->bars.adjustment, "raw");
+    s_add (writer, message);
+    lease_t split = s_claim ("SPLITNO", T0, T0 + 10 * MINUTE, 600);
+    s_add (writer, s_bars (&split, "SPLITNO", 0, true, T0, 10, 0, false));
+    GL_CHECK_INT (gl_writer_flush (writer, false), 0);
+    GL_CHECK_INT (gl_writer_stats (writer)->bad_rows, 10);
+    GL_CHECK_INT (s_count ("RAWOK"), 10);
+    GL_CHECK_INT (s_count ("SPLITNO"), 0);
+    gl_writer_destroy (&writer);
+    s_policy ("bars/grid_1h", "session");
+    writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    GL_CHECK_INT (gl_writer_check_policy (writer, error), -1);
+    GL_CHECK (strstr (error, "bars/adjustment = 'split' but 1m bars are stored with raw") != NULL);
+    gl_writer_destroy (&writer);
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_grids WHERE grid = 'clock'"), 2);
+    GL_CHECK_INT (s_scalar ("WITH d AS (DELETE FROM ohlc_bars WHERE symbol = 'RAWOK' RETURNING 1)"
+                            " SELECT count(*) FROM d"), 10);
+    writer = gl_writer_new (NULL, gl_db_schema (s_db), NULL);
+    GL_CHECK_INT (gl_writer_check_policy (writer, error), 0);
+    gl_writer_destroy (&writer);
+    s_text ("SELECT grid FROM bar_grids WHERE timeframe = '1h'", grid, sizeof grid);
+    GL_CHECK_STR (grid, "session");
+    GL_CHECK_INT (s_scalar ("SELECT count(*) FROM bar_adjustments WHERE adjustment = 'split'"), 8);
+    s_db = stored;
+    gl_db_destroy (&fresh);
+    s_policy (NULL, NULL);
+}
+
 //  Runs every case and prints the summary.
 int
 main (void)
@@ -776,6 +878,7 @@ main (void)
     s_test_expire ();
     s_test_split_run ();
     s_test_unreachable ();
+    s_test_policy ();
     gl_writer_destroy (&writer);
     gl_db_destroy (&s_db);
     return gl_test_done ("test_writer");

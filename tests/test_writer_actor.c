@@ -12,7 +12,10 @@
     - PostgreSQL stopped and started again mid-stream: every bar lands
       once and every slice is acknowledged once, after its COMMIT;
     - every WRITTEN also goes to an address nobody holds: each bounce is
-      logged and counted, and the writer goes on serving.
+      logged and counted, and the writer goes on serving;
+    - a writer configured for raw prices where split-adjusted bars are
+      stored, or with a grid that is no grid, exits 2 at start naming the
+      key, and sends nothing.
 
     The test binary is also the stopped fetcher: run with --stale-fetcher.
 */
@@ -466,6 +469,21 @@ s_last_stat (const char *path, const char *name)
 }
 
 //  Runs every case and prints the summary.
+//  Starts a writer with one setting from the environment and checks that
+//  it exits 2 at start with a log line holding expected.
+static void
+s_test_policy_refused (char **writer_argv, const char *variable, const char *value,
+                       const char *expected)
+{
+    unlink ("writer-policy.log");
+    setenv (variable, value, 1);
+    int status = s_wait_pumping (gl_process_start (writer_argv, "writer-policy.log"), false);
+    unsetenv (variable);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 2);
+    GL_CHECK (s_log_has ("writer-policy.log", expected));
+    GL_CHECK (!s_log_has ("writer-policy.log", "writer_connected"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -518,6 +536,12 @@ main (int argc, char **argv)
     GL_CHECK (s_last_stat ("writer.log", "slices") > 0);
     GL_CHECK_INT (s_last_stat ("writer.log", "written_bounced"), s_last_stat ("writer.log", "slices"));
     GL_CHECK_INT (s_last_stat ("writer.log", "other_bounced"), 0);
+    s_test_policy_refused (writer_argv, "GAPLESS_BARS_ADJUSTMENT", "raw",
+                           "gapless-writer: config: bars/adjustment = 'raw' but 1m bars are stored"
+                           " with split prices");
+    s_test_policy_refused (writer_argv, "GAPLESS_BARS_GRID_1H", "hourly",
+                           "gapless-writer: config: bars/grid_1h = 'hourly': expected clock or"
+                           " session");
     status = gl_process_stop (broker, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     s_peer_destroy (&fetcher);

@@ -271,14 +271,15 @@ gl_provider_request_destroy (gl_provider_request_t **self_p)
     *self_p = NULL;
 }
 
-//  The basis asked for; when none is named, the default if the provider
+//  The basis asked for; when none is named, the policy's if the provider
 //  serves it, else the one basis it has.
 gl_adjustment_t
 gl_provider_query_adjustment (const gl_provider_query_t *query)
 {
     if (query->adjustment)
         return query->adjustment;
-    return gl_capability_adjustment (query->provider, query->timeframe, GL_ADJUSTMENT_DEFAULT);
+    return gl_capability_adjustment (query->provider, query->timeframe,
+                                     gl_capability_policy_adjustment ());
 }
 
 //  Checks what every request needs. Returns 0, or -1 with a message.
@@ -291,7 +292,7 @@ s_check_query (const gl_provider_query_t *query, const gl_provider_adapter_t *ad
         return -1;
     }
     gl_grid_t grid = query->calendar? gl_calendar_grid (query->calendar, query->timeframe)
-                                    : gl_calendar_default_grid (query->timeframe);
+                                    : gl_capability_policy_grid (query->timeframe);
     gl_adjustment_t adjustment = gl_provider_query_adjustment (query);
     if (!gl_capability_serves (query->provider, query->timeframe, grid, adjustment)) {
         snprintf (error, 256, "%s does not serve timeframe %s%s%s with %s prices",

@@ -160,8 +160,9 @@ const char *gl_provider_drop_name (gl_provider_drop_t reason);
 gl_provider_request_t *gl_provider_request_new (const gl_provider_query_t *query, char *error);
 
 //  The price basis the query asks for: its adjustment or, when it names
-//  none, GL_ADJUSTMENT_DEFAULT where the provider serves it and its one
-//  basis where not (Finnhub intraday, Tradier timesales: raw).
+//  none, the policy's (gl_capability_policy_adjustment) where the
+//  provider serves it and its one basis where not (Finnhub intraday,
+//  Tradier timesales: raw).
 gl_adjustment_t gl_provider_query_adjustment (const gl_provider_query_t *query);
 
 //  Destroys a request and nulls the caller's pointer. Safe twice.

@@ -103,6 +103,8 @@ typedef struct {
     int64_t pump_at;            //  the earliest armed pacing wake-up, 0: none
     uint64_t requests, failures, refusals, bars, dropped;
     uint64_t refused;           //  FETCH answered FAILED without a request
+    uint64_t received;          //  FETCH taken since start
+    uint64_t held_back;         //  of those past the first credit, dealt without room
     uint64_t bounced_bars, bounced_other;       //  what the broker returned
     struct {                    //  runs (one attempt: run and lease) lately answered FAILED
         uint64_t run_id;
@@ -401,7 +403,8 @@ s_part_new (self_t *self, job_t *job)
     snprintf (part->bars.provider, sizeof (part->bars.provider), "%s", self->provider_name);
     snprintf (part->bars.adjustment, sizeof (part->bars.adjustment), "%s",
               gl_capability_adjustment_name (gl_capability_adjustment (self->provider,
-                  gl_timeframe_parse (job->fetch->fetch.timeframe), GL_ADJUSTMENT_DEFAULT)));
+                  gl_timeframe_parse (job->fetch->fetch.timeframe),
+                  gl_capability_policy_adjustment ())));
     snprintf (part->bars.symbol, sizeof (part->bars.symbol), "%s", job->fetch->fetch.symbol);
     snprintf (part->bars.timeframe, sizeof (part->bars.timeframe), "%s",
               job->fetch->fetch.timeframe);
@@ -983,6 +986,27 @@ s_job_new (self_t *self, gl_msg_t **fetch_p, const char *sender)
     return job;
 }
 
+//  Counts (and logs) a job the broker dealt past the first credit (the
+//  READY deal, given before any share is known) that cannot start at
+//  once for want of pacing room: credit sized by pacing keeps this at 0
+//  while the share holds, so a count above it is work one instance sits
+//  on while a sibling may idle (SPEC 5.7).
+static void
+s_count_held_back (self_t *self, const job_t *job)
+{
+    if (++self->received <= self->credit_max)
+        return;
+    size_t waiting = 0;
+    for (const job_t *other = self->jobs; other; other = other->next)
+        waiting += !other->in_flight;
+    uint32_t room = gl_ratelimit_room (self->ratelimit, s_now ());
+    if (waiting > room) {
+        self->held_back++;
+        gl_log_info ("fetch_held_back", "run_id=%" PRIu64 " waiting=%zu room=%u",
+                     job->fetch->fetch.run_id, waiting, room);
+    }
+}
+
 //  FETCH: refuse at once what cannot be worked (the breaker open, a run
 //  already in progress, a timeframe the provider lacks, a bad or too long
 //  range), else queue the job.
@@ -1028,8 +1052,10 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     else
     if (s_job_plan (self, job, timeframe, message) != 0)
         s_job_refuse (self, job, "not_found", false, 0, message);
-    else
+    else {
+        s_count_held_back (self, job);
         s_pump (self);
+    }
     return 0;
 }
 
@@ -1290,6 +1316,7 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
     snprintf (values [8], 24, "%" PRIu64, self->refused);
     snprintf (values [9], 24, "%" PRIu64, self->bounced_bars);
     snprintf (values [10], 24, "%" PRIu64, self->bounced_other);
+    snprintf (values [11], 24, "%" PRIu64, self->held_back);
     if (self->bars_expected)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
@@ -1305,7 +1332,8 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "requests", values [0], "failures", values [1], "rate_limited", values [2],
         "bars", values [3], "bars_dropped", values [4], "failure_rate", values [5],
         "in_flight", values [6], "refused", values [8],
-        "bounced_bars", values [9], "bounced_other", values [10], "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
+        "bounced_bars", values [9], "bounced_other", values [10], "held_back", values [11],
+        "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, NULL
     };
     s_event (self, "fetcher_health", pairs);
@@ -1404,7 +1432,8 @@ s_setup (self_t *self, char *error)
     ||  s_setting (self, "connect_timeout_ms", 5000, 1, 600000, &connect_ms, error)
     ||  s_setting (self, "timeout_ms", 30000, 1, 3600000, &timeout_ms, error)
     ||  s_setting (self, "max_body", 64 * 1024 * 1024, 1024, 1024 * 1024 * 1024, &max_body, error)
-    ||  s_breaker_setup (self, error))
+    ||  s_breaker_setup (self, error)
+    ||  gl_capability_configure (self->config, error))
         return -1;
     snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
     char limit_error [GL_RATELIMIT_ERROR_MAX];
@@ -1426,6 +1455,7 @@ s_setup (self_t *self, char *error)
         snprintf (error, GL_CONFIG_ERROR_MAX, "fetcher: cannot start HTTP or the calendar");
         return -1;
     }
+    gl_capability_policy_apply (self->calendar);
     return 0;
 }
 

@@ -99,9 +99,10 @@ bool gl_calendar_grids_agree (gl_timeframe_t timeframe, gl_grid_t one, gl_grid_t
 //  calendar is shared between threads.
 int gl_calendar_set_grid (gl_calendar_t *self, gl_timeframe_t timeframe, gl_grid_t grid);
 
-//  Sets grids from "TF=GRID[,TF=GRID...]" (the configuration key
-//  calendar/grids, e.g. "1h=clock,4h=session"), all or none. Returns 0,
-//  or -1 logging what was expected.
+//  Sets grids from "TF=GRID[,TF=GRID...]" (e.g. "1h=clock,4h=session"),
+//  all or none. Returns 0, or -1 logging what was expected. Processes set
+//  the configured grids (bars/grid_1h, bars/grid_4h) with
+//  gl_capability_policy_apply.
 int gl_calendar_set_grids (gl_calendar_t *self, const char *grids);
 
 //  The grid in force for a timeframe (GL_GRID_INVALID for 1d, 1w).

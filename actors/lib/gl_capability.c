@@ -1,5 +1,6 @@
 /*  gl_capability — what each provider can serve, as one table.  */
 #include "gl_capability.h"
+#include <stdio.h>
 #include <string.h>
 
 #define S_ALL_TIMEFRAMES ((1u << (GL_TF_1W + 1)) - 2)
@@ -40,6 +41,26 @@ static const gl_provider_t s_route_intraday [] = {
 static const gl_provider_t s_route_daily [] = {
     GL_PROVIDER_YAHOO, GL_PROVIDER_POLYGON, GL_PROVIDER_TRADIER
 };
+//  Hours from the session open are Yahoo's alone.
+static const gl_provider_t s_route_session [] = { GL_PROVIDER_YAHOO };
+
+//  The bar policy in force: written at start (gl_capability_configure)
+//  before any thread, read-only after.
+typedef struct {
+    gl_grid_t grids [GL_TF_1W + 1];
+    gl_adjustment_t adjustment;
+} s_policy_t;
+
+static s_policy_t s_policy = {
+    .grids = { [GL_TF_1M] = GL_GRID_CLOCK, [GL_TF_5M] = GL_GRID_CLOCK,
+               [GL_TF_15M] = GL_GRID_CLOCK, [GL_TF_30M] = GL_GRID_CLOCK,
+               [GL_TF_1H] = GL_GRID_CLOCK, [GL_TF_4H] = GL_GRID_CLOCK },
+    .adjustment = GL_ADJUSTMENT_DEFAULT
+};
+
+//  The timeframes whose grid is configured: the others' bars are the
+//  same on both grids.
+static const gl_timeframe_t s_gridded [] = { GL_TF_1H, GL_TF_4H };
 
 //  The table entry of a provider, or NULL.
 static const s_capability_t *
@@ -122,21 +143,156 @@ gl_capability_adjustment (gl_provider_t provider, gl_timeframe_t timeframe,
     return (bases & S_SPLIT)? GL_ADJUSTMENT_SPLIT: GL_ADJUSTMENT_RAW;
 }
 
-//  True if the provider has the timeframe on the default grid in any basis.
+//  True if some provider serves the timeframe under the policy.
+static bool
+s_policy_served (const s_policy_t *policy, gl_timeframe_t timeframe)
+{
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        if (gl_capability_serves ((gl_provider_t) provider, timeframe, policy->grids [timeframe],
+                                  policy->adjustment))
+            return true;
+    return false;
+}
+
+//  Reads the bar policy of config into policy and checks that providers
+//  serve it. Returns 0, or -1 with the reason in error.
+static int
+s_policy_read (gl_config_t *config, s_policy_t *out, char *error)
+{
+    s_policy_t policy = s_policy;
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_4H; timeframe++)
+        policy.grids [timeframe] = gl_calendar_default_grid ((gl_timeframe_t) timeframe);
+    char key [32];
+    const char *value = NULL;
+    for (size_t index = 0; index < sizeof s_gridded / sizeof s_gridded [0]; index++) {
+        gl_timeframe_t timeframe = s_gridded [index];
+        snprintf (key, sizeof key, "bars/grid_%s", gl_timeframe_name (timeframe));
+        value = gl_config_get (config, key, "clock");
+        policy.grids [timeframe] = gl_calendar_grid_parse (value);
+        if (policy.grids [timeframe] == GL_GRID_INVALID) {
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s = '%.64s': expected clock or session",
+                      key, value);
+            return -1;
+        }
+    }
+    value = gl_config_get (config, "bars/adjustment", "split");
+    policy.adjustment = gl_capability_adjustment_parse (value);
+    if (policy.adjustment == GL_ADJUSTMENT_INVALID) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: bars/adjustment = '%.64s': expected split"
+                  " or raw", value);
+        return -1;
+    }
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
+        const char *name = gl_timeframe_name ((gl_timeframe_t) timeframe);
+        const char *basis = gl_capability_adjustment_name (policy.adjustment);
+        const char *grid = gl_calendar_grid_name (policy.grids [timeframe]);
+        if (s_policy_served (&policy, (gl_timeframe_t) timeframe))
+            continue;
+        if (timeframe == GL_TF_1H || timeframe == GL_TF_4H)
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: bars/grid_%s = '%s' with bars/adjustment"
+                      " = '%s': no provider serves %s bars on the %s grid with %s prices",
+                      name, grid, basis, name, grid, basis);
+        else
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: bars/adjustment = '%s': no provider"
+                      " serves %s bars with %s prices", basis, name, basis);
+        return -1;
+    }
+    *out = policy;
+    return 0;
+}
+
+//  Reads the bar policy and puts it in force.
+int
+gl_capability_configure (gl_config_t *config, char *error)
+{
+    s_policy_t policy;
+    if (s_policy_read (config, &policy, error) == -1)
+        return -1;
+    s_policy = policy;
+    return 0;
+}
+
+//  Checks the bar policy without putting it in force.
+int
+gl_capability_check (gl_config_t *config, char *error)
+{
+    s_policy_t policy;
+    return s_policy_read (config, &policy, error);
+}
+
+//  The grid in force for a timeframe.
+gl_grid_t
+gl_capability_policy_grid (gl_timeframe_t timeframe)
+{
+    return gl_timeframe_is_intraday (timeframe)? s_policy.grids [timeframe]: GL_GRID_INVALID;
+}
+
+//  The basis gapless stores.
+gl_adjustment_t
+gl_capability_policy_adjustment (void)
+{
+    return s_policy.adjustment;
+}
+
+//  Sets the policy's grids on a calendar.
+void
+gl_capability_policy_apply (gl_calendar_t *calendar)
+{
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_4H; timeframe++)
+        gl_calendar_set_grid (calendar, (gl_timeframe_t) timeframe, s_policy.grids [timeframe]);
+}
+
+//  Checks the policy against the database and records it.
+int
+gl_capability_policy_adopt (PGconn *conn, bool *contradicted, char *error)
+{
+    char timeframes [128] = "{", grids [128] = "{";
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
+        const char *separator = timeframe == GL_TF_1M? "": ",";
+        gl_grid_t grid = gl_capability_policy_grid ((gl_timeframe_t) timeframe);
+        size_t used = strlen (timeframes);
+        snprintf (timeframes + used, sizeof timeframes - used, "%s%s", separator,
+                  gl_timeframe_name ((gl_timeframe_t) timeframe));
+        used = strlen (grids);
+        snprintf (grids + used, sizeof grids - used, "%s%s", separator,
+                  grid == GL_GRID_INVALID? "NULL": gl_calendar_grid_name (grid));
+    }
+    strcat (timeframes, "}");
+    strcat (grids, "}");
+    const char *values [3] = {
+        timeframes, grids, gl_capability_adjustment_name (s_policy.adjustment)
+    };
+    PGresult *result = PQexecParams (conn, "SELECT bar_policy_adopt($1::timeframe[], $2::text[], $3)",
+                                     3, NULL, values, NULL, NULL, 0);
+    bool failed = PQresultStatus (result) != PGRES_TUPLES_OK;
+    const char *state = PQresultErrorField (result, PG_DIAG_SQLSTATE);
+    *contradicted = failed && state && strcmp (state, "22023") == 0;
+    if (*contradicted)
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s",
+                  PQresultErrorField (result, PG_DIAG_MESSAGE_PRIMARY));
+    else
+    if (failed)
+        snprintf (error, GL_CONFIG_ERROR_MAX, "the bar policy could not be checked: %s",
+                  PQerrorMessage (conn));
+    PQclear (result);
+    return failed? -1: 0;
+}
+
+//  True if the provider has the timeframe on the grid in force in any basis.
 bool
 gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe)
 {
-    return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
+    return gl_capability_serves (provider, timeframe, gl_capability_policy_grid (timeframe),
                                  gl_capability_adjustment (provider, timeframe,
-                                                           GL_ADJUSTMENT_DEFAULT));
+                                                           s_policy.adjustment));
 }
 
-//  True if the provider serves the timeframe on the default grid and basis.
+//  True if the provider serves the timeframe on the grid and basis in force.
 bool
 gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe)
 {
-    return gl_capability_serves (provider, timeframe, gl_calendar_default_grid (timeframe),
-                                 GL_ADJUSTMENT_DEFAULT);
+    return gl_capability_serves (provider, timeframe, gl_capability_policy_grid (timeframe),
+                                 s_policy.adjustment);
 }
 
 //  The grid of the provider's intraday bars.
@@ -174,10 +330,18 @@ gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t 
 {
     if (gl_timeframe_seconds (timeframe) <= 0)
         return 0;
-    bool intraday = gl_timeframe_is_intraday (timeframe);
-    const gl_provider_t *order = intraday? s_route_intraday: s_route_daily;
-    size_t count = intraday? sizeof s_route_intraday / sizeof s_route_intraday [0]
-                           : sizeof s_route_daily / sizeof s_route_daily [0];
+    const gl_provider_t *order = s_route_daily;
+    size_t count = sizeof s_route_daily / sizeof s_route_daily [0];
+    if (gl_capability_policy_grid (timeframe) == GL_GRID_SESSION
+    &&  !gl_calendar_grids_agree (timeframe, GL_GRID_SESSION, GL_GRID_CLOCK)) {
+        order = s_route_session;
+        count = sizeof s_route_session / sizeof s_route_session [0];
+    }
+    else
+    if (gl_timeframe_is_intraday (timeframe)) {
+        order = s_route_intraday;
+        count = sizeof s_route_intraday / sizeof s_route_intraday [0];
+    }
     size_t used = 0;
     for (size_t index = 0; index < count && used < size; index++)
         if (gl_capability_routable (order [index], timeframe))

@@ -4,11 +4,24 @@
     bar grid and price basis of each, and the default routing order per
     timeframe (intraday history: Polygon, then Alpaca, then Tradier
     timesales; daily and weekly: Yahoo, then Polygon, then Tradier
-    history), of which only the providers routable for the default grid
-    and basis are used (Tradier timesales are raw, so not routed).
+    history; 1h on the session grid: Yahoo), of which only the providers
+    routable for the grid and basis in force are used (Tradier timesales
+    are raw, so not routed).
+
+    The bar policy: what gapless stores, the one thing here that is
+    configured rather than known. Every process reads it at start, before
+    any thread, from the configuration's bars section
+    (gl_capability_configure):
+        bars/grid_1h, bars/grid_4h   clock (default) or session: where
+                                     1h and 4h bars start (gl_calendar.h;
+                                     1m..30m bars are the same on both)
+        bars/adjustment              split (default) or raw
+    and checks it against what the database stores
+    (gl_capability_policy_adopt). Until then the defaults are in force.
 
     The scheduler slices and routes with it, the fetcher's adapters build
-    requests with it: one table, so the two never disagree. No state.
+    requests with it, the writer records the policy: one table, so they
+    never disagree.
 */
 #ifndef GL_CAPABILITY_H_INCLUDED
 #define GL_CAPABILITY_H_INCLUDED
@@ -16,7 +29,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <libpq-fe.h>
 #include "gl_calendar.h"
+#include "gl_config.h"
 #include "gl_timeframe.h"
 
 typedef enum {
@@ -38,9 +53,10 @@ const char *gl_capability_name (gl_provider_t provider);
 
 //  The price basis of bars: raw (as traded) or split-adjusted (prices
 //  divided, volumes multiplied by every later split; dividends not
-//  applied). gapless stores one basis, GL_ADJUSTMENT_DEFAULT (split: the
-//  one basis every provider can serve for daily bars, and Polygon and
-//  Alpaca for intraday), and asks each provider for it.
+//  applied). gapless stores one basis, the policy's (by default
+//  GL_ADJUSTMENT_DEFAULT, split: the one basis every provider can serve
+//  for daily bars, and Polygon and Alpaca for intraday), and asks each
+//  provider for it.
 typedef enum {
     GL_ADJUSTMENT_INVALID = 0,
     GL_ADJUSTMENT_RAW = 1,
@@ -55,14 +71,45 @@ gl_adjustment_t gl_capability_adjustment_parse (const char *name);
 //  The basis's name, or "invalid".
 const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
 
-//  True if the provider has bars of this timeframe on the default grid
-//  (gl_calendar_default_grid: the clock), in any basis: what a fetcher
-//  can fetch at all (it then names the basis it got, see
-//  gl_capability_adjustment).
+//  Reads the bar policy from the bars section of config and puts it in
+//  force for this process. A value that is not a grid or a basis, or a
+//  policy no provider can serve for some timeframe (4h on the session
+//  grid: Yahoo has no 4h; 1h on the session grid with raw prices: Yahoo's
+//  are split-adjusted), is refused. Returns 0, or -1 with "config:
+//  bars/grid_1h = 'hourly': expected clock or session" in error (the
+//  policy in force then stays).
+int gl_capability_configure (gl_config_t *config, char *error);
+
+//  The same check, without putting the policy in force (gapless config
+//  check, SIGHUP). Returns 0, or -1 with the reason in error.
+int gl_capability_check (gl_config_t *config, char *error);
+
+//  The grid in force for a timeframe (GL_GRID_INVALID for 1d, 1w).
+gl_grid_t gl_capability_policy_grid (gl_timeframe_t timeframe);
+
+//  The basis gapless stores.
+gl_adjustment_t gl_capability_policy_adjustment (void);
+
+//  Sets the policy's grids in force on a calendar (the expected bars then
+//  lie where the stored bars do).
+void gl_capability_policy_apply (gl_calendar_t *calendar);
+
+//  Checks the policy against what the database on conn stores
+//  (bar_grids, bar_adjustments: migrations/0011_bar_policy.sql) and
+//  records it for every timeframe that holds no bar of another grid or
+//  basis. Returns 0; -1 with the reason in error (GL_CONFIG_ERROR_MAX
+//  bytes) and *contradicted true when stored bars contradict the policy
+//  (a configuration error: "config: bars/adjustment = 'raw' but 1d bars
+//  are stored with split prices ..."), false when the database failed.
+int gl_capability_policy_adopt (PGconn *conn, bool *contradicted, char *error);
+
+//  True if the provider has bars of this timeframe on the grid in force,
+//  in any basis: what a fetcher can fetch at all (it then names the basis
+//  it got, see gl_capability_adjustment).
 bool gl_capability_supports (gl_provider_t provider, gl_timeframe_t timeframe);
 
 //  True if the provider may be routed for this timeframe: it serves it on
-//  the default grid and in the basis gapless stores (GL_ADJUSTMENT_DEFAULT).
+//  the grid in force and in the basis gapless stores.
 bool gl_capability_routable (gl_provider_t provider, gl_timeframe_t timeframe);
 
 //  The basis the provider delivers for the timeframe (on any grid) when
@@ -96,7 +143,8 @@ int64_t gl_capability_max_span (gl_provider_t provider, gl_timeframe_t timeframe
 uint32_t gl_capability_page_max (gl_provider_t provider);
 
 //  Writes the default routing order for timeframe into providers (at most
-//  size entries, only providers that are routable for it).
+//  size entries, only providers that are routable for it under the
+//  policy: Yahoo is the one for 1h on the session grid).
 //  Returns how many.
 size_t gl_capability_route (gl_timeframe_t timeframe, gl_provider_t *providers, size_t size);
 

@@ -55,6 +55,12 @@ static const gl_setting_t s_table [] = {
     INT ("actor/insecure", 0, 0, 1, false, "1: plain tcp to a broker on another host, loudly"),
     CHOICE ("log/level", "debug info warn error", "info", true,
             "the lowest level logged (GAPLESS_LOG_LEVEL overrides it)"),
+    //  The bar policy (actors/lib/gl_capability.h), checked against the database at start
+    CHOICE ("bars/grid_1h", "clock session", "clock", false,
+            "where 1h bars start: clock (09:00, 10:00 .. New York) or session (09:30, 10:30 ..)"),
+    CHOICE ("bars/grid_4h", "clock session", "clock", false, "where 4h bars start"),
+    CHOICE ("bars/adjustment", "split raw", "split", false,
+            "the price basis stored: split-adjusted (dividends not applied) or raw"),
     //  The calendar
     OF ("calendar/closures", GL_SETTING_TEXT, "", false,
         "full-day closures beyond the built-in ones, YYYY-MM-DD,YYYY-MM-DD"),
@@ -471,6 +477,9 @@ s_check_together (s_check_t *check)
             s_problem (check, pairs [index][first? 1: 0], "goes together with %s",
                        pairs [index][first? 0: 1]);
     }
+    char reason [GL_CONFIG_ERROR_MAX];
+    if (gl_capability_check (check->config, reason) == -1)
+        s_problem (check, "bars", "%s", reason);
     for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
         char window [96], minimum [96];
         const char *name = gl_capability_name ((gl_provider_t) provider);

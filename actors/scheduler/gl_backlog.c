@@ -367,8 +367,8 @@ s_copy_slices (gl_backlog_t *self, const gl_backlog_request_t *request,
     copy.failed = copy.buffer == NULL;
     for (int index = 0; index < count && !copy.failed; index++) {
         gl_calendar_kind_t kind = symbols [index].calendar;
-        if (!calendars [kind])
-            calendars [kind] = gl_calendar_new (kind);
+        if (!calendars [kind] && (calendars [kind] = gl_calendar_new (kind)))
+            gl_capability_policy_apply (calendars [kind]);
         copy.calendar = calendars [kind];
         copy.symbol = &symbols [index];
         if (!copy.calendar

@@ -993,6 +993,13 @@ s_start (self_t *self, gl_actor_options_t *options)
         }
     }
     if (s_database (self)) {
+        bool contradicted = false;
+        char error [GL_CONFIG_ERROR_MAX];
+        if (gl_capability_policy_adopt (gl_db_conn (self->db), &contradicted, error) == -1
+        &&  contradicted) {
+            fprintf (stderr, "gapless-scheduler: %s\n", error);
+            return -1;
+        }
         gl_backlog_running (self->backlog, s_adopt, self);
         gl_backlog_health_load (self->backlog, s_load_health, self);
     }
@@ -1104,7 +1111,8 @@ main (int argc, char **argv)
     self_t self = { .config = config };
     int64_t dispatch_ms = 0, rescue_ms = 0, periodic_ms = 0;
     int status = 2;
-    if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error) == -1)
+    if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error) == -1
+    ||  gl_capability_configure (config, error) == -1)
         fprintf (stderr, "gapless-scheduler: %s\n", error);
     else
     if (s_start (&self, &options) == 0) {

@@ -1,5 +1,6 @@
 /*  gl_writer — buffered, fenced, idempotent bar storage.  */
 #include "gl_writer.h"
+#include "gl_capability.h"
 #include "gl_db.h"
 #include "gl_log.h"
 
@@ -200,6 +201,7 @@ struct _gl_writer_t {
     gl_writer_options_t options;
     gl_db_t *db;
     bool connected_before;
+    bool contradicted;              //  stored bars contradict the bar policy
     bool expect_changed;            //  the batch looks like a revised re-delivery
     slice_t **slices;
     size_t slice_count;
@@ -608,7 +610,32 @@ s_connect (gl_writer_t *self)
         gl_db_destroy (&self->db);
         return -1;
     }
-    gl_log_info ("writer_connected", "schema=%s", gl_db_schema (self->db));
+    //  The policy, recorded before the first bar: a bar of another grid
+    //  or basis is then refused by the database from the start.
+    char error [GL_CONFIG_ERROR_MAX];
+    if (gl_capability_policy_adopt (gl_db_conn (self->db), &self->contradicted, error) == -1) {
+        s_set_error (self, error);
+        gl_log_error (self->contradicted? "writer_policy_contradicted": "writer_policy_failed",
+                      "error=\"%s\"", self->error);
+        gl_db_destroy (&self->db);
+        return -1;
+    }
+    gl_log_info ("writer_connected", "schema=%s grid_1h=%s grid_4h=%s adjustment=%s",
+                 gl_db_schema (self->db), gl_calendar_grid_name (gl_capability_policy_grid (GL_TF_1H)),
+                 gl_calendar_grid_name (gl_capability_policy_grid (GL_TF_4H)),
+                 gl_capability_adjustment_name (gl_capability_policy_adjustment ()));
+    return 0;
+}
+
+//  Connects now and checks the bar policy.
+int
+gl_writer_check_policy (gl_writer_t *self, char *error)
+{
+    self->contradicted = false;
+    if (s_connect (self) == -1 && self->contradicted) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "%s", self->error);
+        return -1;
+    }
     return 0;
 }
 

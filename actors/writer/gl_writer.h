@@ -71,6 +71,13 @@ typedef struct {
 gl_writer_t *gl_writer_new (const char *conninfo, const char *schema,
                             const gl_writer_options_t *options);
 
+//  Connects now and checks the bar policy in force (gl_capability.h)
+//  against what the database stores, recording it (every later connect
+//  does the same). Returns 0 when they agree or when PostgreSQL cannot be
+//  reached yet, -1 with the reason in error (GL_CONFIG_ERROR_MAX bytes)
+//  when stored bars contradict the policy.
+int gl_writer_check_policy (gl_writer_t *self, char *error);
+
 //  Destroys the writer, dropping what it holds; nulls the caller's pointer.
 //  Safe twice.
 void gl_writer_destroy (gl_writer_t **self_p);

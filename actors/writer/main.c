@@ -4,6 +4,7 @@
     a slow or dead PostgreSQL slows the fetchers instead of dropping bars.
 */
 #include "gl_actor.h"
+#include "gl_capability.h"
 #include "gl_config.h"
 #include "gl_log.h"
 #include "gl_writer.h"
@@ -26,6 +27,8 @@ typedef struct {
     int64_t backoff_ms;             //  0 when the last flush worked
     int64_t retry_at_ms;
     int64_t stats_at_ms;
+    int64_t max_delay_ms;
+    int64_t flushed_at_ms;          //  when the last flush ended
     uint64_t written_bounced;       //  WRITTEN the broker could not deliver
     uint64_t other_bounced;         //  anything else it returned
 } self_t;
@@ -86,6 +89,7 @@ s_flush (self_t *self, bool force)
             self->backoff_ms = S_BACKOFF_MAX_MS;
         self->retry_at_ms = zclock_mono () + self->backoff_ms;
     }
+    self->flushed_at_ms = zclock_mono ();
     s_return_credit (self);
 }
 
@@ -152,13 +156,18 @@ s_log_stats (self_t *self)
                  self->written_bounced, self->other_bounced);
 }
 
-//  The batch timer: writes what is ready (at most max_delay_ms late),
-//  empty slices too, which complete with 0 rows.
+//  The batch timer: writes what is ready, empty slices too (which
+//  complete with 0 rows), once max_delay_ms have passed since the last
+//  flush ended: at most twice that late.
 static int
 s_on_timer (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    if (gl_writer_ready_slices (self->writer) > 0)
+    //  Not right after a flush: what arrived during it is read first, so
+    //  a flush that takes longer than the interval does not make every
+    //  next one a batch of one or two slices.
+    if (gl_writer_ready_slices (self->writer) > 0
+    &&  zclock_mono () - self->flushed_at_ms >= self->max_delay_ms)
         s_flush (self, false);
     else
         s_flush_if_full (self);
@@ -178,7 +187,7 @@ s_usage (FILE *stream)
     fprintf (stream,
         "Usage: gapless-writer [OPTIONS]\n"
         "Stores bars from fetchers in PostgreSQL and tells the scheduler and coverage.\n\n"
-        "  -c, --config FILE      ZPL configuration (keys under actor/ and writer/)\n"
+        "  -c, --config FILE      ZPL configuration (keys under actor/, bars/, writer/)\n"
         "  -e, --broker ENDPOINT  broker endpoint (default tcp://127.0.0.1:5570)\n"
         "  -i, --instance ID      instance id (default host:pid)\n"
         "  -d, --database URL     PostgreSQL connection (default: as gapless finds it)\n"
@@ -187,7 +196,8 @@ s_usage (FILE *stream)
         "  -h, --help             this help\n\n"
         "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
         "writer/slice_max_age_ms (600000), writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
-        "writer/database, writer/schema. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
+        "writer/database, writer/schema; the bar policy bars/grid_1h, bars/grid_4h (clock),\n"
+        "bars/adjustment (split). Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
 //  Reads the writer's settings into self and options.
@@ -201,7 +211,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "writer/max_delay_ms", 100, 1, 60000, max_delay_ms, error)
     ||  gl_config_int (config, "writer/slice_max_age_ms", 600000, 1, 86400000,
                        &slice_max_age_ms, error)
-    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
+    ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
+    ||  gl_capability_configure (config, error))
         return -1;
     if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
         snprintf (error, GL_CONFIG_ERROR_MAX, "config: writer/notify: expected at most %d services",
@@ -271,12 +282,16 @@ main (int argc, char **argv)
         self.writer = gl_writer_new (gl_config_get (config, "writer/database", NULL),
                                      gl_config_get (config, "writer/schema", NULL),
                                      &writer_options);
-        self.actor = self.writer? gl_actor_new (&options): NULL;
+        if (self.writer && gl_writer_check_policy (self.writer, error) == -1)
+            fprintf (stderr, "gapless-writer: %s\n", error);
+        else
+            self.actor = self.writer? gl_actor_new (&options): NULL;
     }
     if (self.actor) {
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
         gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+        self.max_delay_ms = max_delay_ms;
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
         //  -1: another connection took this instance's address
         int run = gl_actor_run (self.actor);

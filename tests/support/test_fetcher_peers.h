@@ -18,7 +18,10 @@
 #include <cjson/cJSON.h>
 #include <czmq.h>
 
+//  The broker's heartbeat; a test may define its own before including.
+#ifndef PEERS_HEARTBEAT_MS
 #define PEERS_HEARTBEAT_MS 100
+#endif
 #define PEERS_RUNS_MAX 128
 
 //  What the peers heard about one run.

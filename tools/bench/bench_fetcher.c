@@ -5,7 +5,10 @@
         under a sim limit of R per window, shared by 1, 2 and 4 fetchers
         of one key; the time to the last answer beside the ideal N/R of
         the same run (the target is <= 1.02 x N/R), and the sim's count
-        of requests over the limit (must be 0);
+        of requests over the limit (must be 0); then the same under two
+        rules at once, Finnhub's shape (30/1s and 300/60s: a loose short
+        window over a tight long one) scaled down to 6/1s and 12/4s, where
+        R is the tighter, the long rule's 3/s;
     (b) unlimited: 1m bars per second parsed and forwarded to the writer
         peer by the fetcher (FETCH of four weeks of 1m bars each), beside the
         sim's raw serving rate: the same requests, built by the same
@@ -13,6 +16,7 @@
         the fetcher's concurrency) without parsing, in the same run.
 
         build/tools/bench/bench_fetcher [slices N] [limit R per 2 s] [1m slices]
+                                        [two-rule slices]
 */
 #include "test_fetcher_peers.h"
 #include "gl_provider.h"
@@ -26,6 +30,9 @@
 #define CONCURRENCY 4
 #define WINDOW_S 2
 #define FETCHERS_MAX 4
+//  Finnhub's 30/1s and 300/60s, scaled down: R = 12 / 4 s.
+#define TWO_RULES "6/1s,12/4s"
+#define TWO_RULES_RATE 3.0
 
 static gl_calendar_t *s_calendar;
 
@@ -47,9 +54,9 @@ s_month (int index, int64_t *from, int64_t *to)
 
 //  Starts `count` polygon fetchers sharing the key, each logging to its
 //  own file, and waits until each knows all the members and one window
-//  has passed since (every share transition over).
+//  has passed since (every share transition over: the longest window).
 static void
-s_fetchers_start (int count, pid_t *fetchers)
+s_fetchers_start (int count, pid_t *fetchers, int64_t window_ms)
 {
     char logs [FETCHERS_MAX][64], members [32];
     snprintf (members, sizeof (members), "members=%d", count);
@@ -61,17 +68,16 @@ s_fetchers_start (int count, pid_t *fetchers)
     }
     for (int index = 0; index < count; index++)
         peers_wait_for (peers_log_count (logs [index], members) > 0, 10000);
-    int64_t settled = gl_test_now_ms () + WINDOW_S * 1000 + 300;
-    peers_wait_for (gl_test_now_ms () >= settled, WINDOW_S * 1000 + 400);
+    int64_t settled = gl_test_now_ms () + window_ms + 300;
+    peers_wait_for (gl_test_now_ms () >= settled, window_ms + 400);
 }
 
-//  (a) N slices under R per WINDOW_S, shared by `count` fetchers:
-//  seconds to the last answer.
+//  (a) N slices under rules ("N/window,..."; the longest window is
+//  window_ms), shared by `count` fetchers: seconds to the last answer.
 static double
-s_rate_limited (int count, int slices, int limit, long *over_limit, int *answered)
+s_rate_limited (int count, int slices, const char *rules, int64_t window_ms, long *over_limit,
+                int *answered)
 {
-    char rules [32];
-    snprintf (rules, sizeof (rules), "%d/%ds", limit, WINDOW_S);
     char config [256];
     snprintf (config, sizeof (config), "sim\n    polygon\n        limits = \"%s\"\n"
               "        abuse = \"100000/60s\"\n        keys\n            default = \"pk\"\n", rules);
@@ -82,7 +88,7 @@ s_rate_limited (int count, int slices, int limit, long *over_limit, int *answere
     setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", rules, 1);
     setenv ("GAPLESS_LOG_LEVEL", "info", 1);    //  share_changed tells when all are members
     pid_t fetchers [FETCHERS_MAX];
-    s_fetchers_start (count, fetchers);
+    s_fetchers_start (count, fetchers, window_ms);
     setenv ("GAPLESS_LOG_LEVEL", "warn", 1);
     peers_sim_admin (sim, "/admin/reset");
     peers_runs_clear ();
@@ -225,10 +231,13 @@ main (int argc, char **argv)
     int slices = argc > 1? atoi (argv [1]): 120;
     int limit = argc > 2? atoi (argv [2]): 20;
     int minute_slices = argc > 3? atoi (argv [3]): 100;
+    int two_rule_slices = argc > 4? atoi (argv [4]): 60;
     if (slices < 1 || slices >= PEERS_RUNS_MAX - 1 || limit < 1
-    ||  minute_slices < 1 || minute_slices >= PEERS_RUNS_MAX - 1) {
-        fprintf (stderr, "usage: bench_fetcher [slices 1..%d] [limit per %d s] [1m slices 1..%d]\n",
-                 PEERS_RUNS_MAX - 2, WINDOW_S, PEERS_RUNS_MAX - 2);
+    ||  minute_slices < 1 || minute_slices >= PEERS_RUNS_MAX - 1
+    ||  two_rule_slices < 1 || two_rule_slices >= PEERS_RUNS_MAX - 1) {
+        fprintf (stderr, "usage: bench_fetcher [slices 1..%d] [limit per %d s] [1m slices 1..%d]"
+                 " [two-rule slices 1..%d]\n", PEERS_RUNS_MAX - 2, WINDOW_S, PEERS_RUNS_MAX - 2,
+                 PEERS_RUNS_MAX - 2);
         return 2;
     }
     setenv ("GL_BINARY_DIR", GL_BINARY_DIR, 0);
@@ -242,13 +251,19 @@ main (int argc, char **argv)
     peers_start ();
 
     static const int counts [] = { 1, 2, 4 };
-    long over_limit [3] = { -1, -1, -1 };
-    int answered [3] = { 0 };
-    double limited [3];
+    long over_limit [3] = { -1, -1, -1 }, two_over_limit [3] = { -1, -1, -1 };
+    int answered [3] = { 0 }, two_answered [3] = { 0 };
+    double limited [3], two_limited [3];
+    char rules [32];
+    snprintf (rules, sizeof (rules), "%d/%ds", limit, WINDOW_S);
     for (int row = 0; row < 3; row++)
-        limited [row] = s_rate_limited (counts [row], slices, limit, &over_limit [row],
-                                        &answered [row]);
+        limited [row] = s_rate_limited (counts [row], slices, rules, WINDOW_S * 1000,
+                                        &over_limit [row], &answered [row]);
+    for (int row = 0; row < 3; row++)
+        two_limited [row] = s_rate_limited (counts [row], two_rule_slices, TWO_RULES, 4000,
+                                            &two_over_limit [row], &two_answered [row]);
     double ideal = (double) slices * WINDOW_S / limit;
+    double two_ideal = two_rule_slices / TWO_RULES_RATE;
 
     gl_simclient_t *sim = gl_simclient_new ("sim\n    polygon\n        keys\n"
                                             "            default = \"pk\"\n", NULL);
@@ -278,6 +293,19 @@ main (int argc, char **argv)
                 limited [row], limited [row] / ideal, answered [row], slices, over_limit [row]);
     }
     printf ("target <= 1.02 x N/R, 0 requests over the limit\n\n");
+    printf ("(a) two rules, Finnhub's shape scaled down: %d slices under %s (R = %.1f/s)\n",
+            two_rule_slices, TWO_RULES, TWO_RULES_RATE);
+    printf ("%-36s %10s %16s\n", "", "seconds", "ratio");
+    printf ("%-36s %10.2f %16s\n", "ideal N/R", two_ideal, "baseline");
+    for (int row = 0; row < 3; row++) {
+        char label [48];
+        snprintf (label, sizeof (label), "%d fetcher%s, to the last answer", counts [row],
+                  counts [row] > 1? "s": "");
+        printf ("%-36s %10.2f %12.3f x N/R   answered %d/%d, over the limit %ld\n", label,
+                two_limited [row], two_limited [row] / two_ideal, two_answered [row],
+                two_rule_slices, two_over_limit [row]);
+    }
+    printf ("target <= 1.02 x N/R, 0 requests over either limit\n\n");
     printf ("(b) unlimited: %d slices of four weeks of 1m bars (%zu bars, %.1f MB of JSON)\n",
             minute_slices, expected, bytes / 1e6);
     printf ("%-36s %10s %12s %16s\n", "", "seconds", "bars/s", "ratio");

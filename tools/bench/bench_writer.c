@@ -19,8 +19,10 @@
 
 #define T0 1577923200               //  2020-01-02 00:00 UTC
 #define WEEK (86400 * 7)            //  each slice's bars start a week after the last's
+//  Every stored row names its basis, as the writer's do: a re-delivery
+//  then changes prices, never the basis (which would run 0008's check).
 #define COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, vwap, " \
-                "trade_count, provisional"
+                "trade_count, provisional, adjustment"
 
 static gl_db_t *s_db;
 static int s_slices = 40, s_bars = 5000, s_pairs = 5;
@@ -106,7 +108,7 @@ s_copy (const char *table, double shift)
     for (int slice = 0; slice < s_slices; slice++)
         for (int index = 0; index < s_bars; index++) {
             gl_bar_t bar = s_bar (slice, index, shift);
-            uint16_t fields = htobe16 (12);
+            uint16_t fields = htobe16 (13);
             s_put (stream, &fields, 2);
             s_put_text (stream, "BENCH");
             s_put_text (stream, "1m");
@@ -120,6 +122,7 @@ s_copy (const char *table, double shift)
             s_put_double (stream, bar.vwap);
             s_put_int (stream, bar.trades, 8);
             s_put_int (stream, 0, 1);
+            s_put_text (stream, "split");
         }
     s_put (stream, "\377\377", 2);
     fclose (stream);
