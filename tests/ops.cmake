@@ -7,3 +7,9 @@ if(GL_PROMTOOL)
 else()
   add_test(NAME test_ops_alerts COMMAND sh -c "echo 'promtool is missing: run tools/setup.sh'; exit 1")
 endif()
+# The whole publication with real processes: broker, scheduler, writer, a
+# fetcher on gapless-sim, PostgreSQL, gapless-ops, the CLI and watch.py.
+gl_add_test(test_ops LIBS gl_simclient gl_testdb gl_protocol PkgConfig::CZMQ PkgConfig::ZMQ
+            PkgConfig::MSGPACK FIXTURES pg TIMEOUT 300 LABELS ops)
+add_dependencies(test_ops gapless gapless-ops gapless-scheduler gapless-broker gapless-writer
+                 gapless-fetcher gapless-sim)

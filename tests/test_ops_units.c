@@ -125,13 +125,18 @@ s_test_health (void)
 {
     gl_ops_health_t *health = gl_ops_health_new ();
     gl_msg_field_t fields [32];
+    char refused [GL_MSG_NAME_MAX + 1];
+    size_t count;
+    const char *unknown_rate [] = { "failure_rate", "-1", NULL };
+    count = s_fields (fields, unknown_rate);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_YAHOO, "y1", fields, count, 0, refused), 0);
     const char *sample [] = { "breaker", "closed", "requests", "100", "failures", "10",
         "rate_limited", "2", "fetches", "40", "bars", "5000", "failure_rate", "10",
         "in_flight", "3", "completeness", "0.9", "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", "0,0,100,0,0,0,0", "latency_sum_ms", "20000",
         "errors", "rate_limited:2,timeout:8,bogus:3", NULL };
-    size_t count = s_fields (fields, sample);
-    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f1", fields, count, 1000), 0);
+    count = s_fields (fields, sample);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f1", fields, count, 1000, refused), 0);
     gl_ops_provider_view_t view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);
     //  latency median 250 ms of 5000: 0.05; errors 0.1; incompleteness 0.1
     double expected = 0.45 * 1 + 0.25 * (1 - 0.05) + 0.20 * (1 - 0.1) + 0.10 * (1 - 0.1);
@@ -144,7 +149,7 @@ s_test_health (void)
     //  A second instance; the first leaves: its totals stay.
     const char *other [] = { "requests", "50", "breaker", "open", NULL };
     count = s_fields (fields, other);
-    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 1000), 0);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 1000, refused), 0);
     char *members [] = { "f2" };
     gl_ops_health_members (health, GL_PROVIDER_POLYGON, members, 1);
     view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);
@@ -156,18 +161,19 @@ s_test_health (void)
     //  Requests per second between two samples of one instance
     const char *later [] = { "requests", "70", NULL };
     count = s_fields (fields, later);
-    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 3000), 0);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 3000, refused), 0);
     view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);
     GL_CHECK (fabs (view.used_per_s - 10) < 1e-9);
     //  Hostile values: refused, counted as -1, the good ones taken
     const char *hostile [] = { "requests", "-5", "failures", "12abc", "latency_counts", "1,2",
         "latency_le_ms", "50,100,250,500,1000,5000,inf", "errors", "timeout", "bars", "99", NULL };
     count = s_fields (fields, hostile);
-    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 4000), -1);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "f2", fields, count, 4000, refused), -1);
+    GL_CHECK_STR (refused, "requests");
     view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);
     GL_CHECK_INT (view.requests, 170);
     GL_CHECK_INT (view.bars, 5000 + 99);
-    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_INVALID, "x", fields, 0, 0), -1);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_INVALID, "x", fields, 0, 0, refused), -1);
     gl_ops_health_ban (health, GL_PROVIDER_POLYGON, 5000);
     gl_ops_health_ban (health, GL_PROVIDER_POLYGON, 4000);
     view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);

@@ -161,10 +161,18 @@ s_median_ms (const uint64_t *counts)
     return 0;
 }
 
-//  A uint field, kept if it parses; sets *failed otherwise.
+//  Names the first field that did not parse.
+static void
+s_refuse (char *refused, const char *key)
+{
+    if (!*refused)
+        snprintf (refused, GL_MSG_NAME_MAX + 1, "%s", key);
+}
+
+//  A uint field, kept if it parses; named in refused otherwise.
 static void
 s_take (const gl_msg_field_t *fields, size_t count, const char *key, uint64_t *value,
-        bool *failed)
+        char *refused)
 {
     const char *text = gl_msg_field (fields, count, key);
     uint64_t parsed = 0;
@@ -173,35 +181,40 @@ s_take (const gl_msg_field_t *fields, size_t count, const char *key, uint64_t *v
     if (s_parse_count (text, &parsed) && !strchr (text, ','))
         *value = parsed;
     else
-        *failed = true;
+        s_refuse (refused, key);
 }
 
 int
 gl_ops_health_sample (gl_ops_health_t *self, gl_provider_t provider, const char *instance_name,
-                      const gl_msg_field_t *fields, size_t count, int64_t now_ms)
+                      const gl_msg_field_t *fields, size_t count, int64_t now_ms, char *refused)
 {
+    *refused = '\0';
     s_provider_t *state = s_provider (self, provider);
     s_instance_t *instance = state? s_instance (state, instance_name): NULL;
-    if (!instance)
+    if (!instance) {
+        s_refuse (refused, state? "source (too many instances)": "provider");
         return -1;
-    bool failed = false;
+    }
     s_totals_t totals = instance->totals;
     uint64_t in_flight = 0, failure_rate = 0;
-    s_take (fields, count, "requests", &totals.requests, &failed);
-    s_take (fields, count, "failures", &totals.failures, &failed);
-    s_take (fields, count, "rate_limited", &totals.over_limit, &failed);
-    s_take (fields, count, "fetches", &totals.fetches, &failed);
-    s_take (fields, count, "bars", &totals.bars, &failed);
-    s_take (fields, count, "latency_sum_ms", &totals.latency_sum_ms, &failed);
-    s_take (fields, count, "in_flight", &in_flight, &failed);
-    s_take (fields, count, "failure_rate", &failure_rate, &failed);
+    s_take (fields, count, "requests", &totals.requests, refused);
+    s_take (fields, count, "failures", &totals.failures, refused);
+    s_take (fields, count, "rate_limited", &totals.over_limit, refused);
+    s_take (fields, count, "fetches", &totals.fetches, refused);
+    s_take (fields, count, "bars", &totals.bars, refused);
+    s_take (fields, count, "latency_sum_ms", &totals.latency_sum_ms, refused);
+    s_take (fields, count, "in_flight", &in_flight, refused);
+    const char *rate = gl_msg_field (fields, count, "failure_rate");
+    if (rate && strcmp (rate, "-1") != 0)
+        s_take (fields, count, "failure_rate", &failure_rate, refused);
     const char *latencies = gl_msg_field (fields, count, "latency_counts");
     const char *bounds = gl_msg_field (fields, count, "latency_le_ms");
-    if (latencies && bounds && strcmp (bounds, "50,100,250,500,1000,5000,inf") == 0)
-        failed |= s_parse_counts (latencies, totals.latency, GL_OPS_LATENCY_BUCKETS + 1) != 0;
+    if (latencies && bounds && strcmp (bounds, "50,100,250,500,1000,5000,inf") == 0
+    &&  s_parse_counts (latencies, totals.latency, GL_OPS_LATENCY_BUCKETS + 1) != 0)
+        s_refuse (refused, "latency_counts");
     const char *errors = gl_msg_field (fields, count, "errors");
-    if (errors)
-        failed |= s_parse_errors (errors, totals.errors) != 0;
+    if (errors && s_parse_errors (errors, totals.errors) != 0)
+        s_refuse (refused, "errors");
     const char *complete = gl_msg_field (fields, count, "completeness");
     double completeness = complete && strcmp (complete, "none") != 0? atof (complete): 1;
     const char *breaker = gl_msg_field (fields, count, "breaker");
@@ -224,7 +237,7 @@ gl_ops_health_sample (gl_ops_health_t *self, gl_provider_t provider, const char 
     state->sample_next = (state->sample_next + 1) % GL_OPS_HEALTH_SAMPLES;
     if (state->sample_count < GL_OPS_HEALTH_SAMPLES)
         state->sample_count++;
-    return failed? -1: 0;
+    return *refused? -1: 0;
 }
 
 void

@@ -68,9 +68,12 @@ void gl_ops_health_destroy (gl_ops_health_t **self_p);
 
 //  A fetcher_health EVENT's fields from instance of provider, at now_ms
 //  (monotonic). Returns 0, or -1 when a field does not parse (the rest
-//  is taken) or the instance table is full.
+//  is taken; its name in refused, GL_MSG_NAME_MAX + 1 bytes) or the
+//  instance table is full. A failure rate below 0 means "not enough
+//  calls yet" and counts as 0.
 int gl_ops_health_sample (gl_ops_health_t *self, gl_provider_t provider, const char *instance,
-                          const gl_msg_field_t *fields, size_t count, int64_t now_ms);
+                          const gl_msg_field_t *fields, size_t count, int64_t now_ms,
+                          char *refused);
 
 //  A breaker_changed EVENT: the state it went to.
 void gl_ops_health_breaker (gl_ops_health_t *self, gl_provider_t provider, const char *state);

@@ -246,6 +246,8 @@ s_backfill (self_t *self, int64_t id)
     if (backfill)
         return backfill;
     backfill = (s_backfill_t *) calloc (1, sizeof (s_backfill_t));
+    if (backfill)
+        backfill->progress.id = id;     //  the rest comes with its first progress
     if (backfill && zhashx_insert (self->backfills, key, backfill) != 0) {
         free (backfill);
         backfill = NULL;
@@ -514,10 +516,12 @@ s_event_fetcher (self_t *self, const gl_msg_t *event)
     const char *name = event->event.name;
     const char *instance = strchr (event->event.source, '/');
     if (strcmp (name, "fetcher_health") == 0) {
+        char refused [GL_MSG_NAME_MAX + 1] = "";
         if (gl_ops_health_sample (self->health, provider, instance? instance + 1: event->event.source,
-                                  event->event.fields, event->event.field_count,
-                                  zclock_mono ()) != 0)
-            gl_log_warn ("event_field_refused", "name=%s source=%s", name, event->event.source);
+                                  event->event.fields, event->event.field_count, zclock_mono (),
+                                  refused) != 0)
+            gl_log_warn ("event_field_refused", "name=%s source=%s field=%s", name,
+                         event->event.source, GL_LOG_VALUE (refused));
         return 0;
     }
     if (strcmp (name, "slow_request") == 0)
@@ -659,7 +663,7 @@ s_on_republish (zloop_t *loop, int timer_id, void *argument)
     int64_t since_ms = zclock_mono ();
     for (s_backfill_t *backfill = (s_backfill_t *) zhashx_first (self->backfills); backfill;
          backfill = (s_backfill_t *) zhashx_next (self->backfills))
-        if (backfill->progress.id)
+        if (*backfill->progress.status)
             s_publish_progress (self, &backfill->progress, "subscribe", since_ms);
     s_publish_stats (self, since_ms);
     return 0;
