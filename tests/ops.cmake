@@ -13,3 +13,6 @@ gl_add_test(test_ops LIBS gl_simclient gl_testdb gl_protocol PkgConfig::CZMQ Pkg
             PkgConfig::MSGPACK FIXTURES pg TIMEOUT 300 LABELS ops)
 add_dependencies(test_ops gapless gapless-ops gapless-scheduler gapless-broker gapless-writer
                  gapless-fetcher gapless-sim)
+# /health with a PostgreSQL cluster of its own, stopped and started again.
+gl_add_test(test_ops_health LIBS gl_simclient PkgConfig::CZMQ TIMEOUT 180 LABELS ops)
+add_dependencies(test_ops_health gapless gapless-ops gapless-broker)
