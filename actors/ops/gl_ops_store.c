@@ -56,9 +56,10 @@ gl_ops_store_error (gl_ops_store_t *self)
 static void
 s_state (gl_ops_store_t *self, bool up, const char *error)
 {
-    if (up != self->up)
-        gl_log (up? GL_LOG_INFO: GL_LOG_WARN, up? "database_up": "database_down",
-                "schema=%s error=%s", self->schema, GL_LOG_VALUE (up? "": error));
+    if (up && !self->up)
+        gl_log_info ("database_up", "schema=%s", self->schema);
+    if (!up && self->up)
+        gl_log_warn ("database_down", "schema=%s error=%s", self->schema, GL_LOG_VALUE (error));
     self->up = up;
     snprintf (self->error, sizeof self->error, "%s", up? "": error);
 }

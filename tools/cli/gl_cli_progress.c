@@ -63,7 +63,7 @@ s_draw_bar (const msgpack_object *progress)
     int64_t total = gl_cli_int (progress, "slices_total", 0);
     int64_t done = gl_cli_int (progress, "slices_succeeded", 0) + gl_cli_int (progress, "slices_dead", 0)
                  + gl_cli_int (progress, "slices_cancelled", 0);
-    char facts [256], line [256];
+    char facts [256], line [320];
     s_facts (progress, facts, sizeof facts);
     int width = s_width () - 1, bar = 20;
     int filled = total > 0? (int) (done * bar / total): 0;

@@ -143,7 +143,7 @@ s_line (int row, int attributes, const char *text)
 static void
 s_backfill_line (const s_backfill_t *backfill, char *buffer, size_t size)
 {
-    char bar [11], eta [16];
+    char bar [11], eta [24];
     int filled = backfill->total? (int) (backfill->succeeded * 10 / backfill->total): 0;
     for (int cell = 0; cell < 10; cell++)
         bar [cell] = cell < filled? '#': '.';
@@ -162,7 +162,7 @@ s_backfill_line (const s_backfill_t *backfill, char *buffer, size_t size)
 static void
 s_draw (s_board_t *board)
 {
-    char line [512], clock [16];
+    char line [640], clock [16];
     time_t now = time (NULL);
     struct tm utc;
     gmtime_r (&now, &utc);
