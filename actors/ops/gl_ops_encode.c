@@ -183,9 +183,8 @@ s_tally_map (gl_ops_map_t *map, const char *key, char names [][40], const int64_
     gl_ops_map_destroy (&child);
 }
 
-//  True for the statuses of a slice that waits to run.
-static bool
-s_waiting (const char *status)
+bool
+gl_ops_slice_waiting (const char *status)
 {
     return strcmp (status, "queued") == 0 || strcmp (status, "failed_will_retry") == 0;
 }
@@ -203,7 +202,7 @@ gl_ops_encode_stats (const gl_ops_stats_t *stats, const gl_ops_provider_view_t *
     size_t sizes [5] = { 0 };
     enum { PRIORITY, TIER, OLDEST, IN_FLIGHT, REQUESTS };
     for (size_t row = 0; stats && row < stats->queue_count; row++) {
-        if (!s_waiting (stats->queue [row].status))
+        if (!gl_ops_slice_waiting (stats->queue [row].status))
             continue;
         char priority [24];
         snprintf (priority, sizeof priority, "%" PRId64, stats->queue [row].priority);

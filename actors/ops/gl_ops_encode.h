@@ -19,6 +19,9 @@ typedef struct {
     size_t count;
 } gl_ops_services_t;
 
+//  True for the statuses of a slice that waits to run (queued, retrying).
+bool gl_ops_slice_waiting (const char *status);
+
 //  True for a finished backfill's status (succeeded, failed, cancelled).
 bool gl_ops_progress_done (const char *status);
 

@@ -11,6 +11,7 @@ struct _gl_ops_store_t {
     gl_db_t *db;
     bool up;
     int64_t retry_at_ms;        //  no new connection before (monotonic)
+    int64_t retry_ms;           //  the wait after the next failed attempt
     char since [64];            //  server time of the previous slice scan
     char error [512];
 };
@@ -58,6 +59,8 @@ s_state (gl_ops_store_t *self, bool up, const char *error)
 {
     if (up && !self->up)
         gl_log_info ("database_up", "schema=%s", self->schema);
+    if (up)
+        self->retry_ms = GL_OPS_STORE_RETRY_MS;
     if (!up && self->up)
         gl_log_warn ("database_down", "schema=%s error=%s", self->schema, GL_LOG_VALUE (error));
     self->up = up;
@@ -73,7 +76,11 @@ s_conn (gl_ops_store_t *self)
     gl_db_destroy (&self->db);
     if (zclock_mono () < self->retry_at_ms)
         return NULL;
-    self->retry_at_ms = zclock_mono () + GL_OPS_STORE_RETRY_MS;
+    if (self->retry_ms < GL_OPS_STORE_RETRY_MS)
+        self->retry_ms = GL_OPS_STORE_RETRY_MS;
+    self->retry_at_ms = zclock_mono () + self->retry_ms;
+    self->retry_ms = self->retry_ms * 2 > GL_OPS_STORE_RETRY_MAX_MS? GL_OPS_STORE_RETRY_MAX_MS
+                                                                  : self->retry_ms * 2;
     self->db = gl_db_new (self->conninfo, self->schema);
     if (!self->db) {
         s_state (self, false, "cannot connect to PostgreSQL");

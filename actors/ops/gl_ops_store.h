@@ -2,9 +2,10 @@
     (the scheduler's backfill_progress view, migrations/0006), slices that
     changed, and queue statistics. Read only: ops never writes.
 
-    The connection is made on first use and again after it fails, at most
-    once per GL_OPS_STORE_RETRY_MS, so a stopped database costs one failed
-    attempt per interval and /health says why.
+    The connection is made on first use and again after it fails, first
+    GL_OPS_STORE_RETRY_MS later, the wait doubling up to
+    GL_OPS_STORE_RETRY_MAX_MS, so a stopped database costs few failed
+    attempts (each logged by gl_db) and /health says why.
 */
 #ifndef GL_OPS_STORE_H_INCLUDED
 #define GL_OPS_STORE_H_INCLUDED
@@ -14,7 +15,8 @@
 #include <stdint.h>
 #include "gl_capability.h"
 
-#define GL_OPS_STORE_RETRY_MS 1000
+#define GL_OPS_STORE_RETRY_MS 500
+#define GL_OPS_STORE_RETRY_MAX_MS 5000
 #define GL_OPS_STATS_ROWS 256
 
 typedef struct _gl_ops_store_t gl_ops_store_t;

@@ -1,6 +1,7 @@
 /*  gl_cli_subscribe — SUB socket and MessagePack look-ups for the CLI.  */
 #include "gl_cli_subscribe.h"
 #include <czmq.h>
+#include <getopt.h>
 #include <math.h>
 #include <string.h>
 
@@ -16,6 +17,53 @@ gl_cli_subscribe_default_endpoint (void)
 {
     const char *endpoint = getenv ("GAPLESS_OPS_PUBLISH");
     return endpoint && *endpoint? endpoint: "tcp://127.0.0.1:5571";
+}
+
+int
+gl_cli_subscribe_options (const char *command, const char *help, int argc, char **argv,
+                          const char **endpoint, int64_t *timeout_ms, bool *json)
+{
+    static const struct option options [] = {
+        { "ops", required_argument, NULL, 'o' },
+        { "timeout-ms", required_argument, NULL, 'T' },
+        { "json", no_argument, NULL, 'J' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    *endpoint = gl_cli_subscribe_default_endpoint ();
+    *timeout_ms = 5000;
+    *json = false;
+    int option;
+    opterr = 0;
+    while ((option = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+        char *end = NULL;
+        if (option == 'h') {
+            fputs (help, stdout);
+            return 0;
+        }
+        if (option == 'o')
+            *endpoint = optarg;
+        else
+        if (option == 'J')
+            *json = true;
+        else
+        if (option == 'T' && (*timeout_ms = strtoll (optarg, &end, 10)) >= 1
+        &&  *timeout_ms <= 3600000 && *optarg && !*end)
+            continue;
+        else {
+            fprintf (stderr, "gapless %s: %s %s\nsee: gapless %s --help\n", command,
+                     option == 'T'? "--timeout-ms expects 1 to 3600000, got":
+                     option == ':'? "missing value for": "unknown option",
+                     option == 'T'? optarg: argv [optind - 1], command);
+            return 2;
+        }
+    }
+    if (optind < argc) {
+        fprintf (stderr, "gapless %s: unexpected argument %s\nsee: gapless %s --help\n", command,
+                 argv [optind], command);
+        return 2;
+    }
+    return -1;
 }
 
 gl_cli_subscribe_t *

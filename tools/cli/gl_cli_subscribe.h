@@ -17,6 +17,13 @@ typedef struct _gl_cli_subscribe_t gl_cli_subscribe_t;
 //  tcp://127.0.0.1:5571.
 const char *gl_cli_subscribe_default_endpoint (void);
 
+//  Parses the options of a command that reads ops (--ops ENDPOINT,
+//  --timeout-ms N, --json, -h/--help printing help), with one-line errors.
+//  Returns -1 to go on, or the exit status (0 after --help, 2 for a bad
+//  argument).
+int gl_cli_subscribe_options (const char *command, const char *help, int argc, char **argv,
+                              const char **endpoint, int64_t *timeout_ms, bool *json);
+
 //  Connects to endpoint and subscribes to each topic prefix (a
 //  NULL-terminated list). Returns NULL with the reason on stderr. Caller
 //  owns return value.

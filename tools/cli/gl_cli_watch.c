@@ -9,7 +9,6 @@
 #include "gl_cli_subscribe.h"
 #include <curses.h>
 #include <czmq.h>
-#include <getopt.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -264,49 +263,13 @@ static const char *s_help =
 int
 gl_cli_watch (int argc, char **argv)
 {
-    static const struct option options [] = {
-        { "ops", required_argument, NULL, 'o' },
-        { "json", no_argument, NULL, 'J' },
-        { "timeout-ms", required_argument, NULL, 'T' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *endpoint = gl_cli_subscribe_default_endpoint ();
-    int64_t timeout_ms = 5000;
+    const char *endpoint = NULL;
+    int64_t timeout_ms = 0;
     bool json = false;
-    int option;
-    opterr = 0;
-    while ((option = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        if (option == 'h') {
-            fputs (s_help, stdout);
-            return 0;
-        }
-        if (option == 'o')
-            endpoint = optarg;
-        else
-        if (option == 'J')
-            json = true;
-        else
-        if (option == 'T') {
-            char *end = NULL;
-            timeout_ms = strtoll (optarg, &end, 10);
-            if (!*optarg || *end || timeout_ms < 1 || timeout_ms > 3600000) {
-                fprintf (stderr, "gapless watch: --timeout-ms expects 1 to 3600000, got %s\n"
-                         "see: gapless watch --help\n", optarg);
-                return 2;
-            }
-        }
-        else {
-            fprintf (stderr, "gapless watch: %s %s\nsee: gapless watch --help\n",
-                     option == ':'? "missing value for": "unknown option", argv [optind - 1]);
-            return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "gapless watch: unexpected argument %s\nsee: gapless watch --help\n",
-                 argv [optind]);
-        return 2;
-    }
+    int status = gl_cli_subscribe_options ("watch", s_help, argc, argv, &endpoint, &timeout_ms,
+                                           &json);
+    if (status != -1)
+        return status;
     if (json) {
         gl_cli_snapshot_t snapshot;
         if (gl_cli_snapshot_read ("watch", endpoint, timeout_ms, true, &snapshot) != 0)
