@@ -151,7 +151,7 @@ s_backfill_line (const s_backfill_t *backfill, char *buffer, size_t size)
         snprintf (eta, sizeof eta, "?");
     else
         snprintf (eta, sizeof eta, "%" PRId64 "s", backfill->eta);
-    snprintf (buffer, size, "%6" PRId64 " %-10.10s %-3s [%s] %6" PRId64 "/%-6" PRId64 " %11" PRId64
+    snprintf (buffer, size, "%6" PRId64 " %-10.10s %-3s [%s] %6" PRId64 "/%-6" PRId64 " %9" PRId64
               " %8.0f %6s %4" PRId64, backfill->id, backfill->status, backfill->timeframe, bar,
               backfill->succeeded, backfill->total, backfill->bars, backfill->rate, eta,
               backfill->failing);
@@ -176,7 +176,7 @@ s_draw (s_board_t *board)
     snprintf (line, sizeof line, "BACKFILLS  %zu active, %zu shown", active,
               board->backfill_count < S_BACKFILL_ROWS? board->backfill_count: S_BACKFILL_ROWS);
     s_line (2, A_BOLD, line);
-    s_line (3, A_UNDERLINE, "    ID STATUS     TF  PROGRESS          SLICES        BARS   BARS/S    ETA FAIL");
+    s_line (3, A_UNDERLINE, "    ID STATUS     TF  PROGRESS            SLICES      BARS   BARS/S    ETA FAIL");
     for (size_t index = 0; index < board->backfill_count && index < S_BACKFILL_ROWS; index++) {
         s_backfill_line (&board->backfills [index], line, sizeof line);
         s_line (4 + (int) index, 0, line);
