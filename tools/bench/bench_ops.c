@@ -280,6 +280,12 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
 {
     zsock_t *sub = zsock_new_sub (s_publish, "progress.");
     zclock_sleep (2500);            //  ops has found them and published a round
+    //  What came while waiting is not counted: read until a pause between
+    //  two rounds of snapshots.
+    zsock_set_rcvtimeo (sub, 200);
+    zmsg_t *queued;
+    while ((queued = zmsg_recv (sub)))
+        zmsg_destroy (&queued);
     double before = s_cpu_seconds (ops);
     int64_t start = zclock_mono (), messages = 0;
     zsock_set_rcvtimeo (sub, 100);
@@ -379,8 +385,7 @@ main (int argc, char **argv)
     char label [64];
     snprintf (label, sizeof label, "%d live backfills", backfills);
     printf ("%-34s %12.0f %8.1f %9.1f\n", label, busy_rate, busy_cpu, busy_rss);
-    printf ("%-34s %12s %8.1f %9.2f\n", "ratio to idle", "", idle_cpu > 0? busy_cpu / idle_cpu: 0,
-            idle_rss > 0? busy_rss / idle_rss: 0);
+    printf ("%-34s %12s %8s %9.2f\n", "ratio to idle", "", "", idle_rss > 0? busy_rss / idle_rss: 0);
 
     pid_t pids [] = { ops, fetcher, writer, broker };
     for (size_t index = 0; index < 4; index++)
