@@ -17,8 +17,8 @@
       in the summary);
     - watch in a pseudo-terminal quits on q; providers prints the table;
       every subcommand's --json parses;
-    - events from coverage are relayed and counted; hostile events are
-      refused, counted, and ops goes on.
+    - events from coverage are relayed (their named fields only) and
+      counted; hostile events are refused, counted, and ops goes on.
     Waits are conditions with deadlines.
 */
 #include "gl_db.h"
@@ -663,7 +663,8 @@ s_test_events (void)
     zsock_t *peer = s_peer_new ("coverage");
     const char *snapshot [] = { "symbol", "AAPL", "timeframe", "1h", "ranges", "2", "gaps", "1",
         "stored", "420", "no_trades", "0", "not_fetched", "7", "provider_error", "0",
-        "first_covered", "2024-01-02T14:30:00Z", "last_covered", "2024-03-28T19:30:00Z", NULL };
+        "first_covered", "2024-01-02T14:30:00Z", "last_covered", "2024-03-28T19:30:00Z",
+        "api_key", KEY, NULL };      //  a field ops does not relay
     const char *gaps [] = { "timeframe", "1h", "symbol", "AAPL", "count", "3", "bars", "7", NULL };
     const char *slo [] = { "tier", "T0", "timeframe", "1h", "sampled", "1000", "violations", "7",
                            "rate", "0.007", NULL };
@@ -674,21 +675,24 @@ s_test_events (void)
     const char *bad_tier [] = { "tier", "T9", "timeframe", "1h", "rate", "1", NULL };
     const char *bad_symbol [] = { "symbol", "no such symbol!", "timeframe", "1h", NULL };
     const char *bad_duration [] = { "rows", "1", "duration_ms", "soon", NULL };
+    const char *bad_rate [] = { "tier", "T1", "timeframe", "1d", "rate", "nan", NULL };
     const char *none [] = { NULL };
     s_send_event (peer, "fetcher_health", bad_provider);
     s_send_event (peer, "slo", bad_tier);
     s_send_event (peer, "coverage_snapshot", bad_symbol);
     s_send_event (peer, "batch_written", bad_duration);
+    s_send_event (peer, "slo", bad_rate);
     s_send_event (peer, "something_new", none);
     GL_CHECK (s_recv_topic (sub, &pub, "coverage.AAPL.1h", 5000)
               && s_int (s_value (pub.map, "fields"), "gaps") == 1
-              && s_is (s_value (pub.map, "fields"), "last_covered", "2024-03-28T19:30:00Z"));
+              && s_is (s_value (pub.map, "fields"), "last_covered", "2024-03-28T19:30:00Z")
+              && !s_value (s_value (pub.map, "fields"), "api_key") && !s_body_holds (&pub, KEY));
     GL_CHECK (s_recv_topic (sub, &pub, "gaps.1h.AAPL", 5000)
               && s_int (s_value (pub.map, "fields"), "count") == 3);
     GL_CHECK (s_recv_topic (sub, &pub, "slo.T0.1h", 5000)
               && s_int (s_value (pub.map, "fields"), "violations") == 7);
-    GL_CHECK_INT (s_wait_metric_above ("gapless_ops_refused_messages_total", refused + 3, 5000),
-                  refused + 4);
+    GL_CHECK_INT (s_wait_metric_above ("gapless_ops_refused_messages_total", refused + 4, 5000),
+                  refused + 5);
     GL_CHECK_INT (s_metric ("gapless_gaps_found_total{timeframe=\"1h\"}"), 3);
     GL_CHECK (s_metric ("gapless_slo_gap_violation_rate{tier=\"T0\",timeframe=\"1h\"}") == 0.007);
     GL_CHECK (s_metric ("gapless_ops_events_total{name=\"other\"}") >= 1);

@@ -267,7 +267,7 @@ gl_ops_encode_membership (const gl_msg_t *membership, int64_t now_ms)
 }
 
 gl_ops_map_t *
-gl_ops_encode_event (const gl_msg_t *event, const char *type)
+gl_ops_encode_event (const gl_msg_t *event, const char *type, const char *const *keys)
 {
     gl_ops_map_t *map = gl_ops_map_new (), *fields = gl_ops_map_new ();
     if (map && fields) {
@@ -275,9 +275,12 @@ gl_ops_encode_event (const gl_msg_t *event, const char *type)
         gl_ops_map_int (map, "time_ms", event->event.time_ms);
         gl_ops_map_str (map, "source", event->event.source);
         gl_ops_map_str (map, "name", event->event.name);
-        for (size_t index = 0; index < event->event.field_count; index++)
-            gl_ops_map_text (fields, event->event.fields [index].key,
-                             event->event.fields [index].value);
+        for (size_t index = 0; keys [index]; index++) {
+            const char *value = gl_msg_field (event->event.fields, event->event.field_count,
+                                              keys [index]);
+            if (value)
+                gl_ops_map_text (fields, keys [index], value);
+        }
         gl_ops_map_map (map, "fields", fields);
     }
     gl_ops_map_destroy (&fields);

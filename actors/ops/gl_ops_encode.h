@@ -53,7 +53,10 @@ gl_ops_map_t *gl_ops_encode_stats (const gl_ops_stats_t *stats,
 gl_ops_map_t *gl_ops_encode_membership (const gl_msg_t *membership, int64_t now_ms);
 
 //  A relayed EVENT (coverage, slo, gaps, slow): type, source, name,
-//  time_ms, and every field (integers as integers).
-gl_ops_map_t *gl_ops_encode_event (const gl_msg_t *event, const char *type);
+//  time_ms, and the fields named in keys (NULL-terminated; integers as
+//  integers). Only named fields travel, so nothing a peer adds by mistake
+//  (a credential) is published.
+gl_ops_map_t *gl_ops_encode_event (const gl_msg_t *event, const char *type,
+                                   const char *const *keys);
 
 #endif

@@ -66,7 +66,8 @@ typedef struct {
     s_pending_t *pending;
     size_t pending_count;
     bool flush_armed, republish_armed;
-    zhashx_t *slices_seen;          //  "run_id" -> "status attempt" last published
+    zhashx_t *slices_seen;          //  "backfill.run" -> "status attempt" last published
+    int64_t *found;                 //  S_IDS_MAX backfill ids, for each scan
     gl_ops_stats_t *stats;
     bool stats_known;
     int64_t stats_at_ms;
@@ -240,7 +241,12 @@ s_on_slice (const gl_ops_slice_t *slice, void *argument)
     self_t *self = (self_t *) argument;
     char key [48], state [48], topic [64];
     snprintf (key, sizeof key, "%" PRId64 ".%" PRId64, slice->backfill_id, slice->run_id);
-    snprintf (state, sizeof state, "%s %" PRId64, slice->status, slice->attempt);
+    //  A succeeded slice is final: the WRITTEN's copy (no attempt) and the
+    //  scan's are one state.
+    if (strcmp (slice->status, "succeeded") == 0)
+        snprintf (state, sizeof state, "succeeded");
+    else
+        snprintf (state, sizeof state, "%s %" PRId64, slice->status, slice->attempt);
     const char *seen = (const char *) zhashx_lookup (self->slices_seen, key);
     if (seen && strcmp (seen, state) == 0)
         return;
@@ -286,12 +292,10 @@ s_refresh_backfills (self_t *self, int64_t since_ms)
         self->max_seen_id = newest;
         self->history_skipped = true;
     }
-    int64_t *found = (int64_t *) malloc (S_IDS_MAX * sizeof (int64_t));
-    int count = found? gl_ops_store_backfills (self->store, self->max_seen_id, rescan, found,
-                                               S_IDS_MAX): -1;
+    int count = gl_ops_store_backfills (self->store, self->max_seen_id, rescan, self->found,
+                                        S_IDS_MAX);
     for (int index = 0; index < count; index++)
-        s_backfill (self, found [index]);
-    free (found);
+        s_backfill (self, self->found [index]);
     size_t active = 0;
     int64_t *ids = s_active_ids (self, &active);
     s_context_t context = { self, "tick", since_ms, NULL, 0, 0 };
@@ -415,11 +419,20 @@ s_field (const gl_msg_t *event, const char *key)
     return value? value: "";
 }
 
-//  Relays an event under topic as a map of the given type.
+//  The fields each relayed event carries (protocol/SPEC.md 11.3).
+static const char *s_slow_keys [] = { "provider", "endpoint", "symbol", "timeframe", "from",
+    "to", "attempt", "duration_ms", "status", NULL };
+static const char *s_coverage_keys [] = { "symbol", "timeframe", "ranges", "gaps", "stored",
+    "no_trades", "not_fetched", "provider_error", "first_covered", "last_covered", NULL };
+static const char *s_gaps_keys [] = { "timeframe", "symbol", "count", "bars", NULL };
+static const char *s_slo_keys [] = { "tier", "timeframe", "sampled", "violations", "rate", NULL };
+
+//  Relays an event's named fields under topic as a map of the given type.
 static void
-s_relay (self_t *self, const char *topic, const gl_msg_t *event, const char *type)
+s_relay (self_t *self, const char *topic, const gl_msg_t *event, const char *type,
+         const char *const *keys)
 {
-    gl_ops_map_t *map = gl_ops_encode_event (event, type);
+    gl_ops_map_t *map = gl_ops_encode_event (event, type, keys);
     s_publish (self, topic, &map, zclock_mono ());
 }
 
@@ -440,7 +453,7 @@ s_event_slow (self_t *self, const gl_msg_t *event, gl_provider_t provider)
                  GL_LOG_VALUE (s_field (event, "status")), event->event.source);
     char topic [48];
     snprintf (topic, sizeof topic, "slow.%s", gl_capability_name (provider));
-    s_relay (self, topic, event, "slow");
+    s_relay (self, topic, event, "slow", s_slow_keys);
     return 0;
 }
 
@@ -488,11 +501,14 @@ s_event_coverage (self_t *self, const gl_msg_t *event)
         const char *tier = s_field (event, "tier");
         if (strcmp (tier, "T0") && strcmp (tier, "T1") && strcmp (tier, "T2"))
             return -1;
+        char *end = NULL;
+        double rate = strtod (s_field (event, "rate"), &end);
+        if (end == s_field (event, "rate") || *end || !(rate >= 0 && rate <= 1))
+            return -1;
         const char *labels [] = { "tier", tier, "timeframe", timeframe, NULL };
-        gl_ops_metrics_set (self->metrics, "gapless_slo_gap_violation_rate", labels,
-                            atof (s_field (event, "rate")));
+        gl_ops_metrics_set (self->metrics, "gapless_slo_gap_violation_rate", labels, rate);
         snprintf (topic, sizeof topic, "slo.%s.%s", tier, timeframe);
-        s_relay (self, topic, event, "slo");
+        s_relay (self, topic, event, "slo", s_slo_keys);
         return 0;
     }
     const char *symbol = s_field (event, "symbol");
@@ -503,11 +519,11 @@ s_event_coverage (self_t *self, const gl_msg_t *event)
         gl_ops_metrics_add (self->metrics, "gapless_gaps_found_total", labels,
                             (double) strtoull (s_field (event, "count"), NULL, 10));
         snprintf (topic, sizeof topic, "gaps.%s.%s", timeframe, symbol);
-        s_relay (self, topic, event, "gaps");
+        s_relay (self, topic, event, "gaps", s_gaps_keys);
     }
     else {
         snprintf (topic, sizeof topic, "coverage.%s.%s", symbol, timeframe);
-        s_relay (self, topic, event, "coverage");
+        s_relay (self, topic, event, "coverage", s_coverage_keys);
     }
     return 0;
 }
@@ -823,10 +839,11 @@ s_start (self_t *self, gl_config_t *config, int64_t port, int64_t hwm)
     self->slices_seen = zhashx_new ();
     self->stats = (gl_ops_stats_t *) calloc (1, sizeof (gl_ops_stats_t));
     self->pending = (s_pending_t *) calloc (S_PENDING_MAX, sizeof (s_pending_t));
+    self->found = (int64_t *) calloc (S_IDS_MAX, sizeof (int64_t));
     self->store = gl_ops_store_new (gl_config_get (config, "ops/database", NULL),
                                     gl_config_get (config, "ops/schema", NULL));
     if (!self->health || !self->metrics || !self->calendar || !self->backfills
-    ||  !self->slices_seen || !self->stats || !self->pending || !self->store)
+    ||  !self->slices_seen || !self->stats || !self->pending || !self->found || !self->store)
         return -1;
     zhashx_set_destructor (self->backfills, (zhashx_destructor_fn *) zstr_free);
     zhashx_set_destructor (self->slices_seen, (zhashx_destructor_fn *) zstr_free);
@@ -861,6 +878,7 @@ s_stop (self_t *self)
     zhashx_destroy (&self->slices_seen);
     free (self->stats);
     free (self->pending);
+    free (self->found);
 }
 
 //  Parses flags and configuration, then runs the actor until SIGTERM.
