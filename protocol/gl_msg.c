@@ -181,6 +181,7 @@ static const s_field_t s_enqueue_fields [] = {
     { "priority", S_INT, S_SLOT (enqueue.priority), 0, 0, false },
     { "provider", S_TEXT, S_SLOT (enqueue.provider), 0, 0, false },
     { "plan", S_BOOL, S_SLOT (enqueue.plan), 0, 0, false },
+    { "refresh", S_BOOL, S_SLOT (enqueue.refresh), 0, 0, true },
 };
 static const s_field_t s_command_fields [] = {
     { "request_id", S_TEXT, S_SLOT (command.request_id), 0, 0, false },
@@ -1051,11 +1052,15 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
 }
 
 //  True if a field is to be encoded: every required one, an optional one
-//  when it holds something (ready.follow is the only optional field).
+//  when it holds something (ready.follow: a pattern; a bool: true).
 static bool
 s_field_present (const gl_msg_t *self, const s_field_t *field)
 {
-    return !field->optional || (field->kind == S_FOLLOW && self->ready.follow_count > 0);
+    if (!field->optional)
+        return true;
+    if (field->kind == S_BOOL)
+        return *(const bool *) ((const char *) self + field->offset);
+    return field->kind == S_FOLLOW && self->ready.follow_count > 0;
 }
 
 int

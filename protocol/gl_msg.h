@@ -106,7 +106,9 @@ typedef struct {
                  char tier [3];             //  "T0" "T1" "T2", or "" with symbols
                  char timeframe [4]; int64_t from, to; int64_t priority;
                  char provider [33];        //  "" lets routing choose
-                 bool plan; } enqueue;
+                 bool plan;
+                 bool refresh;              //  optional: fetch stored slices again
+               } enqueue;
         struct { char request_id [GL_MSG_NAME_MAX + 1]; char action [17];
                  uint64_t target; } command;
         struct { char request_id [GL_MSG_NAME_MAX + 1]; bool ok; char error [257];

@@ -822,7 +822,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options, int
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
         return -1;
     self->retain_ms = retain_s * 1000;
-    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    if (gl_actor_options_configure (options, config, error) != 0)
+        return -1;
     options->credit = (uint32_t) credit;
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
     return 0;
