@@ -69,6 +69,8 @@ start writer "$build/actors/writer/gapless-writer" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=writer/" "the writer"
 start scheduler "$build/actors/scheduler/gapless-scheduler" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=scheduler/" "the scheduler"
+start ops "$build/actors/ops/gapless-ops" --config config/gapless.cfg
+wait_for var/log/broker.log "instance_ready address=ops/" "ops"
 
 # One fetcher per provider, pointed at gapless-sim with the sim's keys.
 declare -A sim_keys=([polygon]=sim-polygon-key [yahoo]= [tradier]=sim-tradier-token
@@ -106,7 +108,10 @@ if [ "$check" = 1 ]; then
 fi
 cat <<EOF
 run: Ctrl-C to stop. Try, in another shell:
-  $gapless enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01 --to 2024-07-01
+  $gapless enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01 --to 2024-07-01 --wait
   $gapless status
+  $gapless watch                          # live dashboard, q quits
+  $gapless providers
+  curl -s http://127.0.0.1:9571/metrics   # Prometheus; /health too
 EOF
 wait

@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Installs every Debian package gapless needs to build, test and run.
 # Idempotent: installs only what is missing, and is silent when nothing is.
+# libncurses-dev draws gapless watch; prometheus brings promtool, which the
+# tests run on /metrics and config/alerts.yml; python3-zmq and
+# python3-msgpack run tools/examples/watch.py; bsdutils has script, the
+# tests' pseudo-terminal.
 set -euo pipefail
 
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev
   libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev libpq-dev
-  libmicrohttpd-dev libcjson-dev
+  libmicrohttpd-dev libcjson-dev libncurses-dev
   postgresql-15 tzdata
+  prometheus python3-zmq python3-msgpack bsdutils
 )
 
 missing=()

@@ -56,6 +56,10 @@
 #define HELD_MAX 256
 #define SIBLINGS_MAX 64
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
+//  The FAILED classes (SPEC 7.2), counted for fetcher_health's errors
+#define ERROR_CLASSES 8
+static const char *s_error_classes [ERROR_CLASSES] = { "rate_limited", "auth", "not_found",
+    "no_data", "server_error", "timeout", "parse_error", "breaker_open" };
 
 //  A window of a job's range, at most the provider's span.
 typedef struct {
@@ -120,6 +124,9 @@ typedef struct {
     size_t held_count;
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
+    uint64_t latency_sum_ms, fetches;           //  for ops' histogram and selections
+    uint64_t errors [ERROR_CLASSES];            //  FAILED sent, by class
+    int64_t slow_ms;                            //  ops/slow_ms: slower calls are reported
     int64_t banned_until;       //  monotonic ms: the credential is banned until then
     int64_t auth_until;         //  monotonic ms: FETCH answered auth at once until then
     int64_t auth_hold_ms;
@@ -139,6 +146,7 @@ static void s_pump (self_t *self);
 static void s_pump_requests (self_t *self);
 static void s_pump_later (self_t *self, int64_t at);
 static void s_credit_update (self_t *self);
+static gl_provider_query_t s_query (self_t *self, job_t *job);
 
 //  True when the latest MEMBERSHIP leaves this instance no share of some
 //  rule even once every transition is over: more fetchers than the rule's
@@ -234,6 +242,8 @@ s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const cha
     self->answered [slot].run_id = run_id;
     snprintf (self->answered [slot].lease_token, sizeof (self->answered [slot].lease_token), "%s",
               lease_token);
+    for (size_t index = 0; index < ERROR_CLASSES; index++)
+        self->errors [index] += strcmp (s_error_classes [index], error_class) == 0;
     gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
                  "retry_after_ms=%" PRIu64 " message=\"%s\"", run_id, symbol, error_class,
                  retryable, retry_after_ms, message);
@@ -548,14 +558,36 @@ s_job_split (job_t *job)
     return true;
 }
 
-//  Counts a response's latency in the histogram.
+//  Counts a response's latency in the histogram; a call slower than
+//  ops/slow_ms goes to ops as EVENT slow_request with its context (the
+//  redacted URL's path: never a credential).
 static void
-s_count_latency (self_t *self, int64_t elapsed_ms)
+s_count_latency (self_t *self, job_t *job, const gl_http_response_t *response)
 {
     size_t bucket = 0;
-    while (bucket < LATENCY_BUCKETS && elapsed_ms > s_latency_bounds [bucket])
+    while (bucket < LATENCY_BUCKETS && response->elapsed_ms > s_latency_bounds [bucket])
         bucket++;
     self->latency [bucket]++;
+    self->latency_sum_ms += (uint64_t) response->elapsed_ms;
+    if (response->elapsed_ms < self->slow_ms || job->abandoned)
+        return;
+    gl_provider_query_t query = s_query (self, job);
+    char endpoint [256] = "", values [5][24], error [256];
+    gl_provider_request_t *request = gl_provider_request_new (&query, error);
+    const char *path = request? strstr (request->redacted_url, "://"): NULL;
+    path = path? strchr (path + 3, '/'): NULL;
+    snprintf (endpoint, sizeof endpoint, "%.*s", path? (int) strcspn (path, "?"): 0, path? path: "");
+    gl_provider_request_destroy (&request);
+    snprintf (values [0], 24, "%" PRId64, response->elapsed_ms);
+    snprintf (values [1], 24, "%ld", response->status);
+    snprintf (values [2], 24, "%" PRId64, job->windows [0].from);
+    snprintf (values [3], 24, "%" PRId64, job->windows [0].to);
+    snprintf (values [4], 24, "%" PRIu32, job->fetch->fetch.attempt);
+    const char *pairs [] = { "endpoint", endpoint, "symbol", job->fetch->fetch.symbol,
+                             "timeframe", job->fetch->fetch.timeframe, "from", values [2],
+                             "to", values [3], "attempt", values [4], "duration_ms", values [0],
+                             "status", values [1], NULL };
+    s_event (self, "slow_request", pairs);
 }
 
 //  The transport failed (no HTTP answer): timeout, oversize, or a broken
@@ -704,7 +736,7 @@ s_on_response (gl_http_t *http, const gl_http_response_t *response, void *argume
     self_t *self = (self_t *) job->owner;
     job->in_flight = false;
     self->in_flight--;
-    s_count_latency (self, response->elapsed_ms);
+    s_count_latency (self, job, response);
     if (job->abandoned) {
         gl_breaker_record (self->breaker, job->permit, GL_BREAKER_IGNORED, response->elapsed_ms,
                            s_now ());
@@ -1014,6 +1046,7 @@ static int
 s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
 {
     self_t *self = (self_t *) argument;
+    self->fetches++;
     job_t *job = s_job_new (self, message_p, sender);
     if (!job) {
         gl_log_error ("fetch_refused", "reason=\"out of memory\"");
@@ -1321,7 +1354,14 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
         snprintf (values [7], 24, "none");
-    char histogram [160] = "";
+    char histogram [160] = "", errors [256] = "", sums [2][24];
+    for (size_t index = 0; index < ERROR_CLASSES; index++) {
+        size_t used = strlen (errors);
+        snprintf (errors + used, sizeof (errors) - used, "%s%s:%" PRIu64, index? ",": "",
+                  s_error_classes [index], self->errors [index]);
+    }
+    snprintf (sums [0], 24, "%" PRIu64, self->latency_sum_ms);
+    snprintf (sums [1], 24, "%" PRIu64, self->fetches);
     for (size_t bucket = 0; bucket <= LATENCY_BUCKETS; bucket++) {
         size_t used = strlen (histogram);
         snprintf (histogram + used, sizeof (histogram) - used, "%s%" PRIu64,
@@ -1334,7 +1374,8 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "in_flight", values [6], "refused", values [8],
         "bounced_bars", values [9], "bounced_other", values [10], "held_back", values [11],
         "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
-        "latency_counts", histogram, NULL
+        "latency_counts", histogram, "latency_sum_ms", sums [0], "fetches", sums [1],
+        "errors", errors, NULL
     };
     s_event (self, "fetcher_health", pairs);
     return 0;
@@ -1359,7 +1400,8 @@ s_usage (FILE *stream)
         "part_bars, max_refusals, connect_timeout_ms, timeout_ms, max_body,\n"
         "auth_hold_ms (FETCH answered auth at once after the key was refused),\n"
         "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
-        "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms}.\n");
+        "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms};\n"
+        "ops/slow_ms (2000): calls slower than this go to ops as EVENT slow_request.\n");
 }
 
 //  Reads an integer key under fetcher/<provider>/. Returns 0 or -1.
@@ -1526,6 +1568,7 @@ main (int argc, char **argv)
     int64_t credit, heartbeat_ms, health_ms;
     if (s_setting (&self, "credit", 8, 1, 10000, &credit, error)
     ||  s_setting (&self, "health_ms", 5000, 100, 3600000, &health_ms, error)
+    ||  gl_config_int (self.config, "ops/slow_ms", 2000, 1, 3600000, &self.slow_ms, error)
     ||  gl_config_int (self.config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
     ||  gl_actor_options_configure (&actor_options, self.config, error)) {
         fprintf (stderr, "gapless-fetcher: %s\n", error);

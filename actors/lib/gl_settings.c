@@ -130,8 +130,42 @@ static const gl_setting_t s_table [] = {
     INT ("writer/max_delay_ms", 100, 1, 60000, false, "longest a row waits for its batch"),
     INT ("writer/slice_max_age_ms", 600000, 1, S_MS_DAY, false,
          "longest an unfinished slice's parts are kept"),
-    OF ("writer/notify", GL_SETTING_SERVICES, "scheduler,coverage", false,
-        "services told WRITTEN after each commit"),
+    OF ("writer/notify", GL_SETTING_SERVICES, "scheduler,coverage,ops", false,
+        "services told WRITTEN after each commit (ops, when listed, also gets batch_written)"),
+    //  The ops publisher (actors/ops/README.md)
+    OF ("ops/publish", GL_SETTING_ENDPOINTS, "tcp://127.0.0.1:5571", false,
+        "where subscribers connect (ZeroMQ SUB; protocol/SPEC.md 11)"),
+    INT ("ops/http", 9571, 0, 65535, false, "HTTP port of /metrics and /health (0: any free one)"),
+    OF ("ops/http_address", GL_SETTING_TEXT, "127.0.0.1", false, "IPv4 address HTTP listens on"),
+    INT ("ops/snapshot_ms", 1000, 10, 60000, false,
+         "interval of progress, provider and stats snapshots and of the HTTP pages"),
+    INT ("ops/stats_ms", 2000, 10, 600000, false, "interval of the queue statistics"),
+    INT ("ops/slow_ms", 2000, 1, S_MS_HOUR, false,
+         "a slower provider call is published and logged (fetchers read it too)"),
+    INT ("ops/retain_s", 300, 0, 86400, false, "how long a finished backfill stays published"),
+    INT ("ops/coalesce_ms", 2, 1, 1000, false, "commits gathered into one progress query"),
+    INT ("ops/hwm", 10000, 1, 10000000, false, "messages queued per subscriber before drops"),
+    INT ("ops/credit", 100, 1, 10000, false, "deliveries ops holds at once"),
+    OF ("ops/follow", GL_SETTING_TEXT, "scheduler,writer,coverage,fetcher.*", false,
+        "services (or prefixes ending in .*) whose MEMBERSHIP ops follows"),
+    OF ("ops/database", GL_SETTING_TEXT, "", false, "PostgreSQL connection, as the scheduler's"),
+    OF ("ops/schema", GL_SETTING_TEXT, "gapless", false, "schema of gapless's tables"),
+    //  The ops publisher (actors/ops/README.md)
+    OF ("ops/publish", GL_SETTING_ENDPOINTS, "tcp://127.0.0.1:5571", false,
+        "where subscribers connect (ZeroMQ SUB; protocol/SPEC.md, ops publication)"),
+    INT ("ops/http", 9571, 0, 65535, false, "port of /metrics and /health (0: none)"),
+    OF ("ops/http_address", GL_SETTING_TEXT, "127.0.0.1", false, "address /metrics listens on"),
+    OF ("ops/database", GL_SETTING_TEXT, "", false, "PostgreSQL connection, as the scheduler's"),
+    OF ("ops/schema", GL_SETTING_TEXT, "", false, "schema of gapless's tables"),
+    OF ("ops/follow", GL_SETTING_SERVICES, "scheduler,writer,coverage,fetcher.*", false,
+        "services whose membership ops follows"),
+    INT ("ops/credit", 100, 1, 10000, false, "messages ops holds at once"),
+    INT ("ops/hwm", 10000, 1, 10000000, false, "PUB messages queued per subscriber"),
+    INT ("ops/coalesce_ms", 2, 1, 1000, false, "how long a commit's progress waits for others"),
+    INT ("ops/snapshot_ms", 1000, 10, 60000, false, "progress of every running backfill"),
+    INT ("ops/stats_ms", 2000, 10, 600000, false, "queue statistics"),
+    INT ("ops/slow_ms", 2000, 1, 3600000, false, "provider calls slower than this are published"),
+    INT ("ops/retain_s", 300, 0, 86400, false, "how long finished backfills stay published"),
     //  gapless-sim (tools/sim/README.md): one block per provider
     INT ("sim/seed", 1, 0, 9223372036854775807, false, "seed of the fault draws"),
     OF ("sim/closures", GL_SETTING_TEXT, "", false, "extra full-day closures, YYYY-MM-DD,..."),
@@ -326,7 +360,8 @@ static bool
 s_service_ok (const char *item, const char *key)
 {
     for (const char *c = item; *c; c++)
-        if (!strchr ("abcdefghijklmnopqrstuvwxyz0123456789._-", *c))
+        if (!strchr ("abcdefghijklmnopqrstuvwxyz0123456789._-", *c)
+        &&  !(*c == '*' && c [1] == '\0' && c > item && c [-1] == '.'))
             return false;
     return *item != '\0';
 }

@@ -1,6 +1,8 @@
 /*  gapless-writer — the writer actor: takes BARS from fetchers, stores them
     with gl_writer, and after COMMIT sends WRITTEN to the services named in
-    writer/notify. Credit is returned only as held messages are let go, so
+    writer/notify, and, when ops is one of them, an EVENT batch_written per
+    committed batch (rows, slices, duration_ms: ops' batch duration
+    histogram). Credit is returned only as held messages are let go, so
     a slow or dead PostgreSQL slows the fetchers instead of dropping bars.
 */
 #include "gl_actor.h"
@@ -31,6 +33,7 @@ typedef struct {
     int64_t flushed_at_ms;          //  when the last flush ended
     uint64_t written_bounced;       //  WRITTEN the broker could not deliver
     uint64_t other_bounced;         //  anything else it returned
+    bool notify_ops;                //  ops is notified: batch events too
 } self_t;
 
 //  Splits "scheduler,coverage" into self->notify.
@@ -44,6 +47,7 @@ s_parse_notify (self_t *self, const char *list)
             return -1;
         }
         self->notify [self->notify_count++] = strdup (name);
+        self->notify_ops |= strcmp (name, "ops") == 0;
     }
     free (copy);
     return 0;
@@ -73,14 +77,43 @@ s_send_written (self_t *self)
     }
 }
 
+//  Tells ops what a committed batch held and how long it took.
+static void
+s_send_batch_event (self_t *self, uint64_t rows, uint64_t slices, int64_t duration_ms)
+{
+    gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    if (!event)
+        return;
+    char values [3][24];
+    snprintf (values [0], 24, "%" PRIu64, rows);
+    snprintf (values [1], 24, "%" PRIu64, slices);
+    snprintf (values [2], 24, "%" PRId64, duration_ms);
+    snprintf (event->event.source, sizeof (event->event.source), "%s",
+              gl_actor_address (self->actor));
+    snprintf (event->event.name, sizeof (event->event.name), "batch_written");
+    event->event.time_ms = zclock_time ();
+    gl_msg_add_field (event, "rows", values [0]);
+    gl_msg_add_field (event, "slices", values [1]);
+    gl_msg_add_field (event, "duration_ms", values [2]);
+    if (gl_actor_send (self->actor, "ops", event) != 0)
+        gl_log_debug ("event_not_sent", "name=batch_written");
+    gl_msg_destroy (&event);
+}
+
 //  Flushes unless a failed attempt's backoff is still running.
 static void
 s_flush (self_t *self, bool force)
 {
     if (zclock_mono () < self->retry_at_ms)
         return;
+    const gl_writer_stats_t *stats = gl_writer_stats (self->writer);
+    uint64_t rows = stats->rows, slices = stats->slices;
+    int64_t started_ms = zclock_mono ();
     if (gl_writer_flush (self->writer, force) == 0) {
         self->backoff_ms = 0;
+        if (self->notify_ops && (stats->rows > rows || stats->slices > slices))
+            s_send_batch_event (self, stats->rows - rows, stats->slices - slices,
+                                zclock_mono () - started_ms);
         s_send_written (self);
     }
     else {
@@ -195,9 +228,10 @@ s_usage (FILE *stream)
         "      --credit N         messages held at once (default 32)\n"
         "  -h, --help             this help\n\n"
         "Config: writer/batch_rows (50000), writer/max_delay_ms (100),\n"
-        "writer/slice_max_age_ms (600000), writer/credit (32), writer/notify (\"scheduler,coverage\"),\n"
-        "writer/database, writer/schema; the bar policy bars/grid_1h, bars/grid_4h (clock),\n"
-        "bars/adjustment (split). Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
+        "writer/slice_max_age_ms (600000), writer/credit (32),\n"
+        "writer/notify (\"scheduler,coverage,ops\"), writer/database, writer/schema; the bar\n"
+        "policy bars/grid_1h, bars/grid_4h (clock), bars/adjustment (split).\n"
+        "Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
 //  Reads the writer's settings into self and options.
@@ -214,7 +248,7 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
     ||  gl_capability_configure (config, error))
         return -1;
-    if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage"))) {
+    if (s_parse_notify (self, gl_config_get (config, "writer/notify", "scheduler,coverage,ops"))) {
         snprintf (error, GL_CONFIG_ERROR_MAX, "config: writer/notify: expected at most %d services",
                   S_NOTIFY_MAX);
         return -1;

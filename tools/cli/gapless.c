@@ -6,7 +6,9 @@
     and the function that runs it, with the options given before the
     command already applied; it parses its own options and --help.
     migrate talks to PostgreSQL; enqueue, status, cancel, pause, resume and
-    dlq to the scheduler through the broker (gl_cli_backfill). Exit codes:
+    dlq to the scheduler through the broker (gl_cli_backfill); enqueue
+    --wait, watch and providers follow the ops publication
+    (gl_cli_progress, gl_cli_watch, gl_cli_providers). Exit codes:
     0 done, 1 failed (database or scheduler unreachable, request refused),
     2 bad arguments.
 */
@@ -18,6 +20,8 @@
 #include "gl_cli_backfill.h"
 #include "gl_cli_config.h"
 #include "gl_curve.h"
+#include "gl_cli_providers.h"
+#include "gl_cli_watch.h"
 #include "gl_db.h"
 #include "gl_log.h"
 #include "gl_migrate.h"
@@ -235,6 +239,9 @@ static int s_enqueue (common_t *common, int argc, char **argv) { return gl_cli_e
 static int s_status (common_t *common, int argc, char **argv) { return gl_cli_status (argc, argv); }
 static int s_control (common_t *common, int argc, char **argv) { return gl_cli_control (argc, argv); }
 static int s_dlq (common_t *common, int argc, char **argv) { return gl_cli_dlq (argc, argv); }
+//  ops' commands read the ops publication.
+static int s_watch (common_t *common, int argc, char **argv) { return gl_cli_watch (argc, argv); }
+static int s_providers (common_t *common, int argc, char **argv) { return gl_cli_providers (argc, argv); }
 
 static const command_t s_commands [] = {
     { "migrate", "apply pending database migrations, or list them (--status)", s_migrate },
@@ -245,6 +252,8 @@ static const command_t s_commands [] = {
     { "pause", "pause a backfill", s_control },
     { "resume", "resume a paused backfill", s_control },
     { "dlq", "list, requeue or purge dead slices", s_dlq },
+    { "watch", "a live dashboard of backfills, providers and the queue", s_watch },
+    { "providers", "each provider's health, breaker and rate-limit use", s_providers },
     { "keygen", "write a CURVE certificate pair for running across hosts", s_keygen },
     { "config", "check configuration files, or print the reference of every key", s_config },
 };

@@ -4,6 +4,7 @@
     broker and prints the reply for a person, or as JSON with --json.
 */
 #include "gl_cli_backfill.h"
+#include "gl_cli_progress.h"
 #include "gl_capability.h"
 #include "gl_client.h"
 #include "gl_log.h"
@@ -242,7 +243,7 @@ static const char *s_enqueue_help =
     "usage: gapless enqueue SYMBOL[,SYMBOL...]... | --tier T0|T1|T2\n"
     "                       --timeframe TF --from DATE --to DATE\n"
     "                       [--priority high|normal|low|N] [--provider NAME] [--plan]\n"
-    "                       [--refresh]\n"
+    "                       [--refresh] [--wait [--no-progress] [--ops ENDPOINT]]\n"
     "\n"
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
     "symbol of a tier) in [from, to). What is stored already is not fetched\n"
@@ -259,6 +260,13 @@ static const char *s_enqueue_help =
     "  --plan             answer without enqueueing\n"
     "  --refresh          fetch again what is stored already (a refill, or newer\n"
     "                     versions of provisional bars), from --provider if given\n"
+    "  --wait             follow it to the end on the ops publication: a live\n"
+    "                     progress line on a terminal, a plain line every 5 s\n"
+    "                     otherwise, then a summary; exit 0 only when every\n"
+    "                     slice succeeded (with --json: the last progress)\n"
+    "  --no-progress      with --wait: plain lines even on a terminal\n"
+    "  --ops ENDPOINT     ops' publisher (default: $GAPLESS_OPS_PUBLISH, else\n"
+    "                     tcp://127.0.0.1:5571)\n"
     S_COMMON_HELP;
 
 //  Prints what an enqueue did (or would do).
@@ -277,6 +285,29 @@ s_print_enqueued (const gl_msg_t *reply)
             s_field (reply, "provider"), s_field (reply, "fetchers"),
             strcmp (s_field (reply, "fetchers"), "1") == 0? "": "s", eta,
             s_is_integer (eta)? " s": "");
+}
+
+//  Sends the enqueue and follows the backfill on the ops publication.
+//  Returns the exit status.
+static int
+s_enqueue_wait (const s_common_t *common, gl_msg_t **request_p,
+                gl_cli_progress_options_t *progress)
+{
+    char error [256] = "";
+    gl_msg_t *reply = gl_client_request (common->endpoint, "scheduler", *request_p,
+                                         common->timeout_ms, error);
+    gl_msg_destroy (request_p);
+    if (!reply || !reply->reply.ok) {
+        fprintf (stderr, "gapless enqueue: %s\n", reply? reply->reply.error: error);
+        gl_msg_destroy (&reply);
+        return EXIT_FAILED;
+    }
+    uint64_t backfill = strtoull (s_field (reply, "backfill_id"), NULL, 10);
+    if (!common->json || !backfill)
+        (common->json? s_print_json: s_print_enqueued) (reply);
+    gl_msg_destroy (&reply);
+    progress->json = common->json;
+    return backfill? gl_cli_progress_wait (backfill, progress): 0;
 }
 
 //  Adds each comma-separated ticker of text to the request. Returns 0 or -1.
@@ -307,10 +338,15 @@ gl_cli_enqueue (int argc, char **argv)
         { "priority", required_argument, NULL, 'p' },
         { "provider", required_argument, NULL, 'P' },
         { "plan", no_argument, NULL, 'n' },
+        { "wait", no_argument, NULL, 'w' },
+        { "no-progress", no_argument, NULL, 'N' },
+        { "ops", required_argument, NULL, 'o' },
         { "refresh", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     s_common_t common = s_common_defaults ();
+    gl_cli_progress_options_t progress = gl_cli_progress_defaults ();
+    bool wait = false;
     gl_msg_t *request = gl_msg_new (GL_MSG_ENQUEUE);
     if (!request)
         return EXIT_FAILED;
@@ -385,6 +421,12 @@ gl_cli_enqueue (int argc, char **argv)
         if (option == 'n')
             request->enqueue.plan = true;
         else
+        if (option == 'w' || option == 'N' || option == 'o') {
+            wait |= option == 'w';
+            progress.progress &= option != 'N';
+            progress.endpoint = option == 'o'? optarg: progress.endpoint;
+        }
+        else
         if (option == 'R')
             request->enqueue.refresh = true;
         else
@@ -421,6 +463,8 @@ gl_cli_enqueue (int argc, char **argv)
         gl_msg_destroy (&request);
         return status;
     }
+    if (wait)
+        return s_enqueue_wait (&common, &request, &progress);
     return s_call ("enqueue", &common, &request, s_print_enqueued);
 }
 
