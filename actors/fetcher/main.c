@@ -44,6 +44,7 @@
 #include "gl_calendar.h"
 #include "gl_config.h"
 #include "gl_http.h"
+#include "gl_settings.h"
 #include "gl_log.h"
 #include "gl_provider.h"
 #include "gl_ratelimit.h"
@@ -1590,6 +1591,7 @@ main (int argc, char **argv)
     gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
     gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+    gl_actor_on_reload (self.actor, gl_settings_on_reload, self.config);
     gl_actor_on_connection (self.actor, s_on_connection, &self);
     zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
     zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);

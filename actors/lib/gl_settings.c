@@ -70,7 +70,7 @@ static const gl_setting_t s_table [] = {
         "the API key: GAPLESS_FETCHER_<P>_KEY or key_file (owner-only), never inline"),
     OF ("fetcher/*/secret", GL_SETTING_SECRET, "", false,
         "the API secret where the provider has one (Alpaca), the same way"),
-    OF ("fetcher/*/limits", GL_SETTING_LIMITS, "5/1s", true,
+    OF ("fetcher/*/limits", GL_SETTING_LIMITS, "5/1s", false,
         "rate-limit rules that must all hold, shared by every fetcher of the credential"),
     INT ("fetcher/*/credit", 8, 1, 10000, false, "most FETCHes a fetcher holds at once"),
     INT ("fetcher/*/health_ms", 5000, 100, S_MS_HOUR, false, "interval of health samples"),
@@ -80,23 +80,23 @@ static const gl_setting_t s_table [] = {
          "unusable pages before a fetch is a contract error"),
     INT ("fetcher/*/page_limit", 0, 0, 50000, false, "bars asked per page (0: the provider's most)"),
     INT ("fetcher/*/max_windows", 4096, 1, 1000000, false, "request windows one fetch may take"),
-    INT ("fetcher/*/guard_ms", 50, 0, 60000, true, "margin kept inside each rate-limit window"),
-    INT ("fetcher/*/auth_hold_ms", 60000, 0, S_MS_DAY, true,
+    INT ("fetcher/*/guard_ms", 50, 0, 60000, false, "margin kept inside each rate-limit window"),
+    INT ("fetcher/*/auth_hold_ms", 60000, 0, S_MS_DAY, false,
          "pause after a real authorisation failure"),
     INT ("fetcher/*/connect_timeout_ms", 5000, 1, 600000, false, "TCP and TLS connect timeout"),
     INT ("fetcher/*/timeout_ms", 30000, 1, S_MS_HOUR, false, "whole-request timeout"),
     INT ("fetcher/*/max_body", 67108864, 1024, 1073741824, false, "largest answer read, bytes"),
-    INT ("fetcher/*/breaker/window", 20, 1, 100000, true, "calls the breaker judges over"),
-    INT ("fetcher/*/breaker/minimum_calls", 10, 1, 100000, true,
+    INT ("fetcher/*/breaker/window", 20, 1, 100000, false, "calls the breaker judges over"),
+    INT ("fetcher/*/breaker/minimum_calls", 10, 1, 100000, false,
          "calls before the breaker may open (at most the window)"),
-    INT ("fetcher/*/breaker/failure_rate", 50, 1, 100, true, "percent failed that opens it"),
-    INT ("fetcher/*/breaker/slow_rate", 100, 1, 100, true, "percent slow that opens it"),
-    INT ("fetcher/*/breaker/slow_call_ms", 10000, 1, S_MS_HOUR, true, "a slow call"),
-    INT ("fetcher/*/breaker/open_ms", 30000, 1, S_MS_HOUR, true, "time open before probing"),
-    INT ("fetcher/*/breaker/half_open_calls", 3, 1, 64, true, "probe calls when half open"),
-    INT ("fetcher/*/breaker/probe_timeout_ms", 30000, 1, S_MS_HOUR, true,
+    INT ("fetcher/*/breaker/failure_rate", 50, 1, 100, false, "percent failed that opens it"),
+    INT ("fetcher/*/breaker/slow_rate", 100, 1, 100, false, "percent slow that opens it"),
+    INT ("fetcher/*/breaker/slow_call_ms", 10000, 1, S_MS_HOUR, false, "a slow call"),
+    INT ("fetcher/*/breaker/open_ms", 30000, 1, S_MS_HOUR, false, "time open before probing"),
+    INT ("fetcher/*/breaker/half_open_calls", 3, 1, 64, false, "probe calls when half open"),
+    INT ("fetcher/*/breaker/probe_timeout_ms", 30000, 1, S_MS_HOUR, false,
          "longest wait for a probe's answer"),
-    INT ("fetcher/*/breaker/half_open_max_ms", 60000, 1, S_MS_HOUR, true,
+    INT ("fetcher/*/breaker/half_open_max_ms", 60000, 1, S_MS_HOUR, false,
          "longest time half open before it opens again"),
     //  The scheduler
     OF ("scheduler/database", GL_SETTING_TEXT, "", false,
@@ -599,6 +599,16 @@ gl_settings_reload (gl_config_t *running)
     gl_log_info ("config_reload_done", "file=%s live=%zu restart_needed=%zu",
                  GL_LOG_VALUE (path), diff.live + removed.live, diff.restart + removed.restart);
     return fresh;
+}
+
+void
+gl_settings_on_reload (gl_actor_t *actor, void *argument)
+{
+    gl_config_t *fresh = gl_settings_reload ((gl_config_t *) argument);
+    char error [GL_CONFIG_ERROR_MAX];
+    if (fresh)
+        gl_actor_log_level (fresh, error);
+    gl_config_destroy (&fresh);
 }
 
 //  The kind's name in the reference.

@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "gl_actor.h"
 #include "gl_config.h"
 
 typedef enum {
@@ -70,6 +71,11 @@ int gl_settings_check (gl_config_t *config, gl_settings_problem_fn *fn, void *ar
 //  others, and the new configuration is returned for the caller to apply
 //  its live keys from and keep. Caller owns return value.
 gl_config_t *gl_settings_reload (gl_config_t *running);
+
+//  A reload callback (gl_actor_on_reload) for a daemon whose one live key
+//  is log/level; argument is its running configuration, which stays (its
+//  other keys wait for a restart, and each SIGHUP says so again).
+void gl_settings_on_reload (gl_actor_t *actor, void *argument);
 
 //  Prints the table as a Markdown reference.
 void gl_settings_reference (FILE *out);

@@ -21,6 +21,7 @@
 #include "gl_actor.h"
 #include "gl_calendar.h"
 #include "gl_config.h"
+#include "gl_settings.h"
 #include "gl_log.h"
 #include "gl_ops_catalog.h"
 #include "gl_ops_encode.h"
@@ -945,6 +946,7 @@ main (int argc, char **argv)
         gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
         gl_actor_on (self.actor, GL_MSG_WRITTEN, s_handle_written, &self);
         gl_actor_on_membership (self.actor, s_on_membership, &self);
+        gl_actor_on_reload (self.actor, gl_settings_on_reload, config);
         gl_actor_on_connection (self.actor, s_on_connection, &self);
         zloop_timer (gl_actor_loop (self.actor), (size_t) self.snapshot_ms, 0, s_on_tick, &self);
         s_render_pages (&self);

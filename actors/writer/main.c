@@ -8,6 +8,7 @@
 #include "gl_actor.h"
 #include "gl_capability.h"
 #include "gl_config.h"
+#include "gl_settings.h"
 #include "gl_log.h"
 #include "gl_writer.h"
 #include <getopt.h>
@@ -325,6 +326,7 @@ main (int argc, char **argv)
         self.stats_at_ms = zclock_mono () + S_STATS_MS;
         gl_actor_on (self.actor, GL_MSG_BARS, s_handle_bars, &self);
         gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
+        gl_actor_on_reload (self.actor, gl_settings_on_reload, config);
         self.max_delay_ms = max_delay_ms;
         zloop_timer (gl_actor_loop (self.actor), (size_t) max_delay_ms, 0, s_on_timer, &self);
         //  -1: another connection took this instance's address
