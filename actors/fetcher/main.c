@@ -21,7 +21,9 @@
     `credit`; the credit of an ended job is given back only within that,
     and the rest as the windows free room. So queued work waits in the
     broker for whichever fetcher of the service can start it, and at the
-    end of a batch no instance sits on leftovers while another idles. An instance
+    end of a batch no instance sits on leftovers while another idles (a
+    job dealt past the READY credit with no room to start it is logged
+    as fetch_held_back and counted as held_back in fetcher_health). An instance
     the membership leaves without a share (more fetchers than a rule's N)
     gives every waiting job back at once (FAILED rate_limited, retryable)
     and keeps back the credit of each job that ends until it has a share
