@@ -181,6 +181,7 @@ static const s_field_t s_enqueue_fields [] = {
     { "priority", S_INT, S_SLOT (enqueue.priority), 0, 0, false },
     { "provider", S_TEXT, S_SLOT (enqueue.provider), 0, 0, false },
     { "plan", S_BOOL, S_SLOT (enqueue.plan), 0, 0, false },
+    { "refresh", S_BOOL, S_SLOT (enqueue.refresh), 0, 0, true },
 };
 static const s_field_t s_command_fields [] = {
     { "request_id", S_TEXT, S_SLOT (command.request_id), 0, 0, false },
@@ -193,6 +194,13 @@ static const s_field_t s_reply_fields [] = {
     { "error", S_TEXT, S_SLOT (reply.error), 0, 0, false },
     { "fields", S_FIELDS, S_SLOT (reply.fields), GL_MSG_MAX_FIELDS, 0, false },
     { "rows", S_ROWS, S_SLOT (reply.rows), GL_MSG_MAX_ROWS, 0, false },
+};
+static const s_field_t s_gaps_fields [] = {
+    { "request_id", S_TEXT, S_SLOT (gaps.request_id), 0, 0, false },
+    { "symbol", S_TEXT, S_SLOT (gaps.symbol), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (gaps.timeframe), 0, 0, false },
+    { "from", S_TIME, S_SLOT (gaps.from), 0, 0, false },
+    { "to", S_TIME, S_SLOT (gaps.to), 0, 0, false },
 };
 
 //  Indexed by gl_msg_type_t.
@@ -212,6 +220,7 @@ static const s_schema_t s_schemas [] = {
     [GL_MSG_ENQUEUE] = { "enqueue", S_TABLE (s_enqueue_fields) },
     [GL_MSG_COMMAND] = { "command", S_TABLE (s_command_fields) },
     [GL_MSG_REPLY] = { "reply", S_TABLE (s_reply_fields) },
+    [GL_MSG_GAPS] = { "gaps", S_TABLE (s_gaps_fields) },
 };
 #define S_SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 
@@ -1051,11 +1060,15 @@ s_pack_field (msgpack_packer *packer, const gl_msg_t *self, const s_field_t *fie
 }
 
 //  True if a field is to be encoded: every required one, an optional one
-//  when it holds something (ready.follow is the only optional field).
+//  when it holds something (ready.follow: a pattern; enqueue.refresh: true).
 static bool
 s_field_present (const gl_msg_t *self, const s_field_t *field)
 {
-    return !field->optional || (field->kind == S_FOLLOW && self->ready.follow_count > 0);
+    if (!field->optional)
+        return true;
+    if (field->kind == S_FOLLOW)
+        return self->ready.follow_count > 0;
+    return field->kind == S_BOOL && *(const bool *) ((const char *) self + field->offset);
 }
 
 int
