@@ -1,0 +1,46 @@
+/*  gl_coverage_store — the coverage tracker's PostgreSQL side: loads what
+    gl_coverage holds (symbols, coverage, coverage_no_trades,
+    coverage_holes, failing job_runs), writes a symbol-timeframe back
+    (coverage, coverage_no_trades, coverage_holes, coverage_status, in one
+    transaction), and reads the bar starts of one slice from ohlc_bars
+    (an index range scan) for the continuity audit.
+
+    Each function returns -1 with the server's message in gl_db_error
+    when a statement fails; the caller reconnects and retries.
+*/
+#ifndef GL_COVERAGE_STORE_H_INCLUDED
+#define GL_COVERAGE_STORE_H_INCLUDED
+
+#include "gl_coverage.h"
+#include "gl_db.h"
+
+//  Loads every symbol, covered range, no-trades range and hole. Returns
+//  the number of covered ranges loaded, or -1.
+int64_t gl_coverage_store_load (gl_db_t *db, gl_coverage_t *coverage);
+
+//  Loads (again) every symbol's calendar, tier and listing date. Returns
+//  how many, or -1.
+int64_t gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage);
+
+//  Replaces the failing ranges with the slices of job_runs that are dead
+//  or waiting for a retry. Returns how many, or -1.
+int64_t gl_coverage_store_errors (gl_db_t *db, gl_coverage_t *coverage);
+
+//  Writes one symbol-timeframe's rows. Returns 0 or -1 (rolled back).
+int gl_coverage_store_save (gl_db_t *db, gl_coverage_t *coverage, size_t index);
+
+//  Distinct bar starts stored for a symbol-timeframe in [from, to).
+//  Returns the count, or -1.
+int64_t gl_coverage_store_count (gl_db_t *db, const char *symbol, gl_timeframe_t timeframe,
+                                 int64_t from, int64_t to);
+
+//  The distinct bar starts stored in [from, to), sorted, into *starts
+//  (caller frees). Returns the count, or -1.
+int64_t gl_coverage_store_starts (gl_db_t *db, const char *symbol, gl_timeframe_t timeframe,
+                                  int64_t from, int64_t to, int64_t **starts);
+
+//  The provider of a slice's last attempt (job_runs.provider), or
+//  GL_PROVIDER_INVALID when unknown.
+gl_provider_t gl_coverage_store_run_provider (gl_db_t *db, uint64_t run_id);
+
+#endif
