@@ -6,7 +6,8 @@
     and the function that runs it, with the options given before the
     command already applied; it parses its own options and --help.
     migrate talks to PostgreSQL; enqueue, status, cancel, pause, resume and
-    dlq to the scheduler through the broker (gl_cli_backfill). Exit codes:
+    dlq to the scheduler through the broker (gl_cli_backfill), coverage to
+    the coverage tracker (gl_cli_coverage). Exit codes:
     0 done, 1 failed (database or scheduler unreachable, request refused),
     2 bad arguments.
 */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "gl_cli_backfill.h"
+#include "gl_cli_coverage.h"
 #include "gl_db.h"
 #include "gl_log.h"
 #include "gl_migrate.h"
@@ -181,6 +183,7 @@ static int s_enqueue (common_t *common, int argc, char **argv) { return gl_cli_e
 static int s_status (common_t *common, int argc, char **argv) { return gl_cli_status (argc, argv); }
 static int s_control (common_t *common, int argc, char **argv) { return gl_cli_control (argc, argv); }
 static int s_dlq (common_t *common, int argc, char **argv) { return gl_cli_dlq (argc, argv); }
+static int s_coverage (common_t *common, int argc, char **argv) { return gl_cli_coverage (argc, argv); }
 
 static const command_t s_commands [] = {
     { "migrate", "apply pending database migrations, or list them (--status)", s_migrate },
@@ -191,6 +194,7 @@ static const command_t s_commands [] = {
     { "pause", "pause a backfill", s_control },
     { "resume", "resume a paused backfill", s_control },
     { "dlq", "list, requeue or purge dead slices", s_dlq },
+    { "coverage", "stored ranges, gaps and bar counts of a symbol and timeframe", s_coverage },
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
 
