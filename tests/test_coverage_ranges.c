@@ -336,9 +336,37 @@ s_test_slo (void)
     gl_coverage_destroy (&coverage);
 }
 
+//  The audit's walk: windows of at most a week (or 2000 bars), in order.
+static void
+s_test_windows (void)
+{
+    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 1, 1), DATE (2024, 1, 11));
+    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 2, 1), DATE (2024, 2, 2));
+    gl_coverage_cover (coverage, "B", GL_TF_1D, DATE (2020, 1, 1), DATE (2024, 1, 1));
+    gl_coverage_cursor_t cursor = GL_COVERAGE_CURSOR_START;
+    const char *symbol;
+    gl_timeframe_t timeframe;
+    int64_t from, to;
+    int64_t expected [][2] = {
+        { DATE (2024, 1, 1), DATE (2024, 1, 8) }, { DATE (2024, 1, 8), DATE (2024, 1, 11) },
+        { DATE (2024, 2, 1), DATE (2024, 2, 2) },
+        { DATE (2020, 1, 1), DATE (2024, 1, 1) },      //  2000 days are longer
+    };
+    for (size_t index = 0; index < 4; index++) {
+        GL_CHECK (gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to));
+        GL_CHECK_STR (symbol, index < 3? "A": "B");
+        GL_CHECK_INT (from, expected [index][0]);
+        GL_CHECK_INT (to, expected [index][1]);
+    }
+    GL_CHECK (!gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to));
+    gl_coverage_destroy (&coverage);
+}
+
 int
 main (void)
 {
+    s_test_windows ();
     s_test_rangeset ();
     s_test_no_false_gap ();
     s_test_hole_and_no_trades ();

@@ -69,6 +69,8 @@ start writer "$build/actors/writer/gapless-writer" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=writer/" "the writer"
 start scheduler "$build/actors/scheduler/gapless-scheduler" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=scheduler/" "the scheduler"
+start coverage "$build/actors/coverage/gapless-coverage" --config config/gapless.cfg
+wait_for var/log/broker.log "instance_ready address=coverage/" "the coverage tracker"
 
 # One fetcher per provider, pointed at gapless-sim with the sim's keys.
 declare -A sim_keys=([polygon]=sim-polygon-key [yahoo]= [tradier]=sim-tradier-token
@@ -108,5 +110,6 @@ cat <<EOF
 run: Ctrl-C to stop. Try, in another shell:
   $gapless enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01 --to 2024-07-01
   $gapless status
+  $gapless coverage AAPL 1h --from 2024-01-01 --to 2024-07-01
 EOF
 wait

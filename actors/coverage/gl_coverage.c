@@ -238,6 +238,36 @@ gl_coverage_key (gl_coverage_t *self, size_t index, const char **symbol,
     return 0;
 }
 
+//  The longest window of one audit query: a week, or 2000 bars.
+static int64_t
+s_window (gl_timeframe_t timeframe)
+{
+    int64_t bars = 2000 * gl_timeframe_seconds (timeframe);
+    return bars > S_WEEK? bars: S_WEEK;
+}
+
+bool
+gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
+                         const char **symbol, gl_timeframe_t *timeframe, int64_t *from,
+                         int64_t *to)
+{
+    for (; self && cursor->index < self->count; cursor->index++, cursor->from = INT64_MIN) {
+        const s_entry_t *entry = &self->entries [cursor->index];
+        const gl_range_t *range = gl_rangeset_at (entry->covered,
+                                                  gl_rangeset_find (entry->covered, cursor->from));
+        if (!range)
+            continue;
+        *symbol = entry->symbol;
+        *timeframe = entry->timeframe;
+        *from = range->from > cursor->from? range->from: cursor->from;
+        int64_t end = *from + s_window (entry->timeframe);
+        *to = range->to < end? range->to: end;
+        cursor->from = *to;
+        return true;
+    }
+    return false;
+}
+
 const gl_rangeset_t *
 gl_coverage_covered (gl_coverage_t *self, size_t index)
 {

@@ -146,6 +146,22 @@ int gl_coverage_account (gl_coverage_t *self, const char *symbol, gl_timeframe_t
 void gl_coverage_slo (gl_coverage_t *self, int64_t now,
                       gl_coverage_slo_t slo [GL_COVERAGE_TIERS][GL_TF_1W + 1]);
 
+//  Where a walk over covered time is: the index of a symbol-timeframe and
+//  the instant reached in it.
+typedef struct {
+    size_t index;
+    int64_t from;
+} gl_coverage_cursor_t;
+#define GL_COVERAGE_CURSOR_START { 0, INT64_MIN }
+
+//  The next window of covered time after the cursor, in index order, for
+//  the continuity audit: at most a week, or 2000 bars when that is
+//  longer, never across a range's end. Moves the cursor past it. Returns
+//  false at the end of the symbol-timeframes.
+bool gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
+                              const char **symbol, gl_timeframe_t *timeframe, int64_t *from,
+                              int64_t *to);
+
 //  The symbol-timeframes the tracker holds, by index 0 .. count - 1 (an
 //  index stays valid while the tracker lives).
 size_t gl_coverage_count (gl_coverage_t *self);

@@ -40,8 +40,7 @@ typedef struct {
     gl_provider_t routes [GL_TF_1W + 1][GL_PROVIDER_COUNT];
     size_t route_counts [GL_TF_1W + 1];
     int64_t max_bars, audit_bars, refill_priority;
-    size_t audit_key;                   //  where the audit goes on
-    int64_t audit_from;
+    gl_coverage_cursor_t audit;         //  where the audit goes on
     uint64_t sequence;                  //  of refill request ids
     int64_t db_retry_at, db_backoff, symbols_loaded_at;
     s_stats_t stats;
@@ -490,44 +489,6 @@ s_on_snapshot (zloop_t *loop, int timer_id, void *argument)
     return 0;
 }
 
-//  The longest window one audit query covers: a week, or 2000 bars.
-static int64_t
-s_audit_window (gl_timeframe_t timeframe)
-{
-    int64_t bars = 2000 * gl_timeframe_seconds (timeframe);
-    return bars > 7 * 86400? bars: 7 * 86400;
-}
-
-//  The next window of covered time to audit, moving to the next
-//  symbol-timeframe past the last range. Returns false when none holds
-//  any covered range.
-static bool
-s_audit_next (self_t *self, const char **symbol, gl_timeframe_t *timeframe, int64_t *from,
-              int64_t *to)
-{
-    size_t keys = gl_coverage_count (self->coverage);
-    for (size_t visited = 0; visited <= keys; visited++) {
-        if (self->audit_key >= keys) {
-            self->audit_key = 0;
-            self->audit_from = INT64_MIN;
-        }
-        const gl_rangeset_t *covered = gl_coverage_covered (self->coverage, self->audit_key);
-        const gl_range_t *range = gl_rangeset_at (covered,
-                                                  gl_rangeset_find (covered, self->audit_from));
-        if (range) {
-            gl_coverage_key (self->coverage, self->audit_key, symbol, timeframe);
-            *from = range->from > self->audit_from? range->from: self->audit_from;
-            int64_t end = *from + s_audit_window (*timeframe);
-            *to = range->to < end? range->to: end;
-            self->audit_from = *to;
-            return true;
-        }
-        self->audit_key++;
-        self->audit_from = INT64_MIN;
-    }
-    return false;
-}
-
 //  Audits covered time against ohlc_bars, round robin in windows, as far
 //  as the tick's budget of expected bars goes: a window whose distinct
 //  bar count differs from what it needs is checked bar by bar.
@@ -539,8 +500,12 @@ s_on_audit (zloop_t *loop, int timer_id, void *argument)
     const char *symbol;
     gl_timeframe_t timeframe;
     int64_t from, to;
-    while (budget > 0 && s_database (self)
-       &&  s_audit_next (self, &symbol, &timeframe, &from, &to)) {
+    while (budget > 0 && s_database (self)) {
+        if (!gl_coverage_next_window (self->coverage, &self->audit, &symbol, &timeframe, &from,
+                                      &to)) {
+            self->audit = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
+            break;              //  a pass ends; the next tick starts the next
+        }
         int64_t needed = gl_coverage_needed (self->coverage, symbol, timeframe, from, to);
         int64_t stored = gl_coverage_store_count (self->db, symbol, timeframe, from, to);
         if (stored < 0)
@@ -797,7 +762,7 @@ main (int argc, char **argv)
     for (int index = 0; index < 3; index++)
         if (flags [index])
             gl_config_set (config, flag_keys [index], flags [index]);
-    self_t self = { .audit_from = INT64_MIN };
+    self_t self = { .audit = GL_COVERAGE_CURSOR_START };
     s_periods_t periods = { 0 };
     int status = 2;
     if (s_configure (&self, config, &options, &periods, error))
