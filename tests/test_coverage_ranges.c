@@ -336,21 +336,21 @@ s_test_slo (void)
     gl_coverage_destroy (&coverage);
 }
 
-//  The audit's walk: windows of at most a week (or 2000 bars), in order.
+//  The audit's walk: windows of at most 30 days (or 2000 bars), in order.
 static void
 s_test_windows (void)
 {
     gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
-    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 1, 1), DATE (2024, 1, 11));
-    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 2, 1), DATE (2024, 2, 2));
+    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 1, 1), DATE (2024, 2, 10));
+    gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 3, 1), DATE (2024, 3, 2));
     gl_coverage_cover (coverage, "B", GL_TF_1D, DATE (2020, 1, 1), DATE (2024, 1, 1));
     gl_coverage_cursor_t cursor = GL_COVERAGE_CURSOR_START;
     const char *symbol;
     gl_timeframe_t timeframe;
     int64_t from, to;
     int64_t expected [][2] = {
-        { DATE (2024, 1, 1), DATE (2024, 1, 8) }, { DATE (2024, 1, 8), DATE (2024, 1, 11) },
-        { DATE (2024, 2, 1), DATE (2024, 2, 2) },
+        { DATE (2024, 1, 1), DATE (2024, 1, 31) }, { DATE (2024, 1, 31), DATE (2024, 2, 10) },
+        { DATE (2024, 3, 1), DATE (2024, 3, 2) },
         { DATE (2020, 1, 1), DATE (2024, 1, 1) },      //  2000 days are longer
     };
     for (size_t index = 0; index < 4; index++) {

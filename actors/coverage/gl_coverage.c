@@ -238,12 +238,12 @@ gl_coverage_key (gl_coverage_t *self, size_t index, const char **symbol,
     return 0;
 }
 
-//  The longest window of one audit query: a week, or 2000 bars.
+//  The longest window of one audit query: 30 days, or 2000 bars.
 static int64_t
 s_window (gl_timeframe_t timeframe)
 {
     int64_t bars = 2000 * gl_timeframe_seconds (timeframe);
-    return bars > S_WEEK? bars: S_WEEK;
+    return bars > 30 * 86400? bars: 30 * 86400;
 }
 
 bool

@@ -155,7 +155,7 @@ typedef struct {
 #define GL_COVERAGE_CURSOR_START { 0, INT64_MIN }
 
 //  The next window of covered time after the cursor, in index order, for
-//  the continuity audit: at most a week, or 2000 bars when that is
+//  the continuity audit: at most 30 days, or 2000 bars when that is
 //  longer, never across a range's end. Moves the cursor past it. Returns
 //  false at the end of the symbol-timeframes.
 bool gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
