@@ -301,6 +301,20 @@ s_test_listing (void)
     GL_CHECK_INT (gl_coverage_account (coverage, "NEWCO", GL_TF_INVALID, 0, 10, &report, NULL,
                                        NULL), -1);
     GL_CHECK_INT (gl_coverage_cover (coverage, "", GL_TF_1D, 0, 10), -1);
+    //  The grid decides where hourly bars start: 09:00 EST (clock) is
+    //  14:00 UTC, 09:30 (session) 14:30
+    gl_coverage_set_symbol (coverage, "GRID", GL_CALENDAR_XNYS, "T2", 0);
+    GL_CHECK_INT (gl_coverage_set_grid (coverage, GL_TF_1D, GL_GRID_SESSION), -1);
+    gaps.count = 0;
+    gl_coverage_account (coverage, "GRID", GL_TF_1H, DATE (2024, 1, 2), DATE (2024, 1, 3), &report,
+                         s_collect, &gaps);
+    GL_CHECK_INT (gaps.gaps [0].from, DATE (2024, 1, 2) + 14 * 3600);     //  09:00 EST, clock
+    GL_CHECK_INT (gl_coverage_set_grid (coverage, GL_TF_1H, GL_GRID_SESSION), 0);
+    gaps.count = 0;
+    gl_coverage_account (coverage, "GRID", GL_TF_1H, DATE (2024, 1, 2), DATE (2024, 1, 3), &report,
+                         s_collect, &gaps);
+    GL_CHECK_INT (gaps.gaps [0].from, DATE (2024, 1, 2) + 14 * 3600 + 1800);
+    GL_CHECK_INT (report.expected, 7);
     gl_coverage_destroy (&coverage);
     GL_CHECK (gl_coverage_new ("2024-13-01", NULL) == NULL);
 }

@@ -98,6 +98,14 @@ gl_coverage_destroy (gl_coverage_t **self_p)
 }
 
 int
+gl_coverage_set_grid (gl_coverage_t *self, gl_timeframe_t timeframe, gl_grid_t grid)
+{
+    if (!self || gl_calendar_set_grid (self->xnys, timeframe, grid))
+        return -1;
+    return gl_calendar_set_grid (self->always, timeframe, grid);
+}
+
+int
 gl_coverage_set_symbol (gl_coverage_t *self, const char *symbol, gl_calendar_kind_t kind,
                         const char *tier, int64_t listed_from)
 {

@@ -86,6 +86,11 @@ gl_coverage_t *gl_coverage_new (const char *closures, const char *grids);
 //  Destroys the tracker and nulls the caller's pointer. Safe twice.
 void gl_coverage_destroy (gl_coverage_t **self_p);
 
+//  Sets the bar grid of an intraday timeframe (the one bar_grids
+//  recorded at its first write). Returns 0, or -1 for a daily or weekly
+//  timeframe or an invalid grid.
+int gl_coverage_set_grid (gl_coverage_t *self, gl_timeframe_t timeframe, gl_grid_t grid);
+
 //  Records a symbol's calendar, tier ("T0".."T2") and listing (00:00 UTC
 //  of its listing date, 0 for none). Returns 0, or -1 for a bad argument.
 int gl_coverage_set_symbol (gl_coverage_t *self, const char *symbol, gl_calendar_kind_t kind,

@@ -110,10 +110,26 @@ gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage)
     return loaded;
 }
 
+//  Takes the grid each hourly timeframe was first stored on (bar_grids):
+//  the bars it expects are the bars the store can hold.
+static int
+s_load_grids (gl_db_t *db, gl_coverage_t *coverage)
+{
+    PGresult *result = s_query (db, "SELECT timeframe, grid FROM bar_grids", 0, NULL,
+                                PGRES_TUPLES_OK);
+    if (!result)
+        return -1;
+    for (int row = 0; row < PQntuples (result); row++)
+        gl_coverage_set_grid (coverage, gl_timeframe_parse (PQgetvalue (result, row, 0)),
+                              gl_calendar_grid_parse (PQgetvalue (result, row, 1)));
+    PQclear (result);
+    return 0;
+}
+
 int64_t
 gl_coverage_store_load (gl_db_t *db, gl_coverage_t *coverage)
 {
-    if (gl_coverage_store_symbols (db, coverage) < 0)
+    if (s_load_grids (db, coverage) || gl_coverage_store_symbols (db, coverage) < 0)
         return -1;
     int64_t covered = s_load_ranges (db, coverage, "SELECT symbol, timeframe, "
                                      S_EPOCH ("range_from") ", " S_EPOCH ("range_to")

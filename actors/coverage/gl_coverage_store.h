@@ -1,5 +1,5 @@
 /*  gl_coverage_store — the coverage tracker's PostgreSQL side: loads what
-    gl_coverage holds (symbols, coverage, coverage_no_trades,
+    gl_coverage holds (bar_grids, symbols, coverage, coverage_no_trades,
     coverage_holes, failing job_runs), writes a symbol-timeframe back
     (coverage, coverage_no_trades, coverage_holes, coverage_status, in one
     transaction), and reads the bar starts of one slice from ohlc_bars
@@ -14,8 +14,9 @@
 #include "gl_coverage.h"
 #include "gl_db.h"
 
-//  Loads every symbol, covered range, no-trades range and hole. Returns
-//  the number of covered ranges loaded, or -1.
+//  Loads the hourly grids (bar_grids), every symbol, covered range,
+//  no-trades range and hole. Returns the number of covered ranges
+//  loaded, or -1.
 int64_t gl_coverage_store_load (gl_db_t *db, gl_coverage_t *coverage);
 
 //  Loads (again) every symbol's calendar, tier and listing date. Returns
