@@ -578,6 +578,55 @@ s_test_deleted_bar (void)
                       " \"bars\": 1") != NULL);
 }
 
+//  A dead slice's bars are provider errors, not "not fetched".
+static void
+s_test_provider_error (void)
+{
+    //  Longer than any ticker the sim knows: Polygon answers not found
+    int64_t backfill = s_enqueue ("ABCDEFGHIJKLMNOPQRS --timeframe 1d --from 2023-01-01"
+                                  " --to 2024-01-01 --provider polygon");
+    GL_CHECK (backfill > 0);
+    char output [65536];
+    GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "ABCDEFGHIJKLMNOPQRS", "1d",
+                                  "2023-01-01", "2024-01-01") == 0
+                          && s_json_number (output, "provider_error") == 250, 30000));
+    GL_CHECK_INT (s_json_number (output, "not_fetched"), 0);
+    GL_CHECK (strstr (output, "\"kind\": \"provider_error\"") != NULL);
+}
+
+//  More than 1000 gaps: 1000 rows, and the total says how many.
+static void
+s_test_many_gaps (void)
+{
+    s_exec ("INSERT INTO symbols (ticker, calendar) VALUES ('SPARSE', '24x7')");
+    s_exec ("INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close)"
+            " SELECT 'SPARSE', '1m', t, 'polygon', 1, 1, 1, 1 FROM generate_series("
+            "'2024-05-01 00:00+00'::timestamptz, '2024-05-02 23:58+00', '2 minutes') AS t");
+    //  Every other minute stored and written
+    for (int64_t start = DATE (2024, 5, 1); start < DATE (2024, 5, 3); start += 2 * MINUTE) {
+        gl_msg_t *written = gl_msg_new (GL_MSG_WRITTEN);
+        written->written.run_id = 2;
+        snprintf (written->written.symbol, sizeof written->written.symbol, "SPARSE");
+        snprintf (written->written.timeframe, sizeof written->written.timeframe, "1m");
+        written->written.from = start;
+        written->written.to = start + MINUTE;
+        written->written.rows = 1;
+        s_ops_send ("coverage", written);
+        gl_msg_destroy (&written);
+    }
+    char output [1 << 18];
+    GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "SPARSE", "1m", "2024-05-01",
+                                  "2024-05-03") == 0 && s_json_number (output, "stored") == 1440,
+                          30000));
+    GL_CHECK_INT (s_json_number (output, "gaps"), 1440);
+    GL_CHECK_INT (s_json_number (output, "rows_total"), 1440);
+    int rows = 0;
+    for (const char *cursor = strstr (output, "\"kind\": "); cursor;
+         cursor = strstr (cursor + 1, "\"kind\": "))
+        rows++;
+    GL_CHECK_INT (rows, 1000);
+}
+
 //  --------------------------------------------------------------------------
 //  Freshness
 
@@ -738,6 +787,8 @@ main (void)
         s_test_provider_holes ();
         s_test_no_trades ();
         s_test_deleted_bar ();
+        s_test_provider_error ();
+        s_test_many_gaps ();
         s_test_slo ();
         s_test_restart ();
         s_stop ();

@@ -93,12 +93,17 @@ s_apply_hole (gl_coverage_t *coverage, const char *symbol, gl_timeframe_t timefr
 
 #define S_EPOCH(column) "extract(epoch FROM " column ")::bigint"
 
-int64_t
-gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage)
+#define S_SYMBOLS_SELECT \
+    "SELECT ticker, calendar, tier, coalesce(" \
+    S_EPOCH ("listed_on::timestamp AT TIME ZONE 'UTC'") ", 0) FROM symbols"
+
+//  Records the symbols a query of S_SYMBOLS_SELECT returns. Returns how
+//  many, or -1.
+static int64_t
+s_load_symbols (gl_db_t *db, gl_coverage_t *coverage, const char *sql, int count,
+                const char *const *values)
 {
-    PGresult *result = s_query (db, "SELECT ticker, calendar, tier, coalesce("
-                                S_EPOCH ("listed_on::timestamp AT TIME ZONE 'UTC'") ", 0)"
-                                "  FROM symbols", 0, NULL, PGRES_TUPLES_OK);
+    PGresult *result = s_query (db, sql, count, values, PGRES_TUPLES_OK);
     if (!result)
         return -1;
     int64_t loaded = 0;
@@ -108,6 +113,19 @@ gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage)
                                           PQgetvalue (result, row, 2), s_int (result, row, 3)) == 0;
     PQclear (result);
     return loaded;
+}
+
+int64_t
+gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage)
+{
+    return s_load_symbols (db, coverage, S_SYMBOLS_SELECT, 0, NULL);
+}
+
+int64_t
+gl_coverage_store_symbol (gl_db_t *db, gl_coverage_t *coverage, const char *ticker)
+{
+    const char *values [] = { ticker };
+    return s_load_symbols (db, coverage, S_SYMBOLS_SELECT " WHERE ticker = $1", 1, values);
 }
 
 //  Takes the grid each hourly timeframe was first stored on (bar_grids):

@@ -23,6 +23,10 @@ int64_t gl_coverage_store_load (gl_db_t *db, gl_coverage_t *coverage);
 //  how many, or -1.
 int64_t gl_coverage_store_symbols (gl_db_t *db, gl_coverage_t *coverage);
 
+//  Loads one symbol (a primary-key lookup). Returns 1 if found, 0 if
+//  the table does not hold it, or -1.
+int64_t gl_coverage_store_symbol (gl_db_t *db, gl_coverage_t *coverage, const char *ticker);
+
 //  Replaces the failing ranges with the slices of job_runs that are dead
 //  or waiting for a retry. Returns how many, or -1.
 int64_t gl_coverage_store_errors (gl_db_t *db, gl_coverage_t *coverage);

@@ -24,7 +24,6 @@
 #define S_DB_BACKOFF_MAX_S 5
 #define S_SAVES_PER_TICK 256
 #define S_SNAPSHOTS_PER_TICK 256
-#define S_SYMBOL_RELOAD_S 5      //  an unknown symbol reloads symbols at most this often
 
 typedef struct {
     uint64_t written, complete, audited, holes, missing, no_trades, refills, refills_refused,
@@ -42,7 +41,7 @@ typedef struct {
     int64_t max_bars, audit_bars, refill_priority;
     gl_coverage_cursor_t audit;         //  where the audit goes on
     uint64_t sequence;                  //  of refill request ids
-    int64_t db_retry_at, db_backoff, symbols_loaded_at;
+    int64_t db_retry_at, db_backoff;
     s_stats_t stats;
 } self_t;
 
@@ -216,17 +215,16 @@ s_check_slice (self_t *self, const char *symbol, gl_timeframe_t timeframe, int64
     return 0;
 }
 
-//  Makes sure a symbol's calendar and listing are known, reloading the
-//  symbols (at most every few seconds) for one not seen yet.
+//  Makes sure a symbol's calendar and listing are known, looking a
+//  symbol not seen yet up in the symbols table (one primary-key read):
+//  its bars must never be counted on another calendar.
 static bool
 s_symbol_known (self_t *self, const char *symbol)
 {
     if (gl_coverage_has_symbol (self->coverage, symbol))
         return true;
-    if (s_now () - self->symbols_loaded_at >= S_SYMBOL_RELOAD_S && s_database (self)) {
-        self->symbols_loaded_at = s_now ();
-        gl_coverage_store_symbols (self->db, self->coverage);
-    }
+    if (s_database (self))
+        gl_coverage_store_symbol (self->db, self->coverage, symbol);
     return gl_coverage_has_symbol (self->coverage, symbol);
 }
 
@@ -529,7 +527,6 @@ s_on_reload (zloop_t *loop, int timer_id, void *argument)
     if (s_database (self)) {
         gl_coverage_store_errors (self->db, self->coverage);
         gl_coverage_store_symbols (self->db, self->coverage);
-        self->symbols_loaded_at = s_now ();
     }
     return 0;
 }
@@ -691,7 +688,6 @@ s_load (self_t *self)
         gl_log_error ("coverage_not_loaded", "error=\"%s\"", gl_db_error (self->db));
         return -1;
     }
-    self->symbols_loaded_at = s_now ();
     gl_log_info ("coverage_loaded", "ranges=%" PRId64 " keys=%zu", ranges,
                  gl_coverage_count (self->coverage));
     return 0;
