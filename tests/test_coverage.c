@@ -6,6 +6,8 @@
     - a symbol stored 2019-2027 (coverage rows built from the calendar,
       loaded at start) has no gap in 1m, 1h, 1d or 1w: no false gap on any
       holiday, early close or DST day;
+    - a daily bar that disagrees with its day's 1m bars is reported, and
+      only it;
     - nothing is expected before a listing date;
     - Yahoo drops bars (the sim's null_rate): the holes are exactly the
       bars missing from ohlc_bars, gaps_found goes to ops, and the refill
@@ -46,6 +48,8 @@ static zsock_t *s_ops;
 static int s_gaps_found [4];            //  by symbol: HOLE, QUIET, ETHX, other
 static struct { char rate [16]; int sampled, violations; bool heard; } s_slo;
 static int s_snapshots;
+static int s_mismatches;                //  reconcile_mismatch events
+static char s_mismatch_fields [256];    //  "day:field;" of each
 static gl_msg_t *s_last_reply;          //  a reply to the peer's own gaps request
 
 //  The one value of a query as a number (-1 on failure).
@@ -87,6 +91,13 @@ s_record (const gl_msg_t *body)
     else
     if (strcmp (name, "coverage_snapshot") == 0)
         s_snapshots++;
+    else
+    if (strcmp (name, "reconcile_mismatch") == 0) {
+        s_mismatches++;
+        size_t used = strlen (s_mismatch_fields);
+        snprintf (s_mismatch_fields + used, sizeof s_mismatch_fields - used, "%s:%s;",
+                  s_event_field (body, "day"), s_event_field (body, "field"));
+    }
     else
     if (strcmp (name, "slo") == 0 && strcmp (s_event_field (body, "tier"), "T0") == 0
     &&  strcmp (s_event_field (body, "timeframe"), "1m") == 0) {
@@ -286,6 +297,7 @@ s_environment (void)
     setenv ("GAPLESS_COVERAGE_SNAPSHOT_MS", "200", 1);
     setenv ("GAPLESS_COVERAGE_SLO_MS", "300", 1);
     setenv ("GAPLESS_COVERAGE_RELOAD_MS", "500", 1);
+    setenv ("GAPLESS_COVERAGE_RECONCILE_MS", "50", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_BASE_URL", gl_simclient_url (s_sim, "polygon"), 1);
     setenv ("GAPLESS_FETCHER_POLYGON_KEY", "pk", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "200/1s", 1);
@@ -458,6 +470,24 @@ s_test_no_false_gap (gl_calendar_t *calendar)
     //  Thanksgiving closed, the Friday after an early close at 13:00: 210 bars
     GL_CHECK (strstr (output, "210 expected bars, 1 covered range, 0 gaps") != NULL);
     GL_CHECK (strstr (output, "stored 210, no trades 0, not fetched 0, provider error 0") != NULL);
+}
+
+//  A daily bar that disagrees with its day's 1m bars is reported, field
+//  by field; the days that agree are not.
+static void
+s_test_reconcile (void)
+{
+    //  The bars view shows bars of the stored basis only
+    s_exec ("UPDATE ohlc_bars SET adjustment = 'split' WHERE symbol = 'FULL'"
+            " AND timeframe IN ('1m', '1d') AND ts >= '2024-03-01' AND ts < '2024-04-01'");
+    s_exec ("UPDATE ohlc_bars SET high = 2, close = 2 WHERE symbol = 'FULL' AND timeframe = '1d'"
+            " AND ts = '2024-03-05'");
+    GL_CHECK (s_wait_for (s_mismatches >= 2, 30000));
+    GL_CHECK_STR (s_mismatch_fields, "2024-03-05:high;2024-03-05:close;");
+    //  A whole pass later, nothing more: every other day agrees
+    GL_CHECK (s_wait_for (s_mismatches >= 4, 30000));
+    GL_CHECK_STR (s_mismatch_fields, "2024-03-05:high;2024-03-05:close;"
+                                     "2024-03-05:high;2024-03-05:close;");
 }
 
 //  Nothing expected before the listing date.
@@ -782,6 +812,7 @@ main (void)
         s_start ();
         GL_CHECK (s_wait_tracker ());
         s_test_no_false_gap (calendar);
+        s_test_reconcile ();
         s_test_listing ();
         s_test_hostile ();
         s_test_provider_holes ();

@@ -368,12 +368,12 @@ s_test_windows (void)
         { DATE (2020, 1, 1), DATE (2024, 1, 1) },      //  2000 days are longer
     };
     for (size_t index = 0; index < 4; index++) {
-        GL_CHECK (gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to));
+        GL_CHECK (gl_coverage_next_window (coverage, &cursor, 0, &symbol, &timeframe, &from, &to));
         GL_CHECK_STR (symbol, index < 3? "A": "B");
         GL_CHECK_INT (from, expected [index][0]);
         GL_CHECK_INT (to, expected [index][1]);
     }
-    GL_CHECK (!gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to));
+    GL_CHECK (!gl_coverage_next_window (coverage, &cursor, 0, &symbol, &timeframe, &from, &to));
     gl_coverage_destroy (&coverage);
 }
 

@@ -255,7 +255,7 @@ s_window (gl_timeframe_t timeframe)
 }
 
 bool
-gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
+gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor, int64_t longest,
                          const char **symbol, gl_timeframe_t *timeframe, int64_t *from,
                          int64_t *to)
 {
@@ -268,7 +268,7 @@ gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
         *symbol = entry->symbol;
         *timeframe = entry->timeframe;
         *from = range->from > cursor->from? range->from: cursor->from;
-        int64_t end = *from + s_window (entry->timeframe);
+        int64_t end = *from + (longest > 0? longest: s_window (entry->timeframe));
         *to = range->to < end? range->to: end;
         cursor->from = *to;
         return true;

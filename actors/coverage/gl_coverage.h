@@ -159,13 +159,13 @@ typedef struct {
 } gl_coverage_cursor_t;
 #define GL_COVERAGE_CURSOR_START { 0, INT64_MIN }
 
-//  The next window of covered time after the cursor, in index order, for
-//  the continuity audit: at most 30 days, or 2000 bars when that is
-//  longer, never across a range's end. Moves the cursor past it. Returns
-//  false at the end of the symbol-timeframes.
+//  The next window of covered time after the cursor, in index order: at
+//  most longest seconds (0: the continuity audit's window, 30 days or
+//  2000 bars when that is longer), never across a range's end. Moves the
+//  cursor past it. Returns false at the end of the symbol-timeframes.
 bool gl_coverage_next_window (gl_coverage_t *self, gl_coverage_cursor_t *cursor,
-                              const char **symbol, gl_timeframe_t *timeframe, int64_t *from,
-                              int64_t *to);
+                              int64_t longest, const char **symbol, gl_timeframe_t *timeframe,
+                              int64_t *from, int64_t *to);
 
 //  The symbol-timeframes the tracker holds, by index 0 .. count - 1 (an
 //  index stays valid while the tracker lives).

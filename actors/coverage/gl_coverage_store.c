@@ -364,6 +364,44 @@ gl_coverage_store_starts (gl_db_t *db, const char *symbol, gl_timeframe_t timefr
     return *starts? rows: -1;
 }
 
+int64_t
+gl_coverage_store_days (gl_db_t *db, const char *symbol, int64_t from, int64_t to,
+                        gl_coverage_day_t **days)
+{
+    s_slice_t slice;
+    s_slice (&slice, symbol, GL_TF_1D, from, to);
+    *days = NULL;
+    //  Both sides read the bars view with constant bounds, which it takes
+    //  into its index scans; a lateral join per day would not be
+    PGresult *result = s_query (db,
+        "WITH m AS (SELECT date_trunc('day', ts, 'UTC') AS day,"
+        "                  (array_agg(open ORDER BY ts))[1] AS open, max(high) AS high,"
+        "                  min(low) AS low, (array_agg(close ORDER BY ts DESC))[1] AS close,"
+        "                  sum(volume) AS volume"
+        "             FROM bars WHERE symbol = $1 AND timeframe = '1m'"
+        "              AND ts >= to_timestamp($3::bigint)"
+        "              AND ts < to_timestamp($4::bigint) + interval '1 day'"
+        "            GROUP BY 1)"
+        "SELECT " S_EPOCH ("d.ts") ", d.open, d.high, d.low, d.close, d.volume,"
+        "       m.open, m.high, m.low, m.close, m.volume"
+        "  FROM bars d JOIN m ON m.day = d.ts"
+        " WHERE d.symbol = $1 AND d.timeframe = $2 AND d.ts >= to_timestamp($3::bigint)"
+        "   AND d.ts < to_timestamp($4::bigint) ORDER BY d.ts", 4, slice.values, PGRES_TUPLES_OK);
+    if (!result)
+        return -1;
+    int rows = PQntuples (result);
+    *days = (gl_coverage_day_t *) calloc ((size_t) (rows? rows: 1), sizeof (gl_coverage_day_t));
+    for (int row = 0; *days && row < rows; row++) {
+        (*days) [row].day = s_int (result, row, 0);
+        for (int field = 0; field < 5; field++) {
+            (*days) [row].daily [field] = strtod (PQgetvalue (result, row, 1 + field), NULL);
+            (*days) [row].minutes [field] = strtod (PQgetvalue (result, row, 6 + field), NULL);
+        }
+    }
+    PQclear (result);
+    return *days? rows: -1;
+}
+
 gl_provider_t
 gl_coverage_store_run_provider (gl_db_t *db, uint64_t run_id)
 {

@@ -3,7 +3,8 @@
     coverage_holes, failing job_runs), writes a symbol-timeframe back
     (coverage, coverage_no_trades, coverage_holes, coverage_status, in one
     transaction), and reads the bar starts of one slice from ohlc_bars
-    (an index range scan) for the continuity audit.
+    (an index range scan) for the continuity audit, and daily bars beside
+    their day's 1m aggregate for the reconciliation.
 
     Each function returns -1 with the server's message in gl_db_error
     when a statement fails; the caller reconnects and retries.
@@ -43,6 +44,20 @@ int64_t gl_coverage_store_count (gl_db_t *db, const char *symbol, gl_timeframe_t
 //  (caller frees). Returns the count, or -1.
 int64_t gl_coverage_store_starts (gl_db_t *db, const char *symbol, gl_timeframe_t timeframe,
                                   int64_t from, int64_t to, int64_t **starts);
+
+//  A daily bar beside the aggregate of the 1m bars of its day: open,
+//  high, low, close, volume each.
+typedef struct {
+    int64_t day;                //  the 1d bar's start: the session date, 00:00 UTC
+    double daily [5], minutes [5];
+} gl_coverage_day_t;
+
+//  Each 1d bar of a symbol in [from, to) (the bars view: one bar per
+//  time) with the aggregate of the same UTC day's 1m bars (first open,
+//  highest high, lowest low, last close, summed volume), for days that
+//  have both, into *days (caller frees). Returns the count, or -1.
+int64_t gl_coverage_store_days (gl_db_t *db, const char *symbol, int64_t from, int64_t to,
+                                gl_coverage_day_t **days);
 
 //  The provider of a slice's last attempt (job_runs.provider), or
 //  GL_PROVIDER_INVALID when unknown.

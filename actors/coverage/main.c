@@ -18,17 +18,20 @@
 #include "gl_coverage_store.h"
 #include "gl_log.h"
 #include <getopt.h>
+#include <math.h>
 #include <time.h>
 
 #define S_STATS_MS 10000
 #define S_DB_BACKOFF_MAX_S 5
 #define S_SAVES_PER_TICK 256
 #define S_SNAPSHOTS_PER_TICK 256
+#define S_RECONCILE_WINDOWS 4           //  1d windows reconciled per tick
+#define S_RECONCILE_SPAN (31 * 86400)   //  of one window
 
 typedef struct {
     uint64_t written, complete, audited, holes, missing, no_trades, refills, refills_refused,
              gaps_requests, gaps_refused, audit_ranges, audit_mismatches, saved, save_failures,
-             db_failures, events, bounced;
+             db_failures, events, bounced, reconciled_days, reconcile_mismatches;
 } s_stats_t;
 
 typedef struct {
@@ -40,6 +43,8 @@ typedef struct {
     size_t route_counts [GL_TF_1W + 1];
     int64_t max_bars, audit_bars, refill_priority;
     gl_coverage_cursor_t audit;         //  where the audit goes on
+    gl_coverage_cursor_t reconcile;     //  where the reconciliation goes on
+    double price_tolerance, volume_tolerance;   //  relative
     uint64_t sequence;                  //  of refill request ids
     int64_t db_retry_at, db_backoff;
     s_stats_t stats;
@@ -499,7 +504,7 @@ s_on_audit (zloop_t *loop, int timer_id, void *argument)
     gl_timeframe_t timeframe;
     int64_t from, to;
     while (budget > 0 && s_database (self)) {
-        if (!gl_coverage_next_window (self->coverage, &self->audit, &symbol, &timeframe, &from,
+        if (!gl_coverage_next_window (self->coverage, &self->audit, 0, &symbol, &timeframe, &from,
                                       &to)) {
             self->audit = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
             break;              //  a pass ends; the next tick starts the next
@@ -515,6 +520,85 @@ s_on_audit (zloop_t *loop, int timer_id, void *argument)
             if (s_check_slice (self, symbol, timeframe, from, to, GL_PROVIDER_INVALID))
                 break;
         }
+    }
+    return 0;
+}
+
+//  How far apart two values are, relative to the larger (0 when both are 0).
+static double
+s_relative (double one, double other)
+{
+    double larger = fabs (one) > fabs (other)? fabs (one): fabs (other);
+    return larger > 0? fabs (one - other) / larger: 0;
+}
+
+//  Compares one daily bar with its day's 1m aggregate, field by field,
+//  when the day's 1m bars are all accounted for; reports each field
+//  beyond its tolerance. Returns the fields reported.
+static int
+s_reconcile_day (self_t *self, const char *symbol, const gl_coverage_day_t *day)
+{
+    static const char *names [5] = { "open", "high", "low", "close", "volume" };
+    gl_coverage_report_t report;
+    if (gl_coverage_account (self->coverage, symbol, GL_TF_1M, day->day, day->day + 86400,
+                             &report, NULL, NULL)
+    ||  report.expected == 0 || report.stored + report.no_trades != report.expected)
+        return 0;               //  the 1m bars of the day are not all there
+    self->stats.reconciled_days++;
+    int reported = 0;
+    for (int field = 0; field < 5; field++) {
+        double tolerance = field == 4? self->volume_tolerance: self->price_tolerance;
+        if (s_relative (day->daily [field], day->minutes [field]) <= tolerance)
+            continue;
+        char date [16], daily [32], minutes [32];
+        time_t seconds = (time_t) day->day;
+        struct tm utc;
+        gmtime_r (&seconds, &utc);
+        strftime (date, sizeof date, "%Y-%m-%d", &utc);
+        snprintf (daily, sizeof daily, "%.10g", day->daily [field]);
+        snprintf (minutes, sizeof minutes, "%.10g", day->minutes [field]);
+        gl_log_info ("reconcile_mismatch", "symbol=%s day=%s field=%s daily=%s aggregate=%s",
+                     symbol, date, names [field], daily, minutes);
+        gl_msg_t *event = s_event_new ("reconcile_mismatch");
+        if (event) {
+            gl_msg_add_field (event, "symbol", symbol);
+            gl_msg_add_field (event, "day", date);
+            gl_msg_add_field (event, "field", names [field]);
+            gl_msg_add_field (event, "daily", daily);
+            gl_msg_add_field (event, "aggregate", minutes);
+        }
+        s_event_send (self, &event);
+        self->stats.reconcile_mismatches++;
+        reported++;
+    }
+    return reported;
+}
+
+//  Reconciles a few months of daily bars per tick with the aggregate of
+//  their 1m bars, round robin over the covered 1d ranges.
+static int
+s_on_reconcile (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    const char *symbol;
+    gl_timeframe_t timeframe;
+    int64_t from, to;
+    for (int windows = 0; windows < S_RECONCILE_WINDOWS && s_database (self);) {
+        if (!gl_coverage_next_window (self->coverage, &self->reconcile, S_RECONCILE_SPAN,
+                                      &symbol, &timeframe, &from, &to)) {
+            self->reconcile = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
+            break;
+        }
+        if (timeframe != GL_TF_1D)
+            continue;
+        windows++;
+        gl_coverage_day_t *days = NULL;
+        int64_t count = gl_coverage_store_days (self->db, symbol, from, to, &days);
+        for (int64_t day = 0; day < count; day++)
+            s_reconcile_day (self, symbol, &days [day]);
+        free (days);
+        if (count < 0)
+            break;
     }
     return 0;
 }
@@ -570,12 +654,13 @@ s_log_stats (self_t *self)
                  " refills=%" PRIu64 " refills_refused=%" PRIu64 " gaps_requests=%" PRIu64
                  " gaps_refused=%" PRIu64 " audit_ranges=%" PRIu64 " audit_mismatches=%" PRIu64
                  " saved=%" PRIu64 " save_failures=%" PRIu64 " db_failures=%" PRIu64
-                 " events=%" PRIu64 " bounced=%" PRIu64, gl_coverage_count (self->coverage),
+                 " events=%" PRIu64 " bounced=%" PRIu64 " reconciled_days=%" PRIu64
+                 " reconcile_mismatches=%" PRIu64, gl_coverage_count (self->coverage),
                  stats->written, stats->complete, stats->audited, stats->holes, stats->missing,
                  stats->no_trades, stats->refills, stats->refills_refused, stats->gaps_requests,
                  stats->gaps_refused, stats->audit_ranges, stats->audit_mismatches,
                  stats->saved, stats->save_failures, stats->db_failures, stats->events,
-                 stats->bounced);
+                 stats->bounced, stats->reconciled_days, stats->reconcile_mismatches);
 }
 
 //  The stats line every S_STATS_MS.
@@ -606,6 +691,8 @@ s_usage (FILE *stream)
         "Config: coverage/max_bars (10000000), coverage/audit_ms (1000),\n"
         "coverage/audit_bars (200000), coverage/flush_ms (200), coverage/snapshot_ms (1000),\n"
         "coverage/slo_ms (10000), coverage/reload_ms (5000), coverage/refill_priority (5),\n"
+        "coverage/reconcile_ms (60000), coverage/reconcile_price_bp (50),\n"
+        "coverage/reconcile_volume_bp (500),\n"
         "coverage/database, coverage/schema, calendar/closures, calendar/grids,\n"
         "scheduler/route/<tf>. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
@@ -646,7 +733,7 @@ s_configure_routes (self_t *self, gl_config_t *config, char *error)
 
 //  The timer periods.
 typedef struct {
-    int64_t audit_ms, flush_ms, snapshot_ms, slo_ms, reload_ms;
+    int64_t audit_ms, flush_ms, snapshot_ms, slo_ms, reload_ms, reconcile_ms;
 } s_periods_t;
 
 //  Reads the tracker's settings into self, options and periods.
@@ -654,7 +741,7 @@ static int
 s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
              s_periods_t *periods, char *error)
 {
-    int64_t heartbeat_ms;
+    int64_t heartbeat_ms, price_bp, volume_bp;
     if (gl_config_int (config, "coverage/max_bars", 10000000, 1, 1000000000, &self->max_bars,
                        error)
     ||  gl_config_int (config, "coverage/audit_ms", 1000, 10, 86400000, &periods->audit_ms, error)
@@ -667,11 +754,17 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "coverage/reload_ms", 5000, 10, 3600000, &periods->reload_ms, error)
     ||  gl_config_int (config, "coverage/refill_priority", 5, -1000, 1000, &self->refill_priority,
                        error)
+    ||  gl_config_int (config, "coverage/reconcile_ms", 60000, 10, 86400000,
+                       &periods->reconcile_ms, error)
+    ||  gl_config_int (config, "coverage/reconcile_price_bp", 50, 0, 10000, &price_bp, error)
+    ||  gl_config_int (config, "coverage/reconcile_volume_bp", 500, 0, 10000, &volume_bp, error)
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
     ||  s_configure_routes (self, config, error))
         return -1;
     options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
+    self->price_tolerance = (double) price_bp / 10000;
+    self->volume_tolerance = (double) volume_bp / 10000;
     self->database = gl_config_get (config, "coverage/database", NULL);
     self->schema = gl_config_get (config, "coverage/schema", NULL);
     return 0;
@@ -708,6 +801,7 @@ s_run (self_t *self, const s_periods_t *periods)
     zloop_timer (loop, (size_t) periods->audit_ms, 0, s_on_audit, self);
     zloop_timer (loop, (size_t) periods->reload_ms, 0, s_on_reload, self);
     zloop_timer (loop, (size_t) periods->slo_ms, 0, s_on_slo, self);
+    zloop_timer (loop, (size_t) periods->reconcile_ms, 0, s_on_reconcile, self);
     zloop_timer (loop, S_STATS_MS, 0, s_on_stats, self);
     int run = gl_actor_run (self->actor);
     //  What changed since the last flush lands before the process goes
@@ -758,7 +852,7 @@ main (int argc, char **argv)
     for (int index = 0; index < 3; index++)
         if (flags [index])
             gl_config_set (config, flag_keys [index], flags [index]);
-    self_t self = { .audit = GL_COVERAGE_CURSOR_START };
+    self_t self = { .audit = GL_COVERAGE_CURSOR_START, .reconcile = GL_COVERAGE_CURSOR_START };
     s_periods_t periods = { 0 };
     int status = 2;
     if (s_configure (&self, config, &options, &periods, error))

@@ -307,7 +307,7 @@ s_bench_audit (const s_sessions_t *sessions, int count)
     gl_timeframe_t timeframe;
     int64_t from, to, rows = 0, windows = 0, mismatched = 0;
     int64_t start = s_nanos ();
-    while (gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to)) {
+    while (gl_coverage_next_window (coverage, &cursor, 0, &symbol, &timeframe, &from, &to)) {
         int64_t needed = gl_coverage_needed (coverage, symbol, timeframe, from, to);
         int64_t stored = gl_coverage_store_count (s_db, symbol, timeframe, from, to);
         windows++;
@@ -329,7 +329,7 @@ s_bench_audit (const s_sessions_t *sessions, int count)
     //  The same windows, counted plainly
     double per_window = 0;
     cursor = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
-    while (gl_coverage_next_window (coverage, &cursor, &symbol, &timeframe, &from, &to)) {
+    while (gl_coverage_next_window (coverage, &cursor, 0, &symbol, &timeframe, &from, &to)) {
         int64_t value = 0;
         snprintf (sql, 2 * size + 1024, "SELECT count(*) FROM ohlc_bars WHERE symbol = '%s'"
                   " AND timeframe = '1m' AND ts >= to_timestamp(%" PRId64 ") AND ts <"
