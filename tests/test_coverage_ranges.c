@@ -374,6 +374,13 @@ s_test_windows (void)
         GL_CHECK_INT (to, expected [index][1]);
     }
     GL_CHECK (!gl_coverage_next_window (coverage, &cursor, 0, &symbol, &timeframe, &from, &to));
+    //  A window of at most 31 days, as the reconciliation asks
+    cursor = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
+    for (int window = 0; window < 4; window++)
+        gl_coverage_next_window (coverage, &cursor, 31 * 86400, &symbol, &timeframe, &from, &to);
+    GL_CHECK_STR (symbol, "B");
+    GL_CHECK_INT (from, DATE (2020, 1, 1));
+    GL_CHECK_INT (to, DATE (2020, 2, 1));
     gl_coverage_destroy (&coverage);
 }
 
