@@ -25,7 +25,8 @@
 #define S_DB_BACKOFF_MAX_S 5
 #define S_SAVES_PER_TICK 256
 #define S_SNAPSHOTS_PER_TICK 256
-#define S_RECONCILE_WINDOWS 4           //  1d windows reconciled per tick
+#define S_RECONCILE_WINDOWS 4           //  1d windows reconciled per tick, at most
+#define S_TICK_WORK_MS 50               //  no audit or reconciliation work starts later in a tick
 #define S_RECONCILE_SPAN (31 * 86400)   //  of one window
 
 typedef struct {
@@ -493,17 +494,19 @@ s_on_snapshot (zloop_t *loop, int timer_id, void *argument)
 }
 
 //  Audits covered time against ohlc_bars, round robin in windows, as far
-//  as the tick's budget of expected bars goes: a window whose distinct
-//  bar count differs from what it needs is checked bar by bar.
+//  as the tick's budget of expected bars goes, and starting nothing after
+//  S_TICK_WORK_MS, so requests and heartbeats are never kept waiting
+//  long: a window whose distinct bar count differs from what it needs is
+//  checked bar by bar.
 static int
 s_on_audit (zloop_t *loop, int timer_id, void *argument)
 {
     self_t *self = (self_t *) argument;
-    int64_t budget = self->audit_bars;
+    int64_t budget = self->audit_bars, deadline = zclock_mono () + S_TICK_WORK_MS;
     const char *symbol;
     gl_timeframe_t timeframe;
     int64_t from, to;
-    while (budget > 0 && s_database (self)) {
+    while (budget > 0 && zclock_mono () < deadline && s_database (self)) {
         if (!gl_coverage_next_window (self->coverage, &self->audit, 0, &symbol, &timeframe, &from,
                                       &to)) {
             self->audit = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
@@ -583,7 +586,9 @@ s_on_reconcile (zloop_t *loop, int timer_id, void *argument)
     const char *symbol;
     gl_timeframe_t timeframe;
     int64_t from, to;
-    for (int windows = 0; windows < S_RECONCILE_WINDOWS && s_database (self);) {
+    int64_t deadline = zclock_mono () + S_TICK_WORK_MS;
+    for (int windows = 0; windows < S_RECONCILE_WINDOWS && zclock_mono () < deadline
+                          && s_database (self);) {
         if (!gl_coverage_next_window (self->coverage, &self->reconcile, S_RECONCILE_SPAN,
                                       &symbol, &timeframe, &from, &to)) {
             self->reconcile = (gl_coverage_cursor_t) GL_COVERAGE_CURSOR_START;
