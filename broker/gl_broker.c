@@ -25,6 +25,7 @@
     (one per connection) and services, never per message.
 */
 #include "gl_broker.h"
+#include "gl_curve.h"
 #include "gl_log.h"
 #include "gl_msg.h"
 #include "gl_wire.h"
@@ -134,6 +135,10 @@ typedef struct {
 struct _gl_broker_t {
     void *context;
     void *router;
+    gl_curve_guard_t *guard;    //  the allow list of CURVE endpoints, or NULL
+    volatile sig_atomic_t *reload;      //  set by a signal handler: call reload_fn
+    void (*reload_fn) (void *argument);
+    void *reload_argument;
     char id [GL_WIRE_NAME_MAX + 1];
     zhashx_t *peers;            //  routing id -> instance_t (owner)
     zhashx_t *instances;        //  address -> instance_t
@@ -1364,11 +1369,12 @@ s_log_stats (gl_broker_t *self)
         " waiting_bytes=%zu bounced=%" PRIu64 " unbounceable=%" PRIu64 " refused=%" PRIu64
         " expired=%" PRIu64 " rejected=%" PRIu64 " unreachable=%" PRIu64 " blocked=%" PRIu64
         " broken=%" PRIu64 " out_of_memory=%" PRIu64 " deaths=%" PRIu64 " replaced=%" PRIu64
-        " instances=%zu",
+        " curve_refused=%" PRIu64 " instances=%zu",
         stats->received, stats->delivered, stats->queued, self->queue_size, self->queue_bytes,
         stats->bounced, stats->unbounceable, stats->refused, stats->expired, stats->rejected,
         stats->unreachable, stats->blocked, stats->broken, stats->out_of_memory,
-        stats->deaths, stats->replaced, zhashx_size (self->peers));
+        stats->deaths, stats->replaced, gl_curve_guard_refused (self->guard),
+        zhashx_size (self->peers));
 }
 
 //  At a stop: bounces every queued message shutdown (it would be lost with
@@ -1410,6 +1416,10 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
             gl_log_error ("socket_failed", "reason=\"%s\"", zmq_strerror (zmq_errno ()));
             return -1;
         }
+        if (self->reload && *self->reload) {
+            *self->reload = 0;
+            self->reload_fn (self->reload_argument);
+        }
         if (self->now >= self->next_heartbeat) {
             s_heartbeat (self);
             self->next_heartbeat = self->now + self->heartbeat_ms;
@@ -1425,9 +1435,19 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
     return 0;
 }
 
+void
+gl_broker_on_reload (gl_broker_t *self, volatile sig_atomic_t *flag, void (*fn) (void *argument),
+                     void *argument)
+{
+    self->reload = fn? flag: NULL;
+    self->reload_fn = fn;
+    self->reload_argument = argument;
+}
+
 gl_broker_stats_t
 gl_broker_stats (gl_broker_t *self)
 {
+    self->stats.curve_refused = gl_curve_guard_refused (self->guard);
     return self->stats;
 }
 
@@ -1551,7 +1571,81 @@ s_bind_endpoint (gl_broker_t *self, const char *endpoint, char *error)
     return 0;
 }
 
-//  Creates the ROUTER socket and binds every configured endpoint.
+//  Binds the endpoints of the list that stay on this host (local true) or
+//  the others. Returns 0 or -1 with error.
+static int
+s_bind_list (gl_broker_t *self, const char *endpoints, bool local, char *error)
+{
+    char *list = strdup (endpoints);
+    if (!list) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: out of memory");
+        return -1;
+    }
+    char *saveptr = NULL;
+    int rc = 0;
+    for (char *endpoint = strtok_r (list, ", ", &saveptr); endpoint && rc == 0;
+         endpoint = strtok_r (NULL, ", ", &saveptr))
+        if (gl_curve_endpoint_local (endpoint) == local)
+            rc = s_bind_endpoint (self, endpoint, error);
+    free (list);
+    return rc;
+}
+
+//  True if the list names an endpoint that leaves this host.
+static bool
+s_any_remote (const char *endpoints)
+{
+    char *list = strdup (endpoints), *saveptr = NULL;
+    bool remote = false;
+    for (char *endpoint = list? strtok_r (list, ", ", &saveptr): NULL; endpoint && !remote;
+         endpoint = strtok_r (NULL, ", ", &saveptr))
+        remote = !gl_curve_endpoint_local (endpoint);
+    free (list);
+    return remote;
+}
+
+//  Makes the socket a CURVE server guarded by the allow list, or accepts
+//  plain tcp when told insecure (loudly), or refuses. Returns 0 or -1.
+static int
+s_secure (gl_broker_t *self, gl_config_t *config, char *error)
+{
+    const char *secret = gl_config_get (config, "broker/curve_secret", NULL);
+    const char *allow = gl_config_get (config, "broker/curve_allow", NULL);
+    int64_t insecure;
+    if (gl_config_int (config, "broker/insecure", 0, 0, 1, &insecure, error))
+        return -1;
+    if (!secret != !allow) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/curve_secret and broker/curve_allow"
+                  " go together: the broker's secret certificate and the directory of the"
+                  " actors' public certificates");
+        return -1;
+    }
+    char reason [GL_CURVE_ERROR_MAX];
+    if (secret) {
+        if (!(self->guard = gl_curve_guard_new (self->context, allow, reason))
+        ||  gl_curve_server (self->router, secret, reason) == -1) {
+            snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/curve: %.480s", reason);
+            return -1;
+        }
+        gl_log_info ("broker_curve", "allow=%s", GL_LOG_VALUE (allow));
+        return 0;
+    }
+    if (!insecure) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: broker/bind: a tcp endpoint other hosts"
+                  " can reach needs CURVE (broker/curve_secret and broker/curve_allow; see"
+                  " gapless keygen), or broker/insecure = 1 to accept plain tcp");
+        return -1;
+    }
+    gl_log_warn ("broker_insecure", "reason=\"broker/insecure = 1: tcp from other hosts is"
+                 " neither authenticated nor encrypted; anyone who reaches the port can join\"");
+    fprintf (stderr, "gapless-broker: WARNING: insecure: plain tcp from other hosts is accepted"
+             " (broker/insecure = 1)\n");
+    return 0;
+}
+
+//  Creates the ROUTER socket and binds every configured endpoint: those
+//  that stay on this host first, as they are; then, made a CURVE server
+//  (libzmq takes a listener's security at bind), the others.
 static int
 s_bind (gl_broker_t *self, gl_config_t *config, char *error)
 {
@@ -1577,18 +1671,13 @@ s_bind (gl_broker_t *self, gl_config_t *config, char *error)
                   zmq_strerror (zmq_errno ()));
         return -1;
     }
-    char *list = strdup (endpoints);
-    if (!list) {
-        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: out of memory");
+    if (s_bind_list (self, endpoints, true, error) != 0)
         return -1;
-    }
-    char *saveptr = NULL;
-    int rc = 0;
-    for (char *endpoint = strtok_r (list, ", ", &saveptr); endpoint && rc == 0;
-         endpoint = strtok_r (NULL, ", ", &saveptr))
-        rc = s_bind_endpoint (self, endpoint, error);
-    free (list);
-    return rc;
+    if (!s_any_remote (endpoints))
+        return 0;
+    if (s_secure (self, config, error) != 0)
+        return -1;
+    return s_bind_list (self, endpoints, false, error);
 }
 
 //  Creates the tables. Returns 0, or -1 on out of memory.
@@ -1647,6 +1736,9 @@ gl_broker_destroy (gl_broker_t **self_p)
         zhashx_destroy (&self->accounts);
         if (self->router)
             zmq_close (self->router);
+        if (self->context)
+            zmq_ctx_shutdown (self->context);     //  wakes the guard's thread
+        gl_curve_guard_destroy (&self->guard);
         if (self->context)
             zmq_ctx_term (self->context);
         free (self);

@@ -18,6 +18,14 @@
       broker/credit_limit           most credit one instance may hold (default 10000)
       broker/max_body               largest frame accepted, bytes (default 16 MiB)
       broker/stats_ms               interval of the broker_stats log line (default 10000)
+      broker/curve_secret           the broker's secret certificate (gapless keygen):
+                                    tcp endpoints other hosts reach are CURVE servers
+      broker/curve_allow            directory of the public certificates of the
+                                    actors allowed in (re-read when it changes)
+      broker/insecure               1: accept plain tcp from other hosts (default 0:
+                                    such an endpoint without CURVE is refused)
+    Endpoints that stay on this host (ipc, inproc, tcp on loopback) are
+    bound as they are; see actors/lib/gl_curve.h.
 */
 #ifndef GL_BROKER_H_INCLUDED
 #define GL_BROKER_H_INCLUDED
@@ -46,6 +54,7 @@ typedef struct {
     uint64_t out_of_memory;     //  allocations that failed (the message was refused)
     uint64_t deaths;            //  instances declared dead or disconnected
     uint64_t replaced;          //  registrations taken over by another connection
+    uint64_t curve_refused;     //  CURVE clients whose key is not in the allow list
 } gl_broker_stats_t;
 
 //  Creates a broker from configuration and binds its endpoints. Returns
@@ -61,6 +70,12 @@ void gl_broker_destroy (gl_broker_t **self_p);
 //  bounces what is queued and tells every peer DISCONNECT shutdown.
 //  Returns 0 on a clean stop, -1 if the socket failed.
 int gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop);
+
+//  While serving, calls fn(argument) whenever *flag is set (a SIGHUP
+//  handler sets it), and clears it. The run loop wakes within a heartbeat
+//  interval, at once when the signal interrupts its wait.
+void gl_broker_on_reload (gl_broker_t *self, volatile sig_atomic_t *flag,
+                          void (*fn) (void *argument), void *argument);
 
 //  The counters so far.
 gl_broker_stats_t gl_broker_stats (gl_broker_t *self);

@@ -46,7 +46,6 @@ typedef enum {
     GL_MSG_ENQUEUE,
     GL_MSG_COMMAND,
     GL_MSG_REPLY,
-    GL_MSG_GAPS,
     GL_MSG_COUNT,               //  not a type: the number of types, for tables
 } gl_msg_type_t;
 
@@ -108,15 +107,13 @@ typedef struct {
                  char timeframe [4]; int64_t from, to; int64_t priority;
                  char provider [33];        //  "" lets routing choose
                  bool plan;
-                 bool refresh; } enqueue;   //  optional: queue succeeded slices again
+                 bool refresh;              //  optional: fetch stored slices again
+               } enqueue;
         struct { char request_id [GL_MSG_NAME_MAX + 1]; char action [17];
                  uint64_t target; } command;
         struct { char request_id [GL_MSG_NAME_MAX + 1]; bool ok; char error [257];
                  gl_msg_field_t *fields; size_t field_count;
                  gl_msg_row_t *rows; size_t row_count; } reply;
-        struct { char request_id [GL_MSG_NAME_MAX + 1];
-                 char symbol [GL_MSG_SYMBOL_MAX + 1]; char timeframe [4];
-                 int64_t from, to; } gaps;
     };
 } gl_msg_t;
 

@@ -6,6 +6,18 @@ gl_add_test(test_log LIBS gl_runtime)
 gl_add_test(test_actor LIBS gl_runtime TIMEOUT 120)
 add_dependencies(test_actor gapless-broker gapless-echo)
 set_tests_properties(test_actor PROPERTIES RUN_SERIAL TRUE)
+# CURVE between hosts: keygen, the broker's allow list, insecure only when
+# asked, with real broker processes.
+gl_add_test(test_curve LIBS gl_runtime TIMEOUT 120)
+add_dependencies(test_curve gapless gapless-broker)
+# Every configuration key: the table, the check of a file, SIGHUP on a
+# broker and a scheduler; and the table against the code that reads keys.
+gl_add_test(test_settings LIBS gl_settings TIMEOUT 120)
+add_dependencies(test_settings gapless-broker gapless-scheduler)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_test(NAME check_settings
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/check_settings.py ${GL_SOURCE_DIR}
+          $<TARGET_FILE:gapless>)
 if(GL_FUZZ)
   # libFuzzer over the actor runtime's receive path (gl_actor_dispatch):
   # arbitrary frames and corrupted bodies to an automatic- and a
@@ -17,7 +29,8 @@ if(GL_FUZZ)
   # per-input leak check would scan the heap on every run (ten times
   # slower): it is off.
   add_executable(fuzz_actor ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_actor.c
-                 ${GL_SOURCE_DIR}/actors/lib/gl_actor.c)
+                 ${GL_SOURCE_DIR}/actors/lib/gl_actor.c ${GL_SOURCE_DIR}/actors/lib/gl_config.c
+                 ${GL_SOURCE_DIR}/actors/lib/gl_curve.c ${GL_SOURCE_DIR}/actors/lib/gl_calendar.c)
   target_include_directories(fuzz_actor PRIVATE ${GL_SOURCE_DIR}/actors/lib)
   target_compile_options(fuzz_actor PRIVATE -fsanitize=fuzzer)
   target_link_options(fuzz_actor PRIVATE -fsanitize=fuzzer)

@@ -3,14 +3,18 @@
     connections) makes one backfill and one set of slices, overlapping
     requests share slices, stored slices are not enqueued again, closed
     days make none, nothing before a listing or after now; "not now"
-    costs no attempt; pause, resume and cancel leave shared slices be.
+    costs no attempt; pause, resume and cancel leave shared slices be;
+    refresh and freshness queue again what ended or is provisional; periodic
+    definitions and watchlist arrivals are each taken once.
 */
 #include "gl_backlog.h"
 #include "gl_testdb.h"
 #include "gl_test.h"
+#include <limits.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define DATE(y, m, d) gl_calendar_date_utc (y, m, d)
 #define PARALLEL 50
@@ -252,7 +256,7 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
                                      .priority = 50, .provider = "polygon" };
     GL_CHECK_INT (s_enqueue (backlog, &request).created, 2);
     gl_backlog_slice_t slices [2];
-    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 2, 60, slices), 2);
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 2, 60, INT_MIN, INT_MAX, slices), 2);
     GL_CHECK_STR (slices [0].symbol, "QCOM");
     GL_CHECK_STR (slices [0].provider_pin, "polygon");
     GL_CHECK_INT (slices [0].timeframe, GL_TF_1D);
@@ -273,7 +277,7 @@ s_test_outcomes (gl_db_t *db, gl_backlog_t *backlog)
     GL_CHECK_INT (gl_backlog_refuse (backlog, ids [0], slices [0].token, "polygon", true,
                                      "no_data", "again"), 0);        //  stale token
     gl_backlog_slice_t again [8];
-    int claimed = gl_backlog_claim (backlog, "scheduler/test", 8, 60, again);
+    int claimed = gl_backlog_claim (backlog, "scheduler/test", 8, 60, INT_MIN, INT_MAX, again);
     GL_CHECK (claimed >= 1);
     GL_CHECK_INT (again [0].run_id, ids [0]);                        //  priority 50 first
     GL_CHECK_INT (again [0].refused_count, 1);
@@ -345,6 +349,168 @@ s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
     GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs"), before);
 }
 
+//  Completes every running slice of a symbol (claimed by the test).
+static int64_t
+s_complete_all (gl_db_t *db, const char *symbol)
+{
+    char sql [512];
+    snprintf (sql, sizeof sql,
+        "WITH claimed AS (SELECT * FROM queue_claim ('test', 100, 60) WHERE symbol = '%s')"
+        " SELECT count(*) FILTER (WHERE queue_complete (id, lease_token, 1)) FROM claimed",
+        symbol);
+    return gl_testdb_number (db, sql);
+}
+
+//  refresh queues again what ended, pinned to the provider asked for, and
+//  skips the coverage check: a refill.
+static void
+s_test_refresh (gl_db_t *db, gl_backlog_t *backlog)
+{
+    //  s_test_stored left IBM 1d: 2021 covered (no slice), 2022 succeeded,
+    //  2023 queued
+    const char *one [] = { "IBM" };
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                     .from = DATE (2021, 1, 1), .to = DATE (2024, 1, 1),
+                                     .refresh = true, .provider = "polygon" };
+    gl_backlog_counts_t counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.created, 1);           //  2021, inside coverage
+    GL_CHECK_INT (counts.refreshed, 1);         //  2022
+    GL_CHECK_INT (counts.shared, 1);            //  2023, still queued
+    GL_CHECK_INT (counts.stored, 0);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'IBM'"
+        " AND slice_from = '2022-01-03' AND status = 'queued' AND attempt = 0"
+        " AND provider_pin = 'polygon' AND finished_at IS NULL"), 1);
+    //  Without refresh the same request is all shared now
+    request.refresh = false;
+    counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.refreshed, 0);
+    GL_CHECK_INT (counts.created, 0);
+}
+
+//  Freshness: slices reach the bar forming now, and a succeeded slice
+//  holding a provisional bar is queued again until a final version lands.
+static void
+s_test_freshness (gl_db_t *db, gl_backlog_t *backlog)
+{
+    const char *one [] = { "LIVE" };
+    int64_t now = DATE (2024, 4, 10) + 14 * 3600 + 30 * 60 + 20;     //  10:30:20 New York
+    gl_backlog_request_t request = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1M,
+                                     .from = now - 86400, .to = now, .now = now,
+                                     .priority = 50, .freshness = true };
+    gl_backlog_counts_t counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.created, 2);           //  April 9, April 10 so far
+    //  The 10:30 bar has begun: the slice holds it; a backfill would not
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT extract(epoch FROM max(slice_to))::bigint"
+                                    " FROM job_runs WHERE symbol = 'LIVE'"), now - 20 + 60);
+    GL_CHECK_INT (s_complete_all (db, "LIVE"), 2);
+    //  The fetcher stored the 10:30 bar provisional
+    GL_CHECK_INT (gl_testdb_number (db, "WITH added AS (INSERT INTO ohlc_bars (symbol, timeframe,"
+        " ts, provider, open, high, low, close, provisional, adjustment) VALUES ('LIVE', '1m',"
+        " '2024-04-10 14:30:00+00', 'polygon', 1, 1, 1, 1, true, 'split') RETURNING 1)"
+        " SELECT count(*) FROM added"), 1);
+    counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.refreshed, 1);
+    GL_CHECK_INT (counts.created, 0);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs WHERE symbol = 'LIVE'"
+                                    " AND status = 'queued'"), 1);
+    //  A final version from any provider ends it
+    GL_CHECK_INT (s_complete_all (db, "LIVE"), 1);
+    GL_CHECK_INT (gl_testdb_number (db, "WITH added AS (INSERT INTO ohlc_bars (symbol, timeframe,"
+        " ts, provider, open, high, low, close, provisional, adjustment) VALUES ('LIVE', '1m',"
+        " '2024-04-10 14:30:00+00', 'alpaca', 1, 1, 1, 1, false, 'split') RETURNING 1)"
+        " SELECT count(*) FROM added"), 1);
+    counts = s_enqueue (backlog, &request);
+    GL_CHECK_INT (counts.refreshed, 0);
+    //  Live work is claimed apart from bulk work
+    gl_backlog_slice_t slices [4];
+    gl_backlog_request_t bulk = { .symbols = one, .symbol_count = 1, .timeframe = GL_TF_1D,
+                                  .from = DATE (2023, 1, 1), .to = DATE (2024, 1, 1) };
+    s_enqueue (backlog, &bulk);
+    request.now = request.to = now + 60;
+    s_enqueue (backlog, &request);              //  10:31: a new forming slice
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 4, 60, 30, INT_MAX, slices), 1);
+    GL_CHECK_INT (slices [0].timeframe, GL_TF_1M);
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 4, 60, 30, INT_MAX, slices), 0);
+    GL_CHECK_INT (gl_backlog_claim (backlog, "scheduler/test", 4, 60, INT_MIN, 29, slices), 1);
+    GL_CHECK_INT (slices [0].timeframe, GL_TF_1D);
+}
+
+//  Periodic definitions: each due one is taken once, then not until its
+//  cadence has passed.
+static void
+s_test_periodic (gl_db_t *db, gl_backlog_t *backlog)
+{
+    gl_backlog_periodic_t runs [32];
+    int due = gl_backlog_due (backlog, runs, 32);
+    //  The seeds: T0 and T1 freshness and windows are enabled, T2's are not
+    GL_CHECK_INT (due, 10);
+    bool found = false;
+    for (int index = 0; index < due; index++)
+        if (strcmp (runs [index].name, "fresh_t0_1m") == 0) {
+            found = true;
+            GL_CHECK_STR (runs [index].tier, "T0");
+            GL_CHECK_INT (runs [index].timeframe, GL_TF_1M);
+            GL_CHECK_INT (runs [index].window, 86400);
+            GL_CHECK_INT (runs [index].priority, 50);
+            GL_CHECK (runs [index].freshness && runs [index].sessions_only);
+            GL_CHECK_INT (runs [index].watchlist_id, 0);
+        }
+    GL_CHECK (found);
+    GL_CHECK_INT (gl_backlog_due (backlog, runs, 32), 0);
+    GL_CHECK_INT (gl_testdb_number (db, "WITH moved AS (UPDATE job_definitions SET last_run_at ="
+        " now() - interval '61 seconds' WHERE name = 'fresh_t0_1m' RETURNING 1)"
+        " SELECT count(*) FROM moved"), 1);
+    GL_CHECK_INT (gl_backlog_due (backlog, runs, 32), 1);
+    GL_CHECK_STR (runs [0].name, "fresh_t0_1m");
+}
+
+//  A symbol joining a tier is owed the tier's windows once; a symbol the
+//  scheduler adds for a request is not; an arrival is taken once.
+static void
+s_test_arrivals (gl_db_t *db, gl_backlog_t *backlog)
+{
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM watchlist_pending"), 0);
+    GL_CHECK_INT (gl_testdb_number (db, "WITH added AS (INSERT INTO symbols (ticker, tier)"
+        " VALUES ('WATCH', 'T0') RETURNING 1) SELECT count(*) FROM added"), 1);
+    gl_backlog_periodic_t runs [32];
+    int count = gl_backlog_arrivals (backlog, runs, 32);
+    GL_CHECK_INT (count, 4);                    //  15m, 1h, 4h, 1d
+    GL_CHECK_INT (gl_backlog_arrivals (backlog, runs, 32), 4);      //  not taken by looking
+    int64_t now = DATE (2024, 6, 3) + 20 * 3600;
+    for (int index = 0; index < count; index++) {
+        GL_CHECK_STR (runs [index].symbol, "WATCH");
+        GL_CHECK (runs [index].watchlist_id > 0 && !runs [index].freshness);
+        GL_CHECK (runs [index].calendars [GL_CALENDAR_XNYS]);
+        const char *one [] = { "WATCH" };
+        gl_backlog_request_t request = {
+            .symbols = one, .symbol_count = 1, .timeframe = runs [index].timeframe,
+            .from = now - runs [index].window, .to = now, .now = now,
+            .priority = runs [index].priority, .definition_id = runs [index].definition_id,
+            .watchlist_id = runs [index].watchlist_id };
+        s_enqueue (backlog, &request);
+        gl_backlog_counts_t counts;
+        char error [256] = "";
+        GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+        GL_CHECK (strstr (error, "taken") != NULL);
+    }
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM backfills WHERE 'WATCH' = ANY (symbols)"
+                                    " AND job_definition_id IS NOT NULL"), 4);
+    GL_CHECK_INT (gl_backlog_arrivals (backlog, runs, 32), 0);
+    //  Added by a request: owed nothing; moved to T1 later: owed T1's windows
+    const char *auto_added [] = { "AUTO" };
+    gl_backlog_request_t request = { .symbols = auto_added, .symbol_count = 1,
+                                     .timeframe = GL_TF_1D, .from = DATE (2023, 1, 1),
+                                     .to = DATE (2024, 1, 1) };
+    s_enqueue (backlog, &request);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM watchlist_pending"), 0);
+    GL_CHECK_INT (gl_testdb_number (db, "WITH moved AS (UPDATE symbols SET tier = 'T1' WHERE"
+        " ticker = 'AUTO' RETURNING 1) SELECT count(*) FROM moved"), 1);
+    GL_CHECK_INT (gl_testdb_number (db, "WITH moved AS (UPDATE symbols SET tier = 'T1' WHERE"
+        " ticker = 'AUTO' RETURNING 1) SELECT count(*) FROM moved"), 1);
+    GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM watchlist_pending WHERE"
+                                    " ticker = 'AUTO'"), 4);
+}
+
 int
 main (void)
 {
@@ -360,6 +526,10 @@ main (void)
         s_test_pause_cancel (db, backlog);
         s_test_outcomes (db, backlog);
         s_test_refusals (db, backlog);
+        s_test_refresh (db, backlog);
+        s_test_freshness (db, backlog);
+        s_test_periodic (db, backlog);
+        s_test_arrivals (db, backlog);
     }
     gl_backlog_destroy (&backlog);
     gl_db_destroy (&db);

@@ -138,6 +138,19 @@ s_test_closures (gl_calendar_t *calendar)
     GL_CHECK_INT (gl_calendar_add_closures (calendar, NULL), -1);
     GL_CHECK (gl_calendar_is_session_day (calendar, 2024, 4, 9));
     GL_CHECK (!gl_calendar_is_session_day (calendar, 2024, 2, 30));
+
+    //  The configuration's closures reach every calendar made afterwards
+    GL_CHECK_INT (gl_calendar_set_configured_closures ("2024-04-09,2024-04-10"), 0);
+    GL_CHECK_INT (gl_calendar_set_configured_closures ("2024-04-11x"), -1);   //  kept as it was
+    gl_calendar_t *configured = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (configured && !gl_calendar_is_session_day (configured, 2024, 4, 9));
+    GL_CHECK (configured && !gl_calendar_is_session_day (configured, 2024, 4, 10));
+    GL_CHECK (configured && gl_calendar_is_session_day (configured, 2024, 4, 11));
+    gl_calendar_destroy (&configured);
+    GL_CHECK_INT (gl_calendar_set_configured_closures (""), 0);
+    configured = gl_calendar_new (GL_CALENDAR_XNYS);
+    GL_CHECK (configured && gl_calendar_is_session_day (configured, 2024, 4, 9));
+    gl_calendar_destroy (&configured);
 }
 
 //  Session times across both 2024 DST changes, early closes, and DST

@@ -1354,8 +1354,14 @@ s_test_scheduler_messages (void)
         GL_CHECK_STR (copy->enqueue.tier, "");
         GL_CHECK_INT (copy->enqueue.priority, -10);
         GL_CHECK (copy->enqueue.plan);
+        GL_CHECK (!copy->enqueue.refresh);
     }
     gl_msg_destroy (&copy);
+    enqueue->enqueue.refresh = true;
+    copy = s_roundtrip (enqueue);
+    GL_CHECK (copy && copy->enqueue.refresh);
+    gl_msg_destroy (&copy);
+    enqueue->enqueue.refresh = false;
     //  Rules a build breaks are refused at encode
     char *data = NULL;
     size_t size = 0;
@@ -1372,6 +1378,11 @@ s_test_scheduler_messages (void)
     S_CHECK_REJECTED (S_ENQUEUE ("symbols", ARRAY (1)), "enqueue.symbols[0]");
     S_CHECK_REJECTED (S_ENQUEUE ("to", INT (4102444800LL)), "enqueue.to");
     S_CHECK_REJECTED (S_ENQUEUE ("plan", NULL), "plan");
+    //  refresh is optional: absent, false or true; never another type
+    copy = S_ENQUEUE ("refresh", BOOL (true));
+    GL_CHECK (copy && copy->enqueue.refresh);
+    gl_msg_destroy (&copy);
+    S_CHECK_REJECTED (S_ENQUEUE ("refresh", INT (1)), "enqueue.refresh");
     S_CHECK_REJECTED (S_ENQUEUE ("priority", FLOAT (1.5)), "enqueue.priority");
     //  refresh is optional: absent is false, present must be a bool, and
     //  the encoder writes it only when true

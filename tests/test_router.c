@@ -1,5 +1,6 @@
 /*  test_router — providers and instances for slices: routing order, pins
-    and refusals, breaker and capacity as "not now", the health score,
+    and refusals, breaker and capacity as "not now", the horizon and the
+    share reserved for live work, the health score,
     least-loaded instances, and the slices of a departed instance.
 */
 #include "gl_router.h"
@@ -35,39 +36,39 @@ s_test_routing (void)
     gl_provider_t provider = GL_PROVIDER_INVALID;
     char instance [GL_MSG_NAME_MAX + 1] = "";
     //  Equal health: the routing order decides (Polygon first for 1m)
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_POLYGON);
     GL_CHECK_STR (instance, "p1");
     //  Polygon refused it: Alpaca next
     const char *refused [] = { "polygon" };
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, refused, 1, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, refused, 1, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_ALPACA);
     //  Polygon's breaker is open: routed around, and back when it closes
     gl_router_breaker (router, GL_PROVIDER_POLYGON, GL_ROUTER_OPEN);
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_ALPACA);
     //  Pinned to Polygon with its breaker open: not now, never given up
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, "polygon", NULL, 0, &provider, instance),
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, "polygon", NULL, 0, true, &provider, instance),
                   GL_ROUTE_WAIT);
     gl_router_breaker (router, GL_PROVIDER_POLYGON, GL_ROUTER_CLOSED);
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, "polygon", NULL, 0, &provider, instance),
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, "polygon", NULL, 0, true, &provider, instance),
                   GL_ROUTE_OK);
     //  1d routes Yahoo first, but no Yahoo fetcher runs: Polygon serves it
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_POLYGON);
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_YAHOO, yahoo, 1, NULL, NULL), 0);
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_YAHOO);
     //  Every allowed provider refused it: none left
     const char *all [] = { "polygon", "alpaca", "tradier" };
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, all, 3, &provider, instance), GL_ROUTE_NONE);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, all, 3, true, &provider, instance), GL_ROUTE_NONE);
     //  A pin to a provider that cannot serve the timeframe: none
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_4H, "yahoo", NULL, 0, &provider, instance), GL_ROUTE_NONE);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_4H, "yahoo", NULL, 0, true, &provider, instance), GL_ROUTE_NONE);
     //  Allowed providers exist but none has a fetcher: not now
     const char *nobody [] = { NULL };
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, nobody, 0, NULL, NULL), 0);
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_ALPACA, nobody, 0, NULL, NULL), 0);
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1H, NULL, NULL, 0, &provider, instance), GL_ROUTE_WAIT);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1H, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_WAIT);
     gl_router_destroy (&router);
     gl_router_destroy (&router);
     GL_CHECK (router == NULL);
@@ -100,7 +101,7 @@ s_test_score (void)
     gl_router_members (router, GL_PROVIDER_ALPACA, alpaca, 1, NULL, NULL);
     gl_provider_t provider;
     char instance [GL_MSG_NAME_MAX + 1];
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_5M, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_5M, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_ALPACA);
     gl_router_destroy (&router);
 }
@@ -117,23 +118,81 @@ s_test_capacity (void)
     gl_provider_t provider;
     char instance [GL_MSG_NAME_MAX + 1];
     char first [GL_MSG_NAME_MAX + 1];
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
-    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, 100), 0);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, true, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, true, 100), 0);
     snprintf (first, sizeof first, "%s", instance);
-    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, 100), -1);     //  already assigned
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_assign (router, 1, TOKEN, provider, instance, true, 100), -1);     //  already assigned
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK (strcmp (instance, first) != 0);                               //  least loaded
-    GL_CHECK_INT (gl_router_assign (router, 2, TOKEN, provider, instance, 100), 0);
+    GL_CHECK_INT (gl_router_assign (router, 2, TOKEN, provider, instance, true, 100), 0);
     GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_TRADIER), 2);
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_WAIT);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, true, &provider, instance), GL_ROUTE_WAIT);
     GL_CHECK (gl_router_forget (router, 1));
     GL_CHECK (!gl_router_forget (router, 1));
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1D, "tradier", NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_STR (instance, first);
-    GL_CHECK_INT (gl_router_assign (router, 3, TOKEN, provider, "nobody", 100), -1);
+    GL_CHECK_INT (gl_router_assign (router, 3, TOKEN, provider, "nobody", true, 100), -1);
     //  Unlimited: 64 per instance
     gl_router_set_rate (router, GL_PROVIDER_TRADIER, 0);
     GL_CHECK_INT (gl_router_capacity (router, GL_PROVIDER_TRADIER), 2 * GL_ROUTER_INSTANCE_MAX);
+    gl_router_destroy (&router);
+}
+
+//  The horizon bounds what a provider holds; the reserve keeps a share of
+//  it for live work while some waits or runs, and only then.
+static void
+s_test_horizon_and_reserve (void)
+{
+    gl_router_t *router = gl_router_new (120);
+    gl_router_set_rate (router, GL_PROVIDER_POLYGON, 2);
+    const char *polygon [] = { "p1" };
+    gl_router_members (router, GL_PROVIDER_POLYGON, polygon, 1, NULL, NULL);
+    GL_CHECK_INT (gl_router_capacity (router, GL_PROVIDER_POLYGON), 64);   //  half a lease: 120 s
+    gl_router_set_horizon (router, 5);
+    GL_CHECK_INT (gl_router_capacity (router, GL_PROVIDER_POLYGON), 10);
+    gl_router_set_horizon (router, 1000);                                   //  cut at half a lease
+    GL_CHECK_INT (gl_router_capacity (router, GL_PROVIDER_POLYGON), 64);
+    gl_router_set_horizon (router, 5);
+    gl_router_set_reserve (router, 0.2);
+    //  No live work: bulk may use it all
+    GL_CHECK_INT (gl_router_bulk_capacity (router, GL_PROVIDER_POLYGON), 10);
+    gl_provider_t provider;
+    char instance [GL_MSG_NAME_MAX + 1];
+    uint64_t run = 1;
+    for (; run <= 10; run++) {
+        GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                      GL_ROUTE_OK);
+        GL_CHECK_INT (gl_router_assign (router, run, TOKEN, provider, instance, false, 100), 0);
+    }
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_WAIT);
+    //  Live work waits: bulk is held to 8 of 10 from now on
+    gl_router_set_live_waiting (router, true);
+    GL_CHECK_INT (gl_router_bulk_capacity (router, GL_PROVIDER_POLYGON), 8);
+    GL_CHECK (gl_router_forget (router, 1));
+    GL_CHECK (gl_router_forget (router, 2));
+    GL_CHECK (gl_router_forget (router, 3));
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_OK);                         //  7 bulk held: one more
+    GL_CHECK_INT (gl_router_assign (router, run++, TOKEN, provider, instance, false, 100), 0);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_WAIT);                       //  8: the rest is live work's
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, true, &provider, instance),
+                  GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_assign (router, 100, TOKEN, provider, instance, true, 100), 0);
+    gl_router_set_live_waiting (router, false);
+    //  Live work in flight keeps the reserve
+    GL_CHECK (gl_router_forget (router, 4));
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_assign (router, run++, TOKEN, provider, instance, false, 100), 0);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_WAIT);
+    //  The live slice answered, nothing waits: bulk may fill the capacity
+    GL_CHECK (gl_router_forget (router, 100));
+    GL_CHECK_INT (gl_router_bulk_capacity (router, GL_PROVIDER_POLYGON), 10);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1M, NULL, NULL, 0, false, &provider, instance),
+                  GL_ROUTE_OK);
     gl_router_destroy (&router);
 }
 
@@ -145,7 +204,7 @@ s_test_departure (void)
     const char *both [] = { "p1", "p2" }, *survivor [] = { "p2" };
     gl_router_members (router, GL_PROVIDER_POLYGON, both, 2, NULL, NULL);
     for (uint64_t run = 1; run <= 6; run++)
-        GL_CHECK_INT (gl_router_assign (router, run, TOKEN, GL_PROVIDER_POLYGON, run % 2? "p1": "p2", 100), 0);
+        GL_CHECK_INT (gl_router_assign (router, run, TOKEN, GL_PROVIDER_POLYGON, run % 2? "p1": "p2", true, 100), 0);
     s_lost_t lost = { .count = 0 };
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, survivor, 1, s_on_lost, &lost), 0);
     GL_CHECK_INT (lost.count, 3);
@@ -172,7 +231,7 @@ s_test_adopt_and_expire (void)
     GL_CHECK_INT (gl_router_adopt (router, 7, TOKEN, GL_PROVIDER_POLYGON, 50), 0);
     GL_CHECK_INT (gl_router_adopt (router, 7, TOKEN, GL_PROVIDER_POLYGON, 50), -1);
     GL_CHECK_INT (gl_router_adopt (router, 8, "not a token, far too long to be one at all", GL_PROVIDER_POLYGON, 50), -1);
-    GL_CHECK_INT (gl_router_assign (router, 9, TOKEN, GL_PROVIDER_POLYGON, "p1", 200), 0);
+    GL_CHECK_INT (gl_router_assign (router, 9, TOKEN, GL_PROVIDER_POLYGON, "p1", true, 200), 0);
     s_lost_t lost = { .count = 0 };
     GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, none, 0, s_on_lost, &lost), 0);
     GL_CHECK_INT (lost.count, 1);                       //  9 left with p1; 7 stays
@@ -209,7 +268,7 @@ s_test_configured_route (void)
     gl_router_members (router, GL_PROVIDER_POLYGON, polygon, 1, NULL, NULL);
     gl_provider_t provider;
     char instance [GL_MSG_NAME_MAX + 1];
-    GL_CHECK_INT (gl_router_choose (router, GL_TF_1H, NULL, NULL, 0, &provider, instance), GL_ROUTE_OK);
+    GL_CHECK_INT (gl_router_choose (router, GL_TF_1H, NULL, NULL, 0, true, &provider, instance), GL_ROUTE_OK);
     GL_CHECK_INT (provider, GL_PROVIDER_ALPACA);
     gl_router_destroy (&router);
 }
@@ -221,6 +280,7 @@ main (void)
     s_test_routing ();
     s_test_score ();
     s_test_capacity ();
+    s_test_horizon_and_reserve ();
     s_test_departure ();
     s_test_adopt_and_expire ();
     return gl_test_done ("test_router");

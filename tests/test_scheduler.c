@@ -18,7 +18,11 @@
     - a slice every allowed provider refuses is dead-lettered, listed,
       requeued and purged through the CLI;
     - every CLI error path gives a one-line error and the documented exit
-      status.
+      status;
+    - a symbol inserted into T0 gets its tier's windows backfilled, each
+      once, with two schedulers watching;
+    - live work (priority 30 and up) finishes long before a bulk backlog
+      ahead of it drains.
     Waits are conditions with deadlines; nothing asserts on wall-clock time.
 */
 #include "gl_calendar.h"
@@ -499,6 +503,75 @@ s_test_cli_errors (void)
     GL_CHECK (strstr (output, "\"rows\": [") != NULL);
 }
 
+//  A symbol inserted into T0 gets the tier's windows without anyone
+//  asking, each exactly once although two schedulers watch the list.
+static void
+s_test_watchlist (void)
+{
+    pid_t second = s_scheduler_start ("watch2");
+    GL_CHECK_INT (s_number ("WITH added AS (INSERT INTO symbols (ticker, tier) VALUES"
+                            " ('WATCHED', 'T0') RETURNING 1) SELECT count(*) FROM added"), 1);
+    GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM watchlist_pending", 0, 20000), 0);
+    static const char *windows =
+        "SELECT count(*) FROM backfill_progress p JOIN backfills b ON b.id = p.id"
+        " JOIN job_definitions d ON d.id = b.job_definition_id"
+        " WHERE 'WATCHED' = ANY (b.symbols) AND NOT d.freshness";
+    char sql [512];
+    snprintf (sql, sizeof sql, "%s AND p.status = 'succeeded'", windows);
+    GL_CHECK_INT (s_wait_number (sql, 4, 60000), 4);        //  15m, 1h, 4h, 1d
+    GL_CHECK_INT (s_number (windows), 4);
+    GL_CHECK_INT (s_number ("SELECT count(DISTINCT timeframe) FROM ohlc_bars"
+                            " WHERE symbol = 'WATCHED'"), 4);
+    int status = gl_process_stop (second, SIGTERM);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
+//  Live work (priority 30 and up) jumps a bulk backlog: while a slow
+//  fetcher works through hundreds of bulk slices, a live request finishes
+//  after at most what the scheduler holds in flight, long before the
+//  bulk drains.
+static void
+s_test_live_jumps_queue (void)
+{
+    for (size_t index = 0; index < sizeof s_fetchers / sizeof s_fetchers [0]; index++)
+        if (s_fetchers [index] > 0) {
+            gl_process_stop (s_fetchers [index], SIGTERM);
+            s_fetchers [index] = 0;
+        }
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "20/1s", 1);
+    s_fetchers [0] = s_fetcher_start ("slow1");
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "200/1s", 1);
+    GL_CHECK (s_wait_instances (1));
+    char output [4096];
+    GL_CHECK_INT (s_cli (output, sizeof output, "enqueue BULK --timeframe 1m --from 2023-01-01"
+                         " --to 2023-11-01 --json"), 0);
+    int64_t bulk = s_json_number (output, "backfill_id"), total = s_json_number (output, "slices_new");
+    GL_CHECK (total > 200);
+    char sql [1024];
+    snprintf (sql, sizeof sql, "SELECT least (count(*) FILTER (WHERE status = 'succeeded'), 20)"
+              " FROM job_runs WHERE backfill_id = %" PRId64, bulk);
+    GL_CHECK_INT (s_wait_number (sql, 20, 60000), 20);
+    GL_CHECK_INT (s_cli (output, sizeof output, "enqueue LIVEA,LIVEB,LIVEC --timeframe 1d"
+                         " --from 2023-01-01 --to 2024-01-01 --priority 50 --json"), 0);
+    int64_t live = s_json_number (output, "backfill_id");
+    GL_CHECK (s_wait_status (live, "succeeded", 60000));
+    //  Bulk slices that finished while the live ones waited, and those left
+    snprintf (sql, sizeof sql, "WITH l AS (SELECT b.created_at AS asked, max (r.finished_at)"
+              " AS done FROM backfills b JOIN job_runs r ON r.backfill_id = b.id WHERE b.id ="
+              " %" PRId64 " GROUP BY b.created_at) SELECT count(*) FILTER (WHERE r.finished_at"
+              " > l.asked AND r.finished_at <= l.done) * 100000 + count(*) FILTER (WHERE"
+              " r.finished_at IS NULL OR r.finished_at > l.done) FROM job_runs r, l WHERE"
+              " r.backfill_id = %" PRId64, live, bulk);
+    int64_t counts = s_number (sql), jumped = counts / 100000, left = counts % 100000;
+    fprintf (stderr, "live work: %" PRId64 " bulk slices finished while it waited, %" PRId64
+             " of %" PRId64 " still to do\n", jumped, left, total);
+    //  At most what one fetcher holds (GL_ROUTER_INSTANCE_MAX) and a
+    //  second of its rate; without priority it would wait for all of them
+    GL_CHECK (jumped <= 64 + 20);
+    GL_CHECK (left > 0);
+    GL_CHECK (s_wait_status (bulk, "succeeded", 120000));
+}
+
 int
 main (void)
 {
@@ -519,6 +592,8 @@ main (void)
         s_test_breaker_routing ();
         s_test_scheduler_restart ();
         s_test_lease_extended ();
+        s_test_watchlist ();
+        s_test_live_jumps_queue ();
         s_stop ();
     }
     if (s_sim)

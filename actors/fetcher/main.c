@@ -1496,12 +1496,12 @@ main (int argc, char **argv)
     int64_t credit, heartbeat_ms, health_ms;
     if (s_setting (&self, "credit", 8, 1, 10000, &credit, error)
     ||  s_setting (&self, "health_ms", 5000, 100, 3600000, &health_ms, error)
-    ||  gl_config_int (self.config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)) {
+    ||  gl_config_int (self.config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
+    ||  gl_actor_options_configure (&actor_options, self.config, error)) {
         fprintf (stderr, "gapless-fetcher: %s\n", error);
         gl_config_destroy (&self.config);
         return 2;
     }
-    actor_options.endpoint = gl_config_get (self.config, "actor/broker", "tcp://127.0.0.1:5570");
     actor_options.service = self.service;
     actor_options.credit = (uint32_t) credit;
     self.credit_max = (uint32_t) credit;

@@ -21,6 +21,9 @@
     an application message that fails is the caller's to handle.
 */
 #include "gl_actor.h"
+#include "gl_calendar.h"
+#include "gl_curve.h"
+#include <signal.h>
 #include "gl_log.h"
 #include "gl_wire.h"
 #include <zmq.h>
@@ -37,6 +40,9 @@ typedef enum { S_CONNECTING, S_REGISTERED, S_WAITING } s_state_t;
 
 struct _gl_actor_t {
     char *endpoint;
+    char *curve_secret, *curve_server;  //  certificate paths, or NULL: plain
+    gl_actor_reload_fn *on_reload;      //  SIGHUP's callback, or NULL
+    void *on_reload_argument;
     char service [GL_WIRE_NAME_MAX + 1];
     char instance [GL_WIRE_NAME_MAX + 1];
     char address [GL_WIRE_ADDRESS_MAX + 1];
@@ -607,6 +613,30 @@ s_log_refusals_unlogged (gl_actor_t *self, int64_t now)
     }
 }
 
+//  Set by SIGHUP; the heartbeat timer hands it to the reload callback.
+static volatile sig_atomic_t s_reload_requested;
+
+static void
+s_on_sighup (int signal_number)
+{
+    (void) signal_number;
+    s_reload_requested = 1;
+}
+
+//  Runs the reload callback if SIGHUP came since the last look.
+static void
+s_reload_if_asked (gl_actor_t *self)
+{
+    if (!s_reload_requested)
+        return;
+    s_reload_requested = 0;
+    if (self->on_reload)
+        self->on_reload (self, self->on_reload_argument);
+    else
+        gl_log_warn ("config_reload_unsupported", "address=%s reason=\"this process reads its"
+                     " configuration only at start\"", self->address);
+}
+
 //  Heartbeat timer: detects a silent broker, keeps the broker's view of
 //  this instance alive, and sends READY again if it went unanswered.
 static int
@@ -615,6 +645,7 @@ s_heartbeat_timer (zloop_t *loop, int timer_id, void *argument)
     gl_actor_t *self = (gl_actor_t *) argument;
     if (self->stopping)
         return -1;
+    s_reload_if_asked (self);
     int64_t now = zclock_mono ();
     s_log_refusals_unlogged (self, now);
     if (self->state == S_WAITING)
@@ -659,6 +690,15 @@ s_connect (gl_actor_t *self)
     zsock_set_linger (self->socket, 0);
     zsock_set_rcvhwm (self->socket, (int) (self->capacity + S_RECEIVE_HEADROOM));
     s_monitor_start (self);         //  before connecting, to see every event
+    char reason [GL_CURVE_ERROR_MAX];
+    if (self->curve_secret
+    &&  gl_curve_client (self->socket, self->curve_secret, self->curve_server, reason) != 0) {
+        gl_log_error ("connect_failed", "endpoint=%s reason=%s", self->endpoint,
+                      GL_LOG_VALUE (reason));
+        s_monitor_stop (self);
+        zsock_destroy (&self->socket);
+        return -1;
+    }
     if (zsock_connect (self->socket, "%s", self->endpoint) != 0
     ||  zloop_reader (self->loop, self->socket, s_handle_socket, self) != 0) {
         gl_log_error ("connect_failed", "endpoint=%s", self->endpoint);
@@ -690,6 +730,91 @@ s_follow_copy (gl_actor_t *self, const char *const *follow)
         snprintf (self->follow [index], sizeof (self->follow [index]), "%s", follow [index]);
         self->follow_count = index + 1;
     }
+    return 0;
+}
+
+//  Takes the CURVE settings: with certificates the socket is a CURVE
+//  client of the broker; without, an endpoint that leaves this host is
+//  plain only when insecure (loudly), else refused.
+//  Returns 0 or -1 with a log line.
+static int
+s_security (gl_actor_t *self, const gl_actor_options_t *options)
+{
+    if (!self->endpoint)
+        return -1;
+    char reason [GL_CURVE_ERROR_MAX];
+    if (options->curve_secret && options->curve_server) {
+        zcert_t *own = gl_curve_load_secret (options->curve_secret, reason);
+        zcert_t *server = own? gl_curve_load_public (options->curve_server, reason): NULL;
+        bool loaded = own && server;
+        zcert_destroy (&own);
+        zcert_destroy (&server);
+        if (!loaded) {
+            gl_log_error ("actor_invalid", "endpoint=%s reason=%s", self->endpoint,
+                          GL_LOG_VALUE (reason));
+            return -1;
+        }
+        self->curve_secret = strdup (options->curve_secret);
+        self->curve_server = strdup (options->curve_server);
+        return self->curve_secret && self->curve_server? 0: -1;
+    }
+    if (options->curve_secret || options->curve_server) {
+        gl_log_error ("actor_invalid", "reason=\"actor/curve_secret and actor/curve_server go"
+                      " together: the actor's secret certificate and the broker's public one\"");
+        return -1;
+    }
+    if (gl_curve_endpoint_local (self->endpoint))
+        return 0;
+    if (!options->insecure) {
+        gl_log_error ("actor_invalid", "endpoint=%s reason=\"a broker on another host needs"
+                      " CURVE (actor/curve_secret and actor/curve_server; see gapless keygen),"
+                      " or actor/insecure = 1 for plain tcp\"", self->endpoint);
+        return -1;
+    }
+    gl_log_warn ("actor_insecure", "endpoint=%s reason=\"actor/insecure = 1: plain tcp to"
+                 " another host, neither authenticated nor encrypted\"", self->endpoint);
+    return 0;
+}
+
+//  Sets the log level of log/level. Returns 0 or -1 with error.
+int
+gl_actor_log_level (gl_config_t *config, char *error)
+{
+    const char *level = gl_config_get (config, "log/level", NULL);
+    if (level && gl_log_set_default_level_name (level) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: log/level = '%.40s': expected debug,"
+                  " info, warn or error", level);
+        return -1;
+    }
+    return 0;
+}
+
+//  Sets the reload callback.
+void
+gl_actor_on_reload (gl_actor_t *self, gl_actor_reload_fn *fn, void *argument)
+{
+    self->on_reload = fn;
+    self->on_reload_argument = argument;
+}
+
+//  Fills the options' endpoint and security from configuration.
+int
+gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error)
+{
+    int64_t insecure;
+    if (gl_config_int (config, "actor/insecure", 0, 0, 1, &insecure, error)
+    ||  gl_actor_log_level (config, error))
+        return -1;
+    const char *closures = gl_config_get (config, "calendar/closures", "");
+    if (gl_calendar_set_configured_closures (closures) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: calendar/closures = '%.200s': expected"
+                  " YYYY-MM-DD[,YYYY-MM-DD...]", closures);
+        return -1;
+    }
+    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    options->curve_secret = gl_config_get (config, "actor/curve_secret", NULL);
+    options->curve_server = gl_config_get (config, "actor/curve_server", NULL);
+    options->insecure = insecure == 1;
     return 0;
 }
 
@@ -751,7 +876,15 @@ gl_actor_new (const gl_actor_options_t *options)
         free (self);
         return NULL;
     }
+    //  SIGHUP asks for a reload; it never ends the process
+    struct sigaction action = { .sa_handler = s_on_sighup };
+    sigemptyset (&action.sa_mask);
+    sigaction (SIGHUP, &action, NULL);
     self->endpoint = strdup (options->endpoint);
+    if (s_security (self, options) != 0) {
+        gl_actor_destroy (&self);
+        return NULL;
+    }
     self->loop = self->endpoint? zloop_new (): NULL;
     if (!self->loop || s_connect (self) != 0 || s_heartbeat_start (self) != 0) {
         if (!self->loop)
@@ -774,6 +907,8 @@ gl_actor_destroy (gl_actor_t **self_p)
         zloop_destroy (&self->loop);
         zsock_destroy (&self->socket);
         free (self->endpoint);
+        free (self->curve_secret);
+        free (self->curve_server);
         free (self);
         *self_p = NULL;
     }
@@ -876,8 +1011,10 @@ gl_actor_loop (gl_actor_t *self)
 int
 gl_actor_run (gl_actor_t *self)
 {
-    if (!self->stopping)
-        zloop_start (self->loop);
+    //  Any signal ends zloop's poll: one that does not stop the actor (a
+    //  SIGHUP, handled on the next timer) resumes it
+    while (!self->stopping && zloop_start (self->loop) == 0 && !zsys_interrupted)
+        ;
     gl_log_info ("actor_stopping", "address=%s", self->address);
     return self->exit_code;
 }

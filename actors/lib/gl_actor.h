@@ -32,6 +32,7 @@
 #include <czmq.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include "gl_config.h"
 #include "gl_msg.h"
 
 typedef struct _gl_actor_t gl_actor_t;
@@ -49,6 +50,12 @@ typedef struct {
     //  NULL-terminated list of at most GL_ACTOR_FOLLOW_MAX service names
     //  or prefixes ending in ".*" ("fetcher.*"); NULL for none. Copied.
     const char *const *follow;
+    //  CURVE to a broker on another host (actors/lib/gl_curve.h): the
+    //  actor's secret certificate and the broker's public one. Without
+    //  them, an endpoint that leaves this host is refused unless insecure.
+    const char *curve_secret;
+    const char *curve_server;
+    bool insecure;
 } gl_actor_options_t;
 
 //  What the runtime has done since gl_actor_new. Every delivery ends as
@@ -73,6 +80,24 @@ typedef struct {
     uint64_t disconnects;       //  DISCONNECTs received from the broker
     uint32_t held;              //  delivered, credit not yet given back
 } gl_actor_stats_t;
+
+//  Fills the options' endpoint and security from configuration:
+//  actor/broker (default tcp://127.0.0.1:5570), actor/curve_secret,
+//  actor/curve_server, actor/insecure (0 or 1), and applies what every
+//  process shares: log/level, calendar/closures. The strings stay the
+//  configuration's. Returns 0, or -1 with the reason in error
+//  (GL_CONFIG_ERROR_MAX bytes).
+int gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error);
+
+//  Sets the log threshold from log/level (GAPLESS_LOG_LEVEL still wins).
+//  Returns 0, or -1 with the reason in error for an unknown level.
+int gl_actor_log_level (gl_config_t *config, char *error);
+
+//  Called on the actor's loop after a SIGHUP (the runtime catches SIGHUP
+//  for every actor, so it never ends one; without a callback it logs that
+//  the process reads its configuration only at start).
+typedef void (gl_actor_reload_fn) (gl_actor_t *actor, void *argument);
+void gl_actor_on_reload (gl_actor_t *self, gl_actor_reload_fn *fn, void *argument);
 
 //  Called for each delivered message of a registered type. sender is the
 //  full address to answer. The handler may take the message by nulling

@@ -625,6 +625,9 @@ s_is_session (gl_calendar_t *self, int64_t days)
 //  --------------------------------------------------------------------------
 //  Public API
 
+//  The closures of the configuration (gl_calendar_set_configured_closures).
+static char *s_configured_closures;
+
 //  Creates a calendar; XNYS loads the zone and the known closures.
 gl_calendar_t *
 gl_calendar_new (gl_calendar_kind_t kind)
@@ -640,9 +643,25 @@ gl_calendar_new (gl_calendar_kind_t kind)
     for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++)
         self->grids [timeframe] = gl_calendar_default_grid ((gl_timeframe_t) timeframe);
     if (kind == GL_CALENDAR_XNYS
-    && (s_zone_load (&self->zone) || gl_calendar_add_closures (self, s_known_closures)))
+    && (s_zone_load (&self->zone) || gl_calendar_add_closures (self, s_known_closures)
+    ||  (s_configured_closures && gl_calendar_add_closures (self, s_configured_closures))))
         gl_calendar_destroy (&self);
     return self;
+}
+
+//  Sets the configured closures, once validated on a calendar of its own.
+int
+gl_calendar_set_configured_closures (const char *dates)
+{
+    gl_calendar_t *probe = dates? gl_calendar_new (GL_CALENDAR_XNYS): NULL;
+    bool valid = probe && gl_calendar_add_closures (probe, dates) == 0;
+    gl_calendar_destroy (&probe);
+    char *copy = valid && *dates? strdup (dates): NULL;
+    if (!valid || (*dates && !copy))
+        return -1;
+    free (s_configured_closures);
+    s_configured_closures = copy;
+    return 0;
 }
 
 //  Destroys the calendar and nulls the caller's pointer.

@@ -64,6 +64,12 @@ gl_calendar_t *gl_calendar_new (gl_calendar_kind_t kind);
 //  Destroys the calendar and nulls the caller's pointer. Safe twice.
 void gl_calendar_destroy (gl_calendar_t **self_p);
 
+//  Sets the closures of the configuration (calendar/closures,
+//  "YYYY-MM-DD[,YYYY-MM-DD...]") that every XNYS calendar created after
+//  this call gets besides the known ones. Call before any thread starts.
+//  Returns 0, or -1 for an invalid list (nothing changes).
+int gl_calendar_set_configured_closures (const char *dates);
+
 //  Parses "xnys" / "24x7"; returns 0 for anything else.
 gl_calendar_kind_t gl_calendar_kind_parse (const char *name);
 

@@ -102,6 +102,49 @@ gl_config_get (gl_config_t *self, const char *path, const char *default_value)
     return value? value: default_value;
 }
 
+//  Walks one node's children, prefix being the node's path.
+static size_t
+s_each (gl_config_t *self, zconfig_t *node, const char *prefix, gl_config_each_fn *fn,
+        void *argument)
+{
+    size_t count = 0;
+    for (zconfig_t *child = zconfig_child (node); child; child = zconfig_next (child)) {
+        char path [512];
+        snprintf (path, sizeof path, "%s%s%s", prefix, *prefix? "/": "", zconfig_name (child));
+        const char *value = zconfig_value (child);
+        if (value && *value && !zhashx_lookup (self->set, path)) {
+            fn (path, value, argument);
+            count++;
+        }
+        count += s_each (self, child, path, fn, argument);
+    }
+    return count;
+}
+
+size_t
+gl_config_each (gl_config_t *self, gl_config_each_fn *fn, void *argument)
+{
+    return self && fn? s_each (self, self->root, "", fn, argument): 0;
+}
+
+const char *
+gl_config_path (gl_config_t *self)
+{
+    return self? self->path: NULL;
+}
+
+int
+gl_config_inherit (gl_config_t *self, gl_config_t *from)
+{
+    int rc = 0;
+    for (const char *path = zhashx_first (from->set); path && rc == 0;
+         path = zhashx_next (from->set)) {
+        const char *key = (const char *) zhashx_cursor (from->set);
+        rc = gl_config_set (self, key, zconfig_get (from->root, key, ""));
+    }
+    return rc;
+}
+
 int
 gl_config_set (gl_config_t *self, const char *path, const char *value)
 {

@@ -42,6 +42,19 @@ int gl_config_set (gl_config_t *self, const char *path, const char *value);
 int gl_config_int (gl_config_t *self, const char *path, int64_t default_value,
                    int64_t minimum, int64_t maximum, int64_t *value_p, char *error);
 
+//  Calls fn for every key of the file that holds a value (not those the
+//  program set, not the environment's), in file order, with its full path
+//  ("fetcher/polygon/limits"). Returns how many.
+typedef void (gl_config_each_fn) (const char *path, const char *value, void *argument);
+size_t gl_config_each (gl_config_t *self, gl_config_each_fn *fn, void *argument);
+
+//  The file the configuration was loaded from, or NULL.
+const char *gl_config_path (gl_config_t *self);
+
+//  Sets in self every value the program set in from (its command-line
+//  flags), so a configuration loaded again keeps them. Returns 0 or -1.
+int gl_config_inherit (gl_config_t *self, gl_config_t *from);
+
 //  A secret: GAPLESS_<PATH> from the environment, else the contents of the
 //  file named by "<path>_file" (first line, which must be readable by its
 //  owner only), else the file's "<path>" value. A non-empty "<path>" in a

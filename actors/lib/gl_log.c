@@ -24,6 +24,18 @@ gl_log_set_default_level (gl_log_level_t level)
     s_threshold = -1;
 }
 
+int
+gl_log_set_default_level_name (const char *name)
+{
+    const char *names [] = { "debug", "info", "warn", "error" };
+    for (int level = GL_LOG_DEBUG; name && level <= GL_LOG_ERROR; level++)
+        if (strcmp (name, names [level]) == 0) {
+            gl_log_set_default_level ((gl_log_level_t) level);
+            return 0;
+        }
+    return -1;
+}
+
 //  Reads the threshold from the environment once.
 static int
 s_threshold_level (void)

@@ -27,6 +27,10 @@ void gl_log_set_name (const char *name);
 //  (a command-line tool keeps its output for warnings and errors).
 void gl_log_set_default_level (gl_log_level_t level);
 
+//  Sets that threshold by name ("debug" "info" "warn" "error"). Returns 0,
+//  or -1 for another name (nothing changes).
+int gl_log_set_default_level_name (const char *name);
+
 //  Writes one line if level is at or above the threshold. format/... are
 //  the key=value pairs, printf style, e.g. "peer=%s reason=%s".
 void gl_log (gl_log_level_t level, const char *event, const char *format, ...)

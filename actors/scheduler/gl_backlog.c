@@ -208,7 +208,11 @@ s_load_symbols (gl_backlog_t *self, const char *array, s_symbol_t *symbols, size
                 char *error)
 {
     const char *values [] = { array };
-    if (s_do (self, "INSERT INTO symbols (ticker) SELECT unnest($1::text[]) "
+    //  A symbol added because someone asked for its bars is not joining a
+    //  watchlist: its tier's definitions are not owed (0010_tiers.sql)
+    if (s_do (self, "SELECT set_config ('gapless.watchlist', 'off', true)", 0, NULL,
+              PGRES_TUPLES_OK, error) == -1
+    ||  s_do (self, "INSERT INTO symbols (ticker) SELECT unnest($1::text[]) "
                     "ON CONFLICT DO NOTHING", 1, values, PGRES_COMMAND_OK, error) == -1)
         return -1;
     PGresult *result = s_run (self,
@@ -244,12 +248,14 @@ static int64_t
 s_backfill (gl_backlog_t *self, const gl_backlog_request_t *request, const char *array,
             char *error)
 {
-    char from [32], to [32], priority [16];
+    char from [32], to [32], priority [16], definition [24];
     s_format_time (request->from, from, sizeof from);
     s_format_time (request->to, to, sizeof to);
     snprintf (priority, sizeof priority, "%d", request->priority);
+    snprintf (definition, sizeof definition, "%" PRId64, request->definition_id);
     const char *values [] = { array, gl_timeframe_name (request->timeframe), from, to,
-                              priority, request->provider };
+                              priority, request->provider,
+                              request->definition_id > 0? definition: NULL };
     //  The key names what the request asks for, not how it is scheduled.
     static const char *key =
         "md5($1::text[]::text || '|' || $2::text || '|' || extract(epoch FROM $3::timestamptz)"
@@ -257,11 +263,11 @@ s_backfill (gl_backlog_t *self, const gl_backlog_request_t *request, const char 
     char sql [1024];
     snprintf (sql, sizeof sql,
         "INSERT INTO backfills (symbols, timeframe, range_from, range_to, priority, provider,"
-        " request_key) VALUES ($1::text[], $2::text, $3::timestamptz, $4::timestamptz,"
-        " $5::integer, $6::text, %s) "
+        " job_definition_id, request_key) VALUES ($1::text[], $2::text, $3::timestamptz,"
+        " $4::timestamptz, $5::integer, $6::text, $7::bigint, %s) "
         "ON CONFLICT (request_key) WHERE status IN ('queued', 'running', 'paused') DO NOTHING "
         "RETURNING id", key);
-    PGresult *result = s_run (self, sql, 6, values, PGRES_TUPLES_OK, error);
+    PGresult *result = s_run (self, sql, 7, values, PGRES_TUPLES_OK, error);
     if (result && PQntuples (result) == 0) {
         PQclear (result);
         //  Another client's identical request won the race, or came first
@@ -289,31 +295,39 @@ s_copy_flush (s_copy_t *copy, bool force)
     return copy->failed? -1: 0;
 }
 
-//  Remembers the start of each bar that has closed by the deadline.
+//  Where a slice that reaches past now is cut.
+typedef struct {
+    int64_t start;                  //  the latest bar start kept, -1: none
+    int64_t length, now;
+    bool forming;                   //  keep the bar that has begun, not only closed ones
+} s_last_bar_t;
+
+//  Remembers the start of each bar that has closed by now (or begun).
 static int
-s_last_closed (int64_t start, void *argument)
+s_last_bar (int64_t start, void *argument)
 {
-    int64_t *last = (int64_t *) argument;
-    if (start + last [1] <= last [2])
-        last [0] = start;
+    s_last_bar_t *last = (s_last_bar_t *) argument;
+    if (start + (last->forming? 0: last->length) <= last->now)
+        last->start = start;
     return 0;
 }
 
-//  Shortens a slice that reaches past now to the bars closed by then.
-//  Returns false when none has closed.
+//  Shortens a slice that reaches past now to the bars closed by then (for
+//  freshness, to the bar forming now: the fetcher marks it provisional).
+//  Returns false when none is left.
 static bool
 s_clip_to_now (s_copy_t *copy, gl_slice_t *slice)
 {
     int64_t now = copy->request->now;
     if (now <= 0 || slice->to <= now)
         return true;
-    //  last: the latest closed start (-1: none), the bar length, now
-    int64_t last [3] = { -1, gl_timeframe_seconds (copy->request->timeframe), now };
+    s_last_bar_t last = { .start = -1, .length = gl_timeframe_seconds (copy->request->timeframe),
+                          .now = now, .forming = copy->request->freshness };
     gl_calendar_each_bar (copy->calendar, copy->request->timeframe, slice->from,
-                          now < slice->to? now: slice->to, s_last_closed, last);
-    if (last [0] < 0)
+                          now < slice->to? now: slice->to, s_last_bar, &last);
+    if (last.start < 0)
         return false;
-    slice->to = last [0] + last [1];
+    slice->to = last.start + last.length;
     slice->bars = gl_calendar_count_bars (copy->calendar, copy->request->timeframe,
                                           slice->from, slice->to);
     return true;
@@ -393,17 +407,59 @@ s_enqueue_staged (gl_backlog_t *self, const gl_backlog_request_t *request,
     snprintf (id, sizeof id, "%" PRId64, counts->backfill_id);
     snprintf (priority, sizeof priority, "%d", request->priority);
     snprintf (attempts, sizeof attempts, "%d", request->max_attempts > 0? request->max_attempts: 5);
-    const char *values [] = { id, priority, attempts, request->provider };
+    const char *values [] = { id, priority, attempts, request->provider,
+                              request->refresh? "true": "false" };
     PGresult *result = s_run (self,
-        "SELECT created, shared, stored FROM queue_enqueue_staged ($1, $2, $3, $4)",
-        4, values, PGRES_TUPLES_OK, error);
+        "SELECT created, shared, stored, refreshed FROM queue_enqueue_staged ($1, $2, $3, $4, $5)",
+        5, values, PGRES_TUPLES_OK, error);
     if (!result)
         return -1;
     counts->created = atoll (PQgetvalue (result, 0, 0));
     counts->shared = atoll (PQgetvalue (result, 0, 1));
     counts->stored = atoll (PQgetvalue (result, 0, 2));
+    counts->refreshed = atoll (PQgetvalue (result, 0, 3));
     PQclear (result);
     return 0;
+}
+
+//  Queues again the succeeded slices of the request that hold a
+//  provisional bar. Returns 0 or -1.
+static int
+s_refresh_provisional (gl_backlog_t *self, const gl_backlog_request_t *request,
+                       const char *array, gl_backlog_counts_t *counts, char *error)
+{
+    char from [32], priority [16], id [32];
+    s_format_time (request->from, from, sizeof from);
+    snprintf (priority, sizeof priority, "%d", request->priority);
+    snprintf (id, sizeof id, "%" PRId64, counts->backfill_id);
+    const char *values [] = { array, gl_timeframe_name (request->timeframe), from, priority, id };
+    PGresult *result = s_run (self, "SELECT queue_refresh_provisional ($1::text[], $2, $3, $4, $5)",
+                              5, values, PGRES_TUPLES_OK, error);
+    if (!result)
+        return -1;
+    counts->refreshed += atoll (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    return 0;
+}
+
+//  Takes the request's watchlist entry first: its row lock makes a second
+//  scheduler taking the same entry wait, then find it gone. Returns 0, or
+//  -1 when it was taken (or the database failed).
+static int
+s_take_arrival (gl_backlog_t *self, int64_t watchlist_id, char *error)
+{
+    char id [24];
+    snprintf (id, sizeof id, "%" PRId64, watchlist_id);
+    const char *values [] = { id };
+    PGresult *result = s_run (self, "DELETE FROM watchlist_pending WHERE id = $1", 1, values,
+                              PGRES_COMMAND_OK, error);
+    if (!result)
+        return -1;
+    int taken = strcmp (PQcmdTuples (result), "1") == 0;
+    PQclear (result);
+    if (!taken)
+        snprintf (error, 256, "watchlist entry %s was taken already", id);
+    return taken? 0: -1;
 }
 
 //  Refuses the staged slices if they would take a tier over its cap of
@@ -452,6 +508,8 @@ s_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
     else
         count = s_load_symbols (self, array, symbols, request->symbol_count, error);
     int rc = count >= 0? 0: -1;
+    if (rc == 0 && request->watchlist_id > 0)
+        rc = s_take_arrival (self, request->watchlist_id, error);
     if (rc == 0)
         rc = (counts->backfill_id = s_backfill (self, request, array, error)) == -1? -1: 0;
     if (rc == 0)
@@ -462,6 +520,8 @@ s_enqueue (gl_backlog_t *self, const gl_backlog_request_t *request,
         rc = s_check_caps (self, request->tier_caps, error);
     if (rc == 0)
         rc = s_enqueue_staged (self, request, counts, error);
+    if (rc == 0 && request->freshness)
+        rc = s_refresh_provisional (self, request, array, counts, error);
     for (size_t row = 0; symbols && row < request->symbol_count; row++)
         free ((char *) symbols [row].ticker);
     free (symbols);
@@ -532,17 +592,19 @@ s_parse_names (const char *array, char names [GL_PROVIDER_COUNT][33])
 //  Leases runnable slices.
 int
 gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit, double lease_seconds,
-                  gl_backlog_slice_t *slices)
+                  int min_priority, int max_priority, gl_backlog_slice_t *slices)
 {
-    char limit_text [24], seconds [32], error [256];
+    char limit_text [24], seconds [32], lowest [16], highest [16], error [256];
     snprintf (limit_text, sizeof limit_text, "%zu", limit);
     snprintf (seconds, sizeof seconds, "%.3f", lease_seconds);
-    const char *values [] = { owner, limit_text, seconds };
+    snprintf (lowest, sizeof lowest, "%d", min_priority);
+    snprintf (highest, sizeof highest, "%d", max_priority);
+    const char *values [] = { owner, limit_text, seconds, lowest, highest };
     PGresult *result = s_run (self,
         "SELECT id, lease_token, symbol, timeframe, extract(epoch FROM slice_from)::bigint,"
         " extract(epoch FROM slice_to)::bigint, attempt, coalesce(provider_pin, ''),"
-        " providers_refused, providers_empty FROM queue_claim ($1, $2, $3)",
-        3, values, PGRES_TUPLES_OK, error);
+        " providers_refused, providers_empty FROM queue_claim_band ($1, $2, $3, $4, $5)",
+        5, values, PGRES_TUPLES_OK, error);
     if (!result) {
         gl_log_warn ("claim_failed", "error=%s", GL_LOG_VALUE (error));
         return -1;
@@ -784,6 +846,76 @@ gl_backlog_tier (gl_backlog_t *self, const char *tier, char **tickers, size_t si
             count++;
     PQclear (result);
     return count;
+}
+
+//  Reads the periodic runs of a result: definition id, watchlist id,
+//  name, symbol, tier, timeframe, window seconds, priority, freshness,
+//  sessions only, calendars (a text array). Returns how many.
+static int
+s_periodic_rows (PGresult *result, gl_backlog_periodic_t *runs, size_t size)
+{
+    int count = 0;
+    for (int row = 0; row < PQntuples (result) && (size_t) count < size; row++) {
+        gl_backlog_periodic_t *run = &runs [count];
+        memset (run, 0, sizeof *run);
+        run->definition_id = atoll (PQgetvalue (result, row, 0));
+        run->watchlist_id = atoll (PQgetvalue (result, row, 1));
+        snprintf (run->name, sizeof run->name, "%s", PQgetvalue (result, row, 2));
+        snprintf (run->symbol, sizeof run->symbol, "%s", PQgetvalue (result, row, 3));
+        snprintf (run->tier, sizeof run->tier, "%s", PQgetvalue (result, row, 4));
+        run->timeframe = gl_timeframe_parse (PQgetvalue (result, row, 5));
+        run->window = atoll (PQgetvalue (result, row, 6));
+        run->priority = atoi (PQgetvalue (result, row, 7));
+        run->freshness = strcmp (PQgetvalue (result, row, 8), "t") == 0;
+        run->sessions_only = strcmp (PQgetvalue (result, row, 9), "t") == 0;
+        const char *calendars = PQgetvalue (result, row, 10);
+        run->calendars [GL_CALENDAR_XNYS] = strstr (calendars, "xnys") != NULL;
+        run->calendars [GL_CALENDAR_24X7] = strstr (calendars, "24x7") != NULL;
+        count++;
+    }
+    return count;
+}
+
+//  Runs a query of periodic runs with a limit. Returns how many, or -1.
+static int
+s_periodic (gl_backlog_t *self, const char *sql, gl_backlog_periodic_t *runs, size_t size)
+{
+    char error [256], limit [24];
+    snprintf (limit, sizeof limit, "%zu", size);
+    const char *values [] = { limit };
+    PGresult *result = s_run (self, sql, 1, values, PGRES_TUPLES_OK, error);
+    if (!result) {
+        gl_log_warn ("periodic_failed", "error=%s", GL_LOG_VALUE (error));
+        return -1;
+    }
+    int count = s_periodic_rows (result, runs, size);
+    PQclear (result);
+    return count;
+}
+
+//  Takes the due periodic definitions.
+int
+gl_backlog_due (gl_backlog_t *self, gl_backlog_periodic_t *runs, size_t size)
+{
+    return s_periodic (self,
+        "SELECT d.id, 0, d.name, coalesce (d.symbol, ''), coalesce (d.tier, ''), d.timeframe,"
+        " extract (epoch FROM d.window_length)::bigint, d.priority, d.freshness,"
+        " d.sessions_only, coalesce ((SELECT array_agg (DISTINCT y.calendar) FROM symbols y"
+        " WHERE y.active AND (y.tier = d.tier OR y.ticker = d.symbol))::text, '{}')"
+        " FROM job_definitions_due ($1::integer) d", runs, size);
+}
+
+//  The symbol arrivals waiting for their backfill.
+int
+gl_backlog_arrivals (gl_backlog_t *self, gl_backlog_periodic_t *runs, size_t size)
+{
+    return s_periodic (self,
+        "SELECT d.id, w.id, d.name, w.ticker, '', d.timeframe,"
+        " extract (epoch FROM d.window_length)::bigint, d.priority, d.freshness,"
+        " d.sessions_only, y.calendar FROM watchlist_pending w"
+        " JOIN job_definitions d ON d.id = w.definition_id"
+        " JOIN symbols y ON y.ticker = w.ticker"
+        " WHERE d.enabled ORDER BY w.id LIMIT $1::integer", runs, size);
 }
 
 //  Adds one result row to the reply through add (a field or a row field).

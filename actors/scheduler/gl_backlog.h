@@ -40,6 +40,15 @@ typedef struct {
     const int64_t *tier_caps;       //  runnable slices allowed per tier T0..T2
                                     //  (NULL or 0: no cap)
     bool plan;                      //  count everything, change nothing
+    bool refresh;                   //  queue again slices that ended (refill,
+                                    //  fresh versions), skip the coverage check
+    bool freshness;                 //  live work: slices reach the bar forming
+                                    //  now (not only closed ones), and the
+                                    //  succeeded slices of the range holding a
+                                    //  provisional bar are queued again
+    int64_t definition_id;          //  the job_definitions row it runs, or 0
+    int64_t watchlist_id;           //  the watchlist_pending row it takes, or 0:
+                                    //  taken by another, nothing is enqueued
 } gl_backlog_request_t;
 
 //  What an enqueue did.
@@ -48,6 +57,7 @@ typedef struct {
     int64_t created;                //  new slices
     int64_t shared;                 //  already queued or running for an earlier request
     int64_t stored;                 //  already in the store: not enqueued
+    int64_t refreshed;              //  ended or provisional slices queued again
     int64_t bars_expected;          //  bars the calendar expects in all slices
 } gl_backlog_counts_t;
 
@@ -87,10 +97,12 @@ typedef struct {
     size_t empty_count;
 } gl_backlog_slice_t;
 
-//  Leases up to limit runnable slices (priority, then age) to owner for
-//  lease_seconds into slices. Returns how many, or -1.
+//  Leases up to limit runnable slices (priority, then age) whose priority
+//  is in [min_priority, max_priority] to owner for lease_seconds into
+//  slices. Returns how many, or -1.
 int gl_backlog_claim (gl_backlog_t *self, const char *owner, size_t limit,
-                      double lease_seconds, gl_backlog_slice_t *slices);
+                      double lease_seconds, int min_priority, int max_priority,
+                      gl_backlog_slice_t *slices);
 
 //  Records the provider each dispatched slice went to (one statement).
 //  Returns 0 or -1.
@@ -149,6 +161,31 @@ typedef void (gl_backlog_running_fn) (uint64_t run_id, const char *token,
                                       const char *provider, int64_t lease_expires,
                                       void *argument);
 int gl_backlog_running (gl_backlog_t *self, gl_backlog_running_fn *fn, void *argument);
+
+//  A periodic definition that is due, or a symbol's arrival in a tier
+//  (watchlist_id > 0) owed one of its tier's definitions.
+typedef struct {
+    int64_t definition_id;
+    int64_t watchlist_id;           //  0 for a periodic run
+    char name [65];
+    char symbol [33];               //  one symbol, or "" for a tier
+    char tier [3];                  //  the tier whose active symbols it covers, or ""
+    gl_timeframe_t timeframe;
+    int64_t window;                 //  seconds back from now
+    int priority;
+    bool freshness, sessions_only;
+    bool calendars [GL_CALENDAR_24X7 + 1];  //  the calendars of its symbols
+} gl_backlog_periodic_t;
+
+//  Takes the periodic definitions that are due (at most size), marking
+//  them run now: of several schedulers one takes each. Returns how many,
+//  or -1.
+int gl_backlog_due (gl_backlog_t *self, gl_backlog_periodic_t *runs, size_t size);
+
+//  The oldest symbol arrivals waiting for their backfill (at most size),
+//  not taken: an enqueue with the watchlist_id takes one. Returns how
+//  many, or -1.
+int gl_backlog_arrivals (gl_backlog_t *self, gl_backlog_periodic_t *runs, size_t size);
 
 //  The active symbols of a tier ("T0".."T2"), for a request by tier.
 //  Returns how many were written to tickers (copies the caller frees),

@@ -23,6 +23,7 @@ typedef struct {
     s_instance_t *instances;
     size_t instance_count;
     size_t in_flight;
+    size_t live_in_flight;              //  of them, live work (reserved share)
 } s_provider_t;
 
 //  Where one slice went.
@@ -31,10 +32,14 @@ typedef struct {
     char instance [GL_MSG_NAME_MAX + 1];    //  "" when adopted
     char token [GL_MSG_UUID_SIZE + 1];
     int64_t deadline;
+    bool live;
 } s_assignment_t;
 
 struct _gl_router_t {
     double lease_seconds;
+    double horizon_seconds;             //  work in flight, in seconds of the rate
+    double reserve;                     //  share of capacity kept for live work
+    bool live_waiting;                  //  live work is queued now
     gl_provider_t routes [GL_TF_1W + 1][GL_PROVIDER_COUNT];  //  configured orders
     size_t route_counts [GL_TF_1W + 1];                         //  0: the default
     s_provider_t providers [GL_PROVIDER_COUNT + 1];
@@ -57,6 +62,7 @@ gl_router_new (double lease_seconds)
     if (!self)
         return NULL;
     self->lease_seconds = lease_seconds > 0? lease_seconds: 60;
+    self->horizon_seconds = self->lease_seconds / 2;
     self->assignments = zhashx_new ();
     if (!self->assignments) {
         free (self);
@@ -98,6 +104,28 @@ gl_router_set_rate (gl_router_t *self, gl_provider_t provider, double per_second
         state->rate = per_second > 0 && isfinite (per_second)? per_second: 0;
 }
 
+//  Sets how many seconds of work a provider may hold.
+void
+gl_router_set_horizon (gl_router_t *self, double seconds)
+{
+    double ceiling = self->lease_seconds / 2;
+    self->horizon_seconds = seconds > 0 && seconds < ceiling? seconds: ceiling;
+}
+
+//  Sets the share of capacity kept for live work.
+void
+gl_router_set_reserve (gl_router_t *self, double share)
+{
+    self->reserve = share > 0 && share < 1? share: 0;
+}
+
+//  Says whether live work is waiting to be dispatched.
+void
+gl_router_set_live_waiting (gl_router_t *self, bool waiting)
+{
+    self->live_waiting = waiting;
+}
+
 //  The instance of that name, or NULL.
 static s_instance_t *
 s_instance (s_provider_t *state, const char *name)
@@ -129,6 +157,8 @@ s_lose (gl_router_t *self, const char *key, s_assignment_t *assignment,
         instance->in_flight--;
     if (state->in_flight > 0)
         state->in_flight--;
+    if (copy.live && state->live_in_flight > 0)
+        state->live_in_flight--;
     zhashx_delete (self->assignments, key);
     if (lost)
         lost (run_id, copy.token, copy.provider, copy.instance, argument);
@@ -175,6 +205,10 @@ gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *li
     if (gl_timeframe_seconds (timeframe) <= 0) {
         snprintf (error, 256, "not a timeframe");
         return -1;
+    }
+    if (!list) {
+        self->route_counts [timeframe] = 0;     //  the default again
+        return 0;
     }
     gl_provider_t order [GL_PROVIDER_COUNT];
     size_t count = 0;
@@ -286,9 +320,30 @@ gl_router_capacity (gl_router_t *self, gl_provider_t provider)
     size_t ceiling = state->instance_count * GL_ROUTER_INSTANCE_MAX;
     if (state->rate <= 0)
         return ceiling;
-    double startable = floor (state->rate * self->lease_seconds / 2);
+    double startable = floor (state->rate * self->horizon_seconds);
     size_t capacity = startable < 1? 1: startable > (double) ceiling? ceiling: (size_t) startable;
     return capacity;
+}
+
+//  The most bulk (not live) slices the provider may hold now: all of its
+//  capacity, less the reserved share while live work is waiting or in
+//  flight there.
+size_t
+gl_router_bulk_capacity (gl_router_t *self, gl_provider_t provider)
+{
+    s_provider_t *state = s_provider (self, provider);
+    size_t capacity = gl_router_capacity (self, provider);
+    if (!state || self->reserve <= 0 || (!self->live_waiting && state->live_in_flight == 0))
+        return capacity;
+    size_t reserved = (size_t) ceil ((double) capacity * self->reserve);
+    return capacity > reserved? capacity - reserved: 0;
+}
+
+//  Bulk slices in flight at the provider.
+static size_t
+s_bulk_in_flight (s_provider_t *state)
+{
+    return state->in_flight - state->live_in_flight;
 }
 
 //  The live instances of the provider.
@@ -335,7 +390,7 @@ s_least_loaded (s_provider_t *state)
 //  Chooses a provider and instance for a slice.
 gl_route_t
 gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
-                  const char *const *refused, size_t refused_count,
+                  const char *const *refused, size_t refused_count, bool live,
                   gl_provider_t *provider, char *instance)
 {
     gl_provider_t allowed [GL_PROVIDER_COUNT];
@@ -356,7 +411,8 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
         waiting = true;             //  allowed and not refused: it may serve later
         s_provider_t *state = s_provider (self, allowed [index]);
         if (state->breaker == GL_ROUTER_OPEN
-        ||  state->in_flight >= gl_router_capacity (self, allowed [index]))
+        ||  state->in_flight >= gl_router_capacity (self, allowed [index])
+        ||  (!live && s_bulk_in_flight (state) >= gl_router_bulk_capacity (self, allowed [index])))
             continue;
         s_instance_t *candidate = s_least_loaded (state);
         double score = gl_router_score (self, allowed [index]);
@@ -376,7 +432,7 @@ gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
 //  Adds an assignment. Returns 0 or -1.
 static int
 s_add (gl_router_t *self, uint64_t run_id, const char *token, gl_provider_t provider,
-       const char *instance, int64_t deadline)
+       const char *instance, bool live, int64_t deadline)
 {
     char key [24];
     if (!token || strlen (token) > GL_MSG_UUID_SIZE
@@ -387,6 +443,7 @@ s_add (gl_router_t *self, uint64_t run_id, const char *token, gl_provider_t prov
         return -1;
     assignment->provider = provider;
     assignment->deadline = deadline;
+    assignment->live = live;
     snprintf (assignment->instance, sizeof assignment->instance, "%s", instance);
     snprintf (assignment->token, sizeof assignment->token, "%s", token);
     if (zhashx_insert (self->assignments, key, assignment) != 0) {
@@ -394,17 +451,18 @@ s_add (gl_router_t *self, uint64_t run_id, const char *token, gl_provider_t prov
         return -1;
     }
     self->providers [provider].in_flight++;
+    self->providers [provider].live_in_flight += live;
     return 0;
 }
 
 //  Records where a slice went.
 int
 gl_router_assign (gl_router_t *self, uint64_t run_id, const char *token,
-                  gl_provider_t provider, const char *instance, int64_t deadline)
+                  gl_provider_t provider, const char *instance, bool live, int64_t deadline)
 {
     s_provider_t *state = s_provider (self, provider);
     s_instance_t *known = state && instance? s_instance (state, instance): NULL;
-    if (!known || s_add (self, run_id, token, provider, instance, deadline) == -1)
+    if (!known || s_add (self, run_id, token, provider, instance, live, deadline) == -1)
         return -1;
     known->in_flight++;
     return 0;
@@ -417,7 +475,7 @@ gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
 {
     if (!s_provider (self, provider))
         return -1;
-    return s_add (self, run_id, token, provider, "", deadline);
+    return s_add (self, run_id, token, provider, "", false, deadline);
 }
 
 //  Forgets the slices whose lease ran out.

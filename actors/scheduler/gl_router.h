@@ -17,10 +17,18 @@
     GL_ROUTER_SAMPLES samples), ties broken by the routing order. The
     slice goes to the chosen provider's instance holding the fewest.
 
-    In flight: a provider may hold at most rate x lease / 2 slices (at
-    least one), split over its live instances, so no slice waits at a
-    slow provider until its lease runs out. A provider with no rate limit
-    holds at most GL_ROUTER_INSTANCE_MAX per instance.
+    In flight: a provider may hold at most rate x horizon slices (at
+    least one; the horizon is at most half a lease, so no slice waits at
+    a slow provider until its lease runs out), split over its live
+    instances. A provider with no rate limit holds at most
+    GL_ROUTER_INSTANCE_MAX per instance. A short horizon keeps the queue
+    at the fetchers short, so new urgent work waits seconds, not minutes.
+
+    Live work (the tiers' freshness: see the scheduler's live_priority)
+    has a reserved share of that capacity: while some is waiting or in
+    flight at a provider, bulk slices may hold only capacity less the
+    reserve there, so a large backfill never holds all of a provider's
+    rate while live work waits.
 */
 #ifndef GL_ROUTER_H_INCLUDED
 #define GL_ROUTER_H_INCLUDED
@@ -65,6 +73,15 @@ void gl_router_destroy (gl_router_t **self_p);
 //  tightest of its limits; 0: unlimited).
 void gl_router_set_rate (gl_router_t *self, gl_provider_t provider, double per_second);
 
+//  Sets how many seconds of its rate a provider may hold in flight (at
+//  most half a lease, the default).
+void gl_router_set_horizon (gl_router_t *self, double seconds);
+
+//  Sets the share of capacity (0 to 1, 0: none) kept for live work, and
+//  says whether live work is waiting now (set on every dispatch round).
+void gl_router_set_reserve (gl_router_t *self, double share);
+void gl_router_set_live_waiting (gl_router_t *self, bool waiting);
+
 //  Replaces a provider's live instances. Each slice held by an instance
 //  that is gone is forgotten and handed to lost. Returns 0, or -1 on out
 //  of memory (the old list stays).
@@ -73,7 +90,8 @@ int gl_router_members (gl_router_t *self, gl_provider_t provider,
                        gl_router_lost_fn *lost, void *argument);
 
 //  Sets the routing order of a timeframe from "polygon,alpaca,..."
-//  (replacing gl_capability's default). Returns 0, or -1 with the reason
+//  (replacing gl_capability's default; NULL: the default again). Returns
+//  0, or -1 with the reason
 //  in error (256 bytes) for an unknown provider, one that does not serve
 //  the timeframe, a repeat, or an empty list.
 int gl_router_set_route (gl_router_t *self, gl_timeframe_t timeframe, const char *list,
@@ -95,10 +113,11 @@ double gl_router_score (gl_router_t *self, gl_provider_t provider);
 
 //  Chooses a provider and instance for a slice of timeframe. pin is the
 //  backfill's provider or NULL; refused lists providers that said they
-//  cannot serve it. On GL_ROUTE_OK fills provider and instance (at least
+//  cannot serve it; live is true for live work (the reserved share is
+//  open to it). On GL_ROUTE_OK fills provider and instance (at least
 //  GL_MSG_NAME_MAX + 1 bytes).
 gl_route_t gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const char *pin,
-                             const char *const *refused, size_t refused_count,
+                             const char *const *refused, size_t refused_count, bool live,
                              gl_provider_t *provider, char *instance);
 
 //  Records that a slice was sent to an instance with its lease token,
@@ -106,7 +125,8 @@ gl_route_t gl_router_choose (gl_router_t *self, gl_timeframe_t timeframe, const 
 //  it counts in flight until gl_router_forget. Returns 0, or -1 for an
 //  unknown instance, a run already assigned, or out of memory.
 int gl_router_assign (gl_router_t *self, uint64_t run_id, const char *token,
-                      gl_provider_t provider, const char *instance, int64_t deadline);
+                      gl_provider_t provider, const char *instance, bool live,
+                      int64_t deadline);
 
 //  Records a slice that is running at a provider, instance unknown (found
 //  in PostgreSQL at start): it counts in flight until forgotten or
@@ -140,5 +160,9 @@ size_t gl_router_instances (gl_router_t *self, gl_provider_t provider);
 //  Slices in flight at a provider, and the most it may hold now.
 size_t gl_router_in_flight (gl_router_t *self, gl_provider_t provider);
 size_t gl_router_capacity (gl_router_t *self, gl_provider_t provider);
+
+//  The most bulk slices the provider may hold now (capacity less the
+//  reserve while live work waits or runs there).
+size_t gl_router_bulk_capacity (gl_router_t *self, gl_provider_t provider);
 
 #endif

@@ -18,20 +18,26 @@
 #include "gl_log.h"
 #include "gl_ratelimit.h"
 #include "gl_router.h"
+#include "gl_settings.h"
 #include <getopt.h>
+#include <limits.h>
 #include <time.h>
 
 #define S_STATS_MS 10000
 #define S_DB_BACKOFF_MAX_S 5
 #define S_ENQUEUE_SYMBOLS_MAX 10000
+#define S_PERIODIC_MAX 32           //  periodic runs and arrivals taken per tick
+#define S_CLOSE_GRACE_S 3600        //  a session's last bars turn final within it
 
 typedef struct {
     uint64_t requests, refused_requests, dispatched, not_now, written, failed, released,
-             refused, empty, lost, rescued, adopted, extended, db_failures;
+             refused, empty, lost, rescued, adopted, extended, db_failures, periodic,
+             arrivals, live_dispatched;
 } s_stats_t;
 
 typedef struct {
     gl_actor_t *actor;
+    gl_config_t *config;                        //  the running configuration
     gl_db_t *db;
     gl_backlog_t *backlog;
     gl_router_t *router;
@@ -40,6 +46,10 @@ typedef struct {
     int64_t not_now_ms;
     size_t claim_max;
     int max_attempts;
+    int live_priority;                          //  and up: live work, the reserved share
+    double live_share;                          //  of each provider's capacity
+    double horizon_seconds;                     //  of work in flight per provider
+    gl_calendar_t *calendars [GL_CALENDAR_24X7 + 1];    //  for sessions_only runs
     int64_t tier_caps [3];
     double rates [GL_PROVIDER_COUNT + 1];       //  requests per second, 0: unlimited
     const char *routes [GL_TF_1W + 1];          //  scheduler/route/<tf>, or NULL
@@ -155,10 +165,11 @@ s_send_fetch (self_t *self, const gl_backlog_slice_t *slice, gl_provider_t provi
     return rc;
 }
 
-//  Routes and sends one claimed slice, or settles it when no provider
-//  can take it. Returns the provider it went to, or GL_PROVIDER_INVALID.
+//  Routes and sends one claimed slice (live: of the reserved share), or
+//  settles it when no provider can take it. Returns the provider it went
+//  to, or GL_PROVIDER_INVALID.
 static gl_provider_t
-s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice)
+s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice, bool live)
 {
     const char *refused [GL_PROVIDER_COUNT];
     for (size_t index = 0; index < slice->refused_count; index++)
@@ -167,11 +178,13 @@ s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice)
     char instance [GL_MSG_NAME_MAX + 1] = "";
     gl_route_t route = gl_router_choose (self->router, slice->timeframe,
                                          *slice->provider_pin? slice->provider_pin: NULL,
-                                         refused, slice->refused_count, &provider, instance);
+                                         refused, slice->refused_count, live, &provider,
+                                         instance);
     if (route == GL_ROUTE_OK && s_send_fetch (self, slice, provider, instance) == 0
-    &&  gl_router_assign (self->router, slice->run_id, slice->token, provider, instance,
+    &&  gl_router_assign (self->router, slice->run_id, slice->token, provider, instance, live,
                           s_now () + (int64_t) self->lease_seconds) == 0) {
         self->stats.dispatched++;
+        self->stats.live_dispatched += live;
         return provider;
     }
     if (route == GL_ROUTE_NONE && s_all_empty (self, slice)) {
@@ -194,40 +207,58 @@ s_dispatch_slice (self_t *self, const gl_backlog_slice_t *slice)
     return GL_PROVIDER_INVALID;
 }
 
-//  Free room at every provider with fetchers: how many slices to claim.
+//  Free room at every provider with fetchers (for bulk work: what the
+//  reserve leaves): how many slices to claim.
 static size_t
-s_room (self_t *self)
+s_room (self_t *self, bool live)
 {
     size_t room = 0;
     for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
-        size_t capacity = gl_router_capacity (self->router, (gl_provider_t) provider);
+        size_t capacity = live? gl_router_capacity (self->router, (gl_provider_t) provider)
+                              : gl_router_bulk_capacity (self->router, (gl_provider_t) provider);
         size_t in_flight = gl_router_in_flight (self->router, (gl_provider_t) provider);
         room += capacity > in_flight? capacity - in_flight: 0;
     }
     return room < self->claim_max? room: self->claim_max;
 }
 
-//  zloop: claims what the fetchers can start, and sends it.
+//  Claims up to room slices of one band (live work, or bulk) and sends
+//  them. Returns how many were claimed.
 static int
-s_on_dispatch (zloop_t *loop, int timer_id, void *argument)
+s_dispatch_band (self_t *self, size_t room, bool live)
 {
-    self_t *self = (self_t *) argument;
-    size_t room = s_room (self);
-    if (room == 0 || !gl_actor_registered (self->actor) || !s_database (self))
-        return 0;
     int claimed = gl_backlog_claim (self->backlog, gl_actor_address (self->actor), room,
-                                    self->lease_seconds, self->claimed);
+                                    self->lease_seconds,
+                                    live? self->live_priority: INT_MIN,
+                                    live? INT_MAX: self->live_priority - 1, self->claimed);
     uint64_t run_ids [claimed > 0? claimed: 1];
     const char *providers [claimed > 0? claimed: 1];
     size_t sent = 0;
     for (int index = 0; index < claimed; index++) {
-        gl_provider_t provider = s_dispatch_slice (self, &self->claimed [index]);
+        gl_provider_t provider = s_dispatch_slice (self, &self->claimed [index], live);
         if (provider != GL_PROVIDER_INVALID) {
             run_ids [sent] = self->claimed [index].run_id;
             providers [sent++] = gl_capability_name (provider);
         }
     }
     gl_backlog_dispatched (self->backlog, run_ids, providers, sent);
+    return claimed;
+}
+
+//  zloop: claims what the fetchers can start, live work first, and sends
+//  it. Bulk work gets what the reserve leaves while live work waits.
+static int
+s_on_dispatch (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    size_t room = s_room (self, true);
+    if (room == 0 || !gl_actor_registered (self->actor) || !s_database (self))
+        return 0;
+    int live = s_dispatch_band (self, room, true);
+    gl_router_set_live_waiting (self->router, live > 0);
+    room = s_room (self, false);
+    if (room > 0)
+        s_dispatch_band (self, room, false);
     return 0;
 }
 
@@ -293,10 +324,12 @@ s_on_rescue (zloop_t *loop, int timer_id, void *argument)
         gl_log_info ("scheduler_stats", "requests=%" PRIu64 " refused_requests=%" PRIu64
             " dispatched=%" PRIu64 " not_now=%" PRIu64 " written=%" PRIu64 " failed=%" PRIu64
             " released=%" PRIu64 " refused=%" PRIu64 " empty=%" PRIu64 " lost=%" PRIu64
-            " rescued=%" PRIu64 " adopted=%" PRIu64 " extended=%" PRIu64 " db_failures=%" PRIu64,
+            " rescued=%" PRIu64 " adopted=%" PRIu64 " extended=%" PRIu64 " db_failures=%" PRIu64
+            " periodic=%" PRIu64 " arrivals=%" PRIu64 " live_dispatched=%" PRIu64,
             stats->requests, stats->refused_requests, stats->dispatched, stats->not_now,
             stats->written, stats->failed, stats->released, stats->refused, stats->empty,
-            stats->lost, stats->rescued, stats->adopted, stats->extended, stats->db_failures);
+            stats->lost, stats->rescued, stats->adopted, stats->extended, stats->db_failures,
+            stats->periodic, stats->arrivals, stats->live_dispatched);
         self->stats_at_ms = zclock_mono () + S_STATS_MS;
     }
     return 0;
@@ -618,6 +651,7 @@ s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
             .provider = *enqueue->enqueue.provider? enqueue->enqueue.provider: NULL,
             .max_attempts = self->max_attempts, .now = s_now (),
             .tier_caps = self->tier_caps, .plan = enqueue->enqueue.plan,
+            .refresh = enqueue->enqueue.refresh,
             .unit = self->units [gl_timeframe_parse (enqueue->enqueue.timeframe)],
         };
         gl_backlog_counts_t counts;
@@ -628,6 +662,7 @@ s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
             s_reply_number (reply, "slices_new", counts.created);
             s_reply_number (reply, "slices_shared", counts.shared);
             s_reply_number (reply, "slices_stored", counts.stored);
+            s_reply_number (reply, "slices_refreshed", counts.refreshed);
             s_reply_number (reply, "bars_expected", counts.bars_expected);
             s_reply_estimate (self, reply, &request, &counts);
             gl_log_info ("backfill_enqueued", "backfill_id=%" PRId64 " plan=%d new=%" PRId64
@@ -638,6 +673,89 @@ s_handle_enqueue (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
     for (int index = 0; index < tier_count; index++)
         free (tier_symbols [index]);
     s_reply_send (self, sender, &reply);
+    return 0;
+}
+
+//  True when a session of one of the run's calendars is open now, or
+//  closed within S_CLOSE_GRACE_S (its last bars turn final then).
+static bool
+s_in_session (self_t *self, const gl_backlog_periodic_t *run, int64_t now)
+{
+    for (int kind = GL_CALENDAR_XNYS; kind <= GL_CALENDAR_24X7; kind++) {
+        if (!run->calendars [kind])
+            continue;
+        if (!self->calendars [kind])
+            self->calendars [kind] = gl_calendar_new ((gl_calendar_kind_t) kind);
+        int64_t open, close;
+        if (self->calendars [kind]
+        &&  gl_calendar_previous_session (self->calendars [kind], now + 1, &open, &close) == 0
+        &&  now >= open && now < close + S_CLOSE_GRACE_S)
+            return true;
+    }
+    return false;
+}
+
+//  Enqueues one periodic run or arrival: the window back from now of its
+//  symbol or tier, as a backfill of its definition.
+static void
+s_run_periodic (self_t *self, const gl_backlog_periodic_t *run)
+{
+    int64_t now = s_now ();
+    if (run->sessions_only && !run->watchlist_id && !s_in_session (self, run, now)) {
+        gl_log_debug ("periodic_skipped", "definition=%s reason=closed", GL_LOG_VALUE (run->name));
+        return;
+    }
+    char *symbols [S_ENQUEUE_SYMBOLS_MAX];
+    int count = 0;
+    if (*run->tier)
+        count = gl_backlog_tier (self->backlog, run->tier, symbols, S_ENQUEUE_SYMBOLS_MAX);
+    else
+    if ((symbols [0] = strdup (run->symbol)))
+        count = 1;
+    gl_backlog_request_t request = {
+        .symbols = (const char *const *) symbols, .symbol_count = count > 0? (size_t) count: 0,
+        .timeframe = run->timeframe, .from = now > run->window? now - run->window: 0, .to = now,
+        .priority = run->priority, .max_attempts = self->max_attempts, .now = now,
+        .unit = self->units [run->timeframe],       //  the caps are for users' requests
+        .freshness = run->freshness, .definition_id = run->definition_id,
+        .watchlist_id = run->watchlist_id,
+    };
+    gl_backlog_counts_t counts;
+    char error [256] = "";
+    if (count > 0 && gl_backlog_enqueue (self->backlog, &request, &counts, error) == 0) {
+        if (run->watchlist_id)
+            self->stats.arrivals++;
+        else
+            self->stats.periodic++;
+        gl_log_info ("periodic_enqueued", "definition=%s symbols=%d watchlist_id=%" PRId64
+                     " backfill_id=%" PRId64 " new=%" PRId64 " refreshed=%" PRId64,
+                     GL_LOG_VALUE (run->name), count, run->watchlist_id, counts.backfill_id,
+                     counts.created, counts.refreshed);
+    }
+    else
+    if (count != 0)
+        gl_log_warn ("periodic_failed", "definition=%s watchlist_id=%" PRId64 " error=%s",
+                     GL_LOG_VALUE (run->name), run->watchlist_id,
+                     GL_LOG_VALUE (count < 0? "the symbols could not be read": error));
+    for (int index = 0; index < count; index++)
+        free (symbols [index]);
+}
+
+//  zloop: backfills the symbols that joined a tier, then runs the periodic
+//  definitions that are due.
+static int
+s_on_periodic (zloop_t *loop, int timer_id, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (!gl_actor_registered (self->actor) || !s_database (self))
+        return 0;
+    gl_backlog_periodic_t runs [S_PERIODIC_MAX];
+    int count = gl_backlog_arrivals (self->backlog, runs, S_PERIODIC_MAX);
+    for (int index = 0; index < count; index++)
+        s_run_periodic (self, &runs [index]);
+    count = gl_backlog_due (self->backlog, runs, S_PERIODIC_MAX);
+    for (int index = 0; index < count; index++)
+        s_run_periodic (self, &runs [index]);
     return 0;
 }
 
@@ -770,6 +888,8 @@ s_usage (FILE *stream)
         "Config: scheduler/lease_seconds (120), scheduler/dispatch_ms (200),\n"
         "scheduler/rescue_ms (5000), scheduler/not_now_ms (1000), scheduler/claim_max (500),\n"
         "scheduler/max_attempts (5), scheduler/tier_cap_t0 (20000), _t1 (20000), _t2 (40000),\n"
+        "scheduler/periodic_ms (1000), scheduler/horizon_seconds (10),\n"
+        "scheduler/live_priority (30), scheduler/live_share (20, percent),\n"
         "scheduler/route/<tf> (\"polygon,alpaca\" for 1m..4h, \"yahoo,polygon,tradier\"\n"
         "for 1d 1w), scheduler/slice/<tf> (1m session, 5m-30m week, 1h 4h month, 1d 1w year),\n"
         "fetcher/<provider>/limits (the rules that pace dispatch). Environment: GAPLESS_<KEY>.\n");
@@ -795,9 +915,9 @@ s_rate_of (const char *limits)
 //  Reads the scheduler's settings.
 static int
 s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
-             int64_t *dispatch_ms, int64_t *rescue_ms, char *error)
+             int64_t *dispatch_ms, int64_t *rescue_ms, int64_t *periodic_ms, char *error)
 {
-    int64_t lease, claim_max, attempts, heartbeat_ms;
+    int64_t lease, claim_max, attempts, heartbeat_ms, horizon, live_priority, live_share;
     if (gl_config_int (config, "scheduler/lease_seconds", 120, 5, 86400, &lease, error)
     ||  gl_config_int (config, "scheduler/dispatch_ms", 200, 10, 60000, dispatch_ms, error)
     ||  gl_config_int (config, "scheduler/rescue_ms", 5000, 100, 600000, rescue_ms, error)
@@ -807,8 +927,15 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "scheduler/tier_cap_t0", 20000, 0, INT32_MAX, &self->tier_caps [0], error)
     ||  gl_config_int (config, "scheduler/tier_cap_t1", 20000, 0, INT32_MAX, &self->tier_caps [1], error)
     ||  gl_config_int (config, "scheduler/tier_cap_t2", 40000, 0, INT32_MAX, &self->tier_caps [2], error)
+    ||  gl_config_int (config, "scheduler/periodic_ms", 1000, 10, 600000, periodic_ms, error)
+    ||  gl_config_int (config, "scheduler/horizon_seconds", 10, 1, 86400, &horizon, error)
+    ||  gl_config_int (config, "scheduler/live_priority", 30, -100, 100, &live_priority, error)
+    ||  gl_config_int (config, "scheduler/live_share", 20, 0, 90, &live_share, error)
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error))
         return -1;
+    self->horizon_seconds = (double) horizon;
+    self->live_priority = (int) live_priority;
+    self->live_share = (double) live_share / 100;
     for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++) {
         char key [64];
         snprintf (key, sizeof key, "fetcher/%s/limits", gl_capability_name ((gl_provider_t) provider));
@@ -835,7 +962,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     self->database = gl_config_get (config, "scheduler/database", NULL);
     self->schema = gl_config_get (config, "scheduler/schema", NULL);
     static const char *const follow [] = { "fetcher.*", NULL };
-    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    if (gl_actor_options_configure (options, config, error) != 0)
+        return -1;
     options->credit = 100;
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
     options->follow = follow;
@@ -850,6 +978,8 @@ s_start (self_t *self, gl_actor_options_t *options)
     self->claimed = calloc (self->claim_max, sizeof (gl_backlog_slice_t));
     if (!self->router || !self->claimed)
         return -1;
+    gl_router_set_horizon (self->router, self->horizon_seconds);
+    gl_router_set_reserve (self->router, self->live_share);
     for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
         gl_router_set_rate (self->router, (gl_provider_t) provider, self->rates [provider]);
     for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++) {
@@ -868,6 +998,65 @@ s_start (self_t *self, gl_actor_options_t *options)
     }
     self->actor = gl_actor_new (options);
     return self->actor? 0: -1;
+}
+
+//  Applies the live settings of a configuration that passed
+//  gl_settings_reload: rates and routes (checked on a scratch router
+//  first, so a route is applied whole or not at all), dispatch sizes,
+//  attempts, caps, the horizon and the reserve, the log level.
+static void
+s_apply_live (self_t *self, gl_config_t *config)
+{
+    self_t next = { 0 };
+    gl_actor_options_t options = { 0 };
+    int64_t dispatch_ms, rescue_ms, periodic_ms;
+    char error [GL_CONFIG_ERROR_MAX];
+    gl_router_t *scratch = gl_router_new (self->lease_seconds);
+    int rc = s_configure (&next, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error);
+    for (int timeframe = GL_TF_1M; rc == 0 && timeframe <= GL_TF_1W; timeframe++)
+        if (next.routes [timeframe] && (!scratch
+        ||  gl_router_set_route (scratch, (gl_timeframe_t) timeframe, next.routes [timeframe],
+                                 error) == -1))
+            rc = -1;
+    gl_router_destroy (&scratch);
+    gl_backlog_slice_t *claimed = rc == 0? realloc (self->claimed, next.claim_max
+                                                    * sizeof (gl_backlog_slice_t)): NULL;
+    if (rc != 0 || !claimed) {
+        gl_log_warn ("config_reload_refused", "problem=%s", GL_LOG_VALUE (rc? error: "out of memory"));
+        return;
+    }
+    self->claimed = claimed;
+    self->claim_max = next.claim_max;
+    self->not_now_ms = next.not_now_ms;
+    self->max_attempts = next.max_attempts;
+    memcpy (self->tier_caps, next.tier_caps, sizeof self->tier_caps);
+    self->live_priority = next.live_priority;
+    gl_router_set_horizon (self->router, next.horizon_seconds);
+    gl_router_set_reserve (self->router, next.live_share);
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
+        gl_router_set_rate (self->router, (gl_provider_t) provider, next.rates [provider]);
+    for (int timeframe = GL_TF_1M; timeframe <= GL_TF_1W; timeframe++)
+        gl_router_set_route (self->router, (gl_timeframe_t) timeframe, next.routes [timeframe],
+                             error);
+    memcpy (self->routes, next.routes, sizeof self->routes);
+    gl_actor_log_level (config, error);
+}
+
+//  SIGHUP: the file again, checked whole; its live keys applied.
+static void
+s_on_reload (gl_actor_t *actor, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_config_t *fresh = gl_settings_reload (self->config);
+    if (!fresh)
+        return;
+    s_apply_live (self, fresh);
+    //  The strings read at start (database, schema) point into the old one
+    gl_config_t *old = self->config;
+    self->config = fresh;
+    self->database = gl_config_get (fresh, "scheduler/database", NULL);
+    self->schema = gl_config_get (fresh, "scheduler/schema", NULL);
+    gl_config_destroy (&old);
 }
 
 //  Parses flags and configuration, then runs the actor until SIGTERM.
@@ -912,10 +1101,10 @@ main (int argc, char **argv)
     for (int index = 0; index < 3; index++)
         if (flags [index])
             gl_config_set (config, flag_keys [index], flags [index]);
-    self_t self = { 0 };
-    int64_t dispatch_ms = 0, rescue_ms = 0;
+    self_t self = { .config = config };
+    int64_t dispatch_ms = 0, rescue_ms = 0, periodic_ms = 0;
     int status = 2;
-    if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, error) == -1)
+    if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error) == -1)
         fprintf (stderr, "gapless-scheduler: %s\n", error);
     else
     if (s_start (&self, &options) == 0) {
@@ -927,9 +1116,11 @@ main (int argc, char **argv)
         gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
         gl_actor_on_membership (self.actor, s_on_membership, &self);
         gl_actor_on_bounce (self.actor, s_on_bounce, &self);
+        gl_actor_on_reload (self.actor, s_on_reload, &self);
         zloop_t *loop = gl_actor_loop (self.actor);
         zloop_timer (loop, (size_t) dispatch_ms, 0, s_on_dispatch, &self);
         zloop_timer (loop, (size_t) rescue_ms, 0, s_on_rescue, &self);
+        zloop_timer (loop, (size_t) periodic_ms, 0, s_on_periodic, &self);
         gl_log_info ("scheduler_started", "address=%s lease_s=%.0f adopted=%" PRIu64,
                      gl_actor_address (self.actor), self.lease_seconds, self.stats.adopted);
         status = gl_actor_run (self.actor) == 0? 0: 1;
@@ -938,9 +1129,11 @@ main (int argc, char **argv)
         fprintf (stderr, "gapless-scheduler: cannot start (see the log above)\n");
     gl_actor_destroy (&self.actor);
     gl_router_destroy (&self.router);
+    for (int kind = GL_CALENDAR_XNYS; kind <= GL_CALENDAR_24X7; kind++)
+        gl_calendar_destroy (&self.calendars [kind]);
     gl_backlog_destroy (&self.backlog);
     gl_db_destroy (&self.db);
     free (self.claimed);
-    gl_config_destroy (&config);
+    gl_config_destroy (&self.config);
     return status;
 }

@@ -208,7 +208,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
                   S_NOTIFY_MAX);
         return -1;
     }
-    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    if (gl_actor_options_configure (options, config, error) != 0)
+        return -1;
     options->credit = (uint32_t) credit;
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
     options->manual_credit = true;

@@ -72,12 +72,12 @@ main (int argc, char **argv)
         return 2;
     }
     if (gl_config_int (config, "actor/credit", 100, 1, 1000000, &credit_value, error)
-     || gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)) {
+     || gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
+     || gl_actor_options_configure (&actor_options, config, error)) {
         fprintf (stderr, "gapless-echo: %s\n", error);
         gl_config_destroy (&config);
         return 2;
     }
-    actor_options.endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
     actor_options.credit = (uint32_t) credit_value;
     actor_options.heartbeat_ms = (uint32_t) heartbeat_ms;
     gl_actor_t *actor = gl_actor_new (&actor_options);

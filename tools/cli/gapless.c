@@ -17,6 +17,8 @@
 #include <string.h>
 
 #include "gl_cli_backfill.h"
+#include "gl_cli_config.h"
+#include "gl_curve.h"
 #include "gl_cli_coverage.h"
 #include "gl_db.h"
 #include "gl_log.h"
@@ -179,6 +181,58 @@ s_migrate (common_t *common, int argc, char **argv)
 
 //  The scheduler's commands take no database options; they reach it
 //  through the broker.
+static const char *s_keygen_help =
+    "usage: gapless keygen NAME [--dir DIR]\n"
+    "\n"
+    "Writes a CURVE certificate pair for a broker, an actor or a client on\n"
+    "another host: DIR/NAME holds the public key (copy it into the broker's\n"
+    "broker/curve_allow directory, or give a broker's to its actors as\n"
+    "actor/curve_server) and DIR/NAME_secret both keys, readable by its owner\n"
+    "only (actor/curve_secret, broker/curve_secret). Never overwrites a file.\n"
+    "\n"
+    "  --dir DIR        where to write them (default: the current directory)\n"
+    "  -h, --help       show this help\n"
+    "\n"
+    "Exit status: 0 written, 1 not written, 2 bad arguments.\n";
+
+//  gapless keygen
+static int
+s_keygen (common_t *common, int argc, char **argv)
+{
+    static const struct option options [] = {
+        { "dir", required_argument, NULL, 'D' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 }
+    };
+    const char *directory = ".";
+    int option;
+    while ((option = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
+        if (option == 'h') {
+            fputs (s_keygen_help, stdout);
+            return 0;
+        }
+        if (option == 'D')
+            directory = optarg;
+        else
+            return s_usage_error ("keygen", option == ':'? "missing value for": "unknown option",
+                                  argv [optind - 1]);
+    }
+    if (optind != argc - 1)
+        return s_usage_error ("keygen", "expected one NAME", NULL);
+    const char *name = argv [optind];
+    if (!*name || strchr (name, '/') || strlen (name) > 64)
+        return s_usage_error ("keygen", "NAME must be 1-64 bytes without '/', got", name);
+    char path [1024], error [GL_CURVE_ERROR_MAX];
+    snprintf (path, sizeof path, "%s/%s", directory, name);
+    if (gl_curve_keygen (path, name, error) != 0) {
+        fprintf (stderr, "gapless keygen: %s\n", error);
+        return 1;
+    }
+    printf ("wrote %s (public) and %s_secret (secret, owner-only)\n", path, path);
+    return 0;
+}
+
+static int s_config (common_t *common, int argc, char **argv) { return gl_cli_config (argc, argv); }
 static int s_enqueue (common_t *common, int argc, char **argv) { return gl_cli_enqueue (argc, argv); }
 static int s_status (common_t *common, int argc, char **argv) { return gl_cli_status (argc, argv); }
 static int s_control (common_t *common, int argc, char **argv) { return gl_cli_control (argc, argv); }
@@ -194,6 +248,8 @@ static const command_t s_commands [] = {
     { "pause", "pause a backfill", s_control },
     { "resume", "resume a paused backfill", s_control },
     { "dlq", "list, requeue or purge dead slices", s_dlq },
+    { "keygen", "write a CURVE certificate pair for running across hosts", s_keygen },
+    { "config", "check configuration files, or print the reference of every key", s_config },
     { "coverage", "stored ranges, gaps and bar counts of a symbol and timeframe", s_coverage },
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])

@@ -240,7 +240,8 @@ s_call (const char *command, const s_common_t *common, gl_msg_t **request_p,
 static const char *s_enqueue_help =
     "usage: gapless enqueue SYMBOL[,SYMBOL...]... | --tier T0|T1|T2\n"
     "                       --timeframe TF --from DATE --to DATE\n"
-    "                       [--priority high|normal|low] [--provider NAME] [--plan]\n"
+    "                       [--priority high|normal|low|N] [--provider NAME] [--plan]\n"
+    "                       [--refresh]\n"
     "\n"
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
     "symbol of a tier) in [from, to). What is stored already is not fetched\n"
@@ -250,9 +251,13 @@ static const char *s_enqueue_help =
     "  --timeframe TF     1m 5m 15m 30m 1h 4h 1d 1w\n"
     "  --from DATE        YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds (UTC)\n"
     "  --to DATE          the end, not included\n"
-    "  --priority P       high, normal (default) or low\n"
+    "  --priority P       high (10), normal (0, the default), low (-10), or a number\n"
+    "                     from -100 to 100; 30 and up is live work, served from the\n"
+    "                     share of each provider kept for it (scheduler/live_priority)\n"
     "  --provider NAME    only this provider (polygon yahoo tradier finnhub alpaca)\n"
     "  --plan             answer without enqueueing\n"
+    "  --refresh          fetch again what is stored already (a refill, or newer\n"
+    "                     versions of provisional bars), from --provider if given\n"
     S_COMMON_HELP;
 
 //  Prints what an enqueue did (or would do).
@@ -260,10 +265,11 @@ static void
 s_print_enqueued (const gl_msg_t *reply)
 {
     bool plan = strcmp (s_field (reply, "backfill_id"), "0") == 0;
-    printf ("%s%s: %s new slices, %s shared with earlier requests, %s already stored\n",
+    printf ("%s%s: %s new slices, %s shared with earlier requests, %s already stored,"
+            " %s fetched again\n",
             plan? "plan": "backfill ", plan? "": s_field (reply, "backfill_id"),
             s_field (reply, "slices_new"), s_field (reply, "slices_shared"),
-            s_field (reply, "slices_stored"));
+            s_field (reply, "slices_stored"), s_field (reply, "slices_refreshed"));
     const char *eta = s_field (reply, "eta_s");
     printf ("%s bars expected, %s requests to %s, %s fetcher service%s live, ETA %s%s\n",
             s_field (reply, "bars_expected"), s_field (reply, "requests"),
@@ -300,6 +306,7 @@ gl_cli_enqueue (int argc, char **argv)
         { "priority", required_argument, NULL, 'p' },
         { "provider", required_argument, NULL, 'P' },
         { "plan", no_argument, NULL, 'n' },
+        { "refresh", no_argument, NULL, 'R' },
         { NULL, 0, NULL, 0 }
     };
     s_common_t common = s_common_defaults ();
@@ -349,15 +356,20 @@ gl_cli_enqueue (int argc, char **argv)
         }
         else
         if (option == 'p') {
+            char *end = NULL;
+            long number = strtol (optarg, &end, 10);
             if (strcmp (optarg, "high") == 0)
                 request->enqueue.priority = 10;
             else
             if (strcmp (optarg, "low") == 0)
                 request->enqueue.priority = -10;
             else
+            if (end != optarg && *end == '\0' && number >= -100 && number <= 100)
+                request->enqueue.priority = number;
+            else
             if (strcmp (optarg, "normal") != 0)
-                status = s_usage_error ("enqueue", "--priority expects high, normal or low, got",
-                                        optarg);
+                status = s_usage_error ("enqueue", "--priority expects high, normal, low or"
+                                        " -100..100, got", optarg);
         }
         else
         if (option == 'P') {
@@ -371,6 +383,9 @@ gl_cli_enqueue (int argc, char **argv)
         else
         if (option == 'n')
             request->enqueue.plan = true;
+        else
+        if (option == 'R')
+            request->enqueue.refresh = true;
         else
         if (option == ':')
             status = s_usage_error ("enqueue", "missing value for", argv [optind - 1]);

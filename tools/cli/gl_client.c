@@ -91,9 +91,19 @@ gl_client_request (const char *endpoint, const char *service, gl_msg_t *request,
     s_call_t call = { .service = service, .request = request };
     snprintf (call.request_id, sizeof call.request_id, "%s:%" PRIu64, instance, ++sequence);
     snprintf (s_request_id (request), GL_MSG_NAME_MAX + 1, "%s", call.request_id);
-    gl_actor_options_t options = { .endpoint = endpoint, .service = "cli",
-                                   .instance = instance, .credit = 4 };
+    gl_actor_options_t options = { .service = "cli", .instance = instance, .credit = 4 };
+    //  CURVE to a broker on another host: GAPLESS_ACTOR_CURVE_SECRET and
+    //  GAPLESS_ACTOR_CURVE_SERVER (or GAPLESS_ACTOR_INSECURE=1)
+    char reason [GL_CONFIG_ERROR_MAX] = "";
+    gl_config_t *config = gl_config_load (NULL, reason);
+    if (!config || gl_actor_options_configure (&options, config, reason) != 0) {
+        snprintf (error, 256, "%.255s", reason);
+        gl_config_destroy (&config);
+        return NULL;
+    }
+    options.endpoint = endpoint;
     call.actor = gl_actor_new (&options);
+    gl_config_destroy (&config);
     if (!call.actor) {
         snprintf (error, 256, "cannot use the broker endpoint %s", endpoint);
         return NULL;
