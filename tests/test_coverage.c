@@ -553,10 +553,7 @@ s_test_provider_holes (void)
     //  The refill goes to Polygon, the next provider allowed for 1m
     GL_CHECK (s_wait_for (s_number ("SELECT count(*) FROM backfills WHERE 'HOLE' = ANY (symbols)"
                                     " AND provider = 'polygon'") == 1, 20000));
-    //  Until the scheduler's enqueue refresh requeues a succeeded slice
-    //  itself, the test does what it will: the slice runs again, pinned
-    s_exec ("UPDATE job_runs SET status = 'queued', provider_pin = 'polygon',"
-            " next_attempt_at = now() WHERE symbol = 'HOLE' AND status = 'succeeded'");
+    //  The scheduler queues the slice again (refresh), pinned to Polygon
     GL_CHECK (s_wait_for (s_gap_count ("HOLE", "1m", "2024-03-04", "2024-03-05") == 0, 60000));
     GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'HOLE'"
                             " AND provider = 'polygon'"), 390);

@@ -128,7 +128,7 @@ s_store_everything (gl_coverage_t *coverage, gl_calendar_t *calendar, gl_timefra
 static void
 s_test_no_false_gap (void)
 {
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
     GL_CHECK (coverage && calendar);
     GL_CHECK_INT (gl_coverage_set_symbol (coverage, "AAPL", GL_CALENDAR_XNYS, "T1", 0), 0);
@@ -197,7 +197,7 @@ s_session_bars (int64_t open, int64_t *bars, const int64_t *missing, size_t miss
 static void
 s_test_hole_and_no_trades (void)
 {
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     gl_coverage_set_symbol (coverage, "MSFT", GL_CALENDAR_XNYS, "T0", 0);
     gl_provider_t allowed [] = { GL_PROVIDER_YAHOO, GL_PROVIDER_POLYGON };
     //  2024-03-12 (New York on EDT): the open is 13:30 UTC, 10:31 is 14:31
@@ -230,6 +230,14 @@ s_test_hole_and_no_trades (void)
     size_t hole_count = 0;
     gl_coverage_holes (coverage, 0, &hole_count);
     GL_CHECK_INT (hole_count, 1);
+    //  Yahoo's answer again (a freshness refetch): Polygon was asked already
+    GL_CHECK_INT (gl_coverage_apply (coverage, "MSFT", GL_TF_1M, open, close, bars, count,
+                                     GL_PROVIDER_YAHOO, allowed, 2, &outcome), 0);
+    GL_CHECK_INT (outcome.holes, 1);
+    GL_CHECK_INT (outcome.refill, GL_PROVIDER_INVALID);
+    const gl_coverage_hole_t *holes = gl_coverage_holes (coverage, 0, &hole_count);
+    GL_CHECK (hole_count == 1 && holes [0].asked == (1u << GL_PROVIDER_POLYGON)
+              && holes [0].tried == (1u << GL_PROVIDER_YAHOO));
     //  Polygon answers the refill without it too: no trades
     GL_CHECK_INT (gl_coverage_apply (coverage, "MSFT", GL_TF_1M, open, close, bars, count,
                                      GL_PROVIDER_POLYGON, allowed, 2, &outcome), 0);
@@ -274,7 +282,7 @@ s_test_hole_and_no_trades (void)
 static void
 s_test_listing (void)
 {
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     GL_CHECK_INT (gl_coverage_set_symbol (coverage, "NEWCO", GL_CALENDAR_XNYS, "T2",
                                           DATE (2024, 3, 1)), 0);
     GL_CHECK_INT (gl_coverage_set_symbol (coverage, "BAD", GL_CALENDAR_XNYS, "T9", 0), -1);
@@ -316,7 +324,6 @@ s_test_listing (void)
     GL_CHECK_INT (gaps.gaps [0].from, DATE (2024, 1, 2) + 14 * 3600 + 1800);
     GL_CHECK_INT (report.expected, 7);
     gl_coverage_destroy (&coverage);
-    GL_CHECK (gl_coverage_new ("2024-13-01", NULL) == NULL);
 }
 
 //  The SLO: a 24x7 symbol covered up to now is fresh, one that stopped
@@ -324,7 +331,7 @@ s_test_listing (void)
 static void
 s_test_slo (void)
 {
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     int64_t now = DATE (2024, 6, 1) + 12 * 3600 + 30;
     gl_coverage_set_symbol (coverage, "BTC-USD", GL_CALENDAR_24X7, "T0", 0);
     gl_coverage_set_symbol (coverage, "ETH-USD", GL_CALENDAR_24X7, "T0", 0);
@@ -354,7 +361,7 @@ s_test_slo (void)
 static void
 s_test_windows (void)
 {
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 1, 1), DATE (2024, 2, 10));
     gl_coverage_cover (coverage, "A", GL_TF_1M, DATE (2024, 3, 1), DATE (2024, 3, 2));
     gl_coverage_cover (coverage, "B", GL_TF_1D, DATE (2020, 1, 1), DATE (2024, 1, 1));

@@ -1384,37 +1384,6 @@ s_test_scheduler_messages (void)
     gl_msg_destroy (&copy);
     S_CHECK_REJECTED (S_ENQUEUE ("refresh", INT (1)), "enqueue.refresh");
     S_CHECK_REJECTED (S_ENQUEUE ("priority", FLOAT (1.5)), "enqueue.priority");
-    //  refresh is optional: absent is false, present must be a bool, and
-    //  the encoder writes it only when true
-    copy = S_ENQUEUE (NULL, NULL);
-    GL_CHECK (copy && !copy->enqueue.refresh);
-    gl_msg_destroy (&copy);
-    const s_entry_t refresh_entries [] = {
-        { "request_id", STR ("cli:42:1") }, { "symbols", ARRAY (0) }, { "tier", STR ("T1") },
-        { "timeframe", STR ("1h") }, { "from", INT (1704067200) }, { "to", INT (1735689600) },
-        { "priority", INT (10) }, { "provider", STR ("") }, { "plan", BOOL (false) },
-        { "refresh", BOOL (true) },
-    };
-    copy = s_decode_with ("enqueue", refresh_entries, 10, NULL, NULL);
-    GL_CHECK (copy && copy->enqueue.refresh);
-    gl_msg_destroy (&copy);
-    S_CHECK_REJECTED (s_decode_with ("enqueue", refresh_entries, 10, "refresh", INT (1)),
-                      "enqueue.refresh");
-    enqueue = gl_msg_new (GL_MSG_ENQUEUE);
-    snprintf (enqueue->enqueue.request_id, sizeof enqueue->enqueue.request_id, "c:1");
-    snprintf (enqueue->enqueue.timeframe, sizeof enqueue->enqueue.timeframe, "1m");
-    enqueue->enqueue.to = 60;
-    GL_CHECK_INT (gl_msg_encode (enqueue, &data, &size, error), 0);
-    size_t without = size;
-    free (data);
-    enqueue->enqueue.refresh = true;
-    copy = s_roundtrip (enqueue);
-    GL_CHECK (copy && copy->enqueue.refresh);
-    gl_msg_destroy (&copy);
-    GL_CHECK_INT (gl_msg_encode (enqueue, &data, &size, error), 0);
-    GL_CHECK_INT (size, without + strlen ("refresh") + 2);
-    free (data);
-    gl_msg_destroy (&enqueue);
 
     gl_msg_t *command = gl_msg_new (GL_MSG_COMMAND);
     snprintf (command->command.request_id, sizeof command->command.request_id, "cli:42:2");

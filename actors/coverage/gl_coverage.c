@@ -50,7 +50,7 @@ s_symbol_destroy (void **item_p)
 }
 
 gl_coverage_t *
-gl_coverage_new (const char *closures, const char *grids)
+gl_coverage_new (void)
 {
     gl_coverage_t *self = (gl_coverage_t *) calloc (1, sizeof (gl_coverage_t));
     if (!self)
@@ -59,12 +59,8 @@ gl_coverage_new (const char *closures, const char *grids)
     self->always = gl_calendar_new (GL_CALENDAR_24X7);
     self->symbols = zhashx_new ();
     self->index = zhashx_new ();
-    if (!self->xnys || !self->always || !self->symbols || !self->index
-    ||  (closures && *closures && gl_calendar_add_closures (self->xnys, closures))
-    ||  (grids && *grids && (gl_calendar_set_grids (self->xnys, grids)
-                             || gl_calendar_set_grids (self->always, grids)))) {
-        gl_log_error ("coverage_not_created", "closures=\"%s\" grids=\"%s\"",
-                      closures? closures: "", grids? grids: "");
+    if (!self->xnys || !self->always || !self->symbols || !self->index) {
+        gl_log_error ("coverage_not_created", "reason=\"no calendar or out of memory\"");
         gl_coverage_destroy (&self);
         return NULL;
     }
@@ -418,20 +414,23 @@ s_cover (gl_coverage_t *self, s_entry_t *entry, int64_t from, int64_t to)
 }
 
 //  Forgets the holes of an entry inside [from, to); returns the union of
-//  the providers that answered without them.
-static uint32_t
+//  their providers, tried and asked.
+static gl_coverage_hole_t
 s_forget_holes (s_entry_t *entry, int64_t from, int64_t to)
 {
-    uint32_t tried = 0, kept = 0;
+    gl_coverage_hole_t merged = { from, to, 0, 0 };
+    uint32_t kept = 0;
     for (uint32_t index = 0; index < entry->hole_count; index++) {
         gl_coverage_hole_t *hole = &entry->holes [index];
-        if (hole->from >= from && hole->to <= to)
-            tried |= hole->tried;
+        if (hole->from >= from && hole->to <= to) {
+            merged.tried |= hole->tried;
+            merged.asked |= hole->asked;
+        }
         else
             entry->holes [kept++] = *hole;
     }
     entry->hole_count = kept;
-    return tried;
+    return merged;
 }
 
 //  Appends a hole to an entry. Returns 0, or -1 on out of memory.
@@ -584,17 +583,18 @@ s_allowed_mask (const gl_provider_t *allowed, size_t count)
 //  Settles one missing run of a slice: no trades when every allowed
 //  provider answered without it, else uncovered and kept as a hole.
 static int
-s_settle_run (gl_coverage_t *self, size_t index, const gl_range_t *run, uint32_t tried,
-              uint32_t allowed, int64_t bars, gl_coverage_outcome_t *outcome)
+s_settle_run (gl_coverage_t *self, size_t index, const gl_range_t *run,
+              const gl_coverage_hole_t *providers, uint32_t allowed, int64_t bars,
+              gl_coverage_outcome_t *outcome)
 {
     s_entry_t *entry = &self->entries [index];
-    if (allowed && (tried & allowed) == allowed) {
+    if (allowed && (providers->tried & allowed) == allowed) {
         outcome->confirmed += bars;
         return s_add_lazy (&entry->no_trades, run->from, run->to);
     }
     if (gl_rangeset_remove (entry->covered, run->from, run->to))
         return -1;
-    gl_coverage_hole_t hole = { run->from, run->to, tried };
+    gl_coverage_hole_t hole = { run->from, run->to, providers->tried, providers->asked };
     if (outcome->holes == 0)
         outcome->refill_from = run->from;
     outcome->refill_to = run->to;
@@ -636,21 +636,23 @@ gl_coverage_apply (gl_coverage_t *self, const char *symbol, gl_timeframe_t timef
         free (walk.runs);
         return -1;
     }
-    uint32_t answered_bit = answered != GL_PROVIDER_INVALID? 1u << answered: 0;
-    uint32_t earlier = s_forget_holes (entry, from, to);
-    uint32_t mask = s_allowed_mask (allowed, allowed_count), next_tried = 0;
+    //  The slice's holes share the providers of the holes it held before
+    gl_coverage_hole_t providers = s_forget_holes (entry, from, to);
+    if (answered != GL_PROVIDER_INVALID)
+        providers.tried |= 1u << answered;
+    uint32_t mask = s_allowed_mask (allowed, allowed_count);
+    gl_provider_t next = s_next_provider (allowed, allowed_count, providers.tried);
+    bool ask = next != GL_PROVIDER_INVALID && !(providers.asked & (1u << next));
+    if (ask)
+        providers.asked |= 1u << next;
     s_touch (self, (size_t) index);
     rc = s_cover (self, entry, from, to);
     for (size_t run = 0; run < walk.run_count && rc == 0; run++) {
-        uint32_t tried = earlier | answered_bit;
         int64_t bars = s_count (self, symbol, timeframe, walk.runs [run].from, walk.runs [run].to);
-        size_t holes_before = outcome->holes;
-        rc = s_settle_run (self, (size_t) index, &walk.runs [run], tried, mask, bars, outcome);
-        if (outcome->holes > holes_before && holes_before == 0)
-            next_tried = tried;
+        rc = s_settle_run (self, (size_t) index, &walk.runs [run], &providers, mask, bars, outcome);
     }
-    if (rc == 0 && outcome->holes)
-        outcome->refill = s_next_provider (allowed, allowed_count, next_tried);
+    if (rc == 0 && outcome->holes && ask)
+        outcome->refill = next;
     free (walk.runs);
     return rc;
 }

@@ -54,11 +54,12 @@ typedef struct {
 //  Called per gap, in order; return non-zero to stop the walk.
 typedef int (gl_coverage_gap_fn) (const gl_coverage_gap_t *gap, void *argument);
 
-//  A hole of a written slice and the providers (bit 1 << gl_provider_t)
-//  that answered without its bars.
+//  A hole of a written slice, the providers (bit 1 << gl_provider_t)
+//  that answered without its bars, and those asked to refill it.
 typedef struct {
     int64_t from, to;
     uint32_t tried;
+    uint32_t asked;
 } gl_coverage_hole_t;
 
 //  What a written or audited slice left.
@@ -67,7 +68,8 @@ typedef struct {
     int64_t missing;            //  bars in them
     int64_t confirmed;          //  bars just classified no trades
     int64_t refill_from, refill_to;     //  span of the holes left
-    gl_provider_t refill;       //  the provider to ask next, INVALID: none left
+    gl_provider_t refill;       //  the provider to ask now; INVALID: none left,
+                                //  or the next one was asked already
 } gl_coverage_outcome_t;
 
 //  Per tier and timeframe: symbols sampled in session and those lagging.
@@ -77,11 +79,11 @@ typedef struct {
 
 #define GL_COVERAGE_TIERS 3     //  T0, T1, T2
 
-//  Creates an empty tracker with an XNYS calendar (plus the ad-hoc
-//  closures "YYYY-MM-DD,..." and bar grids "TF=GRID,..." given, each
-//  NULL for none) and a 24x7 one. Returns NULL (logged) if either is
-//  invalid or the zone cannot be read. Caller owns return value.
-gl_coverage_t *gl_coverage_new (const char *closures, const char *grids);
+//  Creates an empty tracker with an XNYS calendar (with the configured
+//  closures, gl_calendar_set_configured_closures) and a 24x7 one.
+//  Returns NULL (logged) if the zone cannot be read. Caller owns return
+//  value.
+gl_coverage_t *gl_coverage_new (void);
 
 //  Destroys the tracker and nulls the caller's pointer. Safe twice.
 void gl_coverage_destroy (gl_coverage_t **self_p);
@@ -133,7 +135,7 @@ int gl_coverage_add_error (gl_coverage_t *self, const char *symbol, gl_timeframe
 //  found them) is added to each hole's providers, and a hole every
 //  allowed provider has answered without becomes no trades. The rest
 //  are uncovered and kept as holes, with the next provider to ask in
-//  outcome. Returns 0, or -1 for a bad timeframe or range, or out of memory.
+//  outcome, once: a provider asked already is not asked again. Returns 0, or -1 for a bad timeframe or range, or out of memory.
 int gl_coverage_apply (gl_coverage_t *self, const char *symbol, gl_timeframe_t timeframe,
                        int64_t from, int64_t to, const int64_t *present, size_t count,
                        gl_provider_t answered, const gl_provider_t *allowed,

@@ -74,20 +74,32 @@ s_apply_error (gl_coverage_t *coverage, const char *symbol, gl_timeframe_t timef
     return gl_coverage_add_error (coverage, symbol, timeframe, from, to);
 }
 
-//  A hole's providers come as "polygon,yahoo".
+//  The bits of "polygon,yahoo".
+static uint32_t
+s_provider_bits (const char *list)
+{
+    uint32_t bits = 0;
+    char names [256], *saveptr = NULL;
+    snprintf (names, sizeof names, "%s", list);
+    for (char *name = strtok_r (names, ",", &saveptr); name; name = strtok_r (NULL, ",", &saveptr)) {
+        gl_provider_t provider = gl_capability_parse_name (name);
+        if (provider != GL_PROVIDER_INVALID)
+            bits |= 1u << provider;
+    }
+    return bits;
+}
+
+//  A hole's providers come as "polygon,yahoo|alpaca": tried, then asked.
 static int
 s_apply_hole (gl_coverage_t *coverage, const char *symbol, gl_timeframe_t timeframe,
               int64_t from, int64_t to, const char *extra)
 {
-    gl_coverage_hole_t hole = { from, to, 0 };
-    char names [256];
-    snprintf (names, sizeof names, "%s", extra? extra: "");
-    char *saveptr = NULL;
-    for (char *name = strtok_r (names, ",", &saveptr); name; name = strtok_r (NULL, ",", &saveptr)) {
-        gl_provider_t provider = gl_capability_parse_name (name);
-        if (provider != GL_PROVIDER_INVALID)
-            hole.tried |= 1u << provider;
-    }
+    char tried [256];
+    snprintf (tried, sizeof tried, "%s", extra? extra: "");
+    char *asked = strchr (tried, '|');
+    if (asked)
+        *asked++ = '\0';
+    gl_coverage_hole_t hole = { from, to, s_provider_bits (tried), s_provider_bits (asked? asked: "") };
     return gl_coverage_add_hole (coverage, symbol, timeframe, &hole);
 }
 
@@ -157,7 +169,8 @@ gl_coverage_store_load (gl_db_t *db, gl_coverage_t *coverage)
     ||  s_load_ranges (db, coverage, "SELECT symbol, timeframe, " S_EPOCH ("range_from") ", "
                        S_EPOCH ("range_to") " FROM coverage_no_trades", s_apply_no_trades) < 0
     ||  s_load_ranges (db, coverage, "SELECT symbol, timeframe, " S_EPOCH ("range_from") ", "
-                       S_EPOCH ("range_to") ", array_to_string(providers_tried, ',')"
+                       S_EPOCH ("range_to") ", array_to_string(providers_tried, ',') || '|'"
+                       " || array_to_string(providers_asked, ',')"
                        "  FROM coverage_holes ORDER BY range_from", s_apply_hole) < 0
     ||  gl_coverage_store_errors (db, coverage) < 0)
         return -1;
@@ -226,6 +239,19 @@ s_save_set (gl_db_t *db, const char *table, const char *symbol, const char *time
     return rc;
 }
 
+//  The array literal "{polygon,yahoo}" of provider bits.
+static void
+s_provider_literal (uint32_t bits, char *buffer, size_t size)
+{
+    size_t used = (size_t) snprintf (buffer, size, "{");
+    for (int provider = 1; provider <= GL_PROVIDER_COUNT && used < size; provider++)
+        if (bits & (1u << provider))
+            used += (size_t) snprintf (buffer + used, size - used, "%s%s", used > 1? ",": "",
+                                       gl_capability_name ((gl_provider_t) provider));
+    if (used < size)
+        snprintf (buffer + used, size - used, "}");
+}
+
 //  Replaces one symbol-timeframe's holes.
 static int
 s_save_holes (gl_db_t *db, gl_coverage_t *coverage, size_t index, const char *symbol,
@@ -240,19 +266,16 @@ s_save_holes (gl_db_t *db, gl_coverage_t *coverage, size_t index, const char *sy
     size_t count = 0;
     const gl_coverage_hole_t *holes = gl_coverage_holes (coverage, index, &count);
     for (size_t hole = 0; hole < count; hole++) {
-        char from [24], to [24], tried [128] = "{";
+        char from [24], to [24], tried [128], asked [128];
         snprintf (from, sizeof from, "%" PRId64, holes [hole].from);
         snprintf (to, sizeof to, "%" PRId64, holes [hole].to);
-        for (int provider = 1; provider <= GL_PROVIDER_COUNT; provider++)
-            if (holes [hole].tried & (1u << provider))
-                snprintf (tried + strlen (tried), sizeof tried - strlen (tried), "%s%s",
-                          tried [1]? ",": "", gl_capability_name ((gl_provider_t) provider));
-        snprintf (tried + strlen (tried), sizeof tried - strlen (tried), "}");
-        const char *values [] = { symbol, timeframe, from, to, tried };
+        s_provider_literal (holes [hole].tried, tried, sizeof tried);
+        s_provider_literal (holes [hole].asked, asked, sizeof asked);
+        const char *values [] = { symbol, timeframe, from, to, tried, asked };
         result = s_query (db, "INSERT INTO coverage_holes (symbol, timeframe, range_from,"
-                          " range_to, providers_tried) VALUES ($1, $2, to_timestamp($3),"
-                          " to_timestamp($4), $5) ON CONFLICT DO NOTHING", 5, values,
-                          PGRES_COMMAND_OK);
+                          " range_to, providers_tried, providers_asked) VALUES ($1, $2,"
+                          " to_timestamp($3), to_timestamp($4), $5, $6) ON CONFLICT DO NOTHING",
+                          6, values, PGRES_COMMAND_OK);
         if (!result)
             return -1;
         PQclear (result);

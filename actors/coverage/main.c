@@ -698,8 +698,8 @@ s_usage (FILE *stream)
         "coverage/slo_ms (10000), coverage/reload_ms (5000), coverage/refill_priority (5),\n"
         "coverage/reconcile_ms (60000), coverage/reconcile_price_bp (50),\n"
         "coverage/reconcile_volume_bp (500),\n"
-        "coverage/database, coverage/schema, calendar/closures, calendar/grids,\n"
-        "scheduler/route/<tf>. Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
+        "coverage/database, coverage/schema, calendar/closures, scheduler/route/<tf>.\n"
+        "Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
 }
 
 //  Reads the allowed providers of every timeframe (the scheduler's routes).
@@ -766,7 +766,8 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
     ||  gl_config_int (config, "broker/heartbeat_ms", 1000, 10, 600000, &heartbeat_ms, error)
     ||  s_configure_routes (self, config, error))
         return -1;
-    options->endpoint = gl_config_get (config, "actor/broker", "tcp://127.0.0.1:5570");
+    if (gl_actor_options_configure (options, config, error) != 0)
+        return -1;
     options->heartbeat_ms = (uint32_t) heartbeat_ms;
     self->price_tolerance = (double) price_bp / 10000;
     self->volume_tolerance = (double) volume_bp / 10000;
@@ -863,8 +864,7 @@ main (int argc, char **argv)
     if (s_configure (&self, config, &options, &periods, error))
         fprintf (stderr, "gapless-coverage: %s\n", error);
     else {
-        self.coverage = gl_coverage_new (gl_config_get (config, "calendar/closures", NULL),
-                                         gl_config_get (config, "calendar/grids", NULL));
+        self.coverage = gl_coverage_new ();
         status = self.coverage && s_load (&self) == 0? 0: 1;
     }
     if (status == 0)

@@ -298,7 +298,7 @@ s_bench_audit (const s_sessions_t *sessions, int count)
     s_time_query ("DELETE FROM ohlc_bars WHERE right(symbol, 1) = '3'"
                   " AND ts = '2024-06-03 15:31+00'", NULL);
     s_time_query ("VACUUM ANALYZE ohlc_bars", NULL);
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     for (int symbol = 0; symbol < count; symbol++)
         gl_coverage_cover (coverage, s_symbol [symbol], GL_TF_1M, DATE (2024, 1, 1), DATE (2025, 1, 1));
     gl_provider_t allowed [] = { GL_PROVIDER_POLYGON };
@@ -378,7 +378,7 @@ main (int argc, char **argv)
 
     //  1. Memory
     size_t before = mallinfo2 ().uordblks;
-    gl_coverage_t *coverage = gl_coverage_new (NULL, NULL);
+    gl_coverage_t *coverage = gl_coverage_new ();
     int64_t start = s_nanos ();
     s_fill (coverage, &sessions);
     double fill = (double) (s_nanos () - start) / 1e9;
