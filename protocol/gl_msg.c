@@ -195,6 +195,13 @@ static const s_field_t s_reply_fields [] = {
     { "fields", S_FIELDS, S_SLOT (reply.fields), GL_MSG_MAX_FIELDS, 0, false },
     { "rows", S_ROWS, S_SLOT (reply.rows), GL_MSG_MAX_ROWS, 0, false },
 };
+static const s_field_t s_gaps_fields [] = {
+    { "request_id", S_TEXT, S_SLOT (gaps.request_id), 0, 0, false },
+    { "symbol", S_TEXT, S_SLOT (gaps.symbol), 0, 0, false },
+    { "timeframe", S_TIMEFRAME, S_SLOT (gaps.timeframe), 0, 0, false },
+    { "from", S_TIME, S_SLOT (gaps.from), 0, 0, false },
+    { "to", S_TIME, S_SLOT (gaps.to), 0, 0, false },
+};
 
 //  Indexed by gl_msg_type_t.
 static const s_schema_t s_schemas [] = {
@@ -213,6 +220,7 @@ static const s_schema_t s_schemas [] = {
     [GL_MSG_ENQUEUE] = { "enqueue", S_TABLE (s_enqueue_fields) },
     [GL_MSG_COMMAND] = { "command", S_TABLE (s_command_fields) },
     [GL_MSG_REPLY] = { "reply", S_TABLE (s_reply_fields) },
+    [GL_MSG_GAPS] = { "gaps", S_TABLE (s_gaps_fields) },
 };
 #define S_SCHEMA_COUNT (sizeof (s_schemas) / sizeof (s_schemas [0]))
 

@@ -46,6 +46,7 @@ typedef enum {
     GL_MSG_ENQUEUE,
     GL_MSG_COMMAND,
     GL_MSG_REPLY,
+    GL_MSG_GAPS,
     GL_MSG_COUNT,               //  not a type: the number of types, for tables
 } gl_msg_type_t;
 
@@ -114,6 +115,9 @@ typedef struct {
         struct { char request_id [GL_MSG_NAME_MAX + 1]; bool ok; char error [257];
                  gl_msg_field_t *fields; size_t field_count;
                  gl_msg_row_t *rows; size_t row_count; } reply;
+        struct { char request_id [GL_MSG_NAME_MAX + 1];
+                 char symbol [GL_MSG_SYMBOL_MAX + 1]; char timeframe [4];
+                 int64_t from, to; } gaps;
     };
 } gl_msg_t;
 

@@ -71,6 +71,8 @@ start scheduler "$build/actors/scheduler/gapless-scheduler" --config config/gapl
 wait_for var/log/broker.log "instance_ready address=scheduler/" "the scheduler"
 start ops "$build/actors/ops/gapless-ops" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=ops/" "ops"
+start coverage "$build/actors/coverage/gapless-coverage" --config config/gapless.cfg
+wait_for var/log/broker.log "instance_ready address=coverage/" "the coverage tracker"
 
 # One fetcher per provider, pointed at gapless-sim with the sim's keys.
 declare -A sim_keys=([polygon]=sim-polygon-key [yahoo]= [tradier]=sim-tradier-token
@@ -113,5 +115,6 @@ run: Ctrl-C to stop. Try, in another shell:
   $gapless watch                          # live dashboard, q quits
   $gapless providers
   curl -s http://127.0.0.1:9571/metrics   # Prometheus; /health too
+  $gapless coverage AAPL 1h --from 2024-01-01 --to 2024-07-01
 EOF
 wait

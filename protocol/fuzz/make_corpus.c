@@ -133,6 +133,13 @@ s_build (gl_msg_type_t type)
             strcpy (message->command.request_id, "cli:1:2");
             strcpy (message->command.action, "status");
             break;
+        case GL_MSG_GAPS:
+            strcpy (message->gaps.request_id, "cli:1:3");
+            strcpy (message->gaps.symbol, "AAPL");
+            strcpy (message->gaps.timeframe, "1m");
+            message->gaps.from = 1700000000;
+            message->gaps.to = 1710000000;
+            break;
         case GL_MSG_REPLY:
             strcpy (message->reply.request_id, "cli:1:2");
             message->reply.ok = true;

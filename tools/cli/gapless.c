@@ -6,9 +6,10 @@
     and the function that runs it, with the options given before the
     command already applied; it parses its own options and --help.
     migrate talks to PostgreSQL; enqueue, status, cancel, pause, resume and
-    dlq to the scheduler through the broker (gl_cli_backfill); enqueue
-    --wait, watch and providers follow the ops publication
-    (gl_cli_progress, gl_cli_watch, gl_cli_providers). Exit codes:
+    dlq to the scheduler through the broker (gl_cli_backfill), coverage to
+    the coverage tracker (gl_cli_coverage); enqueue --wait, watch and
+    providers follow the ops publication (gl_cli_progress, gl_cli_watch,
+    gl_cli_providers). Exit codes:
     0 done, 1 failed (database or scheduler unreachable, request refused),
     2 bad arguments.
 */
@@ -22,6 +23,7 @@
 #include "gl_curve.h"
 #include "gl_cli_providers.h"
 #include "gl_cli_watch.h"
+#include "gl_cli_coverage.h"
 #include "gl_db.h"
 #include "gl_log.h"
 #include "gl_migrate.h"
@@ -242,6 +244,7 @@ static int s_dlq (common_t *common, int argc, char **argv) { return gl_cli_dlq (
 //  ops' commands read the ops publication.
 static int s_watch (common_t *common, int argc, char **argv) { return gl_cli_watch (argc, argv); }
 static int s_providers (common_t *common, int argc, char **argv) { return gl_cli_providers (argc, argv); }
+static int s_coverage (common_t *common, int argc, char **argv) { return gl_cli_coverage (argc, argv); }
 
 static const command_t s_commands [] = {
     { "migrate", "apply pending database migrations, or list them (--status)", s_migrate },
@@ -256,6 +259,7 @@ static const command_t s_commands [] = {
     { "providers", "each provider's health, breaker and rate-limit use", s_providers },
     { "keygen", "write a CURVE certificate pair for running across hosts", s_keygen },
     { "config", "check configuration files, or print the reference of every key", s_config },
+    { "coverage", "stored ranges, gaps and bar counts of a symbol and timeframe", s_coverage },
 };
 #define COMMAND_COUNT (sizeof s_commands / sizeof s_commands [0])
 

@@ -88,9 +88,8 @@ s_common_defaults (void)
 }
 
 //  Parses a date: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z, or Unix seconds.
-//  Returns 0 or -1.
-static int
-s_parse_time (const char *text, int64_t *seconds)
+int
+gl_cli_parse_time (const char *text, int64_t *seconds)
 {
     int year, month, day, hour = 0, minute = 0, second = 0, used = 0;
     size_t length = strlen (text);
@@ -179,8 +178,8 @@ s_json_members (const gl_msg_field_t *fields, size_t count, bool first)
 }
 
 //  Prints the whole reply as one JSON object.
-static void
-s_print_json (const gl_msg_t *reply)
+void
+gl_cli_print_reply (const gl_msg_t *reply)
 {
     printf ("{\"ok\": %s, \"error\": ", reply->reply.ok? "true": "false");
     s_json_string (reply->reply.error);
@@ -226,7 +225,7 @@ s_call (const char *command, const s_common_t *common, gl_msg_t **request_p,
     }
     int status = reply->reply.ok? 0: EXIT_FAILED;
     if (common->json)
-        s_print_json (reply);
+        gl_cli_print_reply (reply);
     else
     if (!reply->reply.ok)
         fprintf (stderr, "gapless %s: %s\n", command, reply->reply.error);
@@ -304,7 +303,7 @@ s_enqueue_wait (const s_common_t *common, gl_msg_t **request_p,
     }
     uint64_t backfill = strtoull (s_field (reply, "backfill_id"), NULL, 10);
     if (!common->json || !backfill)
-        (common->json? s_print_json: s_print_enqueued) (reply);
+        (common->json? gl_cli_print_reply: s_print_enqueued) (reply);
     gl_msg_destroy (&reply);
     progress->json = common->json;
     return backfill? gl_cli_progress_wait (backfill, progress): 0;
@@ -384,7 +383,7 @@ gl_cli_enqueue (int argc, char **argv)
         else
         if (option == 'f' || option == 'u') {
             int64_t *target = option == 'f'? &request->enqueue.from: &request->enqueue.to;
-            if (s_parse_time (optarg, target) == -1)
+            if (gl_cli_parse_time (optarg, target) == -1)
                 status = s_usage_error ("enqueue", option == 'f'
                     ? "--from expects YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds, got"
                     : "--to expects YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds, got",

@@ -19,8 +19,9 @@ typedef struct {
 static char *
 s_request_id (gl_msg_t *request)
 {
-    return request->type == GL_MSG_ENQUEUE? request->enqueue.request_id
-                                          : request->command.request_id;
+    if (request->type == GL_MSG_ENQUEUE)
+        return request->enqueue.request_id;
+    return request->type == GL_MSG_GAPS? request->gaps.request_id: request->command.request_id;
 }
 
 //  Registered: sends the request (once).

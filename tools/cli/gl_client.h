@@ -12,7 +12,8 @@
 #include <stdint.h>
 #include "gl_msg.h"
 
-//  Sends request (an enqueue or command; its request_id is filled in) to
+//  Sends request (an enqueue, command or gaps; its request_id is filled
+//  in) to
 //  service through the broker at endpoint and waits up to timeout_ms for
 //  the reply. Returns the reply (caller owns it), or NULL with the reason
 //  in error (256 bytes).
