@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # gapless's main job on one machine: installs what is missing, builds,
 # starts the private PostgreSQL (unless DATABASE_URL or PGHOST names a
-# server), applies the migrations, then runs the broker, gapless-sim (the
-# embedded data source) and every actor that is built, until Ctrl-C.
+# server), applies the migrations, runs the broker, gapless-sim (the
+# embedded data source, with faults injected), the scheduler, the writer,
+# the coverage tracker, ops and a fetcher per provider (two for polygon,
+# sharing its key), then backfills four symbols in three timeframes with
+# live progress, prints the coverage report and a psql line to see the
+# bars, and stays up for more `gapless enqueue` until Ctrl-C.
 #
-#   tools/run.sh            run until SIGINT/SIGTERM
-#   tools/run.sh --check    start everything, backfill one year of AAPL daily
-#                           bars through the scheduler, check it landed, stop
+#   tools/run.sh            do the main job, then run until SIGINT/SIGTERM
+#   tools/run.sh --check    do the main job and stop: exit 0 only when every
+#                           slice succeeded and coverage finds no gap
 #
 # State lives in var/ (database, ipc sockets, logs in var/log/).
 set -euo pipefail
@@ -65,6 +69,11 @@ start broker "$build/broker/gapless-broker" --config config/gapless.cfg
 wait_for var/log/broker.log "event=broker_started" "the broker"
 start sim "$build/tools/sim/gapless-sim" --config config/sim.cfg
 wait_for var/log/sim.log "provider=admin" "gapless-sim"
+# The demo's weather: Polygon fails a few requests (5xx, cut bodies),
+# which the fetchers retry; Yahoo keeps its tight limit.
+admin=$(grep "listening provider=admin " var/log/sim.log | sed 's/.*url=//')
+curl -fsS -X POST "$admin/admin/faults?provider=polygon&server_error=0.03&truncate=0.02" \
+  >/dev/null || { echo "run: cannot set the sim's faults" >&2; exit 1; }
 start writer "$build/actors/writer/gapless-writer" --config config/gapless.cfg
 wait_for var/log/broker.log "instance_ready address=writer/" "the writer"
 start scheduler "$build/actors/scheduler/gapless-scheduler" --config config/gapless.cfg
@@ -83,38 +92,70 @@ for provider in polygon yahoo tradier finnhub alpaca; do
   export "GAPLESS_FETCHER_${upper}_BASE_URL=$url"
   export "GAPLESS_FETCHER_${upper}_KEY=${sim_keys[$provider]}"
   [ "$provider" = alpaca ] && export GAPLESS_FETCHER_ALPACA_SECRET=sim-alpaca-secret
-  start "fetcher.$provider" "$build/actors/fetcher/gapless-fetcher" --provider "$provider" \
-    --config config/gapless.cfg
+  instances=1
+  [ "$provider" = polygon ] && instances=2     # two fetchers share one key's limit
+  for instance in $(seq "$instances"); do
+    start "fetcher.$provider.$instance" "$build/actors/fetcher/gapless-fetcher" \
+      --provider "$provider" --instance "$provider-$instance" --config config/gapless.cfg
+  done
   wait_for var/log/broker.log "instance_ready address=fetcher.$provider/" "the $provider fetcher"
 done
 
 echo "run: gapless is up — broker $(grep -o 'endpoint=[^ ]*' var/log/broker.log | tr '\n' ' ')"
 grep "listening" var/log/sim.log | sed 's/^/run: sim /'
 gapless=$build/tools/cli/gapless
-if [ "$check" = 1 ]; then
-  # A fetcher sends nothing in its first rate-limit window (60 s for
-  # yahoo's 30/60s): a new member of a shared credential must not push the
-  # sum over the limit (protocol/SPEC.md 5.7).
-  answer=$("$gapless" enqueue AAPL --timeframe 1d --from 2024-01-01 --to 2025-01-01 --json)
-  id=$(echo "$answer" | sed -n 's/.*"backfill_id": \([0-9]*\).*/\1/p')
-  [ -n "$id" ] || { echo "run: enqueue failed: $answer" >&2; exit 1; }
-  for _ in $(seq 180); do
-    "$gapless" status "$id" --json | grep -q '"status": "succeeded"' && break
-    sleep 1
+progress=()
+[ -t 1 ] || progress=(--no-progress)
+# The main job: four symbols, a week of 1m bars (polygon), half a year of
+# 1h (polygon), two years of 1d (yahoo, whose tight limit makes it the
+# slow one). A fetcher sends nothing in its first rate-limit window (a
+# minute for these limits: protocol/SPEC.md 5.7), so the first bars come
+# after it.
+symbols=AAPL,MSFT,NVDA,SPY
+jobs=("1m 2024-06-03 2024-06-08" "1h 2024-01-01 2024-07-01" "1d 2023-01-01 2025-01-01")
+failed=0
+for job in "${jobs[@]}"; do
+  read -r timeframe from to <<<"$job"
+  echo "run: gapless enqueue $symbols --timeframe $timeframe --from $from --to $to --wait"
+  "$gapless" enqueue "$symbols" --timeframe "$timeframe" --from "$from" --to "$to" --wait \
+    "${progress[@]}" || failed=1
+done
+# What is stored, against the calendar: every expected bar accounted for
+gaps=0
+for job in "${jobs[@]}"; do
+  read -r timeframe from to <<<"$job"
+  for symbol in ${symbols//,/ }; do
+    report=$("$gapless" coverage "$symbol" "$timeframe" --from "$from" --to "$to" --json) \
+      || { echo "run: no coverage answer for $symbol $timeframe" >&2; gaps=1; continue; }
+    echo "$report" | /usr/bin/python3 -c '
+import json, sys
+fields = json.load(sys.stdin)
+missing = int(fields["not_fetched"]) + int(fields["provider_error"])
+print("run: coverage %-5s %-3s: %6s bars expected, %6s stored, %s no trades, %d missing, %s gaps"
+      % (fields["symbol"], fields["timeframe"], fields["expected"], fields["stored"],
+         fields["no_trades"], missing, fields["gaps"]))
+sys.exit(1 if missing else 0)' || gaps=1
   done
-  "$gapless" status "$id"
-  "$gapless" status "$id" --json | grep -q '"status": "succeeded"' \
-    || { echo "run: the check backfill did not finish; see var/log/" >&2; exit 1; }
-  echo "run: check passed, stopping"
-  exit 0
+done
+database=${DATABASE_URL:-$(cat var/pg/url 2>/dev/null)}
+echo "run: the bars are in PostgreSQL; see them with"
+echo "  psql \"$database\" -c \"SELECT * FROM gapless.bars WHERE symbol = 'AAPL' AND timeframe = '1h' ORDER BY ts DESC LIMIT 5\""
+if [ "$check" = 1 ]; then
+  if [ "$failed" = 0 ] && [ "$gaps" = 0 ]; then
+    echo "run: check passed: every slice succeeded and coverage finds no gap; stopping"
+    exit 0
+  fi
+  echo "run: check FAILED (a backfill failed: $failed, bars missing: $gaps); see var/log/" >&2
+  exit 1
 fi
 cat <<EOF
-run: Ctrl-C to stop. Try, in another shell:
-  $gapless enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01 --to 2024-07-01 --wait
+run: gapless stays up; Ctrl-C to stop. Try, in another shell:
+  $gapless enqueue AAPL,MSFT --timeframe 1h --from 2023-01-01 --to 2024-01-01 --wait
   $gapless status
   $gapless watch                          # live dashboard, q quits
   $gapless providers
+  $gapless coverage AAPL 1h --from 2023-01-01 --to 2024-07-01
   curl -s http://127.0.0.1:9571/metrics   # Prometheus; /health too
-  $gapless coverage AAPL 1h --from 2024-01-01 --to 2024-07-01
+  /usr/bin/python3 tools/examples/watch.py    # progress from Python (pyzmq, msgpack)
 EOF
 wait

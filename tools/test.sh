@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds everything with gcc in a Debug and a
-# Release configuration (warnings are errors; no tests run there), then
-# builds gapless with AddressSanitizer and UndefinedBehaviorSanitizer
-# (clang, so the libFuzzer targets build too) and runs every test. Ends
-# with ctest's summary.
+# Release configuration (warnings are errors), runs the main job
+# (tools/run.sh --check) on the Release build, then builds gapless with
+# AddressSanitizer and UndefinedBehaviorSanitizer (clang, so the libFuzzer
+# targets build too) and runs every test. Ends with ctest's summary.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 "$top/tools/setup.sh"
@@ -19,6 +19,10 @@ for type in Debug Release; do
     exit 1
   fi
 done
+
+# The main job end to end on the Release build: every process, a real
+# backfill with faults, coverage finding no gap (README, "Two commands").
+GL_BUILD_DIR=${GL_BUILD_DIR:-$top/build-test}-gcc-release "$top/tools/run.sh" --check
 
 build=${GL_BUILD_DIR:-$top/build-test}
 CC=clang cmake -S "$top" -B "$build" -DGL_SANITIZE=ON -DGL_FUZZ=ON \
