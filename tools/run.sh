@@ -120,23 +120,38 @@ for job in "${jobs[@]}"; do
   "$gapless" enqueue "$symbols" --timeframe "$timeframe" --from "$from" --to "$to" --wait \
     "${progress[@]}" || failed=1
 done
-# What is stored, against the calendar: every expected bar accounted for
-gaps=0
-for job in "${jobs[@]}"; do
-  read -r timeframe from to <<<"$job"
-  for symbol in ${symbols//,/ }; do
-    report=$("$gapless" coverage "$symbol" "$timeframe" --from "$from" --to "$to" --json) \
-      || { echo "run: no coverage answer for $symbol $timeframe" >&2; gaps=1; continue; }
-    echo "$report" | /usr/bin/python3 -c '
+# What is stored, against the calendar: every expected bar accounted for.
+# A provider that leaves holes (Yahoo sends some bars as nulls) makes the
+# coverage tracker refill them from the next provider: wait for that.
+coverage_report() {
+  local missing=0 timeframe from to symbol report
+  for job in "${jobs[@]}"; do
+    read -r timeframe from to <<<"$job"
+    for symbol in ${symbols//,/ }; do
+      report=$("$gapless" coverage "$symbol" "$timeframe" --from "$from" --to "$to" --json) \
+        || { echo "run: no coverage answer for $symbol $timeframe" >&2; missing=1; continue; }
+      echo "$report" | /usr/bin/python3 -c '
 import json, sys
 fields = json.load(sys.stdin)
 missing = int(fields["not_fetched"]) + int(fields["provider_error"])
-print("run: coverage %-5s %-3s: %6s bars expected, %6s stored, %s no trades, %d missing, %s gaps"
-      % (fields["symbol"], fields["timeframe"], fields["expected"], fields["stored"],
-         fields["no_trades"], missing, fields["gaps"]))
-sys.exit(1 if missing else 0)' || gaps=1
+if sys.argv[1] == "print" or missing:
+    print("run: coverage %-5s %-3s: %6s bars expected, %6s stored, %s no trades, %d missing, %s gaps"
+          % (fields["symbol"], fields["timeframe"], fields["expected"], fields["stored"],
+             fields["no_trades"], missing, fields["gaps"]))
+sys.exit(1 if missing else 0)' "$1" || missing=1
+    done
   done
-done
+  return "$missing"
+}
+if ! coverage_report quiet; then
+  echo "run: a provider left holes (above); the coverage tracker refills them from the next one"
+  for _ in $(seq 45); do
+    sleep 2
+    coverage_report quiet >/dev/null && break
+  done
+fi
+gaps=0
+coverage_report print || gaps=1
 database=${DATABASE_URL:-$(cat var/pg/url 2>/dev/null)}
 echo "run: the bars are in PostgreSQL; see them with"
 echo "  psql \"$database\" -c \"SELECT * FROM gapless.bars WHERE symbol = 'AAPL' AND timeframe = '1h' ORDER BY ts DESC LIMIT 5\""
