@@ -201,8 +201,9 @@ class Run:
     def start(self):
         self.started = now()
         self.cluster = Cluster(self.work)
-        subprocess.run([self.binary("cli"), "migrate", "--database", self.cluster.url],
-                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(self.logs, "migrate.log"), "w") as log:
+            subprocess.run([self.binary("cli"), "migrate", "--database", self.cluster.url],
+                           check=True, stdout=log, stderr=subprocess.STDOUT)
         self.start_sim()
         self.endpoint = "tcp://127.0.0.1:%d" % free_port()
         rate = self.options.rate or max(2, round(self.options.slices / self.options.duration / 2))
@@ -284,7 +285,7 @@ class Run:
         done = subprocess.run([self.binary("cli")] + list(arguments) +
                               ["--broker", self.endpoint, "--timeout-ms", "10000"],
                               capture_output=True, text=True, env=self.environment)
-        return done.returncode, done.stdout + done.stderr
+        return done.returncode, done.stdout if done.returncode == 0 else done.stdout + done.stderr
 
     def wait_fetchers(self, expected):
         deadline = now() + 60
@@ -644,8 +645,8 @@ class Run:
         out.append("")
         out.append("| fetcher kill | slices queued again | departure seen | all queued again |")
         out.append("|---|---|---|---|")
-        for instance, _, count, requeued, gone in self.redispatch():
-            stall = " (SIGSTOP)" if self.stall and instance == self.stall[0] else ""
+        for instance, at, count, requeued, gone in self.redispatch():
+            stall = " (SIGSTOP)" if self.stall and at == self.stall[1] else ""
             out.append("| %s%s | %d | %s | %s |" % (
                 instance, stall, count,
                 "%.2f s (%.1f heartbeats)" % (gone, gone * 1000 / HEARTBEAT_MS) if gone is not None else "-",
@@ -684,9 +685,10 @@ def main():
         run.check_bars()
         run.check_leases()
         run.check_audit()
+        summary = run.summary()
         run.stop()
         run.failures += run.crashes
-        print(run.summary())
+        print(summary)
         ok = not run.failures
     except Exception as error:      # the run itself broke: report, keep the logs
         run.failures.append("driver: %r" % error)
