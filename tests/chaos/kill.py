@@ -227,6 +227,7 @@ class Run:
         for provider in ("POLYGON", "ALPACA"):
             self.environment["GAPLESS_FETCHER_%s_TIMEOUT_MS" % provider] = "5000"
             self.environment["GAPLESS_FETCHER_%s_HEALTH_MS" % provider] = "250"
+            self.environment["GAPLESS_FETCHER_%s_GUARD_MS" % provider] = str(self.options.guard_ms)
         self.environment.pop("DATABASE_URL", None)
         actor = ["--broker", self.endpoint, "--database", self.cluster.url]
         self.add("broker", "broker", ["--bind", self.endpoint, "--heartbeat-ms", str(HEARTBEAT_MS)],
@@ -639,7 +640,8 @@ class Run:
             "%s %d" % item for item in sorted(self.injected.items()) if item[1]))
         out.append("| over-limit requests, bans | 0, 0 |" if not any("sim audit" in failure
                    for failure in self.failures) else "| over-limit requests, bans | see failures |")
-        out.append("| provider limit per key | %s |" % self.limits)
+        out.append("| provider limit per key, fetchers' guard | %s, %d ms |" % (
+            self.limits, self.options.guard_ms))
         out.append("| time to converge after the last kill | %.1f s |" % (self.converged - self.last_chaos))
         out.append("| wall time | %.1f s |" % (self.finished - self.started))
         out.append("")
@@ -654,6 +656,10 @@ class Run:
         return "\n".join(out)
 
 
+def interrupted(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--build", default=os.environ.get("GL_BINARY_DIR", os.path.join(TOP, "build")))
@@ -665,12 +671,15 @@ def main():
     parser.add_argument("--rate", type=int, default=0, help="requests/s per provider key"
                         " (default: what makes the backfill last about --duration)")
     parser.add_argument("--max-attempts", type=int, default=8)
+    parser.add_argument("--guard-ms", type=int, default=250,
+                        help="fetcher/*/guard_ms: the margin kept inside each rate-limit window")
     parser.add_argument("--timeout", type=float, default=240, help="seconds to converge after the storm")
     parser.add_argument("--lease-slack", type=float, default=3,
                         help="seconds a rescue may lag besides the rescue timer and outages")
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--verbose", action="store_true")
     options = parser.parse_args()
+    signal.signal(signal.SIGTERM, interrupted)      # ctest's timeout: clean up first
     run = Run(options)
     print("kill.py: seed %d, work in %s" % (options.seed, run.work), flush=True)
     ok = False
@@ -690,7 +699,7 @@ def main():
         run.failures += run.crashes
         print(summary)
         ok = not run.failures
-    except Exception as error:      # the run itself broke: report, keep the logs
+    except (Exception, KeyboardInterrupt) as error:   # the run broke: report, keep the logs
         run.failures.append("driver: %r" % error)
         for process in run.processes:
             process.terminate()
