@@ -183,7 +183,6 @@ class Run:
         self.pending = []           # (due, process): restarts to do
         self.samples = []           # (db now, [(run id, lease expiry)]) of expired running slices
         self.outages = []           # (from, to): nobody could take a lease back
-        self.events = []
         self.skipped = []
         self.failures = []
         self.stall = None           # (instance, stopped at, continued at)
@@ -192,7 +191,6 @@ class Run:
         return os.path.join(self.build, BINARIES[role])
 
     def note(self, text):
-        self.events.append((now(), text))
         if self.options.verbose:
             print("kill.py: %7.1f s %s" % (now() - self.started, text), flush=True)
 
@@ -632,7 +630,17 @@ class Run:
         out.append("| crashes (exits nobody asked for) | %d |" % len(self.crashes))
         out.append("| retries (attempts spent) | %d; last errors: %s |" % (
             attempts, ", ".join("%s %s" % (row[0], row[1]) for row in classes) or "none"))
+        dead = self.cluster.query("SELECT error_class, count(*) FROM gapless.job_runs WHERE"
+                                  " status = 'dead' GROUP BY 1 ORDER BY 2 DESC") or []
+        out.append("| dead letters by last error | %s |" % (
+            ", ".join("%s %s" % (row[0], row[1]) for row in dead) or "none"))
         out.append("| slices queued again on a departure (worker_lost) | %d |" % len(lost))
+        requeued = sorted(row[3] for row in self.redispatch() if row[3] is not None)
+        if requeued:
+            out.append("| fetcher kills holding slices: all queued again after | %d kills,"
+                       " median %.2f s, most %.2f s (%.1f heartbeats) |" % (
+                           len(requeued), requeued[len(requeued) // 2], requeued[-1],
+                           requeued[-1] * 1000 / HEARTBEAT_MS))
         out.append("| rescues (leases expired) | %d |" % rescued)
         out.append("| most a running slice was past its lease | %.1f s (rescue timer %.1f s,"
                    " outages excluded) |" % (max(self.lease_overdue, 0.0), RESCUE_MS / 1000))
