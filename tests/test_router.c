@@ -25,6 +25,13 @@ s_on_lost (uint64_t run_id, const char *token, gl_provider_t provider, const cha
         lost->runs [lost->count++] = run_id;
 }
 
+//  Collects slices whose lease wants extending.
+static void
+s_on_due (uint64_t run_id, const char *token, void *argument)
+{
+    s_on_lost (run_id, token, GL_PROVIDER_INVALID, "", argument);
+}
+
 //  Default routing, pins, refusals, an open breaker and no fetcher.
 static void
 s_test_routing (void)
@@ -245,6 +252,28 @@ s_test_adopt_and_expire (void)
     gl_router_destroy (&router);
 }
 
+//  After the broker was lost no fetcher is known to hold a slice: none is
+//  extended, none is lost with a departure, each expires with its lease.
+static void
+s_test_disown (void)
+{
+    gl_router_t *router = gl_router_new (60);
+    const char *one [] = { "p1" }, *none [] = { NULL };
+    gl_router_members (router, GL_PROVIDER_POLYGON, one, 1, NULL, NULL);
+    GL_CHECK_INT (gl_router_assign (router, 9, TOKEN, GL_PROVIDER_POLYGON, "p1", false, 100), 0);
+    GL_CHECK_INT (gl_router_adopt (router, 7, TOKEN, GL_PROVIDER_POLYGON, 100), 0);
+    GL_CHECK_INT (gl_router_disown (router), 1);
+    GL_CHECK_INT (gl_router_disown (router), 0);
+    s_lost_t lost = { .count = 0 };
+    GL_CHECK_INT (gl_router_extend (router, 1000, 2000, s_on_due, &lost), 0);
+    GL_CHECK_INT (gl_router_members (router, GL_PROVIDER_POLYGON, none, 0, s_on_lost, &lost), 0);
+    GL_CHECK_INT (lost.count, 0);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 2);
+    GL_CHECK_INT (gl_router_expire (router, 101, s_on_lost, &lost), 2);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 0);
+    gl_router_destroy (&router);
+}
+
 //  A configured routing order replaces the default; bad ones are refused.
 static void
 s_test_configured_route (void)
@@ -283,5 +312,6 @@ main (void)
     s_test_horizon_and_reserve ();
     s_test_departure ();
     s_test_adopt_and_expire ();
+    s_test_disown ();
     return gl_test_done ("test_router");
 }

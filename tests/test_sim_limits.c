@@ -1,7 +1,8 @@
 /*  test_sim_limits — rate limits, bans, audit and faults of a real
     gapless-sim: 429 with each provider's headers and Retry-After, the ban
     after repeated abuse, exact audit counts and peaks, every fault kind,
-    runtime fault switches, and the same faults for the same seed.
+    runtime fault switches, an injected 429 counted apart from real
+    over-limit answers, and the same faults for the same seed.
 */
 #include "gl_simclient.h"
 #include "gl_test.h"
@@ -148,9 +149,9 @@ s_test_provider_headers (gl_simclient_t *sim)
 static void
 s_fault (gl_simclient_t *sim, const char *setting)
 {
-    char path [128];
+    char path [256];
     snprintf (path, sizeof path, "/admin/faults?provider=alpaca&server_error=0&hang=0&slow=0"
-              "&truncate=0&invalid_json=0&empty=0&%s", setting);
+              "&truncate=0&invalid_json=0&empty=0&rate_limited=0&%s", setting);
     GL_CHECK_INT (s_status (sim, "POST", "admin", path, NULL, NULL, NULL), 200);
 }
 
@@ -215,6 +216,29 @@ s_test_faults (gl_simclient_t *sim)
     GL_CHECK_INT (reply.status, 200);
     GL_CHECK (strstr (reply.body, "\"bars\":[{"));
     gl_simclient_reply_free (&reply);
+
+    //  An injected 429: the provider's body and Retry-After, counted apart
+    //  from real over-limit answers
+    s_fault (sim, "rate_limited=1&retry_after_s=3");
+    char value [64];
+    for (int index = 0; index < 3; index++)
+        GL_CHECK_INT (s_status (sim, "GET", "alpaca", ALPACA_DAY, NULL, "Retry-After", value), 429);
+    GL_CHECK_STR (value, "3");
+    gl_simclient_request ("GET", alpaca, ALPACA_DAY, NULL, 5000, &reply);
+    GL_CHECK (strstr (reply.body, "rate limit exceeded"));
+    gl_simclient_reply_free (&reply);
+    s_fault (sim, "rate_limited=0");
+    GL_CHECK_INT (s_status (sim, "GET", "alpaca", ALPACA_DAY, NULL, NULL, NULL), 200);
+    cJSON *document;
+    cJSON *anonymous = s_audit (sim, &document, "alpaca", "anonymous");
+    GL_CHECK_INT (s_number (anonymous, "requests", "429"), 4);
+    GL_CHECK_INT (s_number (anonymous, "over_limit", NULL), 0);
+    GL_CHECK_INT (s_number (anonymous, "bans", NULL), 0);
+    cJSON *faults = cJSON_GetObjectItem (cJSON_GetObjectItem (cJSON_GetObjectItem (
+        document, "providers"), "alpaca"), "faults");
+    GL_CHECK_INT (s_number (faults, "injected", "rate_limited"), 4);
+    GL_CHECK_INT (s_number (faults, "retry_after_s", NULL), 3);
+    cJSON_Delete (document);
 }
 
 //  The sequence of answers to 40 requests with mixed fault odds.

@@ -191,6 +191,9 @@ static const gl_setting_t s_table [] = {
     OF ("sim/*/faults/empty", GL_SETTING_FRACTION, "0", false, "share answered empty"),
     OF ("sim/*/faults/drop", GL_SETTING_FRACTION, "0", false,
         "share whose kept-alive connection is closed without an answer"),
+    OF ("sim/*/faults/rate_limited", GL_SETTING_FRACTION, "0", false,
+        "share answered 429 within the limits (not counted over_limit)"),
+    INT ("sim/*/faults/retry_after_s", 1, 0, 86400, false, "Retry-After of an injected 429"),
 };
 
 #define S_TABLE_SIZE (sizeof s_table / sizeof s_table [0])

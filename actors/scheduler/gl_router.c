@@ -478,6 +478,25 @@ gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
     return s_add (self, run_id, token, provider, "", false, deadline);
 }
 
+//  Turns every assignment into an adopted one.
+size_t
+gl_router_disown (gl_router_t *self)
+{
+    size_t count = 0;
+    for (s_assignment_t *assignment = (s_assignment_t *) zhashx_first (self->assignments);
+         assignment; assignment = (s_assignment_t *) zhashx_next (self->assignments)) {
+        if (!*assignment->instance)
+            continue;
+        s_instance_t *instance = s_instance (s_provider (self, assignment->provider),
+                                             assignment->instance);
+        if (instance && instance->in_flight > 0)
+            instance->in_flight--;
+        assignment->instance [0] = '\0';
+        count++;
+    }
+    return count;
+}
+
 //  Forgets the slices whose lease ran out.
 size_t
 gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost, void *argument)

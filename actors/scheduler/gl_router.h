@@ -134,6 +134,13 @@ int gl_router_assign (gl_router_t *self, uint64_t run_id, const char *token,
 int gl_router_adopt (gl_router_t *self, uint64_t run_id, const char *token,
                      gl_provider_t provider, int64_t deadline);
 
+//  Makes every slice in flight adopted (instance unknown), for when the
+//  broker was lost: a FETCH may have been lost with it, so no fetcher is
+//  known to hold a slice any more. Each counts in flight until answered
+//  or expired, and none is extended, so a FETCH that never arrived costs
+//  one lease, not forever. Returns how many.
+size_t gl_router_disown (gl_router_t *self);
+
 //  Forgets every slice whose deadline is before now, handing each to
 //  lost. Returns how many.
 size_t gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost,

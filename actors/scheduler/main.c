@@ -432,6 +432,22 @@ s_on_membership (gl_actor_t *actor, const gl_msg_t *membership, void *argument)
         gl_log_warn ("membership_not_applied", "service=%s", membership->membership.service);
 }
 
+//  The broker lost: FETCHes it held, or that were on their way, are lost
+//  with it, and a fetcher that stays alive never answers them. So no
+//  slice counts as held by a fetcher any more: their leases are no longer
+//  extended and run out unless answered (else they stayed running for
+//  ever, holding their provider's room).
+static void
+s_on_connection (gl_actor_t *actor, bool registered, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (registered)
+        return;
+    size_t disowned = gl_router_disown (self->router);
+    if (disowned > 0)
+        gl_log_info ("slices_disowned", "slices=%zu reason=broker_lost", disowned);
+}
+
 //  A breaker state's name as the router knows it.
 static gl_router_breaker_t
 s_breaker_parse (const char *name)
@@ -490,7 +506,9 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
         double latency = bounds && latencies? s_median_latency (bounds, latencies): 0;
         gl_backlog_health_t sample = {
             .provider = gl_capability_name (provider), .latency_ms = latency,
-            .error_rate = failure? atof (failure) / 100: 0, .incompleteness = 1 - completeness,
+            //  failure_rate -1: too few calls to tell, no error rate yet
+            .error_rate = failure && atof (failure) > 0? atof (failure) / 100: 0,
+            .incompleteness = 1 - completeness,
             .breaker = breaker && (strcmp (breaker, "open") == 0
                                 || strcmp (breaker, "half_open") == 0)? breaker: "closed",
         };
@@ -1123,6 +1141,7 @@ main (int argc, char **argv)
         gl_actor_on (self.actor, GL_MSG_WRITTEN, s_handle_written, &self);
         gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
         gl_actor_on_membership (self.actor, s_on_membership, &self);
+        gl_actor_on_connection (self.actor, s_on_connection, &self);
         gl_actor_on_bounce (self.actor, s_on_bounce, &self);
         gl_actor_on_reload (self.actor, s_on_reload, &self);
         zloop_t *loop = gl_actor_loop (self.actor);

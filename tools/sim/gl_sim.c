@@ -371,7 +371,7 @@ s_serve (s_listener_t *listener, struct MHD_Connection *connection, const char *
         return s_send (connection, response, false);
     }
     gl_simlimit_verdict_t verdict = gl_simlimit_admit (listener->limit, label, &status);
-    gl_simfault_draw_t draw = { GL_SIMFAULT_NONE, 0, false, 0 };
+    gl_simfault_draw_t draw = { GL_SIMFAULT_NONE, 0, false, 0, 0 };
     if (verdict != GL_SIMLIMIT_PASS) {
         provider->refuse (&request, verdict == GL_SIMLIMIT_OVER? GL_SIMHTTP_OVER_LIMIT:
                           GL_SIMHTTP_BANNED, response);
@@ -392,6 +392,12 @@ s_serve (s_listener_t *listener, struct MHD_Connection *connection, const char *
             s_pause (listener->sim, draw.delay_ms);
         if (draw.kind == GL_SIMFAULT_SERVER_ERROR)
             s_server_error (&draw, response);
+        else
+        if (draw.kind == GL_SIMFAULT_RATE_LIMITED) {
+            //  The provider's own 429; not over_limit in the audit, no ban
+            provider->refuse (&request, GL_SIMHTTP_OVER_LIMIT, response);
+            gl_simresponse_header (response, "Retry-After", "%lld", (long long) draw.retry_after_s);
+        }
         else
             provider->answer (&request, draw.kind == GL_SIMFAULT_EMPTY, response);
         if (draw.kind == GL_SIMFAULT_INVALID_JSON)

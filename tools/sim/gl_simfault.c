@@ -5,10 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define KINDS 8
+#define KINDS 9
 
 static const char *s_names [KINDS] = {
-    "none", "server_error", "hang", "slow", "truncate", "invalid_json", "empty", "drop"
+    "none", "server_error", "hang", "slow", "truncate", "invalid_json", "empty", "drop",
+    "rate_limited"
 };
 
 struct _gl_simfault_t {
@@ -18,6 +19,7 @@ struct _gl_simfault_t {
     double probability [KINDS];
     int64_t hang_ms;
     int64_t slow_ms;
+    int64_t retry_after_s;
     int64_t injected [KINDS];
 };
 
@@ -53,6 +55,7 @@ gl_simfault_new (uint64_t seed, const char *provider)
     pthread_mutex_init (&self->mutex, NULL);
     self->hang_ms = 30000;
     self->slow_ms = 500;
+    self->retry_after_s = 1;
     gl_simfault_reseed (self, seed);
     return self;
 }
@@ -98,6 +101,9 @@ gl_simfault_set (gl_simfault_t *self, const char *name, const char *value)
     if (strcmp (name, "slow_ms") == 0 && number >= 0)
         self->slow_ms = (int64_t) number;
     else
+    if (strcmp (name, "retry_after_s") == 0 && number >= 0)
+        self->retry_after_s = (int64_t) number;
+    else
         rc = -1;
     pthread_mutex_unlock (&self->mutex);
     return rc;
@@ -132,6 +138,7 @@ gl_simfault_draw (gl_simfault_t *self, gl_simfault_draw_t *draw)
     draw->html = variant < 0.5;
     draw->delay_ms = draw->kind == GL_SIMFAULT_HANG? self->hang_ms:
                      draw->kind == GL_SIMFAULT_SLOW? self->slow_ms: 0;
+    draw->retry_after_s = self->retry_after_s;
     pthread_mutex_unlock (&self->mutex);
 }
 
@@ -143,6 +150,7 @@ gl_simfault_describe (gl_simfault_t *self, cJSON *object)
         cJSON_AddNumberToObject (object, s_names [index], self->probability [index]);
     cJSON_AddNumberToObject (object, "hang_ms", (double) self->hang_ms);
     cJSON_AddNumberToObject (object, "slow_ms", (double) self->slow_ms);
+    cJSON_AddNumberToObject (object, "retry_after_s", (double) self->retry_after_s);
     cJSON *injected = cJSON_AddObjectToObject (object, "injected");
     for (int index = 1; index < KINDS; index++)
         cJSON_AddNumberToObject (injected, s_names [index], (double) self->injected [index]);

@@ -12,6 +12,9 @@
       empty         the provider's own empty answer (HTTP 200)
       drop          the connection closes at once, nothing answered (a
                     kept-alive connection the server gave up on)
+      rate_limited  the provider's 429 with Retry-After: retry_after_s,
+                    though the key is within its limits (the audit counts
+                    it here, never as over_limit, and it never bans)
     Probabilities are checked in that order against one uniform draw, so
     their sum should not exceed 1. Thread-safe.
 */
@@ -33,6 +36,7 @@ typedef enum {
     GL_SIMFAULT_INVALID_JSON,
     GL_SIMFAULT_EMPTY,
     GL_SIMFAULT_DROP,
+    GL_SIMFAULT_RATE_LIMITED,
 } gl_simfault_kind_t;
 
 typedef struct {
@@ -40,6 +44,7 @@ typedef struct {
     int code;                   //  server_error: 500, 502 or 504
     bool html;                  //  server_error: HTML body, else empty
     int64_t delay_ms;           //  hang and slow
+    int64_t retry_after_s;      //  rate_limited: the Retry-After to send
 } gl_simfault_draw_t;
 
 //  Creates fault settings, all off, with a PRNG seeded from seed and the
@@ -49,8 +54,8 @@ gl_simfault_t *gl_simfault_new (uint64_t seed, const char *provider);
 //  Destroys the settings and nulls the caller's pointer. Safe twice.
 void gl_simfault_destroy (gl_simfault_t **self_p);
 
-//  Sets one setting by name (a probability in [0,1], or hang_ms / slow_ms
-//  >= 0). Returns 0, or -1 for an unknown name or a bad value.
+//  Sets one setting by name (a probability in [0,1], or hang_ms, slow_ms,
+//  retry_after_s >= 0). Returns 0, or -1 for an unknown name or a bad value.
 int gl_simfault_set (gl_simfault_t *self, const char *name, const char *value);
 
 //  Restarts the PRNG from seed (and the provider name).
