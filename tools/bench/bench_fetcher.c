@@ -241,6 +241,14 @@ main (int argc, char **argv)
         return 2;
     }
     setenv ("GL_BINARY_DIR", GL_BINARY_DIR, 0);
+    //  The processes' logs go to a folder of the run's own: a benchmark
+    //  writes nothing where it is started
+    char folder [] = "/tmp/gapless-bench-fetcher-XXXXXX";
+    if (!mkdtemp (folder) || chdir (folder) != 0) {
+        fprintf (stderr, "bench_fetcher: cannot make a folder for the logs in /tmp\n");
+        return 1;
+    }
+    fprintf (stderr, "bench_fetcher: logs in %s\n", folder);
     setenv ("GAPLESS_FETCHER_POLYGON_KEY", "pk", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_GUARD_MS", "30", 1);
     setenv ("GAPLESS_FETCHER_POLYGON_PAGE_LIMIT", "50000", 1);
