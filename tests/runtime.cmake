@@ -8,7 +8,7 @@ add_dependencies(test_actor gapless-broker gapless-echo)
 set_tests_properties(test_actor PROPERTIES RUN_SERIAL TRUE)
 # CURVE between hosts: keygen, the broker's allow list, insecure only when
 # asked, with real broker processes.
-gl_add_test(test_curve LIBS gl_runtime TIMEOUT 120)
+gl_add_test(test_curve LIBS gl_runtime gl_ops TIMEOUT 120)
 add_dependencies(test_curve gapless gapless-broker)
 # Every configuration key: the table, the check of a file, SIGHUP on a
 # broker and a scheduler; and the table against the code that reads keys.

@@ -4,10 +4,12 @@
     counts one whose key is not (and one without CURVE), and admits it
     once its certificate is copied in, without a restart; a broker or an
     actor on an endpoint other hosts reach without CURVE refuses to start
-    unless told insecure, and then warns.
+    unless told insecure, and then warns; ops' publication to other hosts
+    reaches allowed CURVE subscribers only, and counts the others.
 */
 #include "gl_actor.h"
 #include "gl_curve.h"
+#include "gl_ops_pub.h"
 #include "gl_process.h"
 #include "gl_test.h"
 #include <sys/stat.h>
@@ -163,6 +165,88 @@ s_test_allow_list (void)
     GL_CHECK (atoi (output + strlen ("curve_refused=")) >= 1);
     unsetenv ("GAPLESS_BROKER_CURVE_SECRET");
     unsetenv ("GAPLESS_BROKER_CURVE_ALLOW");
+    //  A key of its own the ops test refuses
+    snprintf (path, sizeof path, "%s/stranger_only", s_dir);
+    char error [GL_CURVE_ERROR_MAX];
+    GL_CHECK_INT (gl_curve_keygen (path, "stranger_only", error), 0);
+}
+
+//  A SUB socket to endpoint as the named client (NULL: plain), trusting
+//  the server certificate named server.
+static zsock_t *
+s_subscriber (const char *endpoint, const char *name, const char *server)
+{
+    zsock_t *socket = zsock_new (ZMQ_SUB);
+    char secret [512], public [512], error [GL_CURVE_ERROR_MAX];
+    snprintf (secret, sizeof secret, "%s/%s_secret", s_dir, name? name: "");
+    snprintf (public, sizeof public, "%s/%s", s_dir, server);
+    if (socket && name)
+        GL_CHECK_INT (gl_curve_client (socket, secret, public, error), 0);
+    zsock_set_subscribe (socket, "");
+    zsock_connect (socket, "%s", endpoint);
+    return socket;
+}
+
+//  Messages waiting on a socket, read without blocking.
+static int
+s_drain (zsock_t *socket)
+{
+    int count = 0;
+    zmsg_t *message;
+    while ((message = zmsg_recv_nowait (socket))) {
+        zmsg_destroy (&message);
+        count++;
+    }
+    return count;
+}
+
+//  ops' publication from other hosts: CURVE subscribers whose key is in
+//  the allow list hear it, others do not and are counted; plain only when
+//  insecure.
+static void
+s_test_ops_publish (void)
+{
+    char path [512], error [GL_CURVE_ERROR_MAX], command [1024], output [256];
+    snprintf (path, sizeof path, "%s/ops", s_dir);
+    GL_CHECK_INT (gl_curve_keygen (path, "ops", error), 0);
+    snprintf (command, sizeof command, "mkdir -p %s/subscribers && cp %s/allowed %s/subscribers/",
+              s_dir, s_dir, s_dir);
+    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    char secret [512], allow [512], bind [64], endpoint [64];
+    snprintf (secret, sizeof secret, "%s/ops_secret", s_dir);
+    snprintf (allow, sizeof allow, "%s/subscribers", s_dir);
+    int port = gl_process_free_port ();
+    snprintf (bind, sizeof bind, "tcp://0.0.0.0:%d", port);
+    snprintf (endpoint, sizeof endpoint, "tcp://127.0.0.1:%d", port);
+    zloop_t *loop = zloop_new ();
+    GL_CHECK (gl_ops_pub_new (bind, 100, loop, NULL, NULL, NULL) == NULL);     //  needs CURVE
+    gl_ops_pub_security_t security = { .curve_secret = secret, .curve_allow = allow };
+    gl_ops_pub_t *pub = gl_ops_pub_new (bind, 100, loop, &security, NULL, NULL);
+    GL_CHECK (pub != NULL);
+    zsock_t *allowed = s_subscriber (endpoint, "allowed", "ops");
+    zsock_t *stranger = s_subscriber (endpoint, "stranger_only", "ops");
+    zsock_t *plain = s_subscriber (endpoint, NULL, "ops");
+    int heard [3] = { 0, 0, 0 };
+    for (int round = 0; pub && round < 100 && (heard [0] == 0 || round < 40); round++) {
+        gl_ops_pub_send_encoded (pub, "test", "\x80", 1);
+        zclock_sleep (25);
+        heard [0] += s_drain (allowed);
+        heard [1] += s_drain (stranger);
+        heard [2] += s_drain (plain);
+    }
+    GL_CHECK (heard [0] > 0);
+    GL_CHECK_INT (heard [1], 0);
+    GL_CHECK_INT (heard [2], 0);
+    GL_CHECK (pub && gl_ops_pub_refused (pub) >= 1);
+    zsock_destroy (&allowed);
+    zsock_destroy (&stranger);
+    zsock_destroy (&plain);
+    gl_ops_pub_destroy (&pub);
+    gl_ops_pub_security_t insecure = { .insecure = true };
+    pub = gl_ops_pub_new (bind, 100, loop, &insecure, NULL, NULL);
+    GL_CHECK (pub != NULL);
+    gl_ops_pub_destroy (&pub);
+    zloop_destroy (&loop);
 }
 
 //  Plain tcp to other hosts only when told insecure.
@@ -211,5 +295,6 @@ main (void)
     s_test_keygen ();
     s_test_allow_list ();
     s_test_insecure ();
+    s_test_ops_publish ();
     return gl_test_done ("test_curve");
 }

@@ -17,6 +17,7 @@ struct _gl_curve_guard_t {
     zcertstore_t *store;
     pthread_t thread;
     bool running;
+    atomic_bool stopping;           //  set by destroy: the thread ends
     atomic_uint_fast64_t allowed, refused;
 };
 
@@ -161,7 +162,8 @@ gl_curve_client (void *socket, const char *secret_path, const char *server_path,
 }
 
 //  Receives one ZAP request into frames; returns how many (at most
-//  S_ZAP_FRAMES, more are dropped), or -1 when the context ends.
+//  S_ZAP_FRAMES, more are dropped), 0 when none came within the receive
+//  timeout, or -1 when the context ends.
 static int
 s_zap_receive (void *socket, zmq_msg_t *frames)
 {
@@ -173,7 +175,7 @@ s_zap_receive (void *socket, zmq_msg_t *frames)
             zmq_msg_close (&part);
             for (int index = 0; index < count; index++)
                 zmq_msg_close (&frames [index]);
-            return -1;
+            return zmq_errno () == EAGAIN && count == 0? 0: -1;
         }
         more = zmq_msg_more (&part);
         if (count < S_ZAP_FRAMES)
@@ -244,7 +246,8 @@ s_guard_run (void *argument)
     gl_curve_guard_t *self = (gl_curve_guard_t *) argument;
     zmq_msg_t frames [S_ZAP_FRAMES];
     int count;
-    while ((count = s_zap_receive (self->socket, frames)) != -1) {
+    while (!atomic_load (&self->stopping)
+    &&     (count = s_zap_receive (self->socket, frames)) != -1) {
         bool wellformed = count >= 6 && zmq_msg_size (&frames [0]) == 3
                        && memcmp (zmq_msg_data (&frames [0]), "1.0", 3) == 0;
         if (wellformed)
@@ -277,8 +280,10 @@ gl_curve_guard_new (void *context, const char *allow_directory, char *error)
     }
     self->store = zcertstore_new (allow_directory);
     self->socket = self->store? zmq_socket (context, ZMQ_REP): NULL;
-    int linger = 0;
+    //  The receive wakes every 200 ms to see whether destroy asked it to end
+    int linger = 0, timeout = 200;
     if (!self->socket || zmq_setsockopt (self->socket, ZMQ_LINGER, &linger, sizeof linger)
+    ||  zmq_setsockopt (self->socket, ZMQ_RCVTIMEO, &timeout, sizeof timeout)
     ||  zmq_bind (self->socket, S_ZAP_ENDPOINT) != 0) {
         snprintf (error, GL_CURVE_ERROR_MAX, "cannot start the CURVE guard: %s",
                   zmq_strerror (zmq_errno ()));
@@ -308,6 +313,7 @@ gl_curve_guard_destroy (gl_curve_guard_t **self_p)
     if (!self_p || !*self_p)
         return;
     gl_curve_guard_t *self = *self_p;
+    atomic_store (&self->stopping, true);
     if (self->running)
         pthread_join (self->thread, NULL);
     zcertstore_destroy (&self->store);

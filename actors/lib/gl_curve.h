@@ -66,8 +66,8 @@ typedef struct _gl_curve_guard_t gl_curve_guard_t;
 gl_curve_guard_t *gl_curve_guard_new (void *context, const char *allow_directory,
                                       char *error);
 
-//  Stops the handler: call after zmq_ctx_shutdown of its context (which
-//  wakes it) and before zmq_ctx_term. Nulls the caller's pointer.
+//  Stops the handler (within 200 ms, or at once when its context is shut
+//  down) and nulls the caller's pointer. Call before zmq_ctx_term.
 void gl_curve_guard_destroy (gl_curve_guard_t **self_p);
 
 //  Clients admitted and refused so far (any thread may read them).

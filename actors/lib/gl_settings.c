@@ -148,6 +148,11 @@ static const gl_setting_t s_table [] = {
     INT ("ops/credit", 100, 1, 10000, false, "deliveries ops holds at once"),
     OF ("ops/follow", GL_SETTING_SERVICES, "scheduler,writer,coverage,fetcher.*", false,
         "services (or prefixes ending in .*) whose MEMBERSHIP ops follows"),
+    OF ("ops/curve_secret", GL_SETTING_PATH, "", false,
+        "ops' secret certificate: a publish endpoint other hosts reach is CURVE"),
+    OF ("ops/curve_allow", GL_SETTING_PATH, "", false,
+        "directory of the public certificates of the subscribers allowed in"),
+    INT ("ops/insecure", 0, 0, 1, false, "1: plain tcp subscribers from other hosts, loudly"),
     OF ("ops/database", GL_SETTING_TEXT, "", false, "PostgreSQL connection, as the scheduler's"),
     OF ("ops/schema", GL_SETTING_TEXT, "gapless", false, "schema of gapless's tables"),
     //  The coverage tracker (actors/coverage/README.md)
@@ -510,6 +515,7 @@ s_check_together (s_check_t *check)
     static const char *const pairs [][2] = {
         { "broker/curve_secret", "broker/curve_allow" },
         { "actor/curve_secret", "actor/curve_server" },
+        { "ops/curve_secret", "ops/curve_allow" },
     };
     for (size_t index = 0; index < sizeof pairs / sizeof pairs [0]; index++) {
         bool first = gl_config_get (check->config, pairs [index][0], NULL) != NULL;

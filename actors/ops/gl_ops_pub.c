@@ -1,5 +1,6 @@
 /*  gl_ops_pub — XPUB with subscription callbacks and a subscriber count.  */
 #include "gl_ops_pub.h"
+#include "gl_curve.h"
 #include "gl_log.h"
 
 struct _gl_ops_pub_t {
@@ -10,6 +11,7 @@ struct _gl_ops_pub_t {
     void *argument;
     uint64_t sent, dropped;
     int64_t subscribers;
+    gl_curve_guard_t *guard;        //  CURVE subscribers' allow list, or NULL
 };
 
 //  zloop: a subscription or unsubscription from a subscriber.
@@ -48,8 +50,35 @@ s_on_monitor (zloop_t *loop, zsock_t *socket, void *argument)
     return 0;
 }
 
+//  Makes the socket a CURVE server for an endpoint that leaves this host,
+//  or accepts it plain when told insecure, or refuses. Returns 0 or -1.
+static int
+s_secure (gl_ops_pub_t *self, const char *endpoint, const gl_ops_pub_security_t *security)
+{
+    if (gl_curve_endpoint_local (endpoint))
+        return 0;
+    char error [GL_CURVE_ERROR_MAX] = "";
+    if (security && security->curve_secret && security->curve_allow) {
+        self->guard = gl_curve_guard_new (zsys_init (), security->curve_allow, error);
+        if (self->guard && gl_curve_server (self->socket, security->curve_secret, error) == 0)
+            return 0;
+    }
+    else
+    if (security && security->insecure) {
+        gl_log_warn ("publish_insecure", "endpoint=%s reason=\"ops/insecure = 1: subscribers"
+                     " from other hosts are neither authenticated nor encrypted\"", endpoint);
+        return 0;
+    }
+    else
+        snprintf (error, sizeof error, "an endpoint other hosts can reach needs CURVE"
+                  " (ops/curve_secret and ops/curve_allow) or ops/insecure = 1");
+    gl_log_error ("publish_not_bound", "endpoint=%s reason=%s", endpoint, GL_LOG_VALUE (error));
+    return -1;
+}
+
 gl_ops_pub_t *
-gl_ops_pub_new (const char *endpoint, int hwm, zloop_t *loop, gl_ops_pub_subscribe_fn *subscribe,
+gl_ops_pub_new (const char *endpoint, int hwm, zloop_t *loop,
+                const gl_ops_pub_security_t *security, gl_ops_pub_subscribe_fn *subscribe,
                 void *argument)
 {
     gl_ops_pub_t *self = (gl_ops_pub_t *) zmalloc (sizeof (gl_ops_pub_t));
@@ -70,6 +99,10 @@ gl_ops_pub_new (const char *endpoint, int hwm, zloop_t *loop, gl_ops_pub_subscri
         zstr_sendx (self->monitor, "LISTEN", "ACCEPTED", "DISCONNECTED", NULL);
         zstr_sendx (self->monitor, "START", NULL);
         zsock_wait (self->monitor);
+    }
+    if (self->monitor && s_secure (self, endpoint, security) != 0) {
+        gl_ops_pub_destroy (&self);
+        return NULL;
     }
     if (!self->monitor || zsock_bind (self->socket, "%s", endpoint) == -1) {
         gl_log_error ("publish_not_bound", "endpoint=%s reason=\"%s\"", endpoint,
@@ -94,8 +127,15 @@ gl_ops_pub_destroy (gl_ops_pub_t **self_p)
         zloop_reader_end (self->loop, (zsock_t *) zactor_sock (self->monitor));
     zactor_destroy (&self->monitor);
     zsock_destroy (&self->socket);
+    gl_curve_guard_destroy (&self->guard);
     free (self);
     *self_p = NULL;
+}
+
+uint64_t
+gl_ops_pub_refused (gl_ops_pub_t *self)
+{
+    return gl_curve_guard_refused (self->guard);
 }
 
 int

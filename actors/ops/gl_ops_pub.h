@@ -21,12 +21,26 @@ typedef struct _gl_ops_pub_t gl_ops_pub_t;
 //  empty: everything).
 typedef void (gl_ops_pub_subscribe_fn) (gl_ops_pub_t *pub, const char *prefix, void *argument);
 
+//  How subscribers from other hosts are let in (actors/lib/gl_curve.h):
+//  with a secret certificate and an allow-list directory, an endpoint that
+//  leaves this host is a CURVE server admitting only those keys; without,
+//  such an endpoint is refused unless insecure. NULL: none of it.
+typedef struct {
+    const char *curve_secret;
+    const char *curve_allow;
+    bool insecure;
+} gl_ops_pub_security_t;
+
 //  Binds the endpoint (tcp:// or ipc://), with hwm messages queued per
 //  subscriber, and reads subscriptions and connections on the loop.
-//  Returns NULL with a log line if the endpoint cannot be bound. Caller
-//  owns return value.
+//  Returns NULL with a log line if the endpoint cannot be bound or its
+//  security is not right. Caller owns return value.
 gl_ops_pub_t *gl_ops_pub_new (const char *endpoint, int hwm, zloop_t *loop,
+                              const gl_ops_pub_security_t *security,
                               gl_ops_pub_subscribe_fn *subscribe, void *argument);
+
+//  CURVE subscribers refused so far (their key is not in the allow list).
+uint64_t gl_ops_pub_refused (gl_ops_pub_t *self);
 
 //  Closes the socket and nulls the caller's pointer. Safe twice.
 void gl_ops_pub_destroy (gl_ops_pub_t **self_p);

@@ -854,8 +854,19 @@ s_start (self_t *self, gl_config_t *config, int64_t port, int64_t hwm)
         gl_ops_health_set_limit (self->health, (gl_provider_t) provider,
                                  s_limit_per_s (config, (gl_provider_t) provider));
     const char *endpoint = gl_config_get (config, "ops/publish", "tcp://127.0.0.1:5571");
-    self->pub = gl_ops_pub_new (endpoint, (int) hwm, gl_actor_loop (self->actor), s_on_subscribe,
-                                self);
+    int64_t insecure = 0;
+    char error [GL_CONFIG_ERROR_MAX];
+    if (gl_config_int (config, "ops/insecure", 0, 0, 1, &insecure, error) != 0) {
+        fprintf (stderr, "gapless-ops: %s\n", error);
+        return -1;
+    }
+    gl_ops_pub_security_t security = {
+        .curve_secret = gl_config_get (config, "ops/curve_secret", NULL),
+        .curve_allow = gl_config_get (config, "ops/curve_allow", NULL),
+        .insecure = insecure == 1,
+    };
+    self->pub = gl_ops_pub_new (endpoint, (int) hwm, gl_actor_loop (self->actor), &security,
+                                s_on_subscribe, self);
     self->http = self->pub? gl_ops_http_new (gl_config_get (config, "ops/http_address",
                                                              "127.0.0.1"), (int) port): NULL;
     if (!self->http)

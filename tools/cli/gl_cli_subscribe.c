@@ -1,5 +1,6 @@
 /*  gl_cli_subscribe — SUB socket and MessagePack look-ups for the CLI.  */
 #include "gl_cli_subscribe.h"
+#include "gl_curve.h"
 #include <czmq.h>
 #include <getopt.h>
 #include <math.h>
@@ -78,6 +79,16 @@ gl_cli_subscribe_new (const char *endpoint, const char *const *topics)
         for (size_t index = 0; topics [index]; index++)
             zsock_set_subscribe (self->socket, topics [index]);
         zsock_set_linger (self->socket, 0);
+    }
+    //  CURVE to ops on another host: this client's secret certificate and
+    //  ops' public one (GAPLESS_ACTOR_CURVE_SECRET, GAPLESS_OPS_CURVE_SERVER)
+    const char *secret = getenv ("GAPLESS_ACTOR_CURVE_SECRET");
+    const char *server = getenv ("GAPLESS_OPS_CURVE_SERVER");
+    char error [GL_CURVE_ERROR_MAX];
+    if (self->socket && secret && server && gl_curve_client (self->socket, secret, server, error)) {
+        fprintf (stderr, "cannot use CURVE to ops: %s\n", error);
+        gl_cli_subscribe_destroy (&self);
+        return NULL;
     }
     if (!self->socket || zsock_connect (self->socket, "%s", endpoint) == -1) {
         fprintf (stderr, "cannot connect to ops at %s: %s\n", endpoint, zmq_strerror (zmq_errno ()));
