@@ -590,7 +590,8 @@ s_test_metrics (void)
         "gapless_provider_request_duration_seconds_count{provider=\"polygon\"}",
         "gapless_writer_rows_total",
         "gapless_writer_batch_duration_seconds_count",
-        "gapless_jobs_processed_total{timeframe=\"1h\",provider=\"polygon\",status=\"succeeded\"}",
+        "gapless_jobs_processed_total{type=\"request\",timeframe=\"1h\",provider=\"polygon\","
+        "status=\"succeeded\"}",
         "gapless_ops_published_messages_total{topic=\"progress\"}",
         "gapless_ops_publish_latency_seconds_count", NULL };
     double before [16];

@@ -9,6 +9,7 @@
       instances that left, and refuses fields that do not parse without
       losing the ones that do.
 */
+#include "gl_ops_catalog.h"
 #include "gl_ops_health.h"
 #include "gl_ops_map.h"
 #include "gl_ops_metrics.h"
@@ -183,11 +184,46 @@ s_test_health (void)
     GL_CHECK (health == NULL);
 }
 
+//  Errors by endpoint: Tradier's intraday (timesales) and daily (history)
+//  are two series; Polygon's one endpoint is one.
+static void
+s_test_endpoints (void)
+{
+    gl_ops_health_t *health = gl_ops_health_new ();
+    gl_msg_field_t fields [8];
+    char refused [GL_MSG_NAME_MAX + 1];
+    const char *sample [] = { "errors", "server_error:2,timeout:1", "errors_daily", "auth:3", NULL };
+    size_t count = s_fields (fields, sample);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_TRADIER, "t1", fields, count, 0, refused), 0);
+    GL_CHECK_INT (gl_ops_health_sample (health, GL_PROVIDER_POLYGON, "p1", fields, count, 0, refused), 0);
+    gl_ops_metrics_t *metrics = gl_ops_metrics_new ();
+    gl_ops_catalog_declare (metrics);
+    gl_ops_provider_view_t view = gl_ops_health_view (health, GL_PROVIDER_TRADIER);
+    GL_CHECK_INT (view.endpoint_errors [0][4], 2);          //  server_error, timesales
+    GL_CHECK_INT (view.endpoint_errors [1][1], 3);          //  auth, history
+    GL_CHECK_INT (view.errors [1], 3);
+    gl_ops_catalog_provider (metrics, &view, 0);
+    view = gl_ops_health_view (health, GL_PROVIDER_POLYGON);
+    gl_ops_catalog_provider (metrics, &view, 0);
+    char *text = gl_ops_metrics_render (metrics);
+    GL_CHECK (text && strstr (text, "gapless_provider_errors_total{provider=\"tradier\","
+                              "endpoint=\"timesales\",class=\"server_error\"} 2"));
+    GL_CHECK (text && strstr (text, "gapless_provider_errors_total{provider=\"tradier\","
+                              "endpoint=\"history\",class=\"auth\"} 3"));
+    GL_CHECK (text && strstr (text, "gapless_provider_errors_total{provider=\"polygon\","
+                              "endpoint=\"aggs\",class=\"auth\"} 3"));
+    GL_CHECK (text && !strstr (text, "endpoint=\"history\",class=\"auth\"} 0"));
+    free (text);
+    gl_ops_metrics_destroy (&metrics);
+    gl_ops_health_destroy (&health);
+}
+
 int
 main (void)
 {
     s_test_map ();
     s_test_metrics ();
     s_test_health ();
+    s_test_endpoints ();
     return gl_test_done ("test_ops_units");
 }

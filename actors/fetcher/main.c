@@ -128,7 +128,8 @@ typedef struct {
     uint64_t bars_expected, bars_delivered;     //  completeness, finished jobs
     uint64_t latency [LATENCY_BUCKETS + 1];
     uint64_t latency_sum_ms, fetches;           //  for ops' histogram and selections
-    uint64_t errors [ERROR_CLASSES];            //  FAILED sent, by class
+    uint64_t errors [2][ERROR_CLASSES];         //  FAILED sent, by endpoint (0 intraday,
+                                                //  1 daily and weekly) and class
     int64_t slow_ms;                            //  ops/slow_ms: slower calls are reported
     int64_t banned_until;       //  monotonic ms: the credential is banned until then
     int64_t auth_until;         //  monotonic ms: FETCH answered auth at once until then
@@ -238,15 +239,16 @@ s_job_end (self_t *self, job_t *job)
 //  answered (so a later bounce of its parts is not answered again).
 static void
 s_send_failed (self_t *self, uint64_t run_id, const char *lease_token, const char *symbol,
-               const char *error_class, bool retryable, uint64_t retry_after_ms,
-               const char *message)
+               const char *timeframe, const char *error_class, bool retryable,
+               uint64_t retry_after_ms, const char *message)
 {
     size_t slot = self->answered_next++ % ANSWERED_MAX;
     self->answered [slot].run_id = run_id;
     snprintf (self->answered [slot].lease_token, sizeof (self->answered [slot].lease_token), "%s",
               lease_token);
+    int endpoint = gl_timeframe_is_intraday (gl_timeframe_parse (timeframe))? 0: 1;
     for (size_t index = 0; index < ERROR_CLASSES; index++)
-        self->errors [index] += strcmp (s_error_classes [index], error_class) == 0;
+        self->errors [endpoint][index] += strcmp (s_error_classes [index], error_class) == 0;
     gl_log_info ("fetch_failed", "run_id=%" PRIu64 " symbol=%s class=%s retryable=%d "
                  "retry_after_ms=%" PRIu64 " message=\"%s\"", run_id, symbol, error_class,
                  retryable, retry_after_ms, message);
@@ -297,7 +299,8 @@ s_job_fail (self_t *self, job_t *job, const char *error_class, bool retryable,
     if (job->abandoned)
         return;
     s_send_failed (self, job->fetch->fetch.run_id, job->fetch->fetch.lease_token,
-                   job->fetch->fetch.symbol, error_class, retryable, retry_after_ms, message);
+                   job->fetch->fetch.symbol, job->fetch->fetch.timeframe, error_class, retryable,
+                   retry_after_ms, message);
     if (job->in_flight)
         job->abandoned = true;
     else
@@ -1124,7 +1127,7 @@ s_bounced_bars (self_t *self, const gl_msg_t *bars, const char *code, const char
     else
     if (!s_answered (self, bars->bars.run_id, bars->bars.lease_token))
         s_send_failed (self, bars->bars.run_id, bars->bars.lease_token, bars->bars.symbol,
-                       "server_error", true, 1000, message);
+                       bars->bars.timeframe, "server_error", true, 1000, message);
 }
 
 //  BOUNCE: a returned BARS fails its run; a returned FAILED or EVENT has
@@ -1357,12 +1360,13 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         snprintf (values [7], 24, "%.4f", (double) self->bars_delivered / (double) self->bars_expected);
     else
         snprintf (values [7], 24, "none");
-    char histogram [160] = "", errors [256] = "", sums [2][24];
-    for (size_t index = 0; index < ERROR_CLASSES; index++) {
-        size_t used = strlen (errors);
-        snprintf (errors + used, sizeof (errors) - used, "%s%s:%" PRIu64, index? ",": "",
-                  s_error_classes [index], self->errors [index]);
-    }
+    char histogram [160] = "", errors [2][256] = { "", "" }, sums [2][24];
+    for (size_t endpoint = 0; endpoint < 2; endpoint++)
+        for (size_t index = 0; index < ERROR_CLASSES; index++) {
+            size_t used = strlen (errors [endpoint]);
+            snprintf (errors [endpoint] + used, sizeof (errors [endpoint]) - used, "%s%s:%" PRIu64,
+                      index? ",": "", s_error_classes [index], self->errors [endpoint][index]);
+        }
     snprintf (sums [0], 24, "%" PRIu64, self->latency_sum_ms);
     snprintf (sums [1], 24, "%" PRIu64, self->fetches);
     for (size_t bucket = 0; bucket <= LATENCY_BUCKETS; bucket++) {
@@ -1378,7 +1382,7 @@ s_on_health_timer (zloop_t *loop, int timer_id, void *argument)
         "bounced_bars", values [9], "bounced_other", values [10], "held_back", values [11],
         "completeness", values [7], "latency_le_ms", "50,100,250,500,1000,5000,inf",
         "latency_counts", histogram, "latency_sum_ms", sums [0], "fetches", sums [1],
-        "errors", errors, NULL
+        "errors", errors [0], "errors_daily", errors [1], NULL
     };
     s_event (self, "fetcher_health", pairs);
     return 0;

@@ -89,6 +89,21 @@ gl_capability_name (gl_provider_t provider)
     return capability? capability->name: "invalid";
 }
 
+//  The endpoint of a provider for a timeframe.
+const char *
+gl_capability_endpoint (gl_provider_t provider, gl_timeframe_t timeframe)
+{
+    bool intraday = gl_timeframe_is_intraday (timeframe);
+    switch (provider) {
+        case GL_PROVIDER_POLYGON: return "aggs";
+        case GL_PROVIDER_YAHOO:   return "chart";
+        case GL_PROVIDER_TRADIER: return intraday? "timesales": "history";
+        case GL_PROVIDER_FINNHUB: return "candle";
+        case GL_PROVIDER_ALPACA:  return "bars";
+        default:                  return "invalid";
+    }
+}
+
 //  Names of the bases, by gl_adjustment_t.
 static const char *s_adjustment_names [] = { "invalid", "raw", "split" };
 

@@ -68,6 +68,11 @@ typedef enum {
 //  Parses "raw" / "split"; GL_ADJUSTMENT_INVALID for anything else.
 gl_adjustment_t gl_capability_adjustment_parse (const char *name);
 
+//  The provider's API endpoint serving a timeframe, as a short stable name
+//  for labels ("aggs", "chart", "timesales", "history", "candle", "bars"),
+//  or "invalid".
+const char *gl_capability_endpoint (gl_provider_t provider, gl_timeframe_t timeframe);
+
 //  The basis's name, or "invalid".
 const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
 

@@ -1,5 +1,6 @@
 /*  gl_ops_catalog — the metrics ops exports, and how each is made.  */
 #include "gl_ops_catalog.h"
+#include "gl_capability.h"
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,7 +19,7 @@ gl_ops_catalog_declare (gl_ops_metrics_t *metrics)
     static const struct { const char *name; gl_ops_metric_kind_t kind; const char *help; } list [] = {
         { "gapless_provider_selections_total", GL_OPS_COUNTER, "Slices sent to a provider's fetchers (FETCH received)." },
         { "gapless_provider_requests_total", GL_OPS_COUNTER, "HTTP requests sent to a provider." },
-        { "gapless_provider_errors_total", GL_OPS_COUNTER, "FAILED answers by provider and error class." },
+        { "gapless_provider_errors_total", GL_OPS_COUNTER, "FAILED answers by provider, endpoint and error class." },
         { "gapless_provider_breaker_state", GL_OPS_GAUGE, "1 for the state a provider's circuit breaker is in." },
         { "gapless_provider_health_score", GL_OPS_GAUGE, "The routing health score H of a provider, 0 to 1." },
         { "gapless_provider_health_term", GL_OPS_GAUGE, "The four terms of H (breaker, latency, errors, completeness), 0 to 1." },
@@ -30,7 +31,7 @@ gl_ops_catalog_declare (gl_ops_metrics_t *metrics)
         { "gapless_provider_in_flight_requests", GL_OPS_GAUGE, "HTTP requests in flight at a provider." },
         { "gapless_provider_in_flight_slices", GL_OPS_GAUGE, "Slices running at a provider (PostgreSQL)." },
         { "gapless_provider_slow_requests_total", GL_OPS_COUNTER, "Provider calls slower than ops/slow_ms." },
-        { "gapless_jobs_processed_total", GL_OPS_COUNTER, "Slices finished, by timeframe, provider and status (PostgreSQL; a dlq purge lowers it)." },
+        { "gapless_jobs_processed_total", GL_OPS_COUNTER, "Slices finished, by type (freshness, window, request), timeframe, provider and status (PostgreSQL; a dlq purge lowers it)." },
         { "gapless_gaps_found_total", GL_OPS_COUNTER, "Gaps the coverage tracker found, by timeframe." },
         { "gapless_ingestion_lag_seconds", GL_OPS_GAUGE, "Now minus the end of the newest slice written, by timeframe." },
         { "gapless_writer_rows_total", GL_OPS_COUNTER, "Rows the writers committed." },
@@ -86,12 +87,21 @@ gl_ops_catalog_provider (gl_ops_metrics_t *metrics, const gl_ops_provider_view_t
                         (double) (in_flight_slices > 0? in_flight_slices: 0));
     gl_ops_metrics_set_histogram (metrics, "gapless_provider_request_duration_seconds", labels,
                                   view->latency, (double) view->latency_sum_ms / 1000);
-    for (size_t index = 0; index < GL_OPS_ERROR_CLASSES; index++) {
-        const char *error_labels [] = { "provider", view->provider,
-                                        "class", gl_ops_error_classes [index], NULL };
-        gl_ops_metrics_set (metrics, "gapless_provider_errors_total", error_labels,
-                            (double) view->errors [index]);
-    }
+    //  One series per endpoint the provider serves through: the intraday
+    //  one, and the daily one where it is another (Tradier's history)
+    gl_provider_t provider = gl_capability_parse_name (view->provider);
+    const char *endpoints [2] = { gl_capability_endpoint (provider, GL_TF_1M),
+                                  gl_capability_endpoint (provider, GL_TF_1D) };
+    bool apart = strcmp (endpoints [0], endpoints [1]) != 0;
+    for (int endpoint = 0; endpoint < (apart? 2: 1); endpoint++)
+        for (size_t index = 0; index < GL_OPS_ERROR_CLASSES; index++) {
+            const char *error_labels [] = { "provider", view->provider, "endpoint",
+                                            endpoints [endpoint], "class",
+                                            gl_ops_error_classes [index], NULL };
+            uint64_t count = apart? view->endpoint_errors [endpoint][index]: view->errors [index];
+            gl_ops_metrics_set (metrics, "gapless_provider_errors_total", error_labels,
+                                (double) count);
+        }
     static const char *states [] = { "closed", "half_open", "open" };
     for (size_t index = 0; index < 3; index++) {
         const char *state_labels [] = { "provider", view->provider, "state", states [index], NULL };
@@ -151,7 +161,8 @@ gl_ops_catalog_queue (gl_ops_metrics_t *metrics, const gl_ops_stats_t *stats)
     for (size_t row = 0; row < stats->job_count; row++) {
         if (strcmp (stats->jobs [row].status, "running") == 0)
             continue;
-        const char *labels [] = { "timeframe", stats->jobs [row].timeframe,
+        const char *labels [] = { "type", stats->jobs [row].type,
+                                  "timeframe", stats->jobs [row].timeframe,
                                   "provider", *stats->jobs [row].provider
                                               ? stats->jobs [row].provider: "none",
                                   "status", stats->jobs [row].status, NULL };

@@ -15,6 +15,7 @@ typedef struct {
     uint64_t requests, failures, over_limit, fetches, bars, latency_sum_ms;
     uint64_t latency [GL_OPS_LATENCY_BUCKETS + 1];
     uint64_t errors [GL_OPS_ERROR_CLASSES];
+    uint64_t endpoint_errors [2][GL_OPS_ERROR_CLASSES];
 } s_totals_t;
 
 typedef struct {
@@ -212,9 +213,16 @@ gl_ops_health_sample (gl_ops_health_t *self, gl_provider_t provider, const char 
     if (latencies && bounds && strcmp (bounds, "50,100,250,500,1000,5000,inf") == 0
     &&  s_parse_counts (latencies, totals.latency, GL_OPS_LATENCY_BUCKETS + 1) != 0)
         s_refuse (refused, "latency_counts");
-    const char *errors = gl_msg_field (fields, count, "errors");
-    if (errors && s_parse_errors (errors, totals.errors) != 0)
-        s_refuse (refused, "errors");
+    //  errors: the intraday endpoint's (all of them from a fetcher that
+    //  predates errors_daily), errors_daily: the daily endpoint's
+    static const char *const keys [2] = { "errors", "errors_daily" };
+    for (int endpoint = 0; endpoint < 2; endpoint++) {
+        const char *errors = gl_msg_field (fields, count, keys [endpoint]);
+        if (errors && s_parse_errors (errors, totals.endpoint_errors [endpoint]) != 0)
+            s_refuse (refused, keys [endpoint]);
+    }
+    for (size_t index = 0; index < GL_OPS_ERROR_CLASSES; index++)
+        totals.errors [index] = totals.endpoint_errors [0][index] + totals.endpoint_errors [1][index];
     const char *complete = gl_msg_field (fields, count, "completeness");
     double completeness = complete && strcmp (complete, "none") != 0? atof (complete): 1;
     const char *breaker = gl_msg_field (fields, count, "breaker");
@@ -280,8 +288,11 @@ s_totals_add (s_totals_t *sum, const s_totals_t *totals)
     sum->latency_sum_ms += totals->latency_sum_ms;
     for (size_t bucket = 0; bucket <= GL_OPS_LATENCY_BUCKETS; bucket++)
         sum->latency [bucket] += totals->latency [bucket];
-    for (size_t index = 0; index < GL_OPS_ERROR_CLASSES; index++)
+    for (size_t index = 0; index < GL_OPS_ERROR_CLASSES; index++) {
         sum->errors [index] += totals->errors [index];
+        sum->endpoint_errors [0][index] += totals->endpoint_errors [0][index];
+        sum->endpoint_errors [1][index] += totals->endpoint_errors [1][index];
+    }
 }
 
 void
@@ -359,6 +370,7 @@ gl_ops_health_view (gl_ops_health_t *self, gl_provider_t provider)
     view.latency_sum_ms = totals.latency_sum_ms;
     memcpy (view.latency, totals.latency, sizeof view.latency);
     memcpy (view.errors, totals.errors, sizeof view.errors);
+    memcpy (view.endpoint_errors, totals.endpoint_errors, sizeof view.endpoint_errors);
     view.bans = state->bans;
     view.slow = state->slow;
     view.banned_until_ms = state->banned_until_ms;

@@ -49,7 +49,8 @@ typedef struct {
     uint64_t requests, failures, over_limit, fetches, bars, bans, slow;
     uint64_t latency [GL_OPS_LATENCY_BUCKETS + 1];     //  per bucket, not cumulative
     uint64_t latency_sum_ms;
-    uint64_t errors [GL_OPS_ERROR_CLASSES];
+    uint64_t errors [GL_OPS_ERROR_CLASSES];     //  by class, both endpoints
+    uint64_t endpoint_errors [2][GL_OPS_ERROR_CLASSES];    //  intraday, daily endpoint
     int64_t banned_until_ms;            //  epoch ms; 0: never banned
 } gl_ops_provider_view_t;
 

@@ -359,8 +359,11 @@ gl_ops_store_stats (gl_ops_store_t *self, gl_ops_stats_t *stats)
         " FROM job_runs r LEFT JOIN symbols s ON s.ticker = r.symbol"
         " GROUP BY 1, 2, 3 ORDER BY 4 DESC LIMIT 256", 0, NULL);
     PGresult *jobs = queue? s_query (self,
-        "SELECT timeframe, coalesce(provider, ''), status, count(*) FROM job_runs"
-        " WHERE status IN ('running', 'succeeded', 'dead') GROUP BY 1, 2, 3"
+        "SELECT r.timeframe, coalesce(r.provider, ''), r.status, count(*), CASE WHEN d.freshness"
+        " THEN 'freshness' WHEN d.id IS NOT NULL THEN 'window' ELSE 'request' END"
+        " FROM job_runs r LEFT JOIN backfills b ON b.id = r.backfill_id"
+        " LEFT JOIN job_definitions d ON d.id = b.job_definition_id"
+        " WHERE r.status IN ('running', 'succeeded', 'dead') GROUP BY 1, 2, 3, 5"
         " ORDER BY 4 DESC LIMIT 256", 0, NULL): NULL;
     if (!jobs) {
         PQclear (queue);
@@ -378,6 +381,7 @@ gl_ops_store_stats (gl_ops_store_t *self, gl_ops_stats_t *stats)
     for (int row = 0; row < PQntuples (jobs); row++) {
         s_text (jobs, row, 0, stats->jobs [row].timeframe, sizeof stats->jobs [row].timeframe);
         s_text (jobs, row, 1, stats->jobs [row].provider, sizeof stats->jobs [row].provider);
+        s_text (jobs, row, 4, stats->jobs [row].type, sizeof stats->jobs [row].type);
         s_text (jobs, row, 2, stats->jobs [row].status, sizeof stats->jobs [row].status);
         stats->jobs [row].count = s_number (jobs, row, 3);
     }

@@ -52,7 +52,11 @@ typedef struct {
     struct { char tier [4]; char status [20]; int64_t priority, count, oldest_s; }
         queue [GL_OPS_STATS_ROWS];
     size_t queue_count;
-    struct { char timeframe [4]; char provider [33]; char status [20]; int64_t count; }
+    //  type: what asked for the slice: a tier's freshness, a tier's window
+    //  (periodic, or a symbol joining the tier), or a request (the CLI,
+    //  the coverage tracker's refills)
+    struct { char timeframe [4]; char provider [33]; char status [20]; char type [12];
+             int64_t count; }
         jobs [GL_OPS_STATS_ROWS];
     size_t job_count;
 } gl_ops_stats_t;
