@@ -247,6 +247,13 @@ s_test_backfill_lands (gl_calendar_t *calendar)
                          " --to 2024-04-01 --json"), 0);
     GL_CHECK_INT (s_json_number (output, "slices_new"), 0);
     GL_CHECK_INT (s_json_number (output, "slices_stored"), 6);
+    //  --refresh would fetch them again (a plan: nothing changes)
+    GL_CHECK_INT (s_cli (output, sizeof output, "enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01"
+                         " --to 2024-04-01 --refresh --provider polygon --plan --json"), 0);
+    GL_CHECK_INT (s_json_number (output, "slices_refreshed"), 6);
+    GL_CHECK_INT (s_json_number (output, "slices_stored"), 0);
+    GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol IN ('AAPL', 'MSFT')"
+                            " AND status = 'succeeded'"), 6);
     //  status shows it done
     GL_CHECK_INT (s_cli (output, sizeof output, "status"), 0);
     GL_CHECK (strstr (output, "succeeded") != NULL);

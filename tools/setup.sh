@@ -4,7 +4,8 @@
 # libncurses-dev draws gapless watch; prometheus brings promtool, which the
 # tests run on /metrics and config/alerts.yml; python3-zmq and
 # python3-msgpack run tools/examples/watch.py; bsdutils has script, the
-# tests' pseudo-terminal.
+# tests' pseudo-terminal; curl sets the sim's faults in tools/run.sh and
+# iproute2 joins the namespaces of tests/test_hosts.sh.
 set -euo pipefail
 
 packages=(
@@ -12,7 +13,7 @@ packages=(
   libzmq3-dev libczmq-dev libmsgpack-dev libcurl4-openssl-dev libpq-dev
   libmicrohttpd-dev libcjson-dev libncurses-dev
   postgresql-15 tzdata
-  prometheus python3-zmq python3-msgpack bsdutils
+  prometheus python3-zmq python3-msgpack bsdutils curl iproute2
 )
 
 missing=()

@@ -104,6 +104,13 @@ gl_capability_endpoint (gl_provider_t provider, gl_timeframe_t timeframe)
     }
 }
 
+//  The health score from its four terms.
+double
+gl_capability_health_score (double breaker, double latency, double errors, double completeness)
+{
+    return 0.45 * breaker + 0.25 * latency + 0.20 * errors + 0.10 * completeness;
+}
+
 //  Names of the bases, by gl_adjustment_t.
 static const char *s_adjustment_names [] = { "invalid", "raw", "split" };
 

@@ -73,6 +73,13 @@ gl_adjustment_t gl_capability_adjustment_parse (const char *name);
 //  or "invalid".
 const char *gl_capability_endpoint (gl_provider_t provider, gl_timeframe_t timeframe);
 
+//  A provider's health score H (ARCHITECTURE.md) from its four terms, each
+//  in [0, 1] with 1 the best: H = 0.45 breaker + 0.25 latency + 0.20
+//  errors + 0.10 completeness. The scheduler routes by it, ops publishes
+//  it: one formula.
+double gl_capability_health_score (double breaker, double latency, double errors,
+                                   double completeness);
+
 //  The basis's name, or "invalid".
 const char *gl_capability_adjustment_name (gl_adjustment_t adjustment);
 

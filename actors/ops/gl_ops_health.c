@@ -357,8 +357,8 @@ gl_ops_health_view (gl_ops_health_t *self, gl_provider_t provider)
     view.latency_term = 1 - latency;
     view.error_term = 1 - errors;
     view.completeness_term = 1 - incompleteness;
-    view.score = 0.45 * view.breaker_term + 0.25 * view.latency_term + 0.20 * view.error_term
-               + 0.10 * view.completeness_term;
+    view.score = gl_capability_health_score (view.breaker_term, view.latency_term,
+                                             view.error_term, view.completeness_term);
     view.samples = state->sample_count;
     view.instances = state->instance_count;
     view.limit_per_s = state->limit_per_s;

@@ -306,8 +306,7 @@ gl_router_score (gl_router_t *self, gl_provider_t provider)
         errors /= (double) state->sample_count;
         incompleteness /= (double) state->sample_count;
     }
-    return 0.45 * breaker + 0.25 * (1 - latency) + 0.20 * (1 - errors)
-         + 0.10 * (1 - incompleteness);
+    return gl_capability_health_score (breaker, 1 - latency, 1 - errors, 1 - incompleteness);
 }
 
 //  The most slices the provider may hold now.
