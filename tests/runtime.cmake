@@ -13,7 +13,8 @@ add_dependencies(test_curve gapless gapless-broker)
 # Every configuration key: the table, the check of a file, SIGHUP on a
 # broker and a scheduler; and the table against the code that reads keys.
 gl_add_test(test_settings LIBS gl_settings TIMEOUT 120)
-add_dependencies(test_settings gapless-broker gapless-scheduler)
+add_dependencies(test_settings gapless-broker gapless-scheduler gapless-writer gapless-coverage
+                 gapless-ops)
 find_package(Python3 REQUIRED COMPONENTS Interpreter)
 add_test(NAME check_settings
   COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/check_settings.py ${GL_SOURCE_DIR}

@@ -3,7 +3,8 @@
     typos answered with the closest key; the shipped configurations valid;
     and SIGHUP on real processes (a broker, a scheduler): a valid file is
     taken, its changed keys logged as live or needing a restart; an invalid
-    one is refused with each problem and the process keeps serving.
+    one is refused with each problem and the process keeps serving; the
+    command line every daemon shares, with each daemon's own flags.
 */
 #include "gl_process.h"
 #include <czmq.h>
@@ -221,12 +222,52 @@ s_test_sighup (const char *binary, const char *log, const char *valid, const cha
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
 }
 
+//  Runs a daemon with arguments; returns its exit status, output in output.
+static int
+s_daemon (const char *binary, const char *arguments, char *output, size_t size)
+{
+    char path [512], command [1024];
+    gl_process_binary (binary, path, sizeof path);
+    snprintf (command, sizeof command, "%s %s 2>&1", path, arguments);
+    FILE *pipe = popen (command, "r");
+    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
+    output [used] = '\0';
+    int status = pipe? pclose (pipe): -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  The command line every daemon shares (gl_actor_command_line): --help,
+//  a bad flag, a stray argument, a missing file, and each daemon's own
+//  flags reaching its keys (a value out of range is refused by key).
+static void
+s_test_command_line (void)
+{
+    const char *daemons [] = { "actors/scheduler/gapless-scheduler", "actors/writer/gapless-writer",
+                               "actors/coverage/gapless-coverage", "actors/ops/gapless-ops" };
+    char output [4096];
+    for (size_t index = 0; index < 4; index++) {
+        GL_CHECK_INT (s_daemon (daemons [index], "--help", output, sizeof output), 0);
+        GL_CHECK (strstr (output, "--broker") != NULL);
+        GL_CHECK_INT (s_daemon (daemons [index], "--bogus", output, sizeof output), 2);
+        GL_CHECK_INT (s_daemon (daemons [index], "stray", output, sizeof output), 2);
+        GL_CHECK (strstr (output, "unexpected argument 'stray'") != NULL);
+        GL_CHECK_INT (s_daemon (daemons [index], "--config /nonexistent.cfg", output,
+                                sizeof output), 2);
+        GL_CHECK (strstr (output, "/nonexistent.cfg") != NULL);
+    }
+    GL_CHECK_INT (s_daemon (daemons [1], "--credit 0", output, sizeof output), 2);
+    GL_CHECK (strstr (output, "writer/credit") != NULL);
+    GL_CHECK_INT (s_daemon (daemons [3], "--http 70000", output, sizeof output), 2);
+    GL_CHECK (strstr (output, "ops/http") != NULL);
+}
+
 int
 main (void)
 {
     s_test_table ();
     s_test_check ();
     s_test_shipped ();
+    s_test_command_line ();
     s_test_sighup ("broker/gapless-broker", "settings-broker.log",
                    "log\n    level = debug\nbroker\n    stats_ms = 500\n",
                    "key=log/level", "key=broker/stats_ms",

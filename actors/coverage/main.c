@@ -19,7 +19,6 @@
 #include "gl_coverage.h"
 #include "gl_coverage_store.h"
 #include "gl_log.h"
-#include <getopt.h>
 #include <math.h>
 #include <time.h>
 
@@ -826,43 +825,15 @@ s_run (self_t *self, const s_periods_t *periods)
 int
 main (int argc, char **argv)
 {
-    static struct option long_options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "broker", required_argument, NULL, 'e' },
-        { "instance", required_argument, NULL, 'i' },
-        { "database", required_argument, NULL, 'd' },
-        { "schema", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *config_path = NULL, *flags [3] = { NULL };
-    static const char *flag_keys [3] = { "actor/broker", "coverage/database", "coverage/schema" };
     gl_actor_options_t options = { .service = "coverage" };
-    int option;
-    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config_path = optarg; break;
-            case 'e': flags [0] = optarg; break;
-            case 'i': options.instance = optarg; break;
-            case 'd': flags [1] = optarg; break;
-            case 'S': flags [2] = optarg; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
-    }
-    gl_log_set_name ("coverage");
+    int status = 2;
+    gl_config_t *config = gl_actor_command_line (argc, argv, "coverage", NULL, s_usage, &options,
+                                                 &status);
+    if (!config)
+        return status;
     char error [GL_CONFIG_ERROR_MAX];
-    gl_config_t *config = gl_config_load (config_path, error);
-    if (!config) {
-        fprintf (stderr, "gapless-coverage: %s\n", error);
-        return 2;
-    }
-    for (int index = 0; index < 3; index++)
-        if (flags [index])
-            gl_config_set (config, flag_keys [index], flags [index]);
     self_t self = { .audit = GL_COVERAGE_CURSOR_START, .reconcile = GL_COVERAGE_CURSOR_START };
     s_periods_t periods = { 0 };
-    int status = 2;
     if (s_configure (&self, config, &options, &periods, error)
     ||  gl_capability_configure (config, error))
         fprintf (stderr, "gapless-coverage: %s\n", error);

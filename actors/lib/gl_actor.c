@@ -23,6 +23,7 @@
 #include "gl_actor.h"
 #include "gl_calendar.h"
 #include "gl_curve.h"
+#include <getopt.h>
 #include <signal.h>
 #include "gl_log.h"
 #include "gl_wire.h"
@@ -774,6 +775,73 @@ s_security (gl_actor_t *self, const gl_actor_options_t *options)
     gl_log_warn ("actor_insecure", "endpoint=%s reason=\"actor/insecure = 1: plain tcp to"
                  " another host, neither authenticated nor encrypted\"", self->endpoint);
     return 0;
+}
+
+//  Parses the command line every daemon shares and loads its configuration.
+gl_config_t *
+gl_actor_command_line (int argc, char **argv, const char *role, const gl_actor_flag_t *extra,
+                       void (*usage) (FILE *stream), gl_actor_options_t *options, int *status)
+{
+    //  Options: their index is the flag's value, the key it sets
+    enum { S_CONFIG, S_BROKER, S_INSTANCE, S_DATABASE, S_SCHEMA, S_HELP, S_EXTRA };
+    struct option long_options [S_EXTRA + GL_ACTOR_FLAGS_MAX + 1] = {
+        { "config", required_argument, NULL, S_CONFIG },
+        { "broker", required_argument, NULL, S_BROKER },
+        { "instance", required_argument, NULL, S_INSTANCE },
+        { "database", required_argument, NULL, S_DATABASE },
+        { "schema", required_argument, NULL, S_SCHEMA },
+        { "help", no_argument, NULL, S_HELP },
+    };
+    char keys [S_EXTRA + GL_ACTOR_FLAGS_MAX][GL_MSG_NAME_MAX * 2];
+    snprintf (keys [S_BROKER], sizeof keys [S_BROKER], "actor/broker");
+    snprintf (keys [S_DATABASE], sizeof keys [S_DATABASE], "%s/database", role);
+    snprintf (keys [S_SCHEMA], sizeof keys [S_SCHEMA], "%s/schema", role);
+    size_t count = S_EXTRA;
+    for (; extra && extra [count - S_EXTRA].name && count < S_EXTRA + GL_ACTOR_FLAGS_MAX; count++) {
+        long_options [count] = (struct option) { extra [count - S_EXTRA].name, required_argument,
+                                                 NULL, (int) count };
+        snprintf (keys [count], sizeof keys [count], "%s", extra [count - S_EXTRA].key);
+    }
+    const char *config_path = NULL, *values [S_EXTRA + GL_ACTOR_FLAGS_MAX] = { NULL };
+    int option;
+    *status = 2;
+    //  Short forms of the common flags: -c -e -i -d -h
+    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
+        option = option == 'c'? S_CONFIG: option == 'e'? S_BROKER: option == 'i'? S_INSTANCE
+               : option == 'd'? S_DATABASE: option == 'h'? S_HELP: option;
+        if (option == S_HELP) {
+            usage (stdout);
+            *status = 0;
+            return NULL;
+        }
+        if (option < 0 || option >= (int) count) {
+            usage (stderr);
+            return NULL;
+        }
+        if (option == S_CONFIG)
+            config_path = optarg;
+        else
+        if (option == S_INSTANCE)
+            options->instance = optarg;
+        else
+            values [option] = optarg;
+    }
+    if (optind < argc) {
+        fprintf (stderr, "gapless-%s: unexpected argument '%s' (try --help)\n", role,
+                 argv [optind]);
+        return NULL;
+    }
+    gl_log_set_name (role);
+    char error [GL_CONFIG_ERROR_MAX];
+    gl_config_t *config = gl_config_load (config_path, error);
+    for (size_t index = 0; config && index < count; index++)
+        if (values [index] && gl_config_set (config, keys [index], values [index]) != 0) {
+            snprintf (error, sizeof error, "out of memory setting %s", keys [index]);
+            gl_config_destroy (&config);
+        }
+    if (!config)
+        fprintf (stderr, "gapless-%s: %s\n", role, error);
+    return config;
 }
 
 //  Sets the log level of log/level. Returns 0 or -1 with error.

@@ -89,6 +89,27 @@ typedef struct {
 //  (GL_CONFIG_ERROR_MAX bytes).
 int gl_actor_options_configure (gl_actor_options_t *options, gl_config_t *config, char *error);
 
+//  A daemon's command-line flag beyond the common ones: --name VALUE sets
+//  the configuration key.
+typedef struct {
+    const char *name;
+    const char *key;
+} gl_actor_flag_t;
+
+#define GL_ACTOR_FLAGS_MAX 8
+
+//  The command line every daemon shares: --config FILE, --broker ENDPOINT
+//  (actor/broker), --instance ID (options->instance), --database URL and
+//  --schema NAME (<role>/database, <role>/schema), -h/--help, and extra
+//  (at most GL_ACTOR_FLAGS_MAX, ending with { NULL }). Names the log after
+//  role, loads the configuration and sets the flags in it (gl_config_set:
+//  a SIGHUP reload keeps them). Returns it, or NULL with *status the exit
+//  code: 0 after --help (usage printed on stdout), 2 for a bad argument or
+//  configuration (said on stderr). Caller owns return value.
+gl_config_t *gl_actor_command_line (int argc, char **argv, const char *role,
+                                    const gl_actor_flag_t *extra, void (*usage) (FILE *stream),
+                                    gl_actor_options_t *options, int *status);
+
 //  Sets the log threshold from log/level (GAPLESS_LOG_LEVEL still wins).
 //  Returns 0, or -1 with the reason in error for an unknown level.
 int gl_actor_log_level (gl_config_t *config, char *error);

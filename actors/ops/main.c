@@ -30,7 +30,6 @@
 #include "gl_ops_pub.h"
 #include "gl_ratelimit.h"
 #include "gl_timeframe.h"
-#include <getopt.h>
 #include <math.h>
 
 #define S_PENDING_MAX 20000         //  WRITTENs waiting for the next flush
@@ -898,50 +897,19 @@ s_stop (self_t *self)
 int
 main (int argc, char **argv)
 {
-    static struct option long_options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "broker", required_argument, NULL, 'e' },
-        { "instance", required_argument, NULL, 'i' },
-        { "database", required_argument, NULL, 'd' },
-        { "schema", required_argument, NULL, 'S' },
-        { "publish", required_argument, NULL, 'p' },
-        { "http", required_argument, NULL, 'H' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *config_path = NULL, *flags [5] = { NULL };
-    static const char *flag_keys [5] = { "actor/broker", "ops/database", "ops/schema",
-                                         "ops/publish", "ops/http" };
+    static const gl_actor_flag_t extra [] = {
+        { "publish", "ops/publish" }, { "http", "ops/http" }, { NULL, NULL } };
     gl_actor_options_t options = { .service = "ops" };
-    int option;
-    while ((option = getopt_long (argc, argv, "c:e:i:d:p:h", long_options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config_path = optarg; break;
-            case 'e': flags [0] = optarg; break;
-            case 'i': options.instance = optarg; break;
-            case 'd': flags [1] = optarg; break;
-            case 'S': flags [2] = optarg; break;
-            case 'p': flags [3] = optarg; break;
-            case 'H': flags [4] = optarg; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
-    }
-    gl_log_set_name ("ops");
+    int status = 2;
+    gl_config_t *config = gl_actor_command_line (argc, argv, "ops", extra, s_usage, &options,
+                                                 &status);
+    if (!config)
+        return status;
     char error [GL_CONFIG_ERROR_MAX];
-    gl_config_t *config = gl_config_load (config_path, error);
-    if (!config) {
-        fprintf (stderr, "gapless-ops: %s\n", error);
-        return 2;
-    }
-    for (int index = 0; index < 5; index++)
-        if (flags [index])
-            gl_config_set (config, flag_keys [index], flags [index]);
     self_t self = { 0 };
     int64_t port = 0, hwm = 0;
     char follow_copy [1024];
     const char *follow [S_FOLLOW_MAX + 1];
-    int status = 2;
     if (s_configure (&self, config, &options, &port, &hwm, error) == -1)
         fprintf (stderr, "gapless-ops: %s\n", error);
     else

@@ -19,7 +19,6 @@
 #include "gl_ratelimit.h"
 #include "gl_router.h"
 #include "gl_settings.h"
-#include <getopt.h>
 #include <limits.h>
 #include <time.h>
 
@@ -1088,47 +1087,15 @@ s_on_reload (gl_actor_t *actor, void *argument)
 int
 main (int argc, char **argv)
 {
-    static struct option long_options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "broker", required_argument, NULL, 'e' },
-        { "instance", required_argument, NULL, 'i' },
-        { "database", required_argument, NULL, 'd' },
-        { "schema", required_argument, NULL, 'S' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *config_path = NULL, *flags [3] = { NULL };
-    static const char *flag_keys [3] = { "actor/broker", "scheduler/database", "scheduler/schema" };
     gl_actor_options_t options = { .service = "scheduler" };
-    int option;
-    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config_path = optarg; break;
-            case 'e': flags [0] = optarg; break;
-            case 'i': options.instance = optarg; break;
-            case 'd': flags [1] = optarg; break;
-            case 'S': flags [2] = optarg; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
-    }
-    if (optind < argc) {
-        fprintf (stderr, "gapless-scheduler: unexpected argument '%s' (try --help)\n", argv [optind]);
-        return 2;
-    }
-    gl_log_set_name ("scheduler");
+    int status = 2;
+    gl_config_t *config = gl_actor_command_line (argc, argv, "scheduler", NULL, s_usage, &options,
+                                                 &status);
+    if (!config)
+        return status;
     char error [GL_CONFIG_ERROR_MAX];
-    gl_config_t *config = gl_config_load (config_path, error);
-    if (!config) {
-        fprintf (stderr, "gapless-scheduler: %s\n", error);
-        return 2;
-    }
-    for (int index = 0; index < 3; index++)
-        if (flags [index])
-            gl_config_set (config, flag_keys [index], flags [index]);
     self_t self = { .config = config };
     int64_t dispatch_ms = 0, rescue_ms = 0, periodic_ms = 0;
-    int status = 2;
     if (s_configure (&self, config, &options, &dispatch_ms, &rescue_ms, &periodic_ms, error) == -1
     ||  gl_capability_configure (config, error) == -1)
         fprintf (stderr, "gapless-scheduler: %s\n", error);

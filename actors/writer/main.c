@@ -11,7 +11,6 @@
 #include "gl_settings.h"
 #include "gl_log.h"
 #include "gl_writer.h"
-#include <getopt.h>
 
 #define S_NOTIFY_MAX 8
 #define S_BACKOFF_FIRST_MS 100
@@ -269,46 +268,16 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options,
 int
 main (int argc, char **argv)
 {
-    static struct option long_options [] = {
-        { "config", required_argument, NULL, 'c' },
-        { "broker", required_argument, NULL, 'e' },
-        { "instance", required_argument, NULL, 'i' },
-        { "database", required_argument, NULL, 'd' },
-        { "schema", required_argument, NULL, 'S' },
-        { "credit", required_argument, NULL, 'C' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 }
-    };
-    const char *config_path = NULL, *flags [4] = { NULL };
-    static const char *flag_keys [4] = { "actor/broker", "writer/database", "writer/schema",
-                                         "writer/credit" };
+    static const gl_actor_flag_t extra [] = { { "credit", "writer/credit" }, { NULL, NULL } };
     gl_actor_options_t options = { .service = "writer" };
-    int option;
-    while ((option = getopt_long (argc, argv, "c:e:i:d:h", long_options, NULL)) != -1) {
-        switch (option) {
-            case 'c': config_path = optarg; break;
-            case 'e': flags [0] = optarg; break;
-            case 'i': options.instance = optarg; break;
-            case 'd': flags [1] = optarg; break;
-            case 'S': flags [2] = optarg; break;
-            case 'C': flags [3] = optarg; break;
-            case 'h': s_usage (stdout); return 0;
-            default: s_usage (stderr); return 2;
-        }
-    }
-    gl_log_set_name ("writer");
+    int status = 2;
+    gl_config_t *config = gl_actor_command_line (argc, argv, "writer", extra, s_usage, &options,
+                                                 &status);
+    if (!config)
+        return status;
     char error [GL_CONFIG_ERROR_MAX];
-    gl_config_t *config = gl_config_load (config_path, error);
-    if (!config) {
-        fprintf (stderr, "gapless-writer: %s\n", error);
-        return 2;
-    }
-    for (int index = 0; index < 4; index++)
-        if (flags [index])
-            gl_config_set (config, flag_keys [index], flags [index]);
     self_t self = { 0 };
     int64_t max_delay_ms = 0;
-    int status = 2;
     if (s_configure (&self, config, &options, &max_delay_ms, error) == -1)
         fprintf (stderr, "gapless-writer: %s\n", error);
     else {
