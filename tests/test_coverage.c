@@ -225,21 +225,7 @@ s_cli (char *output, size_t size, const char *arguments)
     char command [2048];
     snprintf (command, sizeof command, "%s %s --timeout-ms 10000 --broker %s 2>&1", s_cli_path,
               arguments, s_endpoint);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
-
-//  The integer after "key": in a JSON answer, or -1.
-static int64_t
-s_json_number (const char *json, const char *key)
-{
-    char pattern [64];
-    snprintf (pattern, sizeof pattern, "\"%s\": ", key);
-    const char *found = strstr (json, pattern);
-    return found? atoll (found + strlen (pattern)): -1;
+    return gl_process_run (command, output, size);
 }
 
 //  Asks the tracker through the CLI (--json); the answer goes to output.
@@ -260,7 +246,7 @@ s_gap_count (const char *symbol, const char *timeframe, const char *from, const 
     char output [65536];
     if (s_gaps (output, sizeof output, symbol, timeframe, from, to) != 0)
         return -1;
-    return s_json_number (output, "gaps");
+    return gl_process_json_number (output, "gaps");
 }
 
 //  Starts the tracker on the test's schema.
@@ -459,13 +445,13 @@ s_test_no_false_gap (gl_calendar_t *calendar)
         char output [65536];
         GL_CHECK_INT (s_gaps (output, sizeof output, "FULL", timeframes [index], "2019-01-01",
                               "2028-01-01"), 0);
-        GL_CHECK_INT (s_json_number (output, "gaps"), 0);
-        GL_CHECK_INT (s_json_number (output, "not_fetched"), 0);
-        GL_CHECK_INT (s_json_number (output, "ranges"), 1);
+        GL_CHECK_INT (gl_process_json_number (output, "gaps"), 0);
+        GL_CHECK_INT (gl_process_json_number (output, "not_fetched"), 0);
+        GL_CHECK_INT (gl_process_json_number (output, "ranges"), 1);
         int64_t expected = gl_calendar_count_bars (calendar, parsed [index], DATE (2019, 1, 1),
                                                    DATE (2028, 1, 1));
-        GL_CHECK_INT (s_json_number (output, "expected"), expected);
-        GL_CHECK_INT (s_json_number (output, "stored"), expected);
+        GL_CHECK_INT (gl_process_json_number (output, "expected"), expected);
+        GL_CHECK_INT (gl_process_json_number (output, "stored"), expected);
     }
     //  The person's view says the same
     char output [4096];
@@ -501,8 +487,8 @@ s_test_listing (void)
     char output [4096];
     GL_CHECK_INT (s_gap_count ("NEWCO", "1d", "2024-01-01", "2024-04-01"), 0);
     GL_CHECK_INT (s_gaps (output, sizeof output, "NEWER", "1d", "2024-01-01", "2024-04-01"), 0);
-    GL_CHECK_INT (s_json_number (output, "gaps"), 1);
-    GL_CHECK_INT (s_json_number (output, "not_fetched"), 20);
+    GL_CHECK_INT (gl_process_json_number (output, "gaps"), 1);
+    GL_CHECK_INT (gl_process_json_number (output, "not_fetched"), 20);
     GL_CHECK (strstr (output, "\"from\": \"2024-03-01T00:00:00Z\", \"to\": \"2024-03-29T00:00:00Z\"")
               != NULL);
 }
@@ -519,7 +505,7 @@ s_enqueue (const char *arguments)
     int status = s_cli (output, sizeof output, command);
     if (status != 0)
         fprintf (stderr, "enqueue %s: %d: %s\n", arguments, status, output);
-    return status == 0? s_json_number (output, "backfill_id"): -1;
+    return status == 0? gl_process_json_number (output, "backfill_id"): -1;
 }
 
 //  Yahoo drops bars; the holes are exactly those bars; Polygon refills.
@@ -535,8 +521,8 @@ s_test_provider_holes (void)
     GL_CHECK (stored > 300 && stored < 390);
     char output [65536];
     GL_CHECK_INT (s_gaps (output, sizeof output, "HOLE", "1m", "2024-03-04", "2024-03-05"), 0);
-    GL_CHECK_INT (s_json_number (output, "stored"), stored);
-    GL_CHECK_INT (s_json_number (output, "not_fetched"), 390 - stored);
+    GL_CHECK_INT (gl_process_json_number (output, "stored"), stored);
+    GL_CHECK_INT (gl_process_json_number (output, "not_fetched"), 390 - stored);
     //  Every missing minute is inside a gap, and no gap holds a stored one:
     //  the gap rows' bars add up to the missing count
     int64_t total = 0;
@@ -580,9 +566,9 @@ s_test_no_trades (void)
     char output [65536];
     GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "QUIET", "5m", "2024-03-04",
                                   "2024-03-09") == 0
-                          && s_json_number (output, "no_trades") == 5 * 78 - stored, 20000));
-    GL_CHECK_INT (s_json_number (output, "gaps"), 0);
-    GL_CHECK_INT (s_json_number (output, "stored"), stored);
+                          && gl_process_json_number (output, "no_trades") == 5 * 78 - stored, 20000));
+    GL_CHECK_INT (gl_process_json_number (output, "gaps"), 0);
+    GL_CHECK_INT (gl_process_json_number (output, "stored"), stored);
     GL_CHECK (s_wait_for (s_number ("SELECT count(*) FROM coverage_no_trades"
                                     " WHERE symbol = 'QUIET'") > 0, 10000));
     //  No refill was asked, and asking again fetches nothing: all stored
@@ -591,7 +577,7 @@ s_test_no_trades (void)
                           10000));
     GL_CHECK_INT (s_cli (output, sizeof output, "enqueue QUIET --timeframe 5m --from 2024-03-04"
                          " --to 2024-03-09 --json"), 0);
-    GL_CHECK_INT (s_json_number (output, "slices_new"), 0);
+    GL_CHECK_INT (gl_process_json_number (output, "slices_new"), 0);
     GL_CHECK_INT (s_gaps_found [1], 0);
 }
 
@@ -608,7 +594,7 @@ s_test_deleted_bar (void)
     GL_CHECK_INT (s_hole_bars, 1);
     char output [65536];
     GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "HOLE", "1m", "2024-03-04",
-                                  "2024-03-05") == 0 && s_json_number (output, "gaps") == 0,
+                                  "2024-03-05") == 0 && gl_process_json_number (output, "gaps") == 0,
                           30000));
     GL_CHECK_INT (s_number ("SELECT count(*) FROM ohlc_bars WHERE symbol = 'HOLE'"
                             " AND ts = '2024-03-04 15:31+00'"), 1);
@@ -625,8 +611,8 @@ s_test_provider_error (void)
     char output [65536];
     GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "ABCDEFGHIJKLMNOPQRS", "1d",
                                   "2023-01-01", "2024-01-01") == 0
-                          && s_json_number (output, "provider_error") == 250, 30000));
-    GL_CHECK_INT (s_json_number (output, "not_fetched"), 0);
+                          && gl_process_json_number (output, "provider_error") == 250, 30000));
+    GL_CHECK_INT (gl_process_json_number (output, "not_fetched"), 0);
     GL_CHECK (strstr (output, "\"kind\": \"provider_error\"") != NULL);
 }
 
@@ -652,10 +638,10 @@ s_test_many_gaps (void)
     }
     char output [1 << 18];
     GL_CHECK (s_wait_for (s_gaps (output, sizeof output, "SPARSE", "1m", "2024-05-01",
-                                  "2024-05-03") == 0 && s_json_number (output, "stored") == 1440,
+                                  "2024-05-03") == 0 && gl_process_json_number (output, "stored") == 1440,
                           30000));
-    GL_CHECK_INT (s_json_number (output, "gaps"), 1440);
-    GL_CHECK_INT (s_json_number (output, "rows_total"), 1440);
+    GL_CHECK_INT (gl_process_json_number (output, "gaps"), 1440);
+    GL_CHECK_INT (gl_process_json_number (output, "rows_total"), 1440);
     int rows = 0;
     for (const char *cursor = strstr (output, "\"kind\": "); cursor;
          cursor = strstr (cursor + 1, "\"kind\": "))

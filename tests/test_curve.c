@@ -16,17 +16,6 @@
 
 static char s_dir [256], s_cli [512], s_broker_path [512];
 
-//  Runs a shell command; returns its exit status and its output in output.
-static int
-s_shell (const char *command, char *output, size_t size)
-{
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
-
 //  Stops a loop once the actor registered (or when the deadline timer fires).
 static int
 s_check_registered (zloop_t *loop, int timer_id, void *argument)
@@ -74,14 +63,14 @@ s_test_keygen (void)
 {
     char command [1024], output [2048];
     snprintf (command, sizeof command, "%s keygen broker --dir %s 2>&1", s_cli, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (strstr (output, "broker_secret") != NULL);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 1);         //  never overwritten
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 1);         //  never overwritten
     GL_CHECK (strstr (output, "exists already") != NULL);
     snprintf (command, sizeof command, "%s keygen --dir %s 2>&1", s_cli, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 2);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 2);
     snprintf (command, sizeof command, "%s keygen a/b 2>&1", s_cli);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 2);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 2);
     char path [512], error [GL_CURVE_ERROR_MAX];
     struct stat info;
     snprintf (path, sizeof path, "%s/broker_secret", s_dir);
@@ -103,7 +92,7 @@ s_test_keygen (void)
     //  there, without its _secret, it is no secret certificate
     snprintf (command, sizeof command, "mkdir -p %s/allow && cp %s/allowed %s/allow/", s_dir,
               s_dir, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     snprintf (path, sizeof path, "%s/allow/allowed", s_dir);
     cert = gl_curve_load_secret (path, error);
     GL_CHECK (cert == NULL && strstr (error, "no secret key") != NULL);
@@ -153,14 +142,14 @@ s_test_allow_list (void)
     GL_CHECK_INT (s_registrations (endpoint, NULL), 0);               //  no CURVE at all
     //  Allowed without a restart once its certificate is in the list
     snprintf (command, sizeof command, "cp %s/stranger %s/allow/", s_dir, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (s_registrations (endpoint, "stranger") >= 1);
     int status = gl_process_stop (broker, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     //  The refusal was logged with the key, and counted
-    GL_CHECK_INT (s_shell ("grep -c 'event=curve_refused' curve-broker.log", output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run ("grep -c 'event=curve_refused' curve-broker.log", output, sizeof output), 0);
     GL_CHECK (atoi (output) >= 1);
-    GL_CHECK_INT (s_shell ("grep 'event=broker_stats' curve-broker.log | tail -1 | grep -o"
+    GL_CHECK_INT (gl_process_run ("grep 'event=broker_stats' curve-broker.log | tail -1 | grep -o"
                            " 'curve_refused=[0-9]*'", output, sizeof output), 0);
     GL_CHECK (atoi (output + strlen ("curve_refused=")) >= 1);
     unsetenv ("GAPLESS_BROKER_CURVE_SECRET");
@@ -211,7 +200,7 @@ s_test_ops_publish (void)
     GL_CHECK_INT (gl_curve_keygen (path, "ops", error), 0);
     snprintf (command, sizeof command, "mkdir -p %s/subscribers && cp %s/allowed %s/subscribers/",
               s_dir, s_dir, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     char secret [512], allow [512], bind [64], endpoint [64];
     snprintf (secret, sizeof secret, "%s/ops_secret", s_dir);
     snprintf (allow, sizeof allow, "%s/subscribers", s_dir);
@@ -256,7 +245,7 @@ s_test_insecure (void)
     char command [1024], output [4096];
     snprintf (command, sizeof command, "%s --bind tcp://0.0.0.0:%d 2>&1", s_broker_path,
               gl_process_free_port ());
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 2);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 2);
     GL_CHECK (strstr (output, "needs CURVE") != NULL);
     char bind [64];
     snprintf (bind, sizeof bind, "tcp://0.0.0.0:%d", gl_process_free_port ());
@@ -266,7 +255,7 @@ s_test_insecure (void)
     int status = gl_process_stop (broker, SIGTERM);
     GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
     unsetenv ("GAPLESS_BROKER_INSECURE");
-    GL_CHECK_INT (s_shell ("grep -c 'WARNING: insecure' curve-broker.log", output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run ("grep -c 'WARNING: insecure' curve-broker.log", output, sizeof output), 0);
     //  An actor the same way
     gl_actor_options_t options = { .endpoint = "tcp://192.0.2.1:5570", .service = "echo" };
     gl_actor_t *actor = gl_actor_new (&options);
@@ -288,7 +277,7 @@ main (void)
     snprintf (s_dir, sizeof s_dir, "curve-certs");
     char command [600], output [256];
     snprintf (command, sizeof command, "rm -rf %s curve-broker.log && mkdir -p %s", s_dir, s_dir);
-    GL_CHECK_INT (s_shell (command, output, sizeof output), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     gl_process_binary ("tools/cli/gapless", s_cli, sizeof s_cli);
     gl_process_binary ("broker/gapless-broker", s_broker_path, sizeof s_broker_path);
     s_test_local ();

@@ -89,11 +89,7 @@ s_cli (char *output, size_t size, const char *arguments)
     char command [2048];
     snprintf (command, sizeof command, "%s %s --timeout-ms 10000 --broker %s 2>&1", s_cli_path,
               arguments, s_endpoint);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return gl_process_run (command, output, size);
 }
 
 //  Enqueues a backfill of symbol's 1h bars for March 2024 (pinned to

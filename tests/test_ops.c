@@ -132,17 +132,6 @@ s_recv_topic (zsock_t *sub, s_pub_t *pub, const char *topic, int64_t timeout_ms)
     return false;
 }
 
-//  Runs a shell command line; stores its output and returns its exit status.
-static int
-s_shell (char *output, size_t size, const char *command)
-{
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
-}
-
 //  Runs a scheduler command of the CLI (enqueue, status, dlq) against
 //  the test's broker (and ops, for enqueue --wait).
 static int
@@ -152,7 +141,7 @@ s_cli (char *output, size_t size, const char *arguments)
     snprintf (command, sizeof command, "%s %s --broker %s%s%s 2>&1", s_cli_path, arguments,
               s_broker, strstr (arguments, "--wait")? " --ops ": "",
               strstr (arguments, "--wait")? s_publish: "");
-    return s_shell (output, size, command);
+    return gl_process_run (command, output, size);
 }
 
 //  Runs an ops command of the CLI (providers, watch) against the test's ops.
@@ -161,17 +150,7 @@ s_cli_ops (char *output, size_t size, const char *arguments)
 {
     char command [2048];
     snprintf (command, sizeof command, "%s %s --ops %s 2>&1", s_cli_path, arguments, s_publish);
-    return s_shell (output, size, command);
-}
-
-//  The integer after "key": in a JSON text, or -1.
-static int64_t
-s_json_number (const char *json, const char *key)
-{
-    char pattern [64];
-    snprintf (pattern, sizeof pattern, "\"%s\": ", key);
-    const char *found = strstr (json, pattern);
-    return found? atoll (found + strlen (pattern)): -1;
+    return gl_process_run (command, output, size);
 }
 
 //  Enqueues through the CLI; returns the backfill id (-1 on failure).
@@ -181,8 +160,8 @@ s_enqueue (const char *arguments)
     char output [4096], command [1024];
     snprintf (command, sizeof command, "%s enqueue %s --json --broker %s 2>&1", s_cli_path,
               arguments, s_broker);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 0);
-    return s_json_number (output, "backfill_id");
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
+    return gl_process_json_number (output, "backfill_id");
 }
 
 //  GETs a path of ops' HTTP; returns the status, the body in body (heap,
@@ -454,7 +433,7 @@ s_test_watch_py (void)
     char command [1024], output [8192];
     snprintf (command, sizeof command, PYTHON " %s/tools/examples/watch.py %" PRId64 " %s 2>&1",
               getenv ("GL_SOURCE_DIR"), backfill, s_publish);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (strstr (output, "succeeded: 3/3 slices, 427 bars") != NULL);
     if (!strstr (output, "succeeded: 3/3 slices, 427 bars"))
         fprintf (stderr, "watch.py said: %s\n", output);
@@ -484,14 +463,14 @@ s_test_wait_terminal (void)
     snprintf (command, sizeof command, "script -qec \"%s enqueue ORCL --timeframe 1h --from"
               " 2024-01-01 --to 2024-04-01 --wait --broker %s --ops %s\" /dev/null 2>&1",
               s_cli_path, s_broker, s_publish);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (strstr (output, "\r[####################] 100% 3/3 slices") != NULL);
     GL_CHECK (strstr (output, " succeeded: 3/3 slices succeeded, 427 bars stored") != NULL);
     //  --no-progress: plain lines even on a terminal
     snprintf (command, sizeof command, "script -qec \"%s enqueue ORCL --timeframe 1h --from"
               " 2024-01-01 --to 2024-04-01 --wait --no-progress --broker %s --ops %s\" /dev/null"
               " 2>&1", s_cli_path, s_broker, s_publish);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (strstr (output, "\r[") == NULL && strstr (output, " succeeded: 3/3 slices") != NULL);
 }
 
@@ -510,7 +489,7 @@ s_test_wait_failed (void)
     snprintf (command, sizeof command, "%s enqueue NVDA --timeframe 1d --from 2023-01-01"
               " --to 2024-01-01 --wait --broker %s --ops tcp://127.0.0.1:%d 2>&1",
               s_cli_path, s_broker, gl_process_free_port ());
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 1);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 1);
     GL_CHECK (strstr (output, "no progress of backfill") != NULL);
 }
 
@@ -521,11 +500,11 @@ s_test_watch_terminal (void)
     char command [1024], output [65536];
     snprintf (command, sizeof command, "printf q | TERM=xterm script -qec \"%s watch --ops %s\""
               " /dev/null 2>&1", s_cli_path, s_publish);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 0);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 0);
     GL_CHECK (strstr (output, "gapless watch") && strstr (output, "PROVIDERS")
               && strstr (output, "BACKFILLS"));
     snprintf (command, sizeof command, "%s watch --ops %s </dev/null 2>&1", s_cli_path, s_publish);
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 2);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 2);
     GL_CHECK (strstr (output, "needs a terminal") != NULL);
 }
 
@@ -538,7 +517,7 @@ s_test_providers (void)
     GL_CHECK (strstr (output, "PROVIDER HEALTH BREAKER") && strstr (output, "\npolygon "));
     snprintf (command, sizeof command, "%s providers --ops tcp://127.0.0.1:%d --timeout-ms 500 2>&1",
               s_cli_path, gl_process_free_port ());
-    GL_CHECK_INT (s_shell (output, sizeof output, command), 1);
+    GL_CHECK_INT (gl_process_run (command, output, sizeof output), 1);
     GL_CHECK (strstr (output, "no answer from ops") != NULL);
     GL_CHECK_INT (s_cli_ops (output, sizeof output, "providers --timeout-ms x"), 2);
 }

@@ -68,25 +68,11 @@ s_run_cli (char *output, size_t size, const char *arguments, bool bare)
     char command [2048];
     snprintf (command, sizeof command, "%s %s%s%s 2>&1", s_cli_path, arguments,
               bare? "": " --timeout-ms 10000 --broker ", bare? "": s_endpoint);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return gl_process_run (command, output, size);
 }
 
 #define s_cli(output, size, arguments) s_run_cli ((output), (size), (arguments), false)
 #define s_cli_bare(output, size, arguments) s_run_cli ((output), (size), (arguments), true)
-
-//  The integer after "key": in a JSON answer, or -1.
-static int64_t
-s_json_number (const char *json, const char *key)
-{
-    char pattern [64];
-    snprintf (pattern, sizeof pattern, "\"%s\": ", key);
-    const char *found = strstr (json, pattern);
-    return found? atoll (found + strlen (pattern)): -1;
-}
 
 //  Starts a fetcher for a provider pointed at the sim.
 static pid_t
@@ -168,7 +154,7 @@ s_enqueue (const char *arguments)
     if (status != 0)
         fprintf (stderr, "enqueue %s: status %d: %s\n", arguments, status, output);
     GL_CHECK_INT (status, 0);
-    return s_json_number (output, "backfill_id");
+    return gl_process_json_number (output, "backfill_id");
 }
 
 //  Waits until the scheduler counts this many live fetcher instances.
@@ -180,7 +166,7 @@ s_wait_instances (int64_t expected)
     while (zclock_mono () < deadline) {
         if (s_cli (output, sizeof output, "enqueue X --timeframe 1d --from 2024-01-01"
                    " --to 2024-02-01 --plan --json") == 0
-        &&  (seen = s_json_number (output, "fetcher_instances")) == expected)
+        &&  (seen = gl_process_json_number (output, "fetcher_instances")) == expected)
             return true;
         zclock_sleep (100);
     }
@@ -245,13 +231,13 @@ s_test_backfill_lands (gl_calendar_t *calendar)
     char output [4096];
     GL_CHECK_INT (s_cli (output, sizeof output, "enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01"
                          " --to 2024-04-01 --json"), 0);
-    GL_CHECK_INT (s_json_number (output, "slices_new"), 0);
-    GL_CHECK_INT (s_json_number (output, "slices_stored"), 6);
+    GL_CHECK_INT (gl_process_json_number (output, "slices_new"), 0);
+    GL_CHECK_INT (gl_process_json_number (output, "slices_stored"), 6);
     //  --refresh would fetch them again (a plan: nothing changes)
     GL_CHECK_INT (s_cli (output, sizeof output, "enqueue AAPL,MSFT --timeframe 1h --from 2024-01-01"
                          " --to 2024-04-01 --refresh --provider polygon --plan --json"), 0);
-    GL_CHECK_INT (s_json_number (output, "slices_refreshed"), 6);
-    GL_CHECK_INT (s_json_number (output, "slices_stored"), 0);
+    GL_CHECK_INT (gl_process_json_number (output, "slices_refreshed"), 6);
+    GL_CHECK_INT (gl_process_json_number (output, "slices_stored"), 0);
     GL_CHECK_INT (s_number ("SELECT count(*) FROM job_runs WHERE symbol IN ('AAPL', 'MSFT')"
                             " AND status = 'succeeded'"), 6);
     //  status shows it done
@@ -552,7 +538,7 @@ s_test_live_jumps_queue (void)
     char output [4096];
     GL_CHECK_INT (s_cli (output, sizeof output, "enqueue BULK --timeframe 1m --from 2023-01-01"
                          " --to 2023-11-01 --json"), 0);
-    int64_t bulk = s_json_number (output, "backfill_id"), total = s_json_number (output, "slices_new");
+    int64_t bulk = gl_process_json_number (output, "backfill_id"), total = gl_process_json_number (output, "slices_new");
     GL_CHECK (total > 200);
     char sql [1024];
     snprintf (sql, sizeof sql, "SELECT least (count(*) FILTER (WHERE status = 'succeeded'), 20)"
@@ -560,7 +546,7 @@ s_test_live_jumps_queue (void)
     GL_CHECK_INT (s_wait_number (sql, 20, 60000), 20);
     GL_CHECK_INT (s_cli (output, sizeof output, "enqueue LIVEA,LIVEB,LIVEC --timeframe 1d"
                          " --from 2023-01-01 --to 2024-01-01 --priority 50 --json"), 0);
-    int64_t live = s_json_number (output, "backfill_id");
+    int64_t live = gl_process_json_number (output, "backfill_id");
     GL_CHECK (s_wait_status (live, "succeeded", 60000));
     //  Bulk slices that finished while the live ones waited, and those left
     snprintf (sql, sizeof sql, "WITH l AS (SELECT b.created_at AS asked, max (r.finished_at)"

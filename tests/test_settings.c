@@ -171,11 +171,7 @@ s_log_lines (const char *log, const char *first, const char *second)
 {
     char command [1024], output [64];
     snprintf (command, sizeof command, "grep -F -- '%s' %s | grep -c -F -- '%s'", first, log, second);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, sizeof output - 1, pipe): 0;
-    output [used] = '\0';
-    if (pipe)
-        pclose (pipe);
+    gl_process_run (command, output, sizeof output);
     return atoi (output);
 }
 
@@ -229,11 +225,7 @@ s_daemon (const char *binary, const char *arguments, char *output, size_t size)
     char path [512], command [1024];
     gl_process_binary (binary, path, sizeof path);
     snprintf (command, sizeof command, "%s %s 2>&1", path, arguments);
-    FILE *pipe = popen (command, "r");
-    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
-    output [used] = '\0';
-    int status = pipe? pclose (pipe): -1;
-    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+    return gl_process_run (command, output, size);
 }
 
 //  The command line every daemon shares (gl_actor_command_line): --help,

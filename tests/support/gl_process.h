@@ -10,7 +10,9 @@
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,6 +46,29 @@ gl_process_stop (pid_t pid, int signal_number)
     kill (pid, signal_number);
     waitpid (pid, &status, 0);
     return status;
+}
+
+//  Runs a shell command line (the test's own words); what it prints on
+//  stdout (add 2>&1 for stderr) goes to output, cut to size. Returns its
+//  exit status, or -1.
+static inline int
+gl_process_run (const char *command, char *output, size_t size)
+{
+    FILE *pipe = popen (command, "r");
+    size_t used = pipe? fread (output, 1, size - 1, pipe): 0;
+    output [used] = '\0';
+    int status = pipe? pclose (pipe): -1;
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  The integer after "key": in a JSON text (the CLI's --json), or -1.
+static inline int64_t
+gl_process_json_number (const char *json, const char *key)
+{
+    char pattern [64];
+    snprintf (pattern, sizeof pattern, "\"%s\": ", key);
+    const char *found = strstr (json, pattern);
+    return found? atoll (found + strlen (pattern)): -1;
 }
 
 //  A TCP port on 127.0.0.1 that was free a moment ago.
