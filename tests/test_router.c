@@ -252,6 +252,25 @@ s_test_adopt_and_expire (void)
     gl_router_destroy (&router);
 }
 
+//  A slice is extended while its fetcher lives, but not for ever.
+static void
+s_test_extensions_bounded (void)
+{
+    gl_router_t *router = gl_router_new (60);
+    const char *one [] = { "p1" };
+    gl_router_members (router, GL_PROVIDER_POLYGON, one, 1, NULL, NULL);
+    GL_CHECK_INT (gl_router_assign (router, 9, TOKEN, GL_PROVIDER_POLYGON, "p1", false, 100), 0);
+    s_lost_t due = { .count = 0 };
+    for (int round = 0; round < GL_ROUTER_EXTENSIONS_MAX; round++)
+        GL_CHECK_INT (gl_router_extend (router, 1000 + round * 100, 1000 + round * 100, s_on_due,
+                                        &due), 1);
+    GL_CHECK_INT (gl_router_extend (router, 100000, 100000, s_on_due, &due), 0);
+    s_lost_t lost = { .count = 0 };
+    GL_CHECK_INT (gl_router_expire (router, 100000, s_on_lost, &lost), 1);
+    GL_CHECK_INT (lost.count, 1);
+    gl_router_destroy (&router);
+}
+
 //  After the broker was lost no fetcher is known to hold a slice: none is
 //  extended, none is lost with a departure, each expires with its lease.
 static void
@@ -313,5 +332,6 @@ main (void)
     s_test_departure ();
     s_test_adopt_and_expire ();
     s_test_disown ();
+    s_test_extensions_bounded ();
     return gl_test_done ("test_router");
 }

@@ -33,6 +33,7 @@ typedef struct {
     char token [GL_MSG_UUID_SIZE + 1];
     int64_t deadline;
     bool live;
+    int extensions;                     //  times its lease was extended
 } s_assignment_t;
 
 struct _gl_router_t {
@@ -522,8 +523,10 @@ gl_router_extend (gl_router_t *self, int64_t horizon, int64_t deadline, gl_route
     zlistx_t *keys = zhashx_keys (self->assignments);
     for (const char *key = keys? zlistx_first (keys): NULL; key; key = zlistx_next (keys)) {
         s_assignment_t *assignment = zhashx_lookup (self->assignments, key);
-        if (!*assignment->instance || assignment->deadline >= horizon)
+        if (!*assignment->instance || assignment->deadline >= horizon
+        ||  assignment->extensions >= GL_ROUTER_EXTENSIONS_MAX)
             continue;
+        assignment->extensions++;
         assignment->deadline = deadline;
         due (strtoull (key, NULL, 10), assignment->token, argument);
         count++;

@@ -42,6 +42,7 @@
 #define GL_ROUTER_SAMPLES 60
 #define GL_ROUTER_SLOW_MS 5000.0
 #define GL_ROUTER_INSTANCE_MAX 64
+#define GL_ROUTER_EXTENSIONS_MAX 8      //  lease extensions of one dispatch
 
 typedef struct _gl_router_t gl_router_t;
 
@@ -149,7 +150,9 @@ size_t gl_router_expire (gl_router_t *self, int64_t now, gl_router_lost_fn *lost
 //  Calls due for every slice held by a live instance whose deadline is
 //  before horizon: the slices whose leases want extending while their
 //  fetcher works on them. Sets each one's deadline to deadline. Returns
-//  how many.
+//  how many. A slice is extended at most GL_ROUTER_EXTENSIONS_MAX times: a
+//  live fetcher that holds it that long has lost it (its BARS died with a
+//  killed writer, say), so its lease runs out and it is rescued.
 typedef void (gl_router_due_fn) (uint64_t run_id, const char *token, void *argument);
 size_t gl_router_extend (gl_router_t *self, int64_t horizon, int64_t deadline,
                          gl_router_due_fn *due, void *argument);
