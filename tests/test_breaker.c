@@ -202,6 +202,57 @@ s_test_half_open_timeouts (void)
     gl_breaker_destroy (&breaker);
 }
 
+//  A reload (gl_breaker_configure): a smaller window keeps the newest
+//  outcomes, a new threshold judges from the next outcome, bad options
+//  change nothing, and a half-open round keeps the probe count it began
+//  with.
+static void
+s_test_configure (void)
+{
+    gl_breaker_t *breaker = s_breaker_new ();
+    //  Two failures then four successes: 2 of 6, below 50 %.
+    for (int index = 0; index < 2; index++)
+        s_call (breaker, 0, GL_BREAKER_FAILURE, 0);
+    for (int index = 0; index < 4; index++)
+        s_call (breaker, 0, GL_BREAKER_SUCCESS, 0);
+    GL_CHECK_INT (gl_breaker_failure_rate (breaker), 33);
+    gl_breaker_options_t options = {
+        .window_size = 5, .minimum_calls = 5, .failure_rate = 30, .slow_rate = 80,
+        .slow_call_ms = 1000, .open_ms = 5000, .half_open_calls = 3,
+        .probe_timeout_ms = 2000, .half_open_max_ms = 10000
+    };
+    gl_breaker_options_t bad = options;
+    bad.minimum_calls = 6;
+    GL_CHECK_INT (gl_breaker_configure (breaker, &bad), -1);
+    GL_CHECK_INT (gl_breaker_failure_rate (breaker), 33);
+    GL_CHECK_INT (gl_breaker_configure (breaker, &options), 0);
+    //  The newest five: one failure, four successes.
+    GL_CHECK_INT (gl_breaker_failure_rate (breaker), 20);
+    GL_CHECK_INT (gl_breaker_state (breaker, 0), GL_BREAKER_CLOSED);
+    //  One more failure: 1 of 5, under the new 30 %; then 2 of 5, over.
+    s_call (breaker, 0, GL_BREAKER_FAILURE, 0);
+    GL_CHECK_INT (gl_breaker_state (breaker, 0), GL_BREAKER_CLOSED);
+    s_call (breaker, 0, GL_BREAKER_FAILURE, 0);
+    GL_CHECK_INT (gl_breaker_state (breaker, 0), GL_BREAKER_OPEN);
+    GL_CHECK_STR (s_changes, "closed>open:failure_rate 40%;");
+    gl_breaker_tick (breaker, 5000);
+    GL_CHECK_INT (gl_breaker_state (breaker, 5000), GL_BREAKER_HALF_OPEN);
+    //  Three probes were asked for when half open began; a reload to one
+    //  waits for the next round.
+    options.half_open_calls = 1;
+    GL_CHECK_INT (gl_breaker_configure (breaker, &options), 0);
+    int64_t retry_at = 0;
+    uint64_t probes [3];
+    for (int index = 0; index < 3; index++)
+        probes [index] = gl_breaker_acquire (breaker, 5000, &retry_at);
+    GL_CHECK (probes [0] && probes [1] && probes [2]);
+    GL_CHECK_INT (gl_breaker_acquire (breaker, 5000, &retry_at), 0);
+    for (int index = 0; index < 3; index++)
+        gl_breaker_record (breaker, probes [index], GL_BREAKER_SUCCESS, 1, 5001);
+    GL_CHECK_INT (gl_breaker_state (breaker, 5001), GL_BREAKER_CLOSED);
+    gl_breaker_destroy (&breaker);
+}
+
 int
 main (void)
 {
@@ -211,5 +262,6 @@ main (void)
     s_test_slow ();
     s_test_half_open ();
     s_test_half_open_timeouts ();
+    s_test_configure ();
     return gl_test_done ("test_breaker");
 }

@@ -219,6 +219,18 @@ s_delivered (int jobs)
     return delivered;
 }
 
+//  Writes text into path (truncated first).
+static void
+s_write_text (const char *path, const char *text)
+{
+    FILE *file = fopen (path, "w");
+    GL_CHECK (file != NULL);
+    if (file) {
+        fputs (text, file);
+        fclose (file);
+    }
+}
+
 //  Four fetchers share "5/2s" (shares 2, 1, 1, 1) with their default
 //  credit over 40 slices. Each holds only what it can start, so the queue
 //  waits at the broker for whichever has room: past the first 8 each
@@ -281,6 +293,59 @@ s_test_tail (gl_simclient_t *sim)
     setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "10/2s", 1);
 }
 
+//  SIGHUP with new limits and breaker thresholds puts them in force while
+//  the fetcher works: after the reload to 2/2s the sim never counts more
+//  than 2 requests in 2 s (the fetcher had been sending at 10/2s, and
+//  would go on at up to 8 per window were the reload not applied). A file
+//  with a bad limit is refused, the running limits stay, the fetcher goes
+//  on. The environment's limits would override the file's, so it has none.
+static void
+s_test_reload (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    unsetenv ("GAPLESS_FETCHER_POLYGON_LIMITS");
+    setenv ("GAPLESS_FETCHER_POLYGON_CREDIT", "1", 1);
+    setenv ("GAPLESS_FETCHER_POLYGON_CONCURRENCY", "1", 1);
+    const char *file = "fetcher_reload.cfg", *log = "fetcher_reload.log";
+    s_write_text (file, "fetcher\n    polygon\n        limits = \"10/2s\"\n");
+    FILE *truncated = fopen (log, "w");
+    if (truncated)
+        fclose (truncated);
+    char *argv [] = { peers_fetcher_path, "--provider", "polygon", "--broker", peers_endpoint,
+                      "--instance", "reload", "--config", (char *) file, NULL };
+    pid_t fetcher = gl_process_start (argv, log);
+    GL_CHECK (peers_wait_for (peers_log_count (log, "members=1") > 0, 10000));
+    for (int index = 1; index <= 4; index++)
+        s_fetch ((uint64_t) index, "AAPL", "1d", MONDAY, MONDAY + 5 * DAY);
+    GL_CHECK (peers_wait_for (s_delivered (4) == 4, 20000));
+    s_write_text (file, "fetcher\n    polygon\n        limits = \"2/2s\"\n"
+                        "        breaker\n            failure_rate = 90\n");
+    kill (fetcher, SIGHUP);
+    GL_CHECK (peers_wait_for (peers_log_count (log, "limits_changed=yes") == 1, 10000));
+    GL_CHECK_INT (peers_log_count (log, "breaker_changed=yes"), 1);
+    peers_sim_admin (sim, "/admin/reset");
+    for (int index = 5; index <= 12; index++)
+        s_fetch ((uint64_t) index, "AAPL", "1d", MONDAY, MONDAY + 5 * DAY);
+    GL_CHECK (peers_wait_for (s_delivered (12) == 12, 30000));
+    peers_audit_t audit = peers_sim_audit (sim, "polygon", "default", "200");
+    printf ("reload: requests=%ld peak=%ld (limit 2 per 2 s after the reload)\n", audit.total,
+            audit.peak);
+    GL_CHECK_INT (audit.total, 8);
+    GL_CHECK (audit.peak >= 1 && audit.peak <= 2);
+    s_write_text (file, "fetcher\n    polygon\n        limits = \"0/2s\"\n");
+    kill (fetcher, SIGHUP);
+    GL_CHECK (peers_wait_for (peers_log_count (log, "config_reload_refused") >= 1, 10000));
+    GL_CHECK_INT (peers_log_count (log, "limits_changed=yes"), 1);
+    GL_CHECK (peers_alive (fetcher));
+    int status = gl_process_stop (fetcher, SIGTERM);
+    GL_CHECK (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+    unlink (file);
+    setenv ("GAPLESS_FETCHER_POLYGON_LIMITS", "10/2s", 1);
+    unsetenv ("GAPLESS_FETCHER_POLYGON_CREDIT");
+    unsetenv ("GAPLESS_FETCHER_POLYGON_CONCURRENCY");
+}
+
 int
 main (void)
 {
@@ -301,6 +366,7 @@ main (void)
         s_test_sharing (sim, 2, 40, false);
         s_test_sharing (sim, 4, 100, true);
         s_test_tail (sim);
+        s_test_reload (sim);
         GL_CHECK_INT (gl_simclient_stop (sim), 0);
         gl_simclient_destroy (&sim);
     }

@@ -319,6 +319,93 @@ s_test_room (void)
     gl_ratelimit_destroy (&limiter);
 }
 
+//  A reload (gl_ratelimit_configure): a tighter rule counts the sends
+//  made before it; a new shorter rule learns them from a longer one; a
+//  rule longer than every old one sends nothing for its first window; the
+//  share stays; bad rules change nothing. Then a greedy sender across a
+//  reload from 10/1s to 4/1s never puts more than 4 in a 1 s window after
+//  it, nor more than 10 before.
+static void
+s_test_configure (void)
+{
+    char error [GL_RATELIMIT_ERROR_MAX];
+    gl_ratelimit_t *limiter = gl_ratelimit_new ("10/1s", 0, error);
+    for (int send = 0; send < 8; send++)
+        gl_ratelimit_record (limiter, 100 + send);
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "4/1s", 200, error), 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 200), 0);
+    //  Eight in the window: a send is allowed when the fifth oldest leaves.
+    GL_CHECK_INT (gl_ratelimit_next (limiter, 200), 104 + 1000);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 1108), 4);
+    error [0] = 0;
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "0/1s", 1200, error), -1);
+    GL_CHECK (strstr (error, "expected") != NULL);
+    GL_CHECK_INT (gl_ratelimit_rules (limiter), 1);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 1200), 4);
+    gl_ratelimit_destroy (&limiter);
+
+    //  100/10s holds 30 sends of the last 2 s: a new 20/2s rule knows them.
+    limiter = gl_ratelimit_new ("100/10s", 0, error);
+    for (int send = 0; send < 30; send++)
+        gl_ratelimit_record (limiter, 9000 + send * 30);
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "100/10s,20/2s", 10000, error), 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 10000), 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 12000), 20);
+    //  A 60 s rule: nothing is known past 10 s, so no send for a window.
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "50/60s", 20000, error), 0);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 20000), 0);
+    GL_CHECK_INT (gl_ratelimit_next (limiter, 20000), 80000);
+    GL_CHECK_INT (gl_ratelimit_room (limiter, 80000), 50);
+    gl_ratelimit_destroy (&limiter);
+
+    //  The share stays: member 1 of 2 of 20/1s is 10.
+    limiter = gl_ratelimit_new ("10/1s", 0, error);
+    gl_ratelimit_share (limiter, 1, 2, 0);
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "20/1s", 5000, error), 0);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 5000), 10);
+    //  A share transition in progress holds the new rule as much: member 0
+    //  of 1 after member 1 of 2 holds 5 of 10 for a window; the reload to
+    //  40/1s then holds 20 of 40 until the same time.
+    gl_ratelimit_destroy (&limiter);
+    limiter = gl_ratelimit_new ("10/1s", 0, error);
+    gl_ratelimit_share (limiter, 1, 2, 0);
+    gl_ratelimit_share (limiter, 0, 1, 5000);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 5500), 5);
+    GL_CHECK_INT (gl_ratelimit_configure (limiter, "40/1s", 5500, error), 0);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 5500), 20);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 6000), 40);
+    gl_ratelimit_destroy (&limiter);
+
+    //  Greedy sends every ms for 3 s, reload at 1.5 s.
+    static sends_t before, after;
+    before.count = after.count = 0;
+    limiter = gl_ratelimit_new ("10/1s", 0, error);
+    for (int64_t now = 0; now < 3000; now++) {
+        if (now == 1500)
+            GL_CHECK_INT (gl_ratelimit_configure (limiter, "4/1s", now, error), 0);
+        if (gl_ratelimit_next (limiter, now) == now) {
+            gl_ratelimit_record (limiter, now);
+            s_sends_add (now < 1500? &before: &after, now);
+        }
+    }
+    GL_CHECK_INT (s_peak (&before, 1000), 10);
+    GL_CHECK (after.count > 0);
+    //  Every 1 s window that ends at a send after the reload, counting
+    //  the sends before it too.
+    uint32_t worst = 0;
+    for (size_t index = 0; index < after.count; index++) {
+        uint32_t in_window = 0;
+        for (size_t other = 0; other < before.count; other++)
+            in_window += before.times [other] > after.times [index] - 1000;
+        for (size_t other = 0; other <= index; other++)
+            in_window += after.times [other] > after.times [index] - 1000;
+        if (in_window > worst)
+            worst = in_window;
+    }
+    GL_CHECK_INT (worst, 4);
+    gl_ratelimit_destroy (&limiter);
+}
+
 int
 main (void)
 {
@@ -330,5 +417,6 @@ main (void)
     s_test_refused ();
     s_test_observe ();
     s_test_room ();
+    s_test_configure ();
     return gl_test_done ("test_ratelimit");
 }

@@ -26,29 +26,40 @@ struct _gl_breaker_t {
     int64_t open_until;         //  OPEN: when the wait ends
     int64_t half_open_until;    //  HALF_OPEN: when it expires
     s_probe_t probes [HALF_OPEN_MAX];
+    uint32_t probe_calls;       //  probes of this half-open round (a reload waits for the next)
     uint32_t probes_reported, probe_failures, probe_slow;
 };
+
+//  Fills zero options with their defaults and checks them; 0 or -1.
+static int
+s_options_settle (const gl_breaker_options_t *options, gl_breaker_options_t *settings)
+{
+    *settings = options? *options: (gl_breaker_options_t) { 0 };
+    settings->window_size = settings->window_size? settings->window_size: 20;
+    settings->minimum_calls = settings->minimum_calls? settings->minimum_calls: 10;
+    settings->failure_rate = settings->failure_rate? settings->failure_rate: 50;
+    settings->slow_rate = settings->slow_rate? settings->slow_rate: 100;
+    settings->slow_call_ms = settings->slow_call_ms > 0? settings->slow_call_ms: 10000;
+    settings->open_ms = settings->open_ms > 0? settings->open_ms: 30000;
+    settings->half_open_calls = settings->half_open_calls? settings->half_open_calls: 3;
+    settings->probe_timeout_ms = settings->probe_timeout_ms > 0? settings->probe_timeout_ms: 30000;
+    settings->half_open_max_ms = settings->half_open_max_ms > 0? settings->half_open_max_ms: 60000;
+    if (settings->failure_rate > 100 || settings->slow_rate > 100
+    ||  settings->minimum_calls > settings->window_size || settings->window_size > 100000
+    ||  settings->half_open_calls > HALF_OPEN_MAX) {
+        gl_log_error ("bad_breaker_options", "expected=\"rates <= 100, minimum_calls <= "
+                      "window_size <= 100000, half_open_calls <= %d\"", HALF_OPEN_MAX);
+        return -1;
+    }
+    return 0;
+}
 
 gl_breaker_t *
 gl_breaker_new (const gl_breaker_options_t *options)
 {
-    gl_breaker_options_t settings = options? *options: (gl_breaker_options_t) { 0 };
-    settings.window_size = settings.window_size? settings.window_size: 20;
-    settings.minimum_calls = settings.minimum_calls? settings.minimum_calls: 10;
-    settings.failure_rate = settings.failure_rate? settings.failure_rate: 50;
-    settings.slow_rate = settings.slow_rate? settings.slow_rate: 100;
-    settings.slow_call_ms = settings.slow_call_ms > 0? settings.slow_call_ms: 10000;
-    settings.open_ms = settings.open_ms > 0? settings.open_ms: 30000;
-    settings.half_open_calls = settings.half_open_calls? settings.half_open_calls: 3;
-    settings.probe_timeout_ms = settings.probe_timeout_ms > 0? settings.probe_timeout_ms: 30000;
-    settings.half_open_max_ms = settings.half_open_max_ms > 0? settings.half_open_max_ms: 60000;
-    if (settings.failure_rate > 100 || settings.slow_rate > 100
-    ||  settings.minimum_calls > settings.window_size || settings.window_size > 100000
-    ||  settings.half_open_calls > HALF_OPEN_MAX) {
-        gl_log_error ("bad_breaker_options", "expected=\"rates <= 100, minimum_calls <= "
-                      "window_size <= 100000, half_open_calls <= %d\"", HALF_OPEN_MAX);
+    gl_breaker_options_t settings;
+    if (s_options_settle (options, &settings) == -1)
         return NULL;
-    }
     gl_breaker_t *self = (gl_breaker_t *) calloc (1, sizeof (gl_breaker_t));
     if (self)
         self->window = (uint8_t *) calloc (settings.window_size, 1);
@@ -57,7 +68,32 @@ gl_breaker_new (const gl_breaker_options_t *options)
         return NULL;
     }
     self->options = settings;
+    self->probe_calls = settings.half_open_calls;
     return self;
+}
+
+int
+gl_breaker_configure (gl_breaker_t *self, const gl_breaker_options_t *options)
+{
+    gl_breaker_options_t settings;
+    if (s_options_settle (options, &settings) == -1)
+        return -1;
+    if (settings.window_size != self->options.window_size) {
+        uint8_t *window = (uint8_t *) calloc (settings.window_size, 1);
+        if (!window)
+            return -1;
+        //  The newest outcomes that fit, oldest first.
+        uint32_t kept = self->count < settings.window_size? self->count: settings.window_size;
+        for (uint32_t index = 0; index < kept; index++)
+            window [index] = self->window [(self->head + self->count - kept + index)
+                                           % self->options.window_size];
+        free (self->window);
+        self->window = window;
+        self->head = 0;
+        self->count = kept;
+    }
+    self->options = settings;
+    return 0;
 }
 
 void
@@ -97,8 +133,10 @@ s_transition (gl_breaker_t *self, gl_breaker_state_t to, const char *reason, int
         self->probes [index].permit = 0;
     if (to == GL_BREAKER_OPEN)
         self->open_until = now_ms + self->options.open_ms;
-    if (to == GL_BREAKER_HALF_OPEN)
+    if (to == GL_BREAKER_HALF_OPEN) {
         self->half_open_until = now_ms + self->options.half_open_max_ms;
+        self->probe_calls = self->options.half_open_calls;
+    }
     if (self->on_change)
         self->on_change (self, from, to, reason, self->argument);
 }
@@ -125,7 +163,7 @@ s_verdict (gl_breaker_t *self, uint32_t count, uint32_t failures, uint32_t slow,
 static void
 s_probes_decide (gl_breaker_t *self, int64_t now_ms)
 {
-    if (self->probes_reported < self->options.half_open_calls)
+    if (self->probes_reported < self->probe_calls)
         return;
     char reason [64];
     if (s_verdict (self, self->probes_reported, self->probe_failures, self->probe_slow,
@@ -146,7 +184,7 @@ gl_breaker_tick (gl_breaker_t *self, int64_t now_ms)
         s_transition (self, GL_BREAKER_OPEN, "half_open_expired", now_ms);
         return;
     }
-    for (uint32_t index = 0; index < self->options.half_open_calls; index++) {
+    for (uint32_t index = 0; index < self->probe_calls; index++) {
         s_probe_t *probe = &self->probes [index];
         if (probe->permit && now_ms - probe->started >= self->options.probe_timeout_ms) {
             probe->permit = 0;
@@ -169,11 +207,11 @@ static s_probe_t *
 s_probe_free (gl_breaker_t *self)
 {
     uint32_t busy = 0;
-    for (uint32_t index = 0; index < self->options.half_open_calls; index++)
+    for (uint32_t index = 0; index < self->probe_calls; index++)
         busy += self->probes [index].permit != 0;
-    if (busy + self->probes_reported >= self->options.half_open_calls)
+    if (busy + self->probes_reported >= self->probe_calls)
         return NULL;
-    for (uint32_t index = 0; index < self->options.half_open_calls; index++)
+    for (uint32_t index = 0; index < self->probe_calls; index++)
         if (!self->probes [index].permit)
             return &self->probes [index];
     return NULL;
@@ -184,7 +222,7 @@ static int64_t
 s_probe_deadline (gl_breaker_t *self)
 {
     int64_t deadline = self->half_open_until;
-    for (uint32_t index = 0; index < self->options.half_open_calls; index++) {
+    for (uint32_t index = 0; index < self->probe_calls; index++) {
         s_probe_t *probe = &self->probes [index];
         if (probe->permit && probe->started + self->options.probe_timeout_ms < deadline)
             deadline = probe->started + self->options.probe_timeout_ms;
@@ -251,7 +289,7 @@ gl_breaker_record (gl_breaker_t *self, uint64_t permit, gl_breaker_outcome_t out
             s_window_add (self, flags, now_ms);
         return;
     }
-    for (uint32_t index = 0; index < self->options.half_open_calls; index++) {
+    for (uint32_t index = 0; index < self->probe_calls; index++) {
         s_probe_t *probe = &self->probes [index];
         if (probe->permit != permit)
             continue;

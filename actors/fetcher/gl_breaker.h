@@ -66,6 +66,13 @@ typedef void (gl_breaker_change_fn) (gl_breaker_t *breaker, gl_breaker_state_t f
 //  over window_size). Caller owns return value.
 gl_breaker_t *gl_breaker_new (const gl_breaker_options_t *options);
 
+//  Puts new options in force (a reload), keeping the state: the newest
+//  outcomes that fit a resized window stay, the new thresholds judge from
+//  the next outcome, an open wait or half-open round already begun keeps
+//  its deadline and its probe count. Returns -1, changing nothing, when an
+//  option is out of range (as gl_breaker_new) or memory is short.
+int gl_breaker_configure (gl_breaker_t *self, const gl_breaker_options_t *options);
+
 //  Destroys the breaker and nulls the caller's pointer. Safe twice.
 void gl_breaker_destroy (gl_breaker_t **self_p);
 

@@ -103,7 +103,9 @@ typedef struct {
     gl_calendar_t *calendar;
     gl_http_t *http;
     gl_ratelimit_t *ratelimit;
+    char *limits;               //  the rules in force, as configured
     gl_breaker_t *breaker;
+    gl_breaker_options_t breaker_options;       //  in force
     job_t *jobs;                //  accepted jobs, oldest first
     size_t in_flight;
     int64_t concurrency, part_bars, max_refusals, page_limit, max_windows;
@@ -1408,44 +1410,69 @@ s_usage (FILE *stream)
         "auth_hold_ms (FETCH answered auth at once after the key was refused),\n"
         "health_ms, breaker/{window,minimum_calls,failure_rate,slow_rate,\n"
         "slow_call_ms,open_ms,half_open_calls,probe_timeout_ms,half_open_max_ms};\n"
-        "ops/slow_ms (2000): calls slower than this go to ops as EVENT slow_request.\n");
+        "ops/slow_ms (2000): calls slower than this go to ops as EVENT slow_request.\n"
+        "SIGHUP re-reads --config: limits and breaker/* apply at once, the rest\n"
+        "at the next start.\n");
 }
 
-//  Reads an integer key under fetcher/<provider>/. Returns 0 or -1.
+//  Reads an integer key under fetcher/<provider>/ of config. Returns 0 or -1.
+static int
+s_setting_in (self_t *self, gl_config_t *config, const char *name, int64_t fallback,
+              int64_t minimum, int64_t maximum, int64_t *value, char *error)
+{
+    char path [128];
+    snprintf (path, sizeof (path), "fetcher/%s/%s", self->provider_name, name);
+    return gl_config_int (config, path, fallback, minimum, maximum, value, error);
+}
+
+//  Reads an integer key under fetcher/<provider>/ of the running file.
 static int
 s_setting (self_t *self, const char *name, int64_t fallback, int64_t minimum, int64_t maximum,
            int64_t *value, char *error)
 {
-    char path [128];
-    snprintf (path, sizeof (path), "fetcher/%s/%s", self->provider_name, name);
-    return gl_config_int (self->config, path, fallback, minimum, maximum, value, error);
+    return s_setting_in (self, self->config, name, fallback, minimum, maximum, value, error);
+}
+
+//  Reads fetcher/<provider>/breaker/... of config. Returns 0 or -1.
+static int
+s_breaker_options (self_t *self, gl_config_t *config, gl_breaker_options_t *options, char *error)
+{
+    int64_t window, minimum, failure_rate, slow_rate, slow_ms, open_ms, probes, probe_ms, max_ms;
+    if (s_setting_in (self, config, "breaker/window", 20, 1, 100000, &window, error)
+    ||  s_setting_in (self, config, "breaker/minimum_calls", 10, 1, 100000, &minimum, error)
+    ||  s_setting_in (self, config, "breaker/failure_rate", 50, 1, 100, &failure_rate, error)
+    ||  s_setting_in (self, config, "breaker/slow_rate", 100, 1, 100, &slow_rate, error)
+    ||  s_setting_in (self, config, "breaker/slow_call_ms", 10000, 1, 3600000, &slow_ms, error)
+    ||  s_setting_in (self, config, "breaker/open_ms", 30000, 1, 3600000, &open_ms, error)
+    ||  s_setting_in (self, config, "breaker/half_open_calls", 3, 1, 64, &probes, error)
+    ||  s_setting_in (self, config, "breaker/probe_timeout_ms", 30000, 1, 3600000, &probe_ms,
+                      error)
+    ||  s_setting_in (self, config, "breaker/half_open_max_ms", 60000, 1, 3600000, &max_ms,
+                      error))
+        return -1;
+    *options = (gl_breaker_options_t) {
+        .window_size = (uint32_t) window, .minimum_calls = (uint32_t) minimum,
+        .failure_rate = (uint32_t) failure_rate, .slow_rate = (uint32_t) slow_rate,
+        .slow_call_ms = slow_ms, .open_ms = open_ms, .half_open_calls = (uint32_t) probes,
+        .probe_timeout_ms = probe_ms, .half_open_max_ms = max_ms
+    };
+    if (minimum > window) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "config: fetcher/%s/breaker: expected "
+                  "minimum_calls <= window", self->provider_name);
+        return -1;
+    }
+    return 0;
 }
 
 //  Builds the breaker from fetcher/<provider>/breaker/... Returns 0 or -1.
 static int
 s_breaker_setup (self_t *self, char *error)
 {
-    int64_t window, minimum, failure_rate, slow_rate, slow_ms, open_ms, probes, probe_ms, max_ms;
-    if (s_setting (self, "breaker/window", 20, 1, 100000, &window, error)
-    ||  s_setting (self, "breaker/minimum_calls", 10, 1, 100000, &minimum, error)
-    ||  s_setting (self, "breaker/failure_rate", 50, 1, 100, &failure_rate, error)
-    ||  s_setting (self, "breaker/slow_rate", 100, 1, 100, &slow_rate, error)
-    ||  s_setting (self, "breaker/slow_call_ms", 10000, 1, 3600000, &slow_ms, error)
-    ||  s_setting (self, "breaker/open_ms", 30000, 1, 3600000, &open_ms, error)
-    ||  s_setting (self, "breaker/half_open_calls", 3, 1, 64, &probes, error)
-    ||  s_setting (self, "breaker/probe_timeout_ms", 30000, 1, 3600000, &probe_ms, error)
-    ||  s_setting (self, "breaker/half_open_max_ms", 60000, 1, 3600000, &max_ms, error))
+    if (s_breaker_options (self, self->config, &self->breaker_options, error) == -1)
         return -1;
-    gl_breaker_options_t options = {
-        .window_size = (uint32_t) window, .minimum_calls = (uint32_t) minimum,
-        .failure_rate = (uint32_t) failure_rate, .slow_rate = (uint32_t) slow_rate,
-        .slow_call_ms = slow_ms, .open_ms = open_ms, .half_open_calls = (uint32_t) probes,
-        .probe_timeout_ms = probe_ms, .half_open_max_ms = max_ms
-    };
-    self->breaker = gl_breaker_new (&options);
+    self->breaker = gl_breaker_new (&self->breaker_options);
     if (!self->breaker) {
-        snprintf (error, GL_CONFIG_ERROR_MAX, "config: fetcher/%s/breaker: expected "
-                  "minimum_calls <= window", self->provider_name);
+        snprintf (error, GL_CONFIG_ERROR_MAX, "fetcher: cannot create the breaker");
         return -1;
     }
     gl_breaker_on_change (self->breaker, s_on_breaker_change, self);
@@ -1486,8 +1513,8 @@ s_setup (self_t *self, char *error)
         return -1;
     snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
     char limit_error [GL_RATELIMIT_ERROR_MAX];
-    self->ratelimit = gl_ratelimit_new (gl_config_get (self->config, path, "5/1s"), guard_ms,
-                                        limit_error);
+    self->limits = strdup (gl_config_get (self->config, path, "5/1s"));
+    self->ratelimit = self->limits? gl_ratelimit_new (self->limits, guard_ms, limit_error): NULL;
     if (!self->ratelimit) {
         snprintf (error, GL_CONFIG_ERROR_MAX, "config: %s: %s", path, limit_error);
         return -1;
@@ -1519,9 +1546,60 @@ s_teardown (self_t *self)
     gl_http_destroy (&self->http);
     gl_actor_destroy (&self->actor);
     gl_ratelimit_destroy (&self->ratelimit);
+    free (self->limits);
     gl_breaker_destroy (&self->breaker);
     gl_calendar_destroy (&self->calendar);
     gl_config_destroy (&self->config);
+}
+
+//  SIGHUP: the file again, checked whole (gl_settings_reload), and its
+//  live keys put in force together or not at all: the rate-limit rules
+//  (gl_ratelimit_configure keeps the send log, so no window is ever
+//  overrun by the change), the breaker's thresholds (its state stays) and
+//  the log level. Other keys wait for a restart, and each SIGHUP says so.
+static void
+s_on_reload (gl_actor_t *actor, void *argument)
+{
+    self_t *self = (self_t *) argument;
+    gl_config_t *fresh = gl_settings_reload (self->config);
+    if (!fresh)
+        return;
+    char path [128], error [GL_CONFIG_ERROR_MAX], limit_error [GL_RATELIMIT_ERROR_MAX] = "";
+    snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
+    char *limits = strdup (gl_config_get (fresh, path, "5/1s"));
+    gl_breaker_options_t options;
+    int rc = limits && s_breaker_options (self, fresh, &options, error) == 0? 0: -1;
+    bool limits_changed = rc == 0 && strcmp (limits, self->limits) != 0;
+    bool breaker_changed = rc == 0 && memcmp (&options, &self->breaker_options, sizeof options);
+    //  The breaker first: it can refuse without changing anything, and
+    //  is put back if the limits then fail.
+    if (rc == 0 && breaker_changed && gl_breaker_configure (self->breaker, &options) == -1)
+        rc = -1;
+    if (rc == 0 && limits_changed
+    &&  gl_ratelimit_configure (self->ratelimit, limits, s_now (), limit_error) == -1) {
+        if (breaker_changed)
+            gl_breaker_configure (self->breaker, &self->breaker_options);
+        rc = -1;
+    }
+    if (rc == 0) {
+        if (breaker_changed)
+            self->breaker_options = options;
+        if (limits_changed) {
+            free (self->limits);
+            self->limits = limits;
+            limits = NULL;
+        }
+        gl_log_info ("config_applied", "provider=%s limits=%s limits_changed=%s "
+                     "breaker_changed=%s", self->provider_name, GL_LOG_VALUE (self->limits),
+                     limits_changed? "yes": "no", breaker_changed? "yes": "no");
+        gl_actor_log_level (fresh, error);
+        s_pump (self);
+    }
+    else
+        gl_log_warn ("config_reload_refused", "provider=%s problem=%s", self->provider_name,
+                     GL_LOG_VALUE (*limit_error? limit_error: limits? error: "out of memory"));
+    free (limits);
+    gl_config_destroy (&fresh);
 }
 
 int
@@ -1597,7 +1675,7 @@ main (int argc, char **argv)
     gl_actor_on (self.actor, GL_MSG_EVENT, s_handle_event, &self);
     gl_actor_on_membership (self.actor, s_handle_membership, &self);
     gl_actor_on_bounce (self.actor, s_handle_bounce, &self);
-    gl_actor_on_reload (self.actor, gl_settings_on_reload, self.config);
+    gl_actor_on_reload (self.actor, s_on_reload, &self);
     gl_actor_on_connection (self.actor, s_on_connection, &self);
     zloop_timer (gl_actor_loop (self.actor), 100, 0, s_on_breaker_timer, &self);
     zloop_timer (gl_actor_loop (self.actor), (size_t) health_ms, 0, s_on_health_timer, &self);

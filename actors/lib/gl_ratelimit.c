@@ -28,6 +28,8 @@ struct _gl_ratelimit_t {
     int64_t paused_until;       //  no send before (Retry-After, reset)
     double tightened;           //  scale right after the last refusal
     int64_t tightened_at;       //  when it was set
+    uint32_t member_index;      //  the latest share's position ...
+    uint32_t members;           //  ... among this many (0: no share)
 };
 
 //  Parses one "N/Ws" or "N/Wms" rule; returns 0 or -1.
@@ -69,6 +71,7 @@ gl_ratelimit_new (const char *rules, int64_t guard_ms, char *error)
         return NULL;
     self->guard_ms = guard_ms;
     self->tightened = 1.0;
+    self->members = 1;
     char *copy = strdup (rules);
     char *rest = copy;
     for (char *item = strsep (&rest, ","); item; item = strsep (&rest, ",")) {
@@ -140,14 +143,23 @@ s_scale (gl_ratelimit_t *self, int64_t now_ms)
     return self->tightened + (1.0 - self->tightened) * (progress < 0? 0: progress);
 }
 
+//  A rule of limit's part for member index of members (SPEC 5.7).
+static uint32_t
+s_split (uint32_t limit, uint32_t index, uint32_t members)
+{
+    if (members == 0 || index >= members)
+        return 0;
+    return limit / members + (index < limit % members? 1: 0);
+}
+
 void
 gl_ratelimit_share (gl_ratelimit_t *self, uint32_t index, uint32_t members, int64_t now_ms)
 {
+    self->member_index = index;
+    self->members = members;
     for (size_t number = 0; number < self->rule_count; number++) {
         s_rule_t *rule = &self->rules [number];
-        uint32_t share = 0;
-        if (members > 0 && index < members)
-            share = rule->limit / members + (index < rule->limit % members? 1: 0);
+        uint32_t share = s_split (rule->limit, index, members);
         if (share == rule->share)
             continue;
         rule->floor = s_rule_share (rule, now_ms);
@@ -244,18 +256,89 @@ gl_ratelimit_room (gl_ratelimit_t *self, int64_t now_ms)
     return room;
 }
 
+//  Appends a send time to a rule's ring, dropping the oldest when full.
+static void
+s_rule_log (s_rule_t *rule, int64_t sent_ms)
+{
+    if (rule->count == rule->limit) {
+        rule->head = (rule->head + 1) % rule->limit;
+        rule->count--;
+    }
+    rule->log [(rule->head + rule->count) % rule->limit] = sent_ms;
+    rule->count++;
+}
+
 void
 gl_ratelimit_record (gl_ratelimit_t *self, int64_t now_ms)
 {
+    for (size_t index = 0; index < self->rule_count; index++)
+        s_rule_log (&self->rules [index], now_ms);
+}
+
+//  The rule of self with the shortest window at least window_ms, or NULL:
+//  its log holds every send of the last window_ms (a rule never lets more
+//  sends into its window than its ring holds).
+static const s_rule_t *
+s_rule_covering (gl_ratelimit_t *self, int64_t window_ms)
+{
+    const s_rule_t *covering = NULL;
     for (size_t index = 0; index < self->rule_count; index++) {
-        s_rule_t *rule = &self->rules [index];
-        if (rule->count == rule->limit) {
-            rule->head = (rule->head + 1) % rule->limit;
-            rule->count--;
-        }
-        rule->log [(rule->head + rule->count) % rule->limit] = now_ms;
-        rule->count++;
+        const s_rule_t *rule = &self->rules [index];
+        if (rule->window_ms >= window_ms && (!covering || rule->window_ms < covering->window_ms))
+            covering = rule;
     }
+    return covering;
+}
+
+//  Starts a new rule from the running limiter at now_ms: its log is the
+//  sends of its window the old rules saw; its share the latest one; it
+//  holds to no more than the old rules' own transition allows, and to a
+//  share of 0 for one window when no old rule saw that far back.
+static void
+s_rule_adopt (gl_ratelimit_t *self, s_rule_t *rule, int64_t now_ms)
+{
+    rule->share = s_split (rule->limit, self->member_index, self->members);
+    rule->floor = rule->share;
+    rule->floor_until = 0;
+    const s_rule_t *covering = s_rule_covering (self, rule->window_ms);
+    if (!covering) {
+        rule->floor = 0;
+        rule->floor_until = now_ms + rule->window_ms + self->guard_ms;
+        return;
+    }
+    for (uint32_t position = 0; position < covering->count; position++) {
+        int64_t sent = s_log_at (covering, position);
+        if (sent > now_ms - rule->window_ms - self->guard_ms)
+            s_rule_log (rule, sent);
+    }
+    for (size_t index = 0; index < self->rule_count; index++) {
+        const s_rule_t *old = &self->rules [index];
+        if (now_ms >= old->floor_until || old->floor >= old->share || old->share == 0)
+            continue;
+        uint32_t floor = (uint32_t) ((uint64_t) rule->share * old->floor / old->share);
+        if (floor < rule->floor)
+            rule->floor = floor;
+        if (old->floor_until > rule->floor_until)
+            rule->floor_until = old->floor_until;
+    }
+}
+
+int
+gl_ratelimit_configure (gl_ratelimit_t *self, const char *rules, int64_t now_ms, char *error)
+{
+    gl_ratelimit_t *next = gl_ratelimit_new (rules, self->guard_ms, error);
+    if (!next)
+        return -1;
+    for (size_t index = 0; index < next->rule_count; index++)
+        s_rule_adopt (self, &next->rules [index], now_ms);
+    for (size_t index = 0; index < GL_RATELIMIT_RULES_MAX; index++) {
+        free (self->rules [index].log);
+        self->rules [index] = next->rules [index];
+        next->rules [index].log = NULL;
+    }
+    self->rule_count = next->rule_count;
+    gl_ratelimit_destroy (&next);
+    return 0;
 }
 
 void

@@ -55,6 +55,16 @@ void gl_ratelimit_destroy (gl_ratelimit_t **self_p);
 void gl_ratelimit_share (gl_ratelimit_t *self, uint32_t index, uint32_t members,
                          int64_t now_ms);
 
+//  Replaces the rules (a reload) at now_ms, or returns -1 with the reason
+//  in error and changes nothing. Each new rule starts with the sends of
+//  its window the old rules logged (exact when an old rule's window is at
+//  least as long) and the latest share; a share transition in progress
+//  holds it in the same proportion. A new rule longer than every old one
+//  holds a share of 0 for one window plus the guard, since the sends
+//  before the old windows are unknown, as a new member does.
+int gl_ratelimit_configure (gl_ratelimit_t *self, const char *rules, int64_t now_ms,
+                            char *error);
+
 //  Returns now_ms if a request may be sent now, else the earliest time at
 //  which it may (INT64_MAX if never under the current share).
 int64_t gl_ratelimit_next (gl_ratelimit_t *self, int64_t now_ms);
