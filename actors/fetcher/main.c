@@ -1564,7 +1564,8 @@ s_on_reload (gl_actor_t *actor, void *argument)
     gl_config_t *fresh = gl_settings_reload (self->config);
     if (!fresh)
         return;
-    char path [128], error [GL_CONFIG_ERROR_MAX], limit_error [GL_RATELIMIT_ERROR_MAX] = "";
+    char path [128], error [GL_CONFIG_ERROR_MAX] = "out of memory";
+    char limit_error [GL_RATELIMIT_ERROR_MAX] = "";
     snprintf (path, sizeof (path), "fetcher/%s/limits", self->provider_name);
     char *limits = strdup (gl_config_get (fresh, path, "5/1s"));
     gl_breaker_options_t options;
@@ -1597,7 +1598,7 @@ s_on_reload (gl_actor_t *actor, void *argument)
     }
     else
         gl_log_warn ("config_reload_refused", "provider=%s problem=%s", self->provider_name,
-                     GL_LOG_VALUE (*limit_error? limit_error: limits? error: "out of memory"));
+                     GL_LOG_VALUE (*limit_error? limit_error: error));
     free (limits);
     gl_config_destroy (&fresh);
 }
