@@ -594,6 +594,8 @@ s_test_dispatch (void)
     GL_CHECK_INT (gl_actor_dispatch (actor, &message), 0);
     GL_CHECK (message == NULL);
     GL_CHECK (gl_actor_registered (actor));
+    GL_CHECK (gl_actor_broker_live (actor));
+    GL_CHECK_INT (gl_actor_heartbeat_ms (actor), 1000);
     GL_CHECK_INT (record.connected, 1);
     message = s_welcome (1000);                     //  again: no second call
     gl_actor_dispatch (actor, &message);
@@ -729,6 +731,26 @@ s_test_dispatch (void)
 //  A real broker: the actor registers (connection true), learns of the
 //  broker's death within about 3 intervals (connection false), and
 //  registers again when a broker comes back.
+//  A stalled loop (no timer ran) finds the broker silent the moment it
+//  asks, though the connection handler has not been told yet.
+static void
+s_test_stalled (void)
+{
+    record_t record = { 0 };
+    gl_actor_options_t options = { .endpoint = "tcp://127.0.0.1:1", .service = "unit",
+                                   .instance = "u2", .credit = 10, .heartbeat_ms = 100 };
+    gl_actor_t *actor = s_actor_new (&options, &record);
+    zmsg_t *message = s_welcome (100);
+    gl_actor_dispatch (actor, &message);
+    GL_CHECK (gl_actor_broker_live (actor));
+    GL_CHECK_INT (gl_actor_heartbeat_ms (actor), 100);
+    zclock_sleep (3 * 100 + 50);
+    GL_CHECK (gl_actor_registered (actor));
+    GL_CHECK (!gl_actor_broker_live (actor));
+    GL_CHECK_INT (record.connected, 1);
+    gl_actor_destroy (&actor);
+}
+
 static void
 s_test_connection (void)
 {
@@ -1038,6 +1060,7 @@ main (void)
     snprintf (s_endpoint, sizeof (s_endpoint), "tcp://127.0.0.1:%d", gl_process_free_port ());
     s_test_dispatch ();
     s_test_fake_broker ();
+    s_test_stalled ();
     s_test_connection ();
     s_test_connection_dropped ();
     s_test_contract ();

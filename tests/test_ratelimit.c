@@ -1,7 +1,8 @@
 /*  test_ratelimit — gl_ratelimit on an injected clock: rule parsing,
     exact sliding windows, composite rules, shares that add up to the
     limit, the min(old, new) transition while members join, leave or are
-    killed (simulated instances sending greedily, every window checked),
+    killed or cut off from the broker (simulated instances sending
+    greedily, every window checked),
     and limits learned from 429 and from the provider's counters.
 */
 #include "gl_ratelimit.h"
@@ -258,6 +259,67 @@ s_test_sharing (void)
         gl_ratelimit_destroy (&instances [index].limiter);
 }
 
+//  Two instances on "10/2s", heartbeat 100 ms, sending greedily; at cut
+//  one is partitioned from the broker but still reaches the provider. It
+//  stops at the latest 3 intervals after the cut (it last heard the
+//  broker at the cut), while the broker may declare it dead 2 intervals
+//  after the cut (it last heard the instance an interval before) and the
+//  survivor's share grows. Returns the most sends in any 2 s window over
+//  cuts at every 10 ms of a window.
+static uint32_t
+s_cut_off_peak (int64_t settle_ms)
+{
+    char error [GL_RATELIMIT_ERROR_MAX];
+    static sends_t all;
+    uint32_t worst = 0;
+    for (int64_t cut = 6000; cut < 8000; cut += 10) {
+        gl_ratelimit_t *survivor = gl_ratelimit_new ("10/2s", 0, error);
+        gl_ratelimit_t *cut_off = gl_ratelimit_new ("10/2s", 0, error);
+        gl_ratelimit_settle (survivor, settle_ms);
+        gl_ratelimit_settle (cut_off, settle_ms);
+        gl_ratelimit_share (survivor, 0, 2, -10000);
+        gl_ratelimit_share (cut_off, 1, 2, -10000);
+        all.count = 0;
+        for (int64_t now = 0; now < cut + 6000; now++) {
+            if (now == cut + 200)
+                gl_ratelimit_share (survivor, 0, 1, now);
+            while (gl_ratelimit_next (survivor, now) == now) {
+                gl_ratelimit_record (survivor, now);
+                s_sends_add (&all, now);
+            }
+            while (now < cut + 300 && gl_ratelimit_next (cut_off, now) == now) {
+                gl_ratelimit_record (cut_off, now);
+                s_sends_add (&all, now);
+            }
+        }
+        uint32_t peak = s_peak (&all, 2000);
+        if (peak > worst)
+            worst = peak;
+        gl_ratelimit_destroy (&survivor);
+        gl_ratelimit_destroy (&cut_off);
+    }
+    return worst;
+}
+
+//  The settle time of 4 heartbeat intervals keeps the sum within the
+//  limit whatever the moment of the cut; without it (a window and the
+//  guard only) some cut exceeds it, which is why it is there.
+static void
+s_test_cut_off (void)
+{
+    GL_CHECK_INT (s_cut_off_peak (400), 10);
+    GL_CHECK (s_cut_off_peak (0) > 10);
+    //  A grown share waits a window and the settle time.
+    char error [GL_RATELIMIT_ERROR_MAX];
+    gl_ratelimit_t *limiter = gl_ratelimit_new ("10/1s", 50, error);
+    gl_ratelimit_settle (limiter, 400);
+    gl_ratelimit_share (limiter, 0, 2, 0);
+    gl_ratelimit_share (limiter, 0, 1, 10000);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 11449), 5);
+    GL_CHECK_INT (gl_ratelimit_limit (limiter, 0, 11450), 10);
+    gl_ratelimit_destroy (&limiter);
+}
+
 //  A 429 pauses until its Retry-After and tightens the limit by a
 //  quarter, recovering linearly over four windows.
 static void
@@ -414,6 +476,7 @@ main (void)
     s_test_composite ();
     s_test_shares ();
     s_test_sharing ();
+    s_test_cut_off ();
     s_test_refused ();
     s_test_observe ();
     s_test_room ();

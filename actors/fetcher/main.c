@@ -58,6 +58,7 @@
 #define WRITERS_MAX 64
 #define HELD_MAX 256
 #define SIBLINGS_MAX 64
+#define SETTLE_HEARTBEATS 4    //  a grown share's extra wait, in heartbeat intervals
 static const int64_t s_latency_bounds [LATENCY_BUCKETS] = { 50, 100, 250, 500, 1000, 5000 };
 //  The FAILED classes (SPEC 7.2), counted for fetcher_health's errors
 #define ERROR_CLASSES 8
@@ -885,6 +886,10 @@ s_pump_requests (self_t *self)
         s_fail_banned (self);
         return;
     }
+    //  After a stall the broker may have given this share away before the
+    //  heartbeat timer notices the silence: no request until it is heard.
+    if (!gl_actor_broker_live (self->actor))
+        return;
     while (self->in_flight < (size_t) self->concurrency) {
         int64_t now = s_now ();
         job_t *job = self->jobs;
@@ -1307,6 +1312,17 @@ s_fail_at_risk (self_t *self)
     }
 }
 
+//  A grown share waits, besides a window and the guard, for the
+//  instances that left or lost the broker to notice it: the broker
+//  declares one dead after 3 to 4 silent intervals, and the instance
+//  itself stops within 3 (SPEC 5.7).
+static void
+s_settle_update (self_t *self)
+{
+    gl_ratelimit_settle (self->ratelimit,
+                         SETTLE_HEARTBEATS * (int64_t) gl_actor_heartbeat_ms (self->actor));
+}
+
 //  Registration changes. Lost: the broker will declare this instance dead
 //  and give its share of the rate limit away, so the share is 0 at once,
 //  and no request starts until a new MEMBERSHIP. Registered again: this
@@ -1317,6 +1333,7 @@ s_on_connection (gl_actor_t *actor, bool registered, void *argument)
 {
     self_t *self = (self_t *) argument;
     if (registered) {
+        s_settle_update (self);
         gl_log_info ("broker_registered", "share=0 until_membership=1 failed_held=%zu",
                      self->held_count);
         s_send_held (self);
@@ -1521,6 +1538,7 @@ s_setup (self_t *self, char *error)
     }
     //  Not a member until the broker says so: no share yet.
     gl_ratelimit_share (self->ratelimit, 0, 0, s_now ());
+    s_settle_update (self);
     gl_http_options_t options = {
         .connect_timeout_ms = connect_ms, .timeout_ms = timeout_ms,
         .max_body = (size_t) max_body, .max_host_connections = self->concurrency

@@ -1108,6 +1108,19 @@ gl_actor_registered (gl_actor_t *self)
     return self->state == S_REGISTERED;
 }
 
+bool
+gl_actor_broker_live (gl_actor_t *self)
+{
+    return self->state == S_REGISTERED
+        && zclock_mono () - self->last_heard <= S_LIVENESS * self->heartbeat_ms;
+}
+
+uint32_t
+gl_actor_heartbeat_ms (gl_actor_t *self)
+{
+    return (uint32_t) self->heartbeat_ms;
+}
+
 const char *
 gl_actor_address (gl_actor_t *self)
 {

@@ -201,6 +201,16 @@ void gl_actor_stop (gl_actor_t *self);
 //  True once the broker has welcomed this registration.
 bool gl_actor_registered (gl_actor_t *self);
 
+//  True while registered and the broker was heard from within 3
+//  heartbeat intervals. Unlike gl_actor_registered it is false at once
+//  when the process resumes from a stall (SIGSTOP, a long pause), before
+//  the heartbeat timer has noticed and called the connection handler:
+//  a fetcher asks it before each request (protocol/SPEC.md 5.7).
+bool gl_actor_broker_live (gl_actor_t *self);
+
+//  The heartbeat interval in force (the broker's, once WELCOMEd), in ms.
+uint32_t gl_actor_heartbeat_ms (gl_actor_t *self);
+
 //  The actor's own address, "service/instance".
 const char *gl_actor_address (gl_actor_t *self);
 

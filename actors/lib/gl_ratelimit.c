@@ -25,6 +25,7 @@ struct _gl_ratelimit_t {
     s_rule_t rules [GL_RATELIMIT_RULES_MAX];
     size_t rule_count;
     int64_t guard_ms;
+    int64_t settle_ms;          //  a grown share's extra wait (SPEC 5.7)
     int64_t paused_until;       //  no send before (Retry-After, reset)
     double tightened;           //  scale right after the last refusal
     int64_t tightened_at;       //  when it was set
@@ -143,6 +144,20 @@ s_scale (gl_ratelimit_t *self, int64_t now_ms)
     return self->tightened + (1.0 - self->tightened) * (progress < 0? 0: progress);
 }
 
+//  Until when a share changed at now_ms keeps its floor: one window and
+//  the guard, and the settle time for the instances that left to notice.
+static int64_t
+s_floor_until (gl_ratelimit_t *self, const s_rule_t *rule, int64_t now_ms)
+{
+    return now_ms + rule->window_ms + self->guard_ms + self->settle_ms;
+}
+
+void
+gl_ratelimit_settle (gl_ratelimit_t *self, int64_t settle_ms)
+{
+    self->settle_ms = settle_ms > 0? settle_ms: 0;
+}
+
 //  A rule of limit's part for member index of members (SPEC 5.7).
 static uint32_t
 s_split (uint32_t limit, uint32_t index, uint32_t members)
@@ -163,7 +178,7 @@ gl_ratelimit_share (gl_ratelimit_t *self, uint32_t index, uint32_t members, int6
         if (share == rule->share)
             continue;
         rule->floor = s_rule_share (rule, now_ms);
-        rule->floor_until = now_ms + rule->window_ms + self->guard_ms;
+        rule->floor_until = s_floor_until (self, rule, now_ms);
         rule->share = share;
     }
 }
@@ -303,7 +318,7 @@ s_rule_adopt (gl_ratelimit_t *self, s_rule_t *rule, int64_t now_ms)
     const s_rule_t *covering = s_rule_covering (self, rule->window_ms);
     if (!covering) {
         rule->floor = 0;
-        rule->floor_until = now_ms + rule->window_ms + self->guard_ms;
+        rule->floor_until = s_floor_until (self, rule, now_ms);
         return;
     }
     for (uint32_t position = 0; position < covering->count; position++) {

@@ -11,9 +11,9 @@
     - the share: when several fetchers use one credential, this instance
       may use only its part of each rule (protocol/SPEC.md, "Sharing a
       provider's rate limit"). After a change of share, the smaller of the
-      old and new share holds until one full window (plus the guard) has
-      passed, so the sum over all instances never exceeds the limit while
-      members join or leave;
+      old and new share holds until one full window (plus the guard and
+      the settle time) has passed, so the sum over all instances never
+      exceeds the limit while members join or leave;
     - a refusal (HTTP 429): no send until its Retry-After, and the limit
       is scaled down by a quarter (not below a tenth), recovering linearly
       to the configured one over four of the longest windows;
@@ -51,16 +51,22 @@ void gl_ratelimit_destroy (gl_ratelimit_t **self_p);
 //  rule of N is split as N / members, the first N % members instances
 //  taking one more, so the shares add up to N exactly. members 0 means no
 //  share at all (not a member yet). The smaller of the old and new share
-//  holds for one window after the change.
+//  holds for one window (plus the guard and the settle time) after the change.
 void gl_ratelimit_share (gl_ratelimit_t *self, uint32_t index, uint32_t members,
                          int64_t now_ms);
+
+//  Sets how much longer than one window plus the guard a grown share
+//  (and a new rule's share) waits: the time an instance that left, or
+//  lost the broker, needs to notice it and stop (SPEC 5.7: 4 heartbeat
+//  intervals). Default 0.
+void gl_ratelimit_settle (gl_ratelimit_t *self, int64_t settle_ms);
 
 //  Replaces the rules (a reload) at now_ms, or returns -1 with the reason
 //  in error and changes nothing. Each new rule starts with the sends of
 //  its window the old rules logged (exact when an old rule's window is at
 //  least as long) and the latest share; a share transition in progress
 //  holds it in the same proportion. A new rule longer than every old one
-//  holds a share of 0 for one window plus the guard, since the sends
+//  holds a share of 0 for one window plus the guard and the settle time, since the sends
 //  before the old windows are unknown, as a new member does.
 int gl_ratelimit_configure (gl_ratelimit_t *self, const char *rules, int64_t now_ms,
                             char *error);
