@@ -1154,6 +1154,14 @@ s_frames_wanted (gl_wire_command_t command)
          : (command == GL_WIRE_READY || command == GL_WIRE_CREDIT)? 3: 2;
 }
 
+//  True for the commands an actor sends to the broker.
+static bool
+s_actor_command (gl_wire_command_t command)
+{
+    return command == GL_WIRE_READY || command == GL_WIRE_HEARTBEAT || command == GL_WIRE_CREDIT
+        || command == GL_WIRE_DISCONNECT || command == GL_WIRE_SEND;
+}
+
 //  A message from a peer that has not registered (SPEC 5.1): a well-formed
 //  SEND comes back as BOUNCE not_registered, DISCONNECT is ignored, READY
 //  is handled by the caller; anything else is answered ERROR
@@ -1214,6 +1222,16 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         s_handle_stranger (self, peer, routing_id, command, frame, frames);
         return;
     }
+    if (!s_actor_command (command)) {
+        //  Before the frame count: a command the broker sends is refused
+        //  for its direction however many frames it came with (SPEC 5.6)
+        self->stats.rejected++;
+        gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
+                     gl_wire_command_name (command));
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "bad_command",
+                      "this command is not sent to a broker");
+        return;
+    }
     if (frames != s_frames_wanted (command)) {
         self->stats.rejected++;
         gl_log_warn ("frame_rejected", "peer=%s reason=frame_count command=%s frames=%d "
@@ -1235,15 +1253,8 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         case GL_WIRE_SEND:
             s_handle_send (self, instance, &frame [2], &frame [3]);
             break;
-        case GL_WIRE_DISCONNECT:
+        default:                //  GL_WIRE_DISCONNECT: s_actor_command let no other by
             s_instance_remove (self, instance, "disconnected");
-            break;
-        default:
-            self->stats.rejected++;
-            gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
-                         gl_wire_command_name (command));
-            s_send_error (self, routing_id, GL_WIRE_ERROR, "bad_command",
-                          "this command is not sent to a broker");
     }
 }
 

@@ -603,6 +603,21 @@ s_test_garbage (void)
     //  answered: bad address, five frames, bad body, DELIVER, unknown command.
     GL_CHECK_INT (errors, 5);
 
+    //  Commands only the broker sends are bad_command whatever frames they
+    //  come with (SPEC 5.6), not malformed
+    gl_wire_command_t wrong_way [] = { GL_WIRE_WELCOME, GL_WIRE_DELIVER, GL_WIRE_BOUNCE,
+                                       GL_WIRE_ERROR, GL_WIRE_MEMBERSHIP };
+    for (size_t index = 0; index < sizeof wrong_way / sizeof wrong_way [0]; index++) {
+        uint8_t header [GL_WIRE_HEADER_SIZE];
+        gl_wire_header (header, wrong_way [index]);
+        zsock_send (raw->socket, "bs", header, (size_t) GL_WIRE_HEADER_SIZE, "body");
+    }
+    int bad_commands = 0;
+    while (s_peer_receive (raw, &received, 1000, false))
+        bad_commands += received.command == GL_WIRE_ERROR && received.body
+                     && strcmp (received.body->error.code, "bad_command") == 0;
+    GL_CHECK_INT (bad_commands, 5);
+
     //  Bytes that are not ZMTP at all, straight to the tcp port.
     int port = atoi (strrchr (s_tcp, ':') + 1);
     int handle = socket (AF_INET, SOCK_STREAM, 0);
