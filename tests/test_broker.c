@@ -1,7 +1,8 @@
 /*  test_broker — a real gapless-broker process, real gapless-echo
     processes and raw GLP peers over tcp and ipc: load balancing, credit,
     instance addressing, bounces, heartbeat death, remembered routes, a
-    broker restart, and garbage that must not stop the broker; then the
+    broker restart, and garbage that must not stop the broker nor flood
+    its log; then the
     bounds on its memory (bytes in all, per service, per sender; a flood
     measured in RSS; the no-instance timeout), MEMBERSHIP only to members
     and followers, a registration taken over by another connection, a
@@ -765,6 +766,49 @@ s_rss_kb (pid_t pid)
     return rss;
 }
 
+//  Sums, in the broker's log past offset, the frame_rejected lines and the
+//  count= of the frames_rejected lines that stand for the others.
+static int
+s_rejects_logged (long offset, int *lines)
+{
+    FILE *log = fopen ("broker.log", "r");
+    char line [4096];
+    int total = 0;
+    *lines = 0;
+    if (log && fseek (log, offset, SEEK_SET) == 0)
+        while (fgets (line, sizeof (line), log)) {
+            const char *count = strstr (line, "event=frames_rejected count=");
+            *lines += strstr (line, "event=frame_rejected ") != NULL;
+            total += strstr (line, "event=frame_rejected ") != NULL;
+            total += count? atoi (count + strlen ("event=frames_rejected count=")): 0;
+        }
+    if (log)
+        fclose (log);
+    return total;
+}
+
+//  A flood of junk is counted whole but logged at a bounded rate: a line
+//  for the first in each second, one count line for the rest.
+static void
+s_test_reject_log (pid_t *broker)
+{
+    const char *defaults [] = { NULL };
+    s_broker_restart (broker, defaults);    //  no rejection pending from earlier tests
+    FILE *log = fopen ("broker.log", "r");
+    long offset = log && fseek (log, 0, SEEK_END) == 0? ftell (log): 0;
+    if (log)
+        fclose (log);
+    peer_t *raw = s_peer_new (s_tcp);
+    for (int index = 0; index < 2000; index++)
+        zsock_send (raw->socket, "s", "junk");
+    int lines = 0;
+    GL_CHECK (gl_test_wait_until (s_rejects_logged (offset, &lines) == 2000, 10000));
+    GL_CHECK_INT (s_rejects_logged (offset, &lines), 2000);
+    GL_CHECK (lines >= 1 && lines < 20);
+    s_peer_destroy (&raw);
+}
+
+
 //  A byte bound per service and a share per sender: a sender that filled
 //  one service's bound can still queue for another, up to its share; past
 //  its share it is refused everywhere, while another sender is not.
@@ -1224,6 +1268,7 @@ main (void)
     s_test_unregistered ();
     s_test_oversize ();
     s_test_second_broker ();
+    s_test_reject_log (&broker);
     s_test_queue_bytes (&broker);
     s_test_no_instance (&broker);
     s_test_flood (&broker);
