@@ -521,7 +521,8 @@ s_stale_after (long offset)
 
 //  Answers from a peer that holds no lease: FAILED of every kind with a
 //  token that is not the slice's (breaker_open among them) is counted
-//  stale; dead-letter commands for slices that are not dead are refused.
+//  stale; dead-letter commands for slices that are not dead are refused;
+//  a health sample out of range is clamped.
 static void
 s_test_forged_answers (void)
 {
@@ -562,6 +563,22 @@ s_test_forged_answers (void)
         gl_glp_send (peer, GL_WIRE_SEND, "scheduler", failed);
         gl_msg_destroy (&failed);
     }
+    //  A health sample out of every range is stored clamped, not refused
+    //  by the table's CHECKs (tradier: no fetcher of it ever runs here)
+    gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    snprintf (event->event.source, sizeof event->event.source, "forger");
+    snprintf (event->event.name, sizeof event->event.name, "fetcher_health");
+    gl_msg_add_field (event, "provider", "tradier");
+    gl_msg_add_field (event, "breaker", "closed");
+    gl_msg_add_field (event, "failure_rate", "500");
+    gl_msg_add_field (event, "completeness", "-7");
+    gl_msg_add_field (event, "latency_le_ms", "-100,inf");
+    gl_msg_add_field (event, "latency_counts", "5,5");
+    gl_glp_send (peer, GL_WIRE_SEND, "scheduler", event);
+    gl_msg_destroy (&event);
+    GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM provider_health WHERE provider = 'tradier'"
+                                 " AND error_rate = 1 AND incompleteness = 1 AND latency_ms = 0",
+                                 1, 10000), 1);
     gl_glp_send (peer, GL_WIRE_DISCONNECT, NULL, NULL);
     zsock_destroy (&peer);
     //  A stats line (every 10 s) counts the three

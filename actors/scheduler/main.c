@@ -493,6 +493,16 @@ s_median_latency (const char *bounds, const char *counts)
     return 0;
 }
 
+//  A rate a peer sent, kept in [0, 1] as the health table's CHECKs want
+//  it (NaN counts as the worst): an event's text is anyone's.
+static double
+s_unit (double value)
+{
+    if (!(value >= 0))
+        return value < 0? 0: 1;
+    return value > 1? 1: value;
+}
+
 //  EVENT from a fetcher: breaker changes and health samples feed routing.
 static int
 s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
@@ -517,10 +527,10 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
         double completeness = complete && strcmp (complete, "none")? atof (complete): 1;
         double latency = bounds && latencies? s_median_latency (bounds, latencies): 0;
         gl_backlog_health_t sample = {
-            .provider = gl_capability_name (provider), .latency_ms = latency,
+            .provider = gl_capability_name (provider), .latency_ms = latency >= 0? latency: 0,
             //  failure_rate -1: too few calls to tell, no error rate yet
-            .error_rate = failure && atof (failure) > 0? atof (failure) / 100: 0,
-            .incompleteness = 1 - completeness,
+            .error_rate = failure && atof (failure) > 0? s_unit (atof (failure) / 100): 0,
+            .incompleteness = s_unit (1 - completeness),
             .breaker = breaker && (strcmp (breaker, "open") == 0
                                 || strcmp (breaker, "half_open") == 0)? breaker: "closed",
         };
