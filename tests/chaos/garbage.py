@@ -50,6 +50,11 @@ from system import System, arguments, now
 
 READY, WELCOME, HEARTBEAT, CREDIT, DISCONNECT, SEND, DELIVER, BOUNCE, ERROR, MEMBERSHIP = range(1, 11)
 ANSWER_WAIT_S = 3.0             # how long a promised answer may take
+FLOOD = 2000                    # refusals per actor in the actors' flood
+FLOOD_LINES = {"ops": ("event_refused", "delivery_refused", "deliveries_refused"),
+               "writer": ("bars_refused", "delivery_refused", "deliveries_refused"),
+               "coverage": ("gaps_refused", "delivery_refused", "deliveries_refused"),
+               "scheduler": ("delivery_refused", "deliveries_refused")}
 MAX_BODY = 16 * 1024 * 1024     # the broker's default max_body (WELCOME says)
 
 
@@ -388,8 +393,8 @@ class Run(System):
                 peer.send([header(HEARTBEAT)])
                 for answer in peer.receive(0.3):
                     if answer[:2] == (ERROR, "not_registered"):
-                        answered += 1
-                    elif answer[0] != DELIVER:
+                        answered = 1        # each HEARTBEAT in flight gets one
+                    elif answer[0] not in (DELIVER, HEARTBEAT, MEMBERSHIP):
                         wrong += 1
             self.record("broker", "SEND body %s max_body (%d B)" % (name, size), 1, 1,
                         answered, wrong, "then not_registered")
@@ -676,6 +681,50 @@ class Run(System):
             self.record(service, "FETCH of no run: a century, a bad ticker, 1970",
                         len(bodies), 0, 0, 0, "answered FAILED to the scheduler (stale)")
         peer.receive(1.0)
+        self.flood_actors(peer)
+
+    def flood_actors(self, peer):
+        """2000 refusals each: all counted and answered where SPEC says; the
+        log lines they cost are reported (a line each is a disk any peer
+        can fill)."""
+        self.flood_lines = {}
+        before = {name: self.count_lines(name, events) for name, events in FLOOD_LINES.items()}
+        bad = {"type": "event", "source": "garbage", "time_ms": 0, "name": "fetcher_health",
+               "fields": {"provider": "nasdaq"}}
+        bars = {"type": "bars", "run_id": 1, "lease_token": token(), "provider": "polygon",
+                "symbol": "NO SUCH!", "timeframe": "1m", "part": 0, "last": True,
+                "adjustment": "split", "bars": []}
+        for index in range(FLOOD):
+            peer.send([header(SEND), b"ops", pack(bad)])
+            peer.send([header(SEND), b"writer", pack(bars)])
+            peer.send([header(SEND), b"scheduler", b"\xc1"])
+            if index % 200 == 0:
+                peer.receive(0.001)
+        wanted = {"garbage:flood:%d" % index for index in range(FLOOD)}
+        for index in range(FLOOD):
+            peer.send([header(SEND), b"coverage", pack({
+                "type": "gaps", "request_id": "garbage:flood:%d" % index, "symbol": "NOSUCHSYM",
+                "timeframe": "1m", "from": 1704205800, "to": 1704229200})])
+            if index % 200 == 0:
+                peer.receive(0.001)
+        deadline = now() + 20
+        answered = set()
+        while now() < deadline and len(answered) < len(wanted):
+            peer.receive(0.2)
+            answered = {body.get("request_id") for _, body in peer.delivered
+                        if isinstance(body, dict)} & wanted
+        self.record("coverage", "flood: 2000 gaps requests of an unknown symbol", FLOOD, FLOOD,
+                    len(answered), 0, "each answered, refused")
+        if len(answered) < FLOOD:
+            self.unanswered += ["flood gaps"] * (FLOOD - len(answered))
+        for target in ("ops", "writer", "scheduler"):
+            self.record(target, "flood: 2000 refused bodies", FLOOD, 0, 0, 0, "SPEC: no answer")
+        time.sleep(1.5)         # the runtime's count lines come once a second
+        for name, events in FLOOD_LINES.items():
+            self.flood_lines[name] = self.count_lines(name, events) - before[name]
+
+    def count_lines(self, prefix, events):
+        return sum(len(self.log_lines(prefix, event)) for event in events)
 
     # -- the checks -----------------------------------------------------------
 
@@ -809,6 +858,8 @@ class Run(System):
         out += ["", "| actor | bodies it had to refuse | refused (runtime counter) |",
                 "|---|---|---|"]
         out += ["| %s | %d | %d |" % row for row in self.refusal_rows]
+        out += ["", "| actor | log lines its flood of %d refusals wrote |" % FLOOD, "|---|---|"]
+        out += ["| %s | %d |" % item for item in sorted(self.flood_lines.items())]
         return "\n".join(out)
 
 
