@@ -17,4 +17,4 @@ add_test(NAME test_chaos_partition
           --build ${CMAKE_BINARY_DIR} --slices 400 --duration 60 --cuts 2 --cut-seconds 30
           --seed 1 --timeout 180)
 set_tests_properties(test_chaos_partition PROPERTIES TIMEOUT 330 LABELS chaos
-                     SKIP_RETURN_CODE 77 RUN_SERIAL TRUE)
+                     SKIP_RETURN_CODE 77)
