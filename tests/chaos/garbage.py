@@ -546,8 +546,8 @@ class Run(System):
                       "type": "command", "action": "dlq_purge", "target": real_id})]
         send("scheduler", bodies)
         requests_row("scheduler", "nonsense requests (enqueue, command)", bodies)
-        bodies = [request("scheduler", "enqueue plan of 1000 unknown symbols", dict(
-                      enqueue, symbols=["Z%05d" % index for index in range(1000)],
+        bodies = [request("scheduler", "enqueue plan of 100 unknown symbols", dict(
+                      enqueue, symbols=["Z%05d" % index for index in range(100)],
                       timeframe="1d", plan=True, **{"from": 1704067200, "to": 1735689600})),
                   request("scheduler", "enqueue plan, priority 2^63-1", dict(
                       enqueue, plan=True, priority=2 ** 63 - 1)),
