@@ -177,6 +177,7 @@ static const gl_setting_t s_table [] = {
     //  gapless-sim (tools/sim/README.md): one block per provider
     INT ("sim/seed", 1, 0, 9223372036854775807, false, "seed of the fault draws"),
     OF ("sim/closures", GL_SETTING_TEXT, "", false, "extra full-day closures, YYYY-MM-DD,..."),
+    OF ("sim/address", GL_SETTING_TEXT, "127.0.0.1", false, "IPv4 address every listener binds"),
     INT ("sim/*/port", 0, 0, 65535, false,
          "the provider's port, or under sim/admin the admin API's (0: any free one)"),
     CHOICE ("sim/*/status", "OK DELAYED", "OK", false, "Polygon's status field"),
