@@ -549,13 +549,14 @@ gl_settings_check (gl_config_t *config, gl_settings_problem_fn *fn, void *argume
     return check.problems;
 }
 
-//  Logs one problem of a reload.
+//  Logs one problem of a reload, with the key's line when the file gives it.
 static void
 s_log_refused (const char *key, const char *problem, void *argument)
 {
-    gl_log_warn ("config_reload_refused", "file=%s key=%s problem=%s",
-                 GL_LOG_VALUE ((const char *) argument), GL_LOG_VALUE (key),
-                 GL_LOG_VALUE (problem));
+    gl_config_t *config = (gl_config_t *) argument;
+    gl_log_warn ("config_reload_refused", "file=%s line=%d key=%s problem=%s",
+                 GL_LOG_VALUE (gl_config_path (config)), gl_config_line (config, key),
+                 GL_LOG_VALUE (key), GL_LOG_VALUE (problem));
 }
 
 //  What a diff passes along.
@@ -597,7 +598,7 @@ gl_settings_reload (gl_config_t *running)
         return NULL;
     }
     int problems = gl_config_inherit (fresh, running) == 0? 0: 1;
-    problems += gl_settings_check (fresh, s_log_refused, (void *) path);
+    problems += gl_settings_check (fresh, s_log_refused, fresh);
     if (problems) {
         gl_log_warn ("config_reload_refused", "file=%s problems=%d reason=\"the running"
                      " configuration stays\"", GL_LOG_VALUE (path), problems);
