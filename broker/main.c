@@ -93,6 +93,10 @@ main (int argc, char **argv)
         fprintf (stderr, "gapless-broker: %s\n", error);
         return 2;
     }
+    if (gl_settings_check_start (config, "broker") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     if (bind)
         gl_config_set (config, "broker/bind", bind);
     if (heartbeat)

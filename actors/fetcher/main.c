@@ -1646,6 +1646,10 @@ main (int argc, char **argv)
         fprintf (stderr, "gapless-fetcher: %s\n", error);
         return 2;
     }
+    if (gl_settings_check_start (self.config, "fetcher") != 0) {
+        gl_config_destroy (&self.config);
+        return 2;
+    }
     if (broker)
         gl_config_set (self.config, "actor/broker", broker);
     snprintf (path, sizeof (path), "fetcher/%s/base_url", provider);

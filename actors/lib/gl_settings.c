@@ -549,6 +549,40 @@ gl_settings_check (gl_config_t *config, gl_settings_problem_fn *fn, void *argume
     return check.problems;
 }
 
+//  What the check at a daemon's start passes along.
+typedef struct {
+    gl_config_t *config;
+    const char *program;
+} s_start_t;
+
+//  Prints one problem found at a daemon's start, with the key's line when
+//  the file gives it.
+static void
+s_print_start_problem (const char *key, const char *problem, void *argument)
+{
+    s_start_t *start = (s_start_t *) argument;
+    const char *path = gl_config_path (start->config);
+    int line = gl_config_line (start->config, key);
+    char place [300] = "";
+    if (path && line)
+        snprintf (place, sizeof place, "%.280s:%d: ", path, line);
+    else
+    if (path)
+        snprintf (place, sizeof place, "%.280s: ", path);
+    fprintf (stderr, "gapless-%s: %s%s: %s\n", start->program, place, key, problem);
+}
+
+int
+gl_settings_check_start (gl_config_t *config, const char *program)
+{
+    s_start_t start = { config, program };
+    int problems = gl_settings_check (config, s_print_start_problem, &start);
+    if (problems)
+        fprintf (stderr, "gapless-%s: %d problem%s in the configuration: not started\n",
+                 program, problems, problems == 1? "": "s");
+    return problems;
+}
+
 //  Logs one problem of a reload, with the key's line when the file gives it.
 static void
 s_log_refused (const char *key, const char *problem, void *argument)
