@@ -140,8 +140,15 @@ def write(path, content, mode=0o644):
     os.chmod(path, mode)
 
 
-def run(argv, timeout=20):
-    done = subprocess.run(argv, capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL)
+def run(argv, timeout=10):
+    """(exit status, stderr); a process still running at the timeout (a
+    daemon that started on a bad file) is killed and reported as -1."""
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as expired:
+        return -1, "still running after %d s: %s" % (timeout, (expired.stderr or b"")
+                                                      .decode("utf-8", "replace"))
     return done.returncode, done.stderr.decode("utf-8", "replace")
 
 
@@ -168,7 +175,7 @@ def test_check(check, gapless, directory):
         for argv in ([broker, "--config", path, "--bind", "tcp://127.0.0.1:%d" % port],
                      [fetcher, "--provider", "polygon", "--config", path,
                       "--broker", "tcp://127.0.0.1:%d" % port]):
-            rc, err = run(nobody + argv)
+            rc, err = run(nobody + argv, timeout=3)
             role = os.path.basename(argv[0])
             check(rc == 2, "%s on %s: exit %d, expected 2: %s" % (role, name, rc, err[:300]))
             check(place in err and piece in err and err.startswith(role + ": "),
