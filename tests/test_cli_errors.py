@@ -7,8 +7,7 @@ Runs every case of the table below: arguments, the exit status expected
 and a piece of the one-line error expected on stderr. Every command is
 covered: unknown options, missing values, numbers that overflow or carry
 junk, timeframes, dates that do not exist or run backwards, tickers
-(empty, too long, bad characters, too many), endpoints, a request of too
-many slices. Every command that connects is pointed (GAPLESS_ACTOR_BROKER,
+(empty, too long, bad characters, too many), endpoints. Every command that connects is pointed (GAPLESS_ACTOR_BROKER,
 GAPLESS_OPS_PUBLISH) at a TCP port this test listens on: a refused
 command must not even connect, and a well-formed one (the control at the
 end) must, so the check cannot pass by never listening. Prints
@@ -21,7 +20,6 @@ import sys
 
 DAY = "--timeframe 1d --from 2024-01-01 --to 2024-02-01"
 SYMBOLS_10001 = ",".join("S%d" % index for index in range(10001))
-SYMBOLS_10000 = ",".join("S%d" % index for index in range(10000))
 
 # (arguments, exit status, piece of stderr). Arguments are split on spaces
 # unless given as a list.
@@ -79,9 +77,6 @@ CASES = [
     (["enqueue", "AAPL;rm"] + DAY.split(), 2, "got 'AAPL;rm' (the character 0x3b)"),
     (["enqueue", "AAPL\tX"] + DAY.split(), 2, "(the character 0x09)"),
     ("enqueue " + SYMBOLS_10001 + " " + DAY, 2, "more than 10000 symbols in one request"),
-    # enqueue: a request of more slices than one request may make
-    ("enqueue " + SYMBOLS_10000 + " --timeframe 1m --from 1974-01-01 --to 2024-01-01", 2,
-     "10000 symbols x 18262 sessions is more than the 5000000 slices one request may make"),
     # enqueue: the other options
     ("enqueue --tier T9 " + DAY, 2, "--tier expects T0, T1 or T2, got T9"),
     ("enqueue AAPL --priority 101 " + DAY, 2, "--priority expects high, normal, low or -100..100"),

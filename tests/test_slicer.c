@@ -183,7 +183,7 @@ s_test_size (void)
     //  1m bars of 10,000 symbols over 50 years: 18,262 days each
     GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_SESSION, DATE (1974, 1, 1), DATE (2024, 1, 1),
                                         10000, error, sizeof error), -1);
-    GL_CHECK_STR (error, "10000 symbols x 18262 sessions is more than the 5000000 slices one"
+    GL_CHECK_STR (error, "10000 symbols x 18262 days is more than the 5000000 slices one"
                   " request may make: split it by symbols or by range");
     //  100 days: 50,000 symbols is the limit exactly
     int64_t from = DATE (2024, 1, 1), to = from + 100 * 86400;

@@ -217,9 +217,10 @@ gl_slicer_check_size (gl_slice_unit_t unit, int64_t from, int64_t to, size_t sym
     //  the product cannot overflow
     if (symbols <= GL_SLICER_MAX_SLICES && units * (int64_t) symbols <= GL_SLICER_MAX_SLICES)
         return 0;
+    //  sessions are counted as days, the bound known without a calendar
+    const char *name = unit == GL_SLICE_SESSION? "day": gl_slicer_unit_name (unit);
     snprintf (error, size, "%zu symbol%s x %" PRId64 " %s%s is more than the %d slices one"
               " request may make: split it by symbols or by range", symbols,
-              symbols == 1? "": "s", units, gl_slicer_unit_name (unit), units == 1? "": "s",
-              GL_SLICER_MAX_SLICES);
+              symbols == 1? "": "s", units, name, units == 1? "": "s", GL_SLICER_MAX_SLICES);
     return -1;
 }

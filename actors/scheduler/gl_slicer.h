@@ -72,7 +72,7 @@ int64_t gl_slicer_cut (gl_calendar_t *calendar, gl_timeframe_t timeframe,
 #define GL_SLICER_MAX_SLICES 5000000
 
 //  How many units overlap [from, to): an upper bound on one symbol's
-//  slices, counted without a calendar (a session unit is a day). Returns
+//  slices, counted without a calendar (a session unit as a day). Returns
 //  -1 for a bad unit or range (from < to, years 1970-2099).
 int64_t gl_slicer_units (gl_slice_unit_t unit, int64_t from, int64_t to);
 

@@ -9,7 +9,6 @@
 #include "gl_capability.h"
 #include "gl_client.h"
 #include "gl_log.h"
-#include "gl_slicer.h"
 #include "gl_timeframe.h"
 #include <ctype.h>
 #include <getopt.h>
@@ -256,7 +255,10 @@ static const char *s_enqueue_help =
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
     "symbol of a tier) in [from, to). What is stored already is not fetched\n"
     "again; the same request twice changes nothing. With --plan, says what it\n"
-    "would do (slices, bars, requests, time) and enqueues nothing.\n"
+    "would do (slices, bars, requests, time) and enqueues nothing. One request\n"
+    "makes at most 5000000 slices, counted as symbols times the days (1m),\n"
+    "weeks (5m-30m), months (1h, 4h) or years (1d, 1w) of the range, as the\n"
+    "scheduler slices them: it refuses a larger one, to be split.\n"
     "\n"
     "  --timeframe TF     1m 5m 15m 30m 1h 4h 1d 1w\n"
     "  --from DATE        YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds (UTC)\n"
@@ -479,12 +481,6 @@ gl_cli_enqueue (int argc, char **argv)
             status = s_usage_error ("enqueue", "give symbols or --tier, not both", NULL);
         else
         if (gl_msg_validate (request, error) == -1)
-            status = s_usage_error ("enqueue", error, NULL);
-        else
-        if (request->enqueue.symbol_count
-        &&  gl_slicer_check_size (gl_slicer_default_unit (gl_timeframe_parse (request->enqueue.timeframe)),
-                                  request->enqueue.from, request->enqueue.to,
-                                  request->enqueue.symbol_count, error, sizeof error) == -1)
             status = s_usage_error ("enqueue", error, NULL);
     }
     if (status != -1) {
