@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <sys/stat.h>
 
 //  Mode bits that let anyone but the owner at a file holding a secret.
@@ -34,17 +35,23 @@ typedef struct {
     int keys;
 } s_scan_t;
 
-//  Reports a problem of the line being read. Returns -1.
+//  Reports a problem of a line (0: of the whole file), after the file's
+//  name and the line's number. Returns -1.
 static int
-s_scan_error (s_scan_t *scan, int line, bool syntax, const char *format, const char *detail)
+s_scan_error (s_scan_t *scan, int line, bool syntax, const char *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
+static int
+s_scan_error (s_scan_t *scan, int line, bool syntax, const char *format, ...)
 {
-    char text [256];
-    snprintf (text, sizeof text, format, detail);
     char place [16] = "";
     if (line)
         snprintf (place, sizeof place, ":%d", line);
-    snprintf (scan->error, GL_CONFIG_ERROR_MAX, "config: %.200s%s%s %s", scan->config->path, place,
-              syntax? " is not valid ZPL:": ":", text);
+    int used = snprintf (scan->error, GL_CONFIG_ERROR_MAX, "config: %.200s%s%s ",
+                         scan->config->path, place, syntax? " is not valid ZPL:": ":");
+    va_list arguments;
+    va_start (arguments, format);
+    vsnprintf (scan->error + used, GL_CONFIG_ERROR_MAX - (size_t) used, format, arguments);
+    va_end (arguments);
     return -1;
 }
 
@@ -105,20 +112,14 @@ s_scan_value (s_scan_t *scan, const char *rest, const char *path, bool *valued)
 static int
 s_scan_bytes (s_scan_t *scan, const char *text, size_t length)
 {
-    if (length > S_LINE_MAX) {
-        char size [32];
-        snprintf (size, sizeof size, "%zu", length);
-        return s_scan_error (scan, scan->line, true, "the line is %s bytes long, more than the"
-                             " 1024 ZPL reads", size);
-    }
+    if (length > S_LINE_MAX)
+        return s_scan_error (scan, scan->line, true, "the line is %zu bytes long, more than the"
+                             " %d ZPL reads", length, S_LINE_MAX);
     for (size_t index = 0; index < length; index++) {
         unsigned char c = (unsigned char) text [index];
-        if (c < 0x20 && c != '\t' && !(c == '\r' && index == length - 1)) {
-            char code [8];
-            snprintf (code, sizeof code, "0x%02x", c);
-            return s_scan_error (scan, scan->line, true, "the control byte %s (is it a binary"
-                                 " file?)", code);
-        }
+        if (c < 0x20 && c != '\t' && !(c == '\r' && index == length - 1))
+            return s_scan_error (scan, scan->line, true, "the control byte 0x%02x (is it a"
+                                 " binary file?)", c);
     }
     return 0;
 }
@@ -137,17 +138,15 @@ s_scan_key (s_scan_t *scan, int level, const char *name, size_t length, const ch
     char path [S_PATH_MAX];
     if ((size_t) snprintf (path, sizeof path, "%s%s%.*s", level? scan->paths [level - 1]: "",
                            level? "/": "", (int) length, name) >= sizeof path)
-        return s_scan_error (scan, scan->line, false, "a key path longer than %s bytes", "255");
+        return s_scan_error (scan, scan->line, false, "a key path longer than %d bytes",
+                             S_PATH_MAX - 1);
     if (memchr (name, '/', length))
         return s_scan_error (scan, scan->line, false, "'%s': a name with '/' is never read;"
                              " write each part on its own line, indented by 4 more spaces", path);
     uintptr_t first = (uintptr_t) zhashx_lookup (scan->config->lines, path);
-    if (first) {
-        char detail [S_PATH_MAX + 64];
-        snprintf (detail, sizeof detail, "%s given again (first at line %d): only one is read",
-                  path, (int) first);
-        return s_scan_error (scan, scan->line, false, "%s", detail);
-    }
+    if (first)
+        return s_scan_error (scan, scan->line, false, "%s given again (first at line %d): only"
+                             " one is read", path, (int) first);
     bool valued = false;
     if (s_scan_value (scan, rest, path, &valued) != 0)
         return -1;
@@ -178,12 +177,9 @@ s_scan_line (s_scan_t *scan, const char *line, size_t length)
     if (text [spaces] == '\t')
         return s_scan_error (scan, scan->line, true, "%s", "a tab in the indentation (ZPL"
                              " indents with 4 spaces per level)");
-    if (spaces % 4) {
-        char count [24];
-        snprintf (count, sizeof count, "%zu", spaces);
-        return s_scan_error (scan, scan->line, true, "indented by %s spaces (ZPL indents with 4"
-                             " per level)", count);
-    }
+    if (spaces % 4)
+        return s_scan_error (scan, scan->line, true, "indented by %zu spaces (ZPL indents with 4"
+                             " per level)", spaces);
     const char *name = text + spaces, *end = name;
     while (s_name_byte (*end))
         end++;
