@@ -567,9 +567,13 @@ s_print_start_problem (const char *key, const char *problem, void *argument)
     if (path && line)
         snprintf (place, sizeof place, "%.280s:%d: ", path, line);
     else
+    if (strncmp (problem, "config: ", 8) == 0)
+        key = NULL;         //  a reason that names its keys (the bar policy), from anywhere
+    else
     if (path)
         snprintf (place, sizeof place, "%.280s: ", path);
-    fprintf (stderr, "gapless-%s: %s%s: %s\n", start->program, place, key, problem);
+    fprintf (stderr, "gapless-%s: %s%s%s%s\n", start->program, place, key? key: "",
+             key? ": ": "", problem);
 }
 
 int
