@@ -517,9 +517,11 @@ s_check_together (s_check_t *check)
         { "actor/curve_secret", "actor/curve_server" },
         { "ops/curve_secret", "ops/curve_allow" },
     };
+    //  in the file: the environment may give one of a pair to every process
+    //  of a host and the other to each (a broker ignores the actor's pair)
     for (size_t index = 0; index < sizeof pairs / sizeof pairs [0]; index++) {
-        bool first = gl_config_get (check->config, pairs [index][0], NULL) != NULL;
-        bool second = gl_config_get (check->config, pairs [index][1], NULL) != NULL;
+        bool first = gl_config_line (check->config, pairs [index][0]) != 0;
+        bool second = gl_config_line (check->config, pairs [index][1]) != 0;
         if (first != second)
             s_problem (check, pairs [index][first? 1: 0], "goes together with %s",
                        pairs [index][first? 0: 1]);
