@@ -97,6 +97,11 @@ main (int argc, char **argv)
         gl_config_set (config, "broker/bind", bind);
     if (heartbeat)
         gl_config_set (config, "broker/heartbeat_ms", heartbeat);
+    //  after the flags, as on SIGHUP: a key a flag gives is the flag's
+    if (gl_settings_check_start (config, "broker") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     gl_broker_t *broker = gl_actor_log_level (config, error) == 0? gl_broker_new (config, error)
                                                                  : NULL;
     if (!broker) {

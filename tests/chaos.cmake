@@ -19,6 +19,18 @@ add_test(NAME test_chaos_partition
 set_tests_properties(test_chaos_partition PROPERTIES TIMEOUT 330 LABELS chaos
                      SKIP_RETURN_CODE 77)
 
+# Provider faults: four fetchers joining and leaving on one key the sim
+# bans after 2 refusals (no request over the limit, no ban), and polygon
+# down for 40 s (its breaker opens, the work flows to alpaca, the breaker
+# closes again, no slice dead-lettered). Exact bars in both.
+foreach(scenario churn outage)
+  add_test(NAME test_chaos_${scenario}
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/chaos/providers.py
+            --build ${CMAKE_BINARY_DIR} --scenario ${scenario} --slices 300 --duration 40
+            --seed 1 --timeout 180)
+  set_tests_properties(test_chaos_${scenario} PROPERTIES TIMEOUT 300 LABELS chaos)
+endforeach()
+
 # Bad input to every daemon while a small backfill runs: raw GLP garbage,
 # floods and oversize frames at the broker, nonsense and forged bodies at
 # every actor. Each answer SPEC promises must come, each refusal be

@@ -346,6 +346,19 @@ s_test_refusals (gl_db_t *db, gl_backlog_t *backlog)
     request.unit = GL_SLICE_MONTH;
     GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
     GL_CHECK (strstr (error, "month") != NULL);
+    //  1m bars of 10,000 symbols over 50 years: refused before any is cut
+    static char tickers [10000][8];
+    static const char *many [10000];
+    for (int index = 0; index < 10000; index++) {
+        snprintf (tickers [index], sizeof tickers [index], "S%d", index);
+        many [index] = tickers [index];
+    }
+    request = s_request (DATE (1974, 1, 1), DATE (2024, 1, 1));
+    request.timeframe = GL_TF_1M;
+    request.symbols = many;
+    request.symbol_count = 10000;
+    GL_CHECK_INT (gl_backlog_enqueue (backlog, &request, &counts, error), -1);
+    GL_CHECK (strstr (error, "more than the 5000000 slices one request may make") != NULL);
     GL_CHECK_INT (gl_testdb_number (db, "SELECT count(*) FROM job_runs"), before);
 }
 

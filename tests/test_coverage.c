@@ -767,9 +767,13 @@ static void
 s_test_hostile (void)
 {
     char output [4096];
+    //  the CLI refuses a bad ticker before sending it; the tracker, on the wire
     GL_CHECK_INT (s_cli (output, sizeof output, "coverage 'AA PL' 1m --from 2024-01-01"
-                         " --to 2024-01-02"), 1);
+                         " --to 2024-01-02"), 2);
     GL_CHECK (strstr (output, "expected a ticker") != NULL);
+    GL_CHECK (s_raw_gaps ("AA PL", DATE (2024, 1, 1), DATE (2024, 1, 2)));
+    GL_CHECK (s_last_reply && !s_last_reply->reply.ok
+              && strstr (s_last_reply->reply.error, "expected a ticker") != NULL);
     GL_CHECK_INT (s_cli (output, sizeof output, "coverage NOSUCH 1m --from 2024-01-01"
                          " --to 2024-01-02"), 1);
     GL_CHECK (strstr (output, "unknown symbol NOSUCH") != NULL);

@@ -167,6 +167,35 @@ s_test_refusals (gl_calendar_t *xnys)
                                        (gl_timeframe_t) timeframe));
 }
 
+//  The units counted for the cap, and the cap itself: at the limit taken,
+//  one symbol more refused with a message that names the limit.
+static void
+s_test_size (void)
+{
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_SESSION, DATE (2024, 3, 25), DATE (2024, 3, 30)), 5);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_SESSION, DATE (2024, 3, 25), DATE (2024, 3, 25) + 1), 1);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_WEEK, DATE (2024, 3, 24), DATE (2024, 3, 26)), 2);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_MONTH, DATE (2023, 11, 30), DATE (2024, 2, 2)), 4);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_YEAR, DATE (1974, 1, 1), DATE (2024, 1, 1)), 50);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_YEAR, DATE (2024, 1, 1), DATE (2024, 1, 1)), -1);
+    GL_CHECK_INT (gl_slicer_units (GL_SLICE_INVALID, DATE (2024, 1, 1), DATE (2024, 2, 1)), -1);
+    char error [256] = "";
+    //  1m bars of 10,000 symbols over 50 years: 18,262 days each
+    GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_SESSION, DATE (1974, 1, 1), DATE (2024, 1, 1),
+                                        10000, error, sizeof error), -1);
+    GL_CHECK_STR (error, "10000 symbols x 18262 days is more than the 5000000 slices one"
+                  " request may make: split it by symbols or by range");
+    //  100 days: 50,000 symbols is the limit exactly
+    int64_t from = DATE (2024, 1, 1), to = from + 100 * 86400;
+    GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_SESSION, from, to, GL_SLICER_MAX_SLICES / 100,
+                                        error, sizeof error), 0);
+    GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_SESSION, from, to, GL_SLICER_MAX_SLICES / 100 + 1,
+                                        error, sizeof error), -1);
+    GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_YEAR, from, to, SIZE_MAX, error, sizeof error), -1);
+    GL_CHECK_INT (gl_slicer_check_size (GL_SLICE_YEAR, to, from, 1, error, sizeof error), -1);
+    GL_CHECK_STR (error, "the range cannot be cut into year slices");
+}
+
 int
 main (void)
 {
@@ -180,6 +209,7 @@ main (void)
         s_test_crypto (crypto);
         s_test_refusals (xnys);
     }
+    s_test_size ();
     gl_calendar_destroy (&xnys);
     gl_calendar_destroy (&crypto);
     return gl_test_done ("test_slicer");

@@ -843,6 +843,10 @@ main (int argc, char **argv)
                                                  &status);
     if (!config)
         return status;
+    if (gl_settings_check_start (config, "coverage") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     char error [GL_CONFIG_ERROR_MAX];
     self_t self = { .audit = GL_COVERAGE_CURSOR_START, .reconcile = GL_COVERAGE_CURSOR_START };
     s_periods_t periods = { 0 };

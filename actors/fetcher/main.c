@@ -1669,6 +1669,11 @@ main (int argc, char **argv)
     snprintf (path, sizeof (path), "fetcher/%s/base_url", provider);
     if (base_url)
         gl_config_set (self.config, path, base_url);
+    //  after the flags, as on SIGHUP: a key a flag gives is the flag's
+    if (gl_settings_check_start (self.config, "fetcher") != 0) {
+        gl_config_destroy (&self.config);
+        return 2;
+    }
     int64_t credit, heartbeat_ms, health_ms;
     if (s_setting (&self, "credit", 8, 1, 10000, &credit, error)
     ||  s_setting (&self, "health_ms", 5000, 100, 3600000, &health_ms, error)

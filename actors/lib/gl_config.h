@@ -22,8 +22,13 @@
 typedef struct _gl_config_t gl_config_t;
 
 //  Loads a ZPL file; a NULL path gives an empty configuration (defaults
-//  and environment only). Returns NULL with the reason in error (a
-//  missing file, a syntax error). Caller owns return value.
+//  and environment only). Returns NULL with the reason in error, naming
+//  the file and the line: a missing, unreadable or non-regular file, one
+//  over 4 MiB or without a key, a line over 1024 bytes or with a control
+//  byte (a NUL), an indentation not by 4 spaces or deeper than the key
+//  above, an unclosed quote, a key without a value, a key given twice
+//  (zconfig would read only the first), a name with '/'. Caller owns
+//  return value.
 gl_config_t *gl_config_load (const char *path, char *error);
 
 //  Destroys the configuration and nulls the caller's pointer. Safe twice.
@@ -50,6 +55,10 @@ size_t gl_config_each (gl_config_t *self, gl_config_each_fn *fn, void *argument)
 
 //  The file the configuration was loaded from, or NULL.
 const char *gl_config_path (gl_config_t *self);
+
+//  The line of the file that gives a key ("broker/heartbeat_ms") or a
+//  section ("broker"), from 1; 0 if the file does not give it.
+int gl_config_line (gl_config_t *self, const char *path);
 
 //  Sets in self every value the program set in from (its command-line
 //  flags), so a configuration loaded again keeps them. Returns 0 or -1.

@@ -177,6 +177,7 @@ static const gl_setting_t s_table [] = {
     //  gapless-sim (tools/sim/README.md): one block per provider
     INT ("sim/seed", 1, 0, 9223372036854775807, false, "seed of the fault draws"),
     OF ("sim/closures", GL_SETTING_TEXT, "", false, "extra full-day closures, YYYY-MM-DD,..."),
+    OF ("sim/address", GL_SETTING_TEXT, "127.0.0.1", false, "IPv4 address every listener binds"),
     INT ("sim/*/port", 0, 0, 65535, false,
          "the provider's port, or under sim/admin the admin API's (0: any free one)"),
     CHOICE ("sim/*/status", "OK DELAYED", "OK", false, "Polygon's status field"),
@@ -517,9 +518,11 @@ s_check_together (s_check_t *check)
         { "actor/curve_secret", "actor/curve_server" },
         { "ops/curve_secret", "ops/curve_allow" },
     };
+    //  in the file: the environment may give one of a pair to every process
+    //  of a host and the other to each (a broker ignores the actor's pair)
     for (size_t index = 0; index < sizeof pairs / sizeof pairs [0]; index++) {
-        bool first = gl_config_get (check->config, pairs [index][0], NULL) != NULL;
-        bool second = gl_config_get (check->config, pairs [index][1], NULL) != NULL;
+        bool first = gl_config_line (check->config, pairs [index][0]) != 0;
+        bool second = gl_config_line (check->config, pairs [index][1]) != 0;
         if (first != second)
             s_problem (check, pairs [index][first? 1: 0], "goes together with %s",
                        pairs [index][first? 0: 1]);
@@ -549,13 +552,52 @@ gl_settings_check (gl_config_t *config, gl_settings_problem_fn *fn, void *argume
     return check.problems;
 }
 
-//  Logs one problem of a reload.
+//  What the check at a daemon's start passes along.
+typedef struct {
+    gl_config_t *config;
+    const char *program;
+} s_start_t;
+
+//  Prints one problem found at a daemon's start, with the key's line when
+//  the file gives it.
+static void
+s_print_start_problem (const char *key, const char *problem, void *argument)
+{
+    s_start_t *start = (s_start_t *) argument;
+    const char *path = gl_config_path (start->config);
+    int line = gl_config_line (start->config, key);
+    char place [300] = "";
+    if (path && line)
+        snprintf (place, sizeof place, "%.280s:%d: ", path, line);
+    else
+    if (strncmp (problem, "config: ", 8) == 0)
+        key = NULL;         //  a reason that names its keys (the bar policy), from anywhere
+    else
+    if (path)
+        snprintf (place, sizeof place, "%.280s: ", path);
+    fprintf (stderr, "gapless-%s: %s%s%s%s\n", start->program, place, key? key: "",
+             key? ": ": "", problem);
+}
+
+int
+gl_settings_check_start (gl_config_t *config, const char *program)
+{
+    s_start_t start = { config, program };
+    int problems = gl_settings_check (config, s_print_start_problem, &start);
+    if (problems)
+        fprintf (stderr, "gapless-%s: %d problem%s in the configuration: not started\n",
+                 program, problems, problems == 1? "": "s");
+    return problems;
+}
+
+//  Logs one problem of a reload, with the key's line when the file gives it.
 static void
 s_log_refused (const char *key, const char *problem, void *argument)
 {
-    gl_log_warn ("config_reload_refused", "file=%s key=%s problem=%s",
-                 GL_LOG_VALUE ((const char *) argument), GL_LOG_VALUE (key),
-                 GL_LOG_VALUE (problem));
+    gl_config_t *config = (gl_config_t *) argument;
+    gl_log_warn ("config_reload_refused", "file=%s line=%d key=%s problem=%s",
+                 GL_LOG_VALUE (gl_config_path (config)), gl_config_line (config, key),
+                 GL_LOG_VALUE (key), GL_LOG_VALUE (problem));
 }
 
 //  What a diff passes along.
@@ -597,7 +639,7 @@ gl_settings_reload (gl_config_t *running)
         return NULL;
     }
     int problems = gl_config_inherit (fresh, running) == 0? 0: 1;
-    problems += gl_settings_check (fresh, s_log_refused, (void *) path);
+    problems += gl_settings_check (fresh, s_log_refused, fresh);
     if (problems) {
         gl_log_warn ("config_reload_refused", "file=%s problems=%d reason=\"the running"
                      " configuration stays\"", GL_LOG_VALUE (path), problems);

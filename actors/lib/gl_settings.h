@@ -63,6 +63,13 @@ typedef void (gl_settings_problem_fn) (const char *key, const char *problem, voi
 //  together. Returns the number of problems (0: valid).
 int gl_settings_check (gl_config_t *config, gl_settings_problem_fn *fn, void *argument);
 
+//  At a daemon's start, the configuration it is to run on checked as
+//  `gapless config check` does: each problem printed to stderr as
+//  "gapless-PROGRAM: FILE:LINE: KEY: what is wrong". Returns the number of
+//  problems; the daemon refuses to start on any (a key misspelled would
+//  otherwise be ignored, its default silently in force).
+int gl_settings_check_start (gl_config_t *config, const char *program);
+
 //  Loads the running configuration's file again (SIGHUP), with the values
 //  the program set (flags) kept. Every problem is logged as
 //  config_reload_refused with its key, and then NULL is returned: the

@@ -909,6 +909,10 @@ main (int argc, char **argv)
                                                  &status);
     if (!config)
         return status;
+    if (gl_settings_check_start (config, "ops") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     char error [GL_CONFIG_ERROR_MAX];
     self_t self = { 0 };
     int64_t port = 0, hwm = 0;

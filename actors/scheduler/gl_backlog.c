@@ -96,7 +96,9 @@ gl_backlog_check (const gl_backlog_request_t *request, char *error)
                   gl_timeframe_name (request->timeframe));
         return -1;
     }
-    return 0;
+    //  a tier, a refill or a definition of too many slices, before any is cut
+    return gl_slicer_check_size (unit, request->from, request->to, request->symbol_count,
+                                 error, 256);
 }
 
 //  Runs a statement with text parameters; returns the result if its status

@@ -1,6 +1,8 @@
 /*  gl_slicer — a backfill's range cut into whole calendar units.  */
 #include "gl_slicer.h"
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #define S_DAY 86400
@@ -180,4 +182,45 @@ gl_slicer_cut (gl_calendar_t *calendar, gl_timeframe_t timeframe, gl_slice_unit_
     if (rc == 0)
         rc = s_emit (&self);
     return rc == 0? self.count: -1;
+}
+
+//  Counts the units overlapping [from, to).
+int64_t
+gl_slicer_units (gl_slice_unit_t unit, int64_t from, int64_t to)
+{
+    if (unit < GL_SLICE_SESSION || unit > GL_SLICE_YEAR
+    ||  from >= to || from < S_TIME_MIN || to > S_TIME_MAX)
+        return -1;
+    int64_t first = s_unit_start (unit, from), last = s_unit_start (unit, to - 1);
+    int first_year, first_month, last_year, last_month, day;
+    gl_calendar_date_of (first, &first_year, &first_month, &day);
+    gl_calendar_date_of (last, &last_year, &last_month, &day);
+    switch (unit) {
+        case GL_SLICE_SESSION: return (last - first) / S_DAY + 1;
+        case GL_SLICE_WEEK:    return (last - first) / (7 * S_DAY) + 1;
+        case GL_SLICE_MONTH:   return (last_year - first_year) * 12 + last_month - first_month + 1;
+        default:               return last_year - first_year + 1;
+    }
+}
+
+//  Checks the size of a request against the cap.
+int
+gl_slicer_check_size (gl_slice_unit_t unit, int64_t from, int64_t to, size_t symbols,
+                      char *error, size_t size)
+{
+    int64_t units = gl_slicer_units (unit, from, to);
+    if (units == -1) {
+        snprintf (error, size, "the range cannot be cut into %s slices", gl_slicer_unit_name (unit));
+        return -1;
+    }
+    //  units <= 47,500 (130 years of days): with symbols bounded first,
+    //  the product cannot overflow
+    if (symbols <= GL_SLICER_MAX_SLICES && units * (int64_t) symbols <= GL_SLICER_MAX_SLICES)
+        return 0;
+    //  sessions are counted as days, the bound known without a calendar
+    const char *name = unit == GL_SLICE_SESSION? "day": gl_slicer_unit_name (unit);
+    snprintf (error, size, "%zu symbol%s x %" PRId64 " %s%s is more than the %d slices one"
+              " request may make: split it by symbols or by range", symbols,
+              symbols == 1? "": "s", units, name, units == 1? "": "s", GL_SLICER_MAX_SLICES);
+    return -1;
 }

@@ -65,4 +65,21 @@ int64_t gl_slicer_cut (gl_calendar_t *calendar, gl_timeframe_t timeframe,
                        gl_slice_unit_t unit, int64_t from, int64_t to,
                        gl_slicer_fn *callback, void *argument);
 
+//  The most slices one enqueue may ask for, counted as symbols times
+//  gl_slicer_units: a request beyond it is refused before anything is cut
+//  or staged (1m bars of 10,000 symbols over 50 years would be 182 million
+//  units). Split a larger backfill by symbols or by range.
+#define GL_SLICER_MAX_SLICES 5000000
+
+//  How many units overlap [from, to): an upper bound on one symbol's
+//  slices, counted without a calendar (a session unit as a day). Returns
+//  -1 for a bad unit or range (from < to, years 1970-2099).
+int64_t gl_slicer_units (gl_slice_unit_t unit, int64_t from, int64_t to);
+
+//  Checks that symbols times gl_slicer_units stays within
+//  GL_SLICER_MAX_SLICES. Returns 0, or -1 with what is wrong in error
+//  (size bytes), naming the count and the limit.
+int gl_slicer_check_size (gl_slice_unit_t unit, int64_t from, int64_t to, size_t symbols,
+                          char *error, size_t size);
+
 #endif

@@ -1124,6 +1124,10 @@ main (int argc, char **argv)
                                                  &status);
     if (!config)
         return status;
+    if (gl_settings_check_start (config, "scheduler") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     char error [GL_CONFIG_ERROR_MAX];
     self_t self = { .config = config };
     int64_t dispatch_ms = 0, rescue_ms = 0, periodic_ms = 0;

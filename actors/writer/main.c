@@ -275,6 +275,10 @@ main (int argc, char **argv)
                                                  &status);
     if (!config)
         return status;
+    if (gl_settings_check_start (config, "writer") != 0) {
+        gl_config_destroy (&config);
+        return 2;
+    }
     char error [GL_CONFIG_ERROR_MAX];
     self_t self = { 0 };
     int64_t max_delay_ms = 0;

@@ -4,6 +4,7 @@
     broker and prints the reply for a person, or as JSON with --json.
 */
 #include "gl_cli_backfill.h"
+#include "gl_cli_args.h"
 #include "gl_cli_progress.h"
 #include "gl_capability.h"
 #include "gl_client.h"
@@ -20,10 +21,12 @@
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define S_TIMEOUT_MS 10000
+#define S_TIME_MAX 4102444800       //  2100-01-01, the protocol's bound
 
 //  What every scheduler command accepts.
 typedef struct {
     const char *endpoint;
+    const char *endpoint_from;  //  where it came from, for the error
     int64_t timeout_ms;
     bool json;
 } s_common_t;
@@ -56,17 +59,16 @@ s_usage_error (const char *command, const char *message, const char *argument)
 static int
 s_common_option (s_common_t *common, const char *command, int option, const char *value)
 {
-    if (option == 'B')
+    if (option == 'B') {
         common->endpoint = value;
+        common->endpoint_from = "--broker";
+    }
     else
     if (option == 'T') {
-        char *end = NULL;
-        long long timeout = strtoll (value, &end, 10);
-        if (!*value || *end || timeout < 1 || timeout > 3600000) {
+        if (gl_cli_args_integer (value, 1, 3600000, &common->timeout_ms) == -1) {
             s_usage_error (command, "--timeout-ms expects 1 to 3600000, got", value);
             return -1;
         }
-        common->timeout_ms = timeout;
     }
     else
     if (option == 'J')
@@ -83,41 +85,47 @@ s_common_defaults (void)
 {
     gl_log_set_default_level (GL_LOG_WARN);
     const char *endpoint = getenv ("GAPLESS_ACTOR_BROKER");
-    return (s_common_t) { endpoint && *endpoint? endpoint: "tcp://127.0.0.1:5570",
-                          S_TIMEOUT_MS, false };
+    bool given = endpoint && *endpoint;
+    return (s_common_t) { given? endpoint: "tcp://127.0.0.1:5570",
+                          given? "GAPLESS_ACTOR_BROKER": "the default", S_TIMEOUT_MS, false };
 }
 
-//  Parses a date: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z, or Unix seconds.
+//  Checks an endpoint once the options are read, naming where it came
+//  from. Returns -1 to go on, or the usage exit code.
+static int
+s_check_endpoint (const char *command, const char *from, const char *endpoint)
+{
+    char reason [256], message [320];
+    if (gl_cli_args_endpoint (endpoint, reason, sizeof reason) == 0)
+        return -1;
+    snprintf (message, sizeof message, "%s %s", from, reason);
+    return s_usage_error (command, message, NULL);
+}
+
+//  Matches text against a shape: '9' a digit, any other character itself.
+static bool
+s_shaped (const char *text, const char *shape)
+{
+    for (; *text && *shape; text++, shape++)
+        if (*shape == '9'? !isdigit ((unsigned char) *text): *text != *shape)
+            return false;
+    return !*text && !*shape;
+}
+
+//  Parses a date: YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z, or Unix seconds,
+//  1970 to 2099 (the protocol's range).
 int
 gl_cli_parse_time (const char *text, int64_t *seconds)
 {
-    int year, month, day, hour = 0, minute = 0, second = 0, used = 0;
-    size_t length = strlen (text);
-    bool digits = length > 0;
-    for (size_t index = 0; index < length; index++)
-        digits &= isdigit ((unsigned char) text [index]) != 0;
-    if (digits) {
-        *seconds = strtoll (text, NULL, 10);
-        return length <= 10? 0: -1;
-    }
-    if (sscanf (text, "%4d-%2d-%2d%n", &year, &month, &day, &used) != 3)
+    int year, month, day, hour = 0, minute = 0, second = 0;
+    if (*text && strspn (text, "0123456789") == strlen (text))
+        return gl_cli_args_integer (text, 0, S_TIME_MAX - 1, seconds);
+    if (!s_shaped (text, "9999-99-99") && !s_shaped (text, "9999-99-99T99:99Z")
+    &&  !s_shaped (text, "9999-99-99T99:99:99Z"))
         return -1;
-    const char *rest = text + used;
-    if (*rest == 'T') {
-        if (sscanf (rest, "T%2d:%2d%n", &hour, &minute, &used) != 2)
-            return -1;
-        rest += used;
-        if (*rest == ':') {
-            if (sscanf (rest, ":%2d%n", &second, &used) != 1)
-                return -1;
-            rest += used;
-        }
-        if (strcmp (rest, "Z") != 0)
-            return -1;
-    }
-    else
-    if (*rest)
-        return -1;
+    sscanf (text, "%4d-%2d-%2d", &year, &month, &day);
+    if (text [10] == 'T')
+        sscanf (text + 11, "%2d:%2d:%2d", &hour, &minute, &second);
     if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59
     ||  second > 59 || year < 1970 || year > 2099)
         return -1;
@@ -247,7 +255,10 @@ static const char *s_enqueue_help =
     "Asks the scheduler to backfill the bars of the symbols (or of every active\n"
     "symbol of a tier) in [from, to). What is stored already is not fetched\n"
     "again; the same request twice changes nothing. With --plan, says what it\n"
-    "would do (slices, bars, requests, time) and enqueues nothing.\n"
+    "would do (slices, bars, requests, time) and enqueues nothing. One request\n"
+    "makes at most 5000000 slices, counted as symbols times the days (1m),\n"
+    "weeks (5m-30m), months (1h, 4h) or years (1d, 1w) of the range, as the\n"
+    "scheduler slices them: it refuses a larger one, to be split.\n"
     "\n"
     "  --timeframe TF     1m 5m 15m 30m 1h 4h 1d 1w\n"
     "  --from DATE        YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS]Z or Unix seconds (UTC)\n"
@@ -309,19 +320,30 @@ s_enqueue_wait (const s_common_t *common, gl_msg_t **request_p,
     return backfill? gl_cli_progress_wait (backfill, progress): 0;
 }
 
-//  Adds each comma-separated ticker of text to the request. Returns 0 or -1.
+//  Adds each comma-separated ticker of text to the request, every one
+//  checked (an empty one between two commas too). Returns -1 to go on, or
+//  the usage exit code.
 static int
 s_add_symbols (gl_msg_t *request, const char *text)
 {
-    char copy [4096];
-    if (strlen (text) >= sizeof copy)
-        return -1;
-    snprintf (copy, sizeof copy, "%s", text);
-    char *saveptr = NULL;
-    for (char *ticker = strtok_r (copy, ",", &saveptr); ticker; ticker = strtok_r (NULL, ",", &saveptr))
+    char ticker [GL_MSG_SYMBOL_MAX + 2], reason [160], message [256];
+    for (const char *start = text; start; ) {
+        const char *comma = strchr (start, ',');
+        size_t length = comma? (size_t) (comma - start): strlen (start);
+        snprintf (ticker, sizeof ticker, "%.*s", (int) (length < sizeof ticker? length
+                                                        : sizeof ticker - 1), start);
+        if (gl_cli_args_symbol (ticker, reason, sizeof reason) == -1) {
+            snprintf (message, sizeof message, "%s, in '%.64s%s'", reason, text,
+                      strlen (text) > 64? "...": "");
+            return s_usage_error ("enqueue", message, NULL);
+        }
         if (gl_msg_add_symbol (request, ticker) == -1)
-            return -1;
-    return 0;
+            return s_usage_error ("enqueue", request->enqueue.symbol_count >= GL_MSG_MAX_SYMBOLS
+                                  ? "more than 10000 symbols in one request; give a --tier or"
+                                    " split it": "out of memory", NULL);
+        start = comma? comma + 1: NULL;
+    }
+    return -1;
 }
 
 //  gapless enqueue
@@ -346,6 +368,7 @@ gl_cli_enqueue (int argc, char **argv)
     s_common_t common = s_common_defaults ();
     gl_cli_progress_options_t progress = gl_cli_progress_defaults ();
     bool wait = false;
+    const char *ops_from = "GAPLESS_OPS_PUBLISH";
     gl_msg_t *request = gl_msg_new (GL_MSG_ENQUEUE);
     if (!request)
         return EXIT_FAILED;
@@ -392,15 +415,14 @@ gl_cli_enqueue (int argc, char **argv)
         }
         else
         if (option == 'p') {
-            char *end = NULL;
-            long number = strtol (optarg, &end, 10);
+            int64_t number = 0;
             if (strcmp (optarg, "high") == 0)
                 request->enqueue.priority = 10;
             else
             if (strcmp (optarg, "low") == 0)
                 request->enqueue.priority = -10;
             else
-            if (end != optarg && *end == '\0' && number >= -100 && number <= 100)
+            if (gl_cli_args_integer (optarg, -100, 100, &number) == 0)
                 request->enqueue.priority = number;
             else
             if (strcmp (optarg, "normal") != 0)
@@ -424,6 +446,7 @@ gl_cli_enqueue (int argc, char **argv)
             wait |= option == 'w';
             progress.progress &= option != 'N';
             progress.endpoint = option == 'o'? optarg: progress.endpoint;
+            ops_from = option == 'o'? "--ops": ops_from;
         }
         else
         if (option == 'R')
@@ -435,9 +458,11 @@ gl_cli_enqueue (int argc, char **argv)
             status = s_usage_error ("enqueue", "unknown option", argv [optind - 1]);
     }
     for (int index = optind; status == -1 && index < argc; index++)
-        if (s_add_symbols (request, argv [index]) == -1)
-            status = s_usage_error ("enqueue", "too many symbols, or one longer than 32:",
-                                    argv [index]);
+        status = s_add_symbols (request, argv [index]);
+    if (status == -1)
+        status = s_check_endpoint ("enqueue", common.endpoint_from, common.endpoint);
+    if (status == -1 && wait)
+        status = s_check_endpoint ("enqueue", ops_from, progress.endpoint);
     char error [GL_MSG_ERROR_MAX] = "";
     if (status == -1) {
         if (!*request->enqueue.timeframe)
@@ -546,15 +571,15 @@ s_print_dead (const gl_msg_t *reply)
                 reply->reply.row_count);
 }
 
-//  Parses an id argument (a positive integer). Returns 0 or -1.
+//  Parses an id argument: a positive integer that fits the database's
+//  bigint. Returns 0 or -1.
 static int
 s_parse_id (const char *text, uint64_t *id)
 {
-    char *end = NULL;
-    unsigned long long value = strtoull (text, &end, 10);
-    if (!*text || *end || value == 0 || text [0] == '-')
+    int64_t value = 0;
+    if (gl_cli_args_integer (text, 1, INT64_MAX, &value) == -1)
         return -1;
-    *id = value;
+    *id = (uint64_t) value;
     return 0;
 }
 
@@ -582,12 +607,13 @@ s_parse_target (const char *command, const char *help, int argc, char **argv,
         return s_usage_error (command, "unknown option", argv [optind - 1]);
     }
     if (optind < argc && s_parse_id (argv [optind], target) == -1)
-        return s_usage_error (command, "expects a positive integer id, got", argv [optind]);
+        return s_usage_error (command, "ID expects a whole number from 1 to 9223372036854775807,"
+                              " got", *argv [optind]? argv [optind]: "''");
     if (optind + 1 < argc)
         return s_usage_error (command, "unexpected argument", argv [optind + 1]);
     if (required && *target == 0)
         return s_usage_error (command, "needs an id", NULL);
-    return -1;
+    return s_check_endpoint (command, common->endpoint_from, common->endpoint);
 }
 
 //  Builds a command request.

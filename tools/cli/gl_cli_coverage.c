@@ -4,6 +4,7 @@
     commands (gl_cli_backfill).
 */
 #include "gl_cli_coverage.h"
+#include "gl_cli_args.h"
 #include "gl_cli_backfill.h"
 #include "gl_client.h"
 #include "gl_log.h"
@@ -100,11 +101,8 @@ s_time_option (const char *name, const char *value, int64_t *target)
 static int
 s_timeout_option (const char *value, int64_t *timeout_ms)
 {
-    char *end = NULL;
-    long long timeout = strtoll (value, &end, 10);
-    if (!*value || *end || timeout < 1 || timeout > 3600000)
+    if (gl_cli_args_integer (value, 1, 3600000, timeout_ms) == -1)
         return s_usage_error ("--timeout-ms expects 1 to 3600000, got", value);
-    *timeout_ms = timeout;
     return 0;
 }
 
@@ -116,8 +114,9 @@ s_positionals (gl_msg_t *request, int count, char **arguments)
     if (count != 2)
         return s_usage_error (count < 2? "expected SYMBOL and TIMEFRAME"
                                        : "unexpected argument", count > 2? arguments [2]: NULL);
-    if (strlen (arguments [0]) > GL_MSG_SYMBOL_MAX)
-        return s_usage_error ("expected a ticker of 1-32 characters, got", arguments [0]);
+    char reason [160];
+    if (gl_cli_args_symbol (arguments [0], reason, sizeof reason) == -1)
+        return s_usage_error (reason, NULL);
     if (gl_timeframe_parse (arguments [1]) == GL_TF_INVALID)
         return s_usage_error ("TIMEFRAME expects 1m 5m 15m 30m 1h 4h 1d or 1w, got",
                               arguments [1]);
@@ -164,6 +163,7 @@ gl_cli_coverage (int argc, char **argv)
     };
     gl_log_set_default_level (GL_LOG_WARN);
     const char *endpoint = getenv ("GAPLESS_ACTOR_BROKER");
+    const char *endpoint_from = "GAPLESS_ACTOR_BROKER";
     if (!endpoint || !*endpoint)
         endpoint = "tcp://127.0.0.1:5570";
     int64_t timeout_ms = S_TIMEOUT_MS;
@@ -185,8 +185,10 @@ gl_cli_coverage (int argc, char **argv)
             *(option == 'f'? &has_from: &has_to) = true;
         }
         else
-        if (option == 'B')
+        if (option == 'B') {
             endpoint = optarg;
+            endpoint_from = "--broker";
+        }
         else
         if (option == 'T')
             status = s_timeout_option (optarg, &timeout_ms);
@@ -205,6 +207,9 @@ gl_cli_coverage (int argc, char **argv)
         status = s_usage_error ("--from and --to are required", NULL);
     if (status == 0 && request->gaps.from >= request->gaps.to)
         status = s_usage_error ("--from must be before --to", NULL);
+    char reason [256];
+    if (status == 0 && gl_cli_args_endpoint (endpoint, reason, sizeof reason) == -1)
+        status = s_usage_error (endpoint_from, reason);
     if (status) {
         gl_msg_destroy (&request);
         return status;

@@ -1,5 +1,6 @@
 /*  gl_cli_subscribe — SUB socket and MessagePack look-ups for the CLI.  */
 #include "gl_cli_subscribe.h"
+#include "gl_cli_args.h"
 #include "gl_curve.h"
 #include <czmq.h>
 #include <getopt.h>
@@ -34,22 +35,23 @@ gl_cli_subscribe_options (const char *command, const char *help, int argc, char 
     *endpoint = gl_cli_subscribe_default_endpoint ();
     *timeout_ms = 5000;
     *json = false;
+    const char *endpoint_from = "GAPLESS_OPS_PUBLISH";
     int option;
     opterr = 0;
     while ((option = getopt_long (argc, argv, ":h", options, NULL)) != -1) {
-        char *end = NULL;
         if (option == 'h') {
             fputs (help, stdout);
             return 0;
         }
-        if (option == 'o')
+        if (option == 'o') {
             *endpoint = optarg;
+            endpoint_from = "--ops";
+        }
         else
         if (option == 'J')
             *json = true;
         else
-        if (option == 'T' && (*timeout_ms = strtoll (optarg, &end, 10)) >= 1
-        &&  *timeout_ms <= 3600000 && *optarg && !*end)
+        if (option == 'T' && gl_cli_args_integer (optarg, 1, 3600000, timeout_ms) == 0)
             continue;
         else {
             fprintf (stderr, "gapless %s: %s %s\nsee: gapless %s --help\n", command,
@@ -62,6 +64,12 @@ gl_cli_subscribe_options (const char *command, const char *help, int argc, char 
     if (optind < argc) {
         fprintf (stderr, "gapless %s: unexpected argument %s\nsee: gapless %s --help\n", command,
                  argv [optind], command);
+        return 2;
+    }
+    char reason [256];
+    if (gl_cli_args_endpoint (*endpoint, reason, sizeof reason) == -1) {
+        fprintf (stderr, "gapless %s: %s %s\nsee: gapless %s --help\n", command, endpoint_from,
+                 reason, command);
         return 2;
     }
     return -1;
