@@ -16,7 +16,8 @@ and, while it runs, attacks:
   (wrong types, absurd ranges and ids, forged FAILED, WRITTEN and BARS
   for runs that do not exist or with a lease token that is not theirs,
   dead-letter commands for slices that are not dead) and bodies the codec
-  refuses.
+  refuses; then 2000 refusals to each of ops, writer, scheduler and
+  coverage, counting the log lines they cost.
 
 Every attack has what protocol/SPEC.md promises for it: an answer (an
 ERROR, a BOUNCE, a reply with the request's id, or a WELCOME) or none.
