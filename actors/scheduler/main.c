@@ -356,7 +356,7 @@ s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, vo
 {
     self_t *self = (self_t *) argument;
     const gl_msg_t *failed = *message_p;
-    gl_router_forget (self->router, failed->failed.run_id);
+    gl_router_forget_sent (self->router, failed->failed.run_id, failed->failed.lease_token);
     if (!s_database (self))
         return 0;               //  the lease runs out and the slice is rescued
     const char *class = failed->failed.error_class;
@@ -539,8 +539,9 @@ s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, cons
     self_t *self = (self_t *) argument;
     if (!message || message->type != GL_MSG_FETCH)
         return;
-    const char *token = gl_router_token (self->router, message->fetch.run_id);
-    if (token && s_database (self)) {
+    if (!gl_router_forget_sent (self->router, message->fetch.run_id, message->fetch.lease_token))
+        return;                 //  of an earlier dispatch: the current one stands
+    if (s_database (self)) {
         char reason [128];
         snprintf (reason, sizeof reason, "%s bounced it: %s", destination, code);
         self->stats.not_now += gl_backlog_release (self->backlog, message->fetch.run_id,
@@ -548,7 +549,6 @@ s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, cons
                                                    (double) self->not_now_ms / 1000,
                                                    "not_now", reason) == 1;
     }
-    gl_router_forget (self->router, message->fetch.run_id);
 }
 
 //  --------------------------------------------------------------------------
