@@ -257,22 +257,6 @@ s_cpu_seconds (pid_t pid)
     return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
 }
 
-//  Resident memory of a process in MiB, from /proc/<pid>/status.
-static double
-s_rss_mib (pid_t pid)
-{
-    char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    double rss = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            rss = atof (line + 6) / 1024;
-    if (file)
-        fclose (file);
-    return rss;
-}
-
 //  Over 10 s: ops' CPU (percent of one core), its RSS at the end, and the
 //  progress messages a subscriber received per second.
 static void
@@ -296,7 +280,7 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
     }
     double elapsed = (double) (zclock_mono () - start) / 1000;
     *cpu = (s_cpu_seconds (ops) - before) / elapsed * 100;
-    *rss = s_rss_mib (ops);
+    *rss = gl_process_status_kb (ops, "VmRSS") / 1024.0;
     *rate = (double) messages / elapsed;
     zsock_destroy (&sub);
 }

@@ -9,10 +9,10 @@
         build/tools/bench/bench_writer [slices] [bars per slice] [changed pairs]
 */
 #include "gl_msg.h"
+#include "gl_pgcopy.h"
 #include "gl_testdb.h"
 #include "gl_wire.h"
 #include <czmq.h>
-#include <endian.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,8 +21,7 @@
 #define WEEK (86400 * 7)            //  each slice's bars start a week after the last's
 //  Every stored row names its basis, as the writer's do: a re-delivery
 //  then changes prices, never the basis (which would run 0008's check).
-#define COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, vwap, " \
-                "trade_count, provisional, adjustment"
+#define COLUMNS GL_PGCOPY_COLUMNS
 
 static gl_db_t *s_db;
 static int s_slices = 40, s_bars = 5000, s_pairs = 5;
@@ -55,91 +54,20 @@ s_bar (int slice, int index, double shift)
                         .has_trades = true };
 }
 
-//  Appends bytes to the COPY stream.
-static void
-s_put (FILE *stream, const void *data, size_t size)
-{
-    fwrite (data, 1, size, stream);
-}
-
-//  Appends an integer field of size 8 (big-endian) or 1 byte.
-static void
-s_put_int (FILE *stream, uint64_t value, int size)
-{
-    uint32_t length = htobe32 ((uint32_t) size);
-    s_put (stream, &length, 4);
-    if (size == 8) {
-        uint64_t wire = htobe64 (value);
-        s_put (stream, &wire, 8);
-    }
-    else {
-        uint8_t byte = (uint8_t) value;
-        s_put (stream, &byte, 1);
-    }
-}
-
-//  Appends a float8 field.
-static void
-s_put_double (FILE *stream, double value)
-{
-    uint64_t bits;
-    memcpy (&bits, &value, 8);
-    s_put_int (stream, bits, 8);
-}
-
-//  Appends a text field.
-static void
-s_put_text (FILE *stream, const char *text)
-{
-    uint32_t length = htobe32 ((uint32_t) strlen (text));
-    s_put (stream, &length, 4);
-    s_put (stream, text, strlen (text));
-}
-
 //  COPYs every row in binary into table; returns the seconds it took.
 static double
 s_copy (const char *table, double shift)
 {
-    char *data = NULL;
-    size_t size = 0;
-    FILE *stream = open_memstream (&data, &size);
     double start = s_now ();
-    s_put (stream, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    gl_pgcopy_t copy;
+    gl_pgcopy_open (&copy, gl_db_conn (s_db), table);
     for (int slice = 0; slice < s_slices; slice++)
         for (int index = 0; index < s_bars; index++) {
             gl_bar_t bar = s_bar (slice, index, shift);
-            uint16_t fields = htobe16 (13);
-            s_put (stream, &fields, 2);
-            s_put_text (stream, "BENCH");
-            s_put_text (stream, "1m");
-            s_put_int (stream, (uint64_t) ((bar.ts - 946684800) * 1000000), 8);
-            s_put_text (stream, "polygon");
-            s_put_double (stream, bar.open);
-            s_put_double (stream, bar.high);
-            s_put_double (stream, bar.low);
-            s_put_double (stream, bar.close);
-            s_put_double (stream, bar.volume);
-            s_put_double (stream, bar.vwap);
-            s_put_int (stream, bar.trades, 8);
-            s_put_int (stream, 0, 1);
-            s_put_text (stream, "split");
+            gl_pgcopy_row (&copy, "BENCH", "1m", "polygon", "split", &bar);
         }
-    s_put (stream, "\377\377", 2);
-    fclose (stream);
-    PGconn *conn = gl_db_conn (s_db);
-    char sql [256];
-    snprintf (sql, sizeof sql, "COPY %s (" COLUMNS ") FROM STDIN (FORMAT binary)", table);
-    PQclear (PQexec (conn, sql));
-    for (size_t offset = 0; offset < size; offset += 1 << 18)
-        PQputCopyData (conn, data + offset, (int) (size - offset < (1 << 18)? size - offset: 1 << 18));
-    PQputCopyEnd (conn, NULL);
-    PGresult *result;
-    while ((result = PQgetResult (conn))) {
-        if (PQresultStatus (result) != PGRES_COMMAND_OK)
-            fprintf (stderr, "bench_writer: copy: %s", PQresultErrorMessage (result));
-        PQclear (result);
-    }
-    free (data);
+    if (gl_pgcopy_close (&copy))
+        fprintf (stderr, "bench_writer: copy failed\n");
     return s_now () - start;
 }
 
