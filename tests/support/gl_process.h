@@ -113,6 +113,26 @@ gl_process_status_kb (pid_t pid, const char *field)
     return value;
 }
 
+//  CPU seconds (user and system) a process has used, from /proc/<pid>/stat.
+static inline double
+gl_process_cpu_seconds (pid_t pid)
+{
+    char path [64], line [1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    size_t used = fread (line, 1, sizeof line - 1, file);
+    fclose (file);
+    line [used] = '\0';
+    const char *fields = strrchr (line, ')');
+    unsigned long user = 0, system = 0;
+    if (!fields || sscanf (fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                           &user, &system) != 2)
+        return -1;
+    return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
+}
+
 //  Starts the build's binary at relative (see gl_process_binary) with the
 //  NULL-terminated arguments (at most 30), output to log_path. Returns
 //  the pid, or -1.

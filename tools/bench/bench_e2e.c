@@ -34,6 +34,7 @@
 #include "gl_simbars.h"
 #include "gl_simclient.h"
 #include "gl_testdb.h"
+#include <dirent.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <sys/stat.h>
@@ -53,6 +54,8 @@ enum { S_BROKER, S_WRITER, S_SCHEDULER, S_COVERAGE, S_OPS, S_FETCHER, S_ROLES };
 static const char *s_role_names [S_ROLES] = {
     "broker", "writer", "scheduler", "coverage", "ops", "fetcher"
 };
+//  Where a run's CPU went: the roles, then PostgreSQL and the sim.
+enum { S_POSTGRES = S_ROLES, S_SIM, S_CPU_SLOTS };
 
 typedef struct {
     int fetchers;
@@ -61,6 +64,7 @@ typedef struct {
     double seconds;
     int64_t slices, expected, stored, dead;
     long rss_kb [S_ROLES];          //  fetcher: the largest of them
+    double cpu_s [S_CPU_SLOTS];     //  fetcher: all of them
     bool ok;
 } s_run_t;
 
@@ -185,6 +189,52 @@ s_copy_baseline (int days, int64_t *rows_p)
     return (double) *rows_p / elapsed;
 }
 
+//  CPU seconds used by the children of parent, only those whose command
+//  is comm unless NULL.
+static double
+s_children_cpu (pid_t parent, const char *comm)
+{
+    DIR *proc = opendir ("/proc");
+    struct dirent *entry;
+    double total = 0;
+    while (proc && (entry = readdir (proc))) {
+        pid_t pid = (pid_t) atoi (entry->d_name);
+        char path [64], line [512];
+        snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+        FILE *file = pid > 0? fopen (path, "r"): NULL;
+        if (!file)
+            continue;
+        size_t used = fread (line, 1, sizeof line - 1, file);
+        fclose (file);
+        line [used] = '\0';
+        char *open = strchr (line, '('), *close = strrchr (line, ')');
+        int ppid = 0;
+        if (!open || !close || sscanf (close + 1, " %*c %d", &ppid) != 1 || ppid != parent)
+            continue;
+        *close = '\0';
+        if (!comm || strcmp (open + 1, comm) == 0)
+            total += gl_process_cpu_seconds (pid);
+    }
+    if (proc)
+        closedir (proc);
+    return total;
+}
+
+//  CPU seconds of the cluster's server processes so far.
+static double
+s_postgres_cpu (void)
+{
+    char path [128];
+    snprintf (path, sizeof path, "%s/pg/data/postmaster.pid", s_folder);
+    FILE *file = fopen (path, "r");
+    int postmaster = 0;
+    if (file && fscanf (file, "%d", &postmaster) != 1)
+        postmaster = 0;
+    if (file)
+        fclose (file);
+    return postmaster > 0? gl_process_cpu_seconds (postmaster) + s_children_cpu (postmaster, NULL): 0;
+}
+
 //  Starts a daemon of the build, its log in the bench's folder.
 static pid_t
 s_start (const char *relative, const char *log, char *const arguments [])
@@ -278,6 +328,7 @@ s_run (s_run_t *run)
     s_to_date (run->days, to, sizeof to);
     snprintf (arguments, sizeof arguments, "enqueue %s --timeframe 1m --from " FROM " --to %s",
               s_tickers, to);
+    double postgres_before = s_postgres_cpu (), sim_before = s_children_cpu (getpid (), "gapless-sim");
     double start = s_now ();
     int status = ready? s_cli (arguments, output, sizeof output): -1;
     run->slices = status == 0? gl_process_json_number (output, "slices_new"): -1;
@@ -286,12 +337,17 @@ s_run (s_run_t *run)
     run->seconds = s_now () - start;
     for (int role = 0; role < S_ROLES; role++)
         run->rss_kb [role] = 0;
+    for (int slot = 0; slot < S_CPU_SLOTS; slot++)
+        run->cpu_s [slot] = 0;
     for (int index = 0; index < S_FETCHER + run->fetchers; index++) {
         int role = index < S_FETCHER? index: S_FETCHER;
         long peak = pids [index] > 0? gl_process_status_kb (pids [index], "VmHWM"): 0;
         if (peak > run->rss_kb [role])
             run->rss_kb [role] = peak;
+        run->cpu_s [role] += pids [index] > 0? gl_process_cpu_seconds (pids [index]): 0;
     }
+    run->cpu_s [S_POSTGRES] = s_postgres_cpu () - postgres_before;
+    run->cpu_s [S_SIM] = s_children_cpu (getpid (), "gapless-sim") - sim_before;
     for (int index = S_FETCHER + run->fetchers - 1; index >= 0; index--)
         if (pids [index] > 0)
             gl_process_stop (pids [index], SIGTERM);
@@ -305,8 +361,12 @@ s_run (s_run_t *run)
                  ended? "": "not ended, ", run->slices, run->dead, run->stored, run->expected,
                  s_folder);
     else
-        fprintf (stderr, "bench_e2e: %d fetcher(s)%s, %d days: %.2f s\n", run->fetchers,
-                 run->kill? " with a kill": "", run->days, run->seconds);
+        fprintf (stderr, "bench_e2e: %d fetcher(s)%s, %d days: %.2f s; CPU s: PostgreSQL %.1f,"
+                 " writer %.1f, fetchers %.1f, broker %.1f, scheduler %.1f, coverage %.1f,"
+                 " ops %.1f, sim %.1f\n", run->fetchers, run->kill? " with a kill": "", run->days,
+                 run->seconds, run->cpu_s [S_POSTGRES], run->cpu_s [S_WRITER],
+                 run->cpu_s [S_FETCHER], run->cpu_s [S_BROKER], run->cpu_s [S_SCHEDULER],
+                 run->cpu_s [S_COVERAGE], run->cpu_s [S_OPS], run->cpu_s [S_SIM]);
 }
 
 //  Sets the actors' environment: unlimited polygon on the sim, the
@@ -364,6 +424,15 @@ s_report (bool rows, int64_t copy_rows, double copy_rate, s_run_t runs [], int c
     missed += !bench_rows_print ("e2e kill -9 1 of 2 fetchers at 40 %, wall time",
                                  s_figure (kill, measured, sizeof measured), baseline,
                                  kill->ok? kill->seconds / two->seconds: 99, "<=", 1.10);
+    double gapless = 0;
+    for (int slot = 0; slot < S_POSTGRES; slot++)
+        gapless += one->cpu_s [slot];
+    snprintf (measured, sizeof measured, "PostgreSQL %.1f CPU s", one->cpu_s [S_POSTGRES]);
+    snprintf (baseline, sizeof baseline, "gapless daemons %.1f CPU s (writer %.1f, fetcher %.1f),"
+              " sim %.1f", gapless, one->cpu_s [S_WRITER], one->cpu_s [S_FETCHER],
+              one->cpu_s [S_SIM]);
+    bench_rows_print ("e2e CPU of the 1-fetcher run, PostgreSQL vs gapless", measured, baseline,
+                      gapless > 0? one->cpu_s [S_POSTGRES] / gapless: 0, NULL, 0);
     for (int role = 0; role < S_ROLES; role++) {
         snprintf (name, sizeof name, "e2e peak RSS %s, %d d vs %d d", s_role_names [role],
                   twice->days, one->days);

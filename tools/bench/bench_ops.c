@@ -240,26 +240,6 @@ s_latency (double *ops_p50, double *ops_p99, double *poll_p50, double *poll_p99)
 //  --------------------------------------------------------------------------
 //  2. CPU and RSS
 
-//  CPU seconds a process has used, from /proc/<pid>/stat.
-static double
-s_cpu_seconds (pid_t pid)
-{
-    char path [64], line [1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return -1;
-    size_t used = fread (line, 1, sizeof line - 1, file);
-    fclose (file);
-    line [used] = '\0';
-    const char *fields = strrchr (line, ')');
-    unsigned long user = 0, system = 0;
-    if (!fields || sscanf (fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                           &user, &system) != 2)
-        return -1;
-    return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
-}
-
 //  Over 10 s: ops' CPU (percent of one core), its RSS at the end, and the
 //  progress messages a subscriber received per second.
 static void
@@ -273,7 +253,7 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
     zmsg_t *queued;
     while ((queued = zmsg_recv (sub)))
         zmsg_destroy (&queued);
-    double before = s_cpu_seconds (ops);
+    double before = gl_process_cpu_seconds (ops);
     int64_t start = zclock_mono (), messages = 0;
     zsock_set_rcvtimeo (sub, 100);
     while (zclock_mono () - start < 10000) {
@@ -282,7 +262,7 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
         zmsg_destroy (&message);
     }
     double elapsed = (double) (zclock_mono () - start) / 1000;
-    *cpu = (s_cpu_seconds (ops) - before) / elapsed * 100;
+    *cpu = (gl_process_cpu_seconds (ops) - before) / elapsed * 100;
     *rss = gl_process_status_kb (ops, "VmRSS") / 1024.0;
     *rate = (double) messages / elapsed;
     zsock_destroy (&sub);
