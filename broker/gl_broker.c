@@ -41,6 +41,7 @@
 #define S_QUEUED_OVERHEAD 256   //  bytes a queued message costs beyond its body
 #define S_COPY_BELOW 8192       //  queued bodies smaller than this are copied
 #define S_SHUTDOWN_LINGER_MS 500    //  time to flush DISCONNECT shutdown at exit
+#define S_REJECT_LOG_MS 1000    //  at most one frame_rejected line per interval
 
 typedef struct _service_t service_t;
 typedef struct _instance_t instance_t;
@@ -151,6 +152,8 @@ struct _gl_broker_t {
     uint64_t generation;        //  moves when an instance or service is forgotten
     int64_t heartbeat_ms, stats_ms, credit_limit, max_body, no_instance_timeout_ms;
     int64_t now, next_heartbeat, next_stats;
+    int64_t reject_logged;      //  when the last frame_rejected line was written
+    uint64_t rejects_unlogged;  //  rejected frames since, not written
     gl_broker_stats_t stats;
 };
 
@@ -873,6 +876,35 @@ s_send_welcome (gl_broker_t *self, instance_t *instance)
 //  --------------------------------------------------------------------------
 //  Command handlers
 
+
+//  True when a rejected frame gets its own log line: the first in each
+//  interval. The others are counted and said in one line when the
+//  interval is over (s_log_rejects_unlogged), so a flood of junk never
+//  becomes a flood of lines; stats.rejected counts every one.
+static bool
+s_reject_logged (gl_broker_t *self)
+{
+    if (self->reject_logged && self->now - self->reject_logged < S_REJECT_LOG_MS) {
+        self->rejects_unlogged++;
+        return false;
+    }
+    self->reject_logged = self->now;
+    return true;
+}
+
+//  Writes how many rejected frames were not logged, once their interval
+//  is over (or at once, at a stop).
+static void
+s_log_rejects_unlogged (gl_broker_t *self, bool now)
+{
+    if (self->rejects_unlogged && (now || self->now - self->reject_logged >= S_REJECT_LOG_MS)) {
+        gl_log_warn ("frames_rejected", "count=%" PRIu64 " rejected=%" PRIu64,
+                     self->rejects_unlogged, self->stats.rejected);
+        self->rejects_unlogged = 0;
+        self->reject_logged = self->now;
+    }
+}
+
 //  Decodes a control body of the expected type, or answers ERROR.
 static gl_msg_t *
 s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
@@ -881,7 +913,8 @@ s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routi
     char error [GL_MSG_ERROR_MAX];
     if ((int64_t) zmq_msg_size (frame) > self->max_body) {
         self->stats.rejected++;
-        gl_log_warn ("frame_rejected", "peer=%s reason=too_large", peer);
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=too_large", peer);
         s_send_error (self, routing_id, GL_WIRE_ERROR, "too_large",
                       "the body is larger than the max_body of WELCOME");
         return NULL;
@@ -894,7 +927,8 @@ s_decode_control (gl_broker_t *self, const char *peer, const routing_id_t *routi
     }
     if (!message) {
         self->stats.rejected++;
-        gl_log_warn ("frame_rejected", "peer=%s reason=\"%s\"", peer, error);
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=\"%s\"", peer, error);
         s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed", error);
     }
     return message;
@@ -1097,7 +1131,8 @@ s_route_learn (gl_broker_t *self, instance_t *sender, zmq_msg_t *address)
     if (!gl_wire_address_parse (zmq_msg_data (address), address_size,
                                 &service_size, &instance_size)) {
         self->stats.rejected++;
-        gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", sender->address);
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=bad_address", sender->address);
         s_send_error (self, &sender->routing_id, GL_WIRE_ERROR, "malformed",
                       "SEND: expected an address 'service' or 'service/instance'");
         return false;
@@ -1154,6 +1189,14 @@ s_frames_wanted (gl_wire_command_t command)
          : (command == GL_WIRE_READY || command == GL_WIRE_CREDIT)? 3: 2;
 }
 
+//  True for the commands an actor sends to the broker.
+static bool
+s_actor_command (gl_wire_command_t command)
+{
+    return command == GL_WIRE_READY || command == GL_WIRE_HEARTBEAT || command == GL_WIRE_CREDIT
+        || command == GL_WIRE_DISCONNECT || command == GL_WIRE_SEND;
+}
+
 //  A message from a peer that has not registered (SPEC 5.1): a well-formed
 //  SEND comes back as BOUNCE not_registered, DISCONNECT is ignored, READY
 //  is handled by the caller; anything else is answered ERROR
@@ -1201,7 +1244,8 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         self->stats.rejected++;
         const char *reason = status == GL_WIRE_HEADER_BAD_VERSION? "bad_version"
                            : status == GL_WIRE_HEADER_BAD_COMMAND? "bad_command": "malformed";
-        gl_log_warn ("frame_rejected", "peer=%s reason=%s", peer, reason);
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=%s", peer, reason);
         //  A wrong version is answered to anyone: it is how a peer learns
         //  what this broker speaks.
         if (status == GL_WIRE_HEADER_BAD_VERSION || instance)
@@ -1214,11 +1258,23 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         s_handle_stranger (self, peer, routing_id, command, frame, frames);
         return;
     }
+    if (!s_actor_command (command)) {
+        //  Before the frame count: a command the broker sends is refused
+        //  for its direction however many frames it came with (SPEC 5.6)
+        self->stats.rejected++;
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
+                         gl_wire_command_name (command));
+        s_send_error (self, routing_id, GL_WIRE_ERROR, "bad_command",
+                      "this command is not sent to a broker");
+        return;
+    }
     if (frames != s_frames_wanted (command)) {
         self->stats.rejected++;
-        gl_log_warn ("frame_rejected", "peer=%s reason=frame_count command=%s frames=%d "
-                     "wanted=%d", peer, gl_wire_command_name (command), frames,
-                     s_frames_wanted (command));
+        if (s_reject_logged (self))
+            gl_log_warn ("frame_rejected", "peer=%s reason=frame_count command=%s frames=%d "
+                         "wanted=%d", peer, gl_wire_command_name (command), frames,
+                         s_frames_wanted (command));
         s_send_error (self, routing_id, GL_WIRE_ERROR, "malformed",
                       "wrong number of frames for the command");
         return;
@@ -1235,15 +1291,8 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         case GL_WIRE_SEND:
             s_handle_send (self, instance, &frame [2], &frame [3]);
             break;
-        case GL_WIRE_DISCONNECT:
+        default:                //  GL_WIRE_DISCONNECT: s_actor_command let no other by
             s_instance_remove (self, instance, "disconnected");
-            break;
-        default:
-            self->stats.rejected++;
-            gl_log_warn ("frame_rejected", "peer=%s reason=bad_command command=%s", peer,
-                         gl_wire_command_name (command));
-            s_send_error (self, routing_id, GL_WIRE_ERROR, "bad_command",
-                          "this command is not sent to a broker");
     }
 }
 
@@ -1422,6 +1471,7 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
         }
         if (self->now >= self->next_heartbeat) {
             s_heartbeat (self);
+            s_log_rejects_unlogged (self, false);
             self->next_heartbeat = self->now + self->heartbeat_ms;
         }
         if (self->now >= self->next_stats) {
@@ -1431,6 +1481,7 @@ gl_broker_run (gl_broker_t *self, volatile sig_atomic_t *stop)
     }
     self->now = zclock_mono ();
     s_shutdown (self);
+    s_log_rejects_unlogged (self, true);
     s_log_stats (self);
     return 0;
 }

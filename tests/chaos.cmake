@@ -30,3 +30,12 @@ foreach(scenario churn outage)
             --seed 1 --timeout 180)
   set_tests_properties(test_chaos_${scenario} PROPERTIES TIMEOUT 300 LABELS chaos)
 endforeach()
+
+# Bad input to every daemon while a small backfill runs: raw GLP garbage,
+# floods and oversize frames at the broker, nonsense and forged bodies at
+# every actor. Each answer SPEC promises must come, each refusal be
+# counted, no daemon exit, the backfill land exactly (tests/chaos/README.md).
+add_test(NAME test_chaos_garbage
+  COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/chaos/garbage.py
+          --build ${CMAKE_BINARY_DIR} --slices 100 --seed 1 --timeout 90)
+set_tests_properties(test_chaos_garbage PROPERTIES TIMEOUT 170 LABELS chaos)

@@ -1,7 +1,8 @@
 /*  test_broker — a real gapless-broker process, real gapless-echo
     processes and raw GLP peers over tcp and ipc: load balancing, credit,
     instance addressing, bounces, heartbeat death, remembered routes, a
-    broker restart, and garbage that must not stop the broker; then the
+    broker restart, and garbage that must not stop the broker nor flood
+    its log; then the
     bounds on its memory (bytes in all, per service, per sender; a flood
     measured in RSS; the no-instance timeout), MEMBERSHIP only to members
     and followers, a registration taken over by another connection, a
@@ -603,6 +604,21 @@ s_test_garbage (void)
     //  answered: bad address, five frames, bad body, DELIVER, unknown command.
     GL_CHECK_INT (errors, 5);
 
+    //  Commands only the broker sends are bad_command whatever frames they
+    //  come with (SPEC 5.6), not malformed
+    gl_wire_command_t wrong_way [] = { GL_WIRE_WELCOME, GL_WIRE_DELIVER, GL_WIRE_BOUNCE,
+                                       GL_WIRE_ERROR, GL_WIRE_MEMBERSHIP };
+    for (size_t index = 0; index < sizeof wrong_way / sizeof wrong_way [0]; index++) {
+        uint8_t header [GL_WIRE_HEADER_SIZE];
+        gl_wire_header (header, wrong_way [index]);
+        zsock_send (raw->socket, "bs", header, (size_t) GL_WIRE_HEADER_SIZE, "body");
+    }
+    int bad_commands = 0;
+    while (s_peer_receive (raw, &received, 1000, false))
+        bad_commands += received.command == GL_WIRE_ERROR && received.body
+                     && strcmp (received.body->error.code, "bad_command") == 0;
+    GL_CHECK_INT (bad_commands, 5);
+
     //  Bytes that are not ZMTP at all, straight to the tcp port.
     int port = atoi (strrchr (s_tcp, ':') + 1);
     int handle = socket (AF_INET, SOCK_STREAM, 0);
@@ -749,6 +765,49 @@ s_rss_kb (pid_t pid)
         fclose (file);
     return rss;
 }
+
+//  Sums, in the broker's log past offset, the frame_rejected lines and the
+//  count= of the frames_rejected lines that stand for the others.
+static int
+s_rejects_logged (long offset, int *lines)
+{
+    FILE *log = fopen ("broker.log", "r");
+    char line [4096];
+    int total = 0;
+    *lines = 0;
+    if (log && fseek (log, offset, SEEK_SET) == 0)
+        while (fgets (line, sizeof (line), log)) {
+            const char *count = strstr (line, "event=frames_rejected count=");
+            *lines += strstr (line, "event=frame_rejected ") != NULL;
+            total += strstr (line, "event=frame_rejected ") != NULL;
+            total += count? atoi (count + strlen ("event=frames_rejected count=")): 0;
+        }
+    if (log)
+        fclose (log);
+    return total;
+}
+
+//  A flood of junk is counted whole but logged at a bounded rate: a line
+//  for the first in each second, one count line for the rest.
+static void
+s_test_reject_log (pid_t *broker)
+{
+    const char *defaults [] = { NULL };
+    s_broker_restart (broker, defaults);    //  no rejection pending from earlier tests
+    FILE *log = fopen ("broker.log", "r");
+    long offset = log && fseek (log, 0, SEEK_END) == 0? ftell (log): 0;
+    if (log)
+        fclose (log);
+    peer_t *raw = s_peer_new (s_tcp);
+    for (int index = 0; index < 2000; index++)
+        zsock_send (raw->socket, "s", "junk");
+    int lines = 0;
+    GL_CHECK (gl_test_wait_until (s_rejects_logged (offset, &lines) == 2000, 10000));
+    GL_CHECK_INT (s_rejects_logged (offset, &lines), 2000);
+    GL_CHECK (lines >= 1 && lines < 20);
+    s_peer_destroy (&raw);
+}
+
 
 //  A byte bound per service and a share per sender: a sender that filled
 //  one service's bound can still queue for another, up to its share; past
@@ -1209,6 +1268,7 @@ main (void)
     s_test_unregistered ();
     s_test_oversize ();
     s_test_second_broker ();
+    s_test_reject_log (&broker);
     s_test_queue_bytes (&broker);
     s_test_no_instance (&broker);
     s_test_flood (&broker);

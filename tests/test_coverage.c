@@ -21,7 +21,8 @@
       latest bars are deleted;
     - a restarted tracker answers the same from what it saved;
     - hostile gaps requests (bad symbol, unknown symbol, from >= to, a
-      huge range, garbage) get clear refusals and the tracker goes on.
+      huge range, garbage) get clear refusals and the tracker goes on; a
+      WRITTEN of a slice job_runs does not hold is not believed.
     Waits are conditions with deadlines; nothing asserts on wall-clock time.
 */
 #include "gl_calendar.h"
@@ -624,10 +625,16 @@ s_test_many_gaps (void)
     s_exec ("INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close)"
             " SELECT 'SPARSE', '1m', t, 'polygon', 1, 1, 1, 1 FROM generate_series("
             "'2024-05-01 00:00+00'::timestamptz, '2024-05-02 23:58+00', '2 minutes') AS t");
-    //  Every other minute stored and written
+    //  Every other minute stored and written (each a slice job_runs holds:
+    //  coverage believes no other WRITTEN)
+    s_exec ("INSERT INTO job_runs (symbol, timeframe, slice_from, slice_to, status, provider)"
+            " SELECT 'SPARSE', '1m', t, t + interval '1 minute', 'succeeded', 'polygon'"
+            " FROM generate_series('2024-05-01 00:00+00'::timestamptz, '2024-05-02 23:58+00',"
+            " '2 minutes') AS t");
+    int64_t first = s_number ("SELECT min(id) FROM job_runs WHERE symbol = 'SPARSE'");
     for (int64_t start = DATE (2024, 5, 1); start < DATE (2024, 5, 3); start += 2 * MINUTE) {
         gl_msg_t *written = gl_msg_new (GL_MSG_WRITTEN);
-        written->written.run_id = 2;
+        written->written.run_id = (uint64_t) (first + (start - DATE (2024, 5, 1)) / (2 * MINUTE));
         snprintf (written->written.symbol, sizeof written->written.symbol, "SPARSE");
         snprintf (written->written.timeframe, sizeof written->written.timeframe, "1m");
         written->written.from = start;
@@ -652,12 +659,20 @@ s_test_many_gaps (void)
 //  --------------------------------------------------------------------------
 //  Freshness
 
-//  Sends WRITTEN for a 24x7 symbol's bars in [from, to) from the ops peer.
+//  Sends WRITTEN for a 24x7 symbol's bars in [from, to) from the ops peer,
+//  for a slice recorded succeeded in job_runs.
 static void
 s_written (const char *symbol, int64_t from, int64_t to)
 {
+    char sql [512];
+    snprintf (sql, sizeof sql, "INSERT INTO job_runs (symbol, timeframe, slice_from, slice_to,"
+              " status, provider) VALUES ('%s', '1m', to_timestamp(%" PRId64 "), to_timestamp(%"
+              PRId64 "), 'succeeded', 'polygon') ON CONFLICT DO NOTHING", symbol, from, to);
+    s_exec (sql);
+    snprintf (sql, sizeof sql, "SELECT id FROM job_runs WHERE symbol = '%s' AND timeframe = '1m'"
+              " AND slice_from = to_timestamp(%" PRId64 ")", symbol, from);
     gl_msg_t *written = gl_msg_new (GL_MSG_WRITTEN);
-    written->written.run_id = 1;
+    written->written.run_id = (uint64_t) s_number (sql);
     snprintf (written->written.symbol, sizeof written->written.symbol, "%s", symbol);
     snprintf (written->written.timeframe, sizeof written->written.timeframe, "1m");
     written->written.from = from;
@@ -777,6 +792,21 @@ s_test_hostile (void)
     GL_CHECK (s_raw_gaps ("FULL", DATE (2024, 2, 1), DATE (2024, 1, 1)));
     GL_CHECK (s_last_reply && !s_last_reply->reply.ok
               && strstr (s_last_reply->reply.error, "expected from < to") != NULL);
+    //  A WRITTEN of no slice job_runs holds, claiming every bar of a
+    //  session nothing was stored for, is not believed
+    gl_msg_t *written = gl_msg_new (GL_MSG_WRITTEN);
+    written->written.run_id = 999999999;
+    snprintf (written->written.symbol, sizeof written->written.symbol, "FULL");
+    snprintf (written->written.timeframe, sizeof written->written.timeframe, "1m");
+    written->written.from = DATE (2030, 1, 2) + 870 * MINUTE;      //  14:30 to 21:00 UTC
+    written->written.to = DATE (2030, 1, 2) + 1260 * MINUTE;
+    written->written.rows = 390;
+    s_ops_send ("coverage", written);
+    gl_msg_destroy (&written);
+    GL_CHECK (s_raw_gaps ("FULL", DATE (2030, 1, 2), DATE (2030, 1, 3)));
+    GL_CHECK_STR (s_last_reply? gl_msg_field (s_last_reply->reply.fields,
+                                              s_last_reply->reply.field_count, "stored"): NULL,
+                  "0");
     //  Garbage bodies are dropped by the runtime
     zmsg_t *garbage = zmsg_new ();
     uint8_t header [GL_WIRE_HEADER_SIZE];

@@ -634,10 +634,38 @@ s_send_event (zsock_t *peer, const char *name, const char *const *fields)
     gl_msg_destroy (&event);
 }
 
-//  Coverage's events are relayed and counted; hostile ones refused.
+//  The size of ops's log now.
+static long
+s_log_size (void)
+{
+    FILE *log = fopen ("ops.log", "r");
+    long size = log && fseek (log, 0, SEEK_END) == 0? ftell (log): 0;
+    if (log)
+        fclose (log);
+    return size;
+}
+
+//  How many lines of ops's log past offset contain text.
+static int
+s_log_count (long offset, const char *text)
+{
+    FILE *log = fopen ("ops.log", "r");
+    char line [4096];
+    int count = 0;
+    if (log && fseek (log, offset, SEEK_SET) == 0)
+        while (fgets (line, sizeof line, log))
+            count += strstr (line, text) != NULL;
+    if (log)
+        fclose (log);
+    return count;
+}
+
+//  Coverage's events are relayed and counted; hostile ones refused, and
+//  a flood of them logged at a bounded rate, with the reason.
 static void
 s_test_events (void)
 {
+    long offset = s_log_size ();
     const char *topics [] = { "coverage.", "gaps.", "slo.", "stats", NULL };
     zsock_t *sub = s_sub_new (topics);
     s_pub_t pub = { .map = NULL };
@@ -680,6 +708,19 @@ s_test_events (void)
     GL_CHECK_INT (s_metric ("gapless_gaps_found_total{timeframe=\"1h\"}"), 3);
     GL_CHECK (s_metric ("gapless_slo_gap_violation_rate{tier=\"T0\",timeframe=\"1h\"}") == 0.007);
     GL_CHECK (s_metric ("gapless_ops_events_total{name=\"other\"}") >= 1);
+    //  200 more: counted each, but not a line each (from a peer registered
+    //  again: the first, silent meanwhile, is dead to the broker)
+    zsock_destroy (&peer);
+    peer = s_peer_new ("coverage");
+    for (int index = 0; index < 200; index++)
+        s_send_event (peer, "fetcher_health", bad_provider);
+    GL_CHECK_INT (s_wait_metric_above ("gapless_ops_refused_messages_total", refused + 204, 10000),
+                  refused + 205);
+    int lines = s_log_count (offset, "event=event_refused")
+              + s_log_count (offset, "event=delivery_refused")
+              + s_log_count (offset, "event=deliveries_refused");
+    GL_CHECK (lines >= 1 && lines < 20);
+    GL_CHECK (s_log_count (offset, "a field ops needs is missing or not valid") >= 1);
     //  ops goes on
     GL_CHECK (s_recv_topic (sub, &pub, "stats", 5000));
     zsock_destroy (&peer);

@@ -19,6 +19,9 @@
       requeued and purged through the CLI;
     - every CLI error path gives a one-line error and the documented exit
       status;
+    - FAILED answers with a lease token not the slice's are counted stale
+      and change nothing; dead-letter commands for a slice that is not
+      dead are refused;
     - a symbol inserted into T0 gets its tier's windows backfilled, each
       once, with two schedulers watching;
     - live work (priority 30 and up) finishes long before a bulk backlog
@@ -496,6 +499,95 @@ s_test_cli_errors (void)
     GL_CHECK (strstr (output, "\"rows\": [") != NULL);
 }
 
+//  The stale= value of the latest scheduler_stats line written past
+//  offset in the scheduler's log, or -1 when there is none (yet).
+static int64_t
+s_stale_after (long offset)
+{
+    FILE *log = fopen ("scheduler.log", "r");
+    if (!log)
+        return -1;
+    char line [4096];
+    int64_t stale = -1;
+    fseek (log, offset, SEEK_SET);
+    while (fgets (line, sizeof line, log)) {
+        const char *field = strstr (line, "event=scheduler_stats")? strstr (line, " stale="): NULL;
+        if (field)
+            stale = atoll (field + 7);
+    }
+    fclose (log);
+    return stale;
+}
+
+//  Answers from a peer that holds no lease: FAILED of every kind with a
+//  token that is not the slice's (breaker_open among them) is counted
+//  stale; dead-letter commands for slices that are not dead are refused;
+//  a health sample out of range is clamped.
+static void
+s_test_forged_answers (void)
+{
+    char output [4096];
+    GL_CHECK_INT (s_cli (output, sizeof output, "dlq requeue 999999999"), 1);
+    GL_CHECK (strstr (output, "no dead slice 999999999") != NULL);
+    GL_CHECK_INT (s_cli (output, sizeof output, "dlq purge 999999999"), 1);
+    GL_CHECK (strstr (output, "no dead slice 999999999") != NULL);
+    FILE *log = fopen ("scheduler.log", "r");
+    long offset = 0;
+    if (log && fseek (log, 0, SEEK_END) == 0)
+        offset = ftell (log);
+    if (log)
+        fclose (log);
+    zsock_t *peer = zsock_new_dealer (s_endpoint);
+    GL_CHECK (peer != NULL);
+    zsock_set_linger (peer, 0);
+    zsock_set_rcvtimeo (peer, 5000);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof ready->ready.service, "forger");
+    snprintf (ready->ready.instance, sizeof ready->ready.instance, "f1");
+    gl_glp_send (peer, GL_WIRE_READY, NULL, ready);
+    gl_msg_destroy (&ready);
+    zmsg_t *welcome = zmsg_recv (peer);
+    GL_CHECK (welcome != NULL);
+    zmsg_destroy (&welcome);
+    const char *classes [] = { "breaker_open", "server_error", "not_found" };
+    for (size_t index = 0; index < 3; index++) {
+        gl_msg_t *failed = gl_msg_new (GL_MSG_FAILED);
+        failed->failed.run_id = 999999990 + index;
+        snprintf (failed->failed.lease_token, sizeof failed->failed.lease_token,
+                  "00000000-0000-0000-0000-00000000000%zu", index);
+        snprintf (failed->failed.provider, sizeof failed->failed.provider, "polygon");
+        snprintf (failed->failed.error_class, sizeof failed->failed.error_class, "%s",
+                  classes [index]);
+        failed->failed.retryable = true;
+        snprintf (failed->failed.message, sizeof failed->failed.message, "forged");
+        gl_glp_send (peer, GL_WIRE_SEND, "scheduler", failed);
+        gl_msg_destroy (&failed);
+    }
+    //  A health sample out of every range is stored clamped, not refused
+    //  by the table's CHECKs (tradier: no fetcher of it ever runs here)
+    gl_msg_t *event = gl_msg_new (GL_MSG_EVENT);
+    snprintf (event->event.source, sizeof event->event.source, "forger");
+    snprintf (event->event.name, sizeof event->event.name, "fetcher_health");
+    gl_msg_add_field (event, "provider", "tradier");
+    gl_msg_add_field (event, "breaker", "closed");
+    gl_msg_add_field (event, "failure_rate", "500");
+    gl_msg_add_field (event, "completeness", "-7");
+    gl_msg_add_field (event, "latency_le_ms", "-100,inf");
+    gl_msg_add_field (event, "latency_counts", "5,5");
+    gl_glp_send (peer, GL_WIRE_SEND, "scheduler", event);
+    gl_msg_destroy (&event);
+    GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM provider_health WHERE provider = 'tradier'"
+                                 " AND error_rate = 1 AND incompleteness = 1 AND latency_ms = 0",
+                                 1, 10000), 1);
+    gl_glp_send (peer, GL_WIRE_DISCONNECT, NULL, NULL);
+    zsock_destroy (&peer);
+    //  A stats line (every 10 s) counts the three
+    int64_t deadline = zclock_mono () + 25000, stale;
+    while ((stale = s_stale_after (offset)) != 3 && zclock_mono () < deadline)
+        zclock_sleep (200);
+    GL_CHECK_INT (stale, 3);
+}
+
 //  A symbol inserted into T0 gets the tier's windows without anyone
 //  asking, each exactly once although two schedulers watch the list.
 static void
@@ -576,6 +668,7 @@ main (void)
         s_start ();
         GL_CHECK (s_wait_instances (1));
         s_test_cli_errors ();
+        s_test_forged_answers ();
         s_test_backfill_lands (calendar);
         s_test_parallel_requests ();
         s_test_fetcher_killed ();

@@ -425,16 +425,27 @@ gl_coverage_store_days (gl_db_t *db, const char *symbol, int64_t from, int64_t t
     return *days? rows: -1;
 }
 
-gl_provider_t
-gl_coverage_store_run_provider (gl_db_t *db, uint64_t run_id)
+//  Whether the WRITTEN names a slice the writer completed.
+int
+gl_coverage_store_run (gl_db_t *db, uint64_t run_id, const char *symbol,
+                       gl_timeframe_t timeframe, int64_t from, int64_t to,
+                       gl_provider_t *provider_p)
 {
-    char id [24];
+    *provider_p = GL_PROVIDER_INVALID;
+    if (run_id > INT64_MAX)
+        return 0;               //  job_runs.id is a bigint
+    char id [24], start [24], end [24];
     snprintf (id, sizeof id, "%" PRIu64, run_id);
-    const char *values [] = { id };
-    PGresult *result = s_query (db, "SELECT coalesce(provider, '') FROM job_runs WHERE id = $1",
-                                1, values, PGRES_TUPLES_OK);
-    gl_provider_t provider = result && PQntuples (result) == 1
-        ? gl_capability_parse_name (PQgetvalue (result, 0, 0)): GL_PROVIDER_INVALID;
+    snprintf (start, sizeof start, "%" PRId64, from);
+    snprintf (end, sizeof end, "%" PRId64, to);
+    const char *values [] = { id, symbol, gl_timeframe_name (timeframe), start, end };
+    PGresult *result = s_query (db, "SELECT coalesce(provider, '') FROM job_runs WHERE id = $1"
+                                " AND symbol = $2 AND timeframe = $3::timeframe AND slice_from ="
+                                " to_timestamp($4::bigint) AND slice_to = to_timestamp($5::bigint)"
+                                " AND status = 'succeeded'", 5, values, PGRES_TUPLES_OK);
+    int found = result? PQntuples (result) == 1: -1;
+    if (found == 1)
+        *provider_p = gl_capability_parse_name (PQgetvalue (result, 0, 0));
     PQclear (result);
-    return provider;
+    return found;
 }

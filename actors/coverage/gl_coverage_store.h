@@ -59,8 +59,12 @@ typedef struct {
 int64_t gl_coverage_store_days (gl_db_t *db, const char *symbol, int64_t from, int64_t to,
                                 gl_coverage_day_t **days);
 
-//  The provider of a slice's last attempt (job_runs.provider), or
-//  GL_PROVIDER_INVALID when unknown.
-gl_provider_t gl_coverage_store_run_provider (gl_db_t *db, uint64_t run_id);
+//  Whether run_id is a succeeded slice of exactly symbol, timeframe and
+//  [from, to), as a WRITTEN says: 1 with the provider of its last attempt
+//  in *provider_p (GL_PROVIDER_INVALID when none), 0 when it is not, -1
+//  when the database could not say.
+int gl_coverage_store_run (gl_db_t *db, uint64_t run_id, const char *symbol,
+                           gl_timeframe_t timeframe, int64_t from, int64_t to,
+                           gl_provider_t *provider_p);
 
 #endif

@@ -33,7 +33,8 @@
 typedef struct {
     uint64_t written, complete, audited, holes, missing, no_trades, refills, refills_refused,
              gaps_requests, gaps_refused, audit_ranges, audit_mismatches, saved, save_failures,
-             db_failures, events, bounced, reconciled_days, reconcile_mismatches;
+             db_failures, events, bounced, reconciled_days, reconcile_mismatches,
+             written_refused;
 } s_stats_t;
 
 typedef struct {
@@ -236,7 +237,10 @@ s_symbol_known (self_t *self, const char *symbol)
 }
 
 //  A slice was written: covered at once when its rows are every bar
-//  needed, else checked bar by bar.
+//  needed, else checked bar by bar. Only a slice job_runs says succeeded
+//  with exactly that range counts: anyone can send a WRITTEN, and a forged
+//  or mistaken one must neither claim bars nor ask for a refill. Without
+//  the database it is taken on trust (the audit checks it later).
 static int
 s_handle_written (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
 {
@@ -245,7 +249,14 @@ s_handle_written (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
     gl_timeframe_t timeframe = gl_timeframe_parse (written->written.timeframe);
     const char *symbol = written->written.symbol;
     self->stats.written++;
-    s_symbol_known (self, symbol);
+    gl_provider_t answered = GL_PROVIDER_INVALID;
+    if (!s_symbol_known (self, symbol)
+    ||  (s_database (self)
+      && gl_coverage_store_run (self->db, written->written.run_id, symbol, timeframe,
+                                written->written.from, written->written.to, &answered) == 0)) {
+        self->stats.written_refused++;
+        return -1;              //  the runtime counts and logs it
+    }
     int64_t needed = gl_coverage_needed (self->coverage, symbol, timeframe, written->written.from,
                                          written->written.to);
     if (needed < 0)
@@ -261,7 +272,6 @@ s_handle_written (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, v
         return 0;
     }
     self->stats.audited++;
-    gl_provider_t answered = gl_coverage_store_run_provider (self->db, written->written.run_id);
     if (s_check_slice (self, symbol, timeframe, written->written.from, written->written.to,
                        answered))
         gl_log_warn ("slice_not_checked", "run_id=%" PRIu64 " reason=\"%s\"",
@@ -661,12 +671,14 @@ s_log_stats (self_t *self)
                  " gaps_refused=%" PRIu64 " audit_ranges=%" PRIu64 " audit_mismatches=%" PRIu64
                  " saved=%" PRIu64 " save_failures=%" PRIu64 " db_failures=%" PRIu64
                  " events=%" PRIu64 " bounced=%" PRIu64 " reconciled_days=%" PRIu64
-                 " reconcile_mismatches=%" PRIu64, gl_coverage_count (self->coverage),
+                 " reconcile_mismatches=%" PRIu64 " written_refused=%" PRIu64,
+                 gl_coverage_count (self->coverage),
                  stats->written, stats->complete, stats->audited, stats->holes, stats->missing,
                  stats->no_trades, stats->refills, stats->refills_refused, stats->gaps_requests,
                  stats->gaps_refused, stats->audit_ranges, stats->audit_mismatches,
                  stats->saved, stats->save_failures, stats->db_failures, stats->events,
-                 stats->bounced, stats->reconciled_days, stats->reconcile_mismatches);
+                 stats->bounced, stats->reconciled_days, stats->reconcile_mismatches,
+                 stats->written_refused);
 }
 
 //  The stats line every S_STATS_MS.

@@ -68,6 +68,7 @@ struct _gl_actor_t {
     int exit_code;              //  what gl_actor_run returns
     int64_t refusal_logged;     //  when the last refusal line was written
     uint64_t refusals_unlogged; //  refusals since, not written
+    char refusal [GL_MSG_ERROR_MAX];    //  the running handler's reason, or ""
     gl_actor_stats_t stats;
     struct { gl_actor_handler_fn *handler; void *argument; } handlers [GL_MSG_COUNT];
     gl_actor_bounce_fn *bounce_handler;
@@ -314,6 +315,7 @@ s_handle_deliver (gl_actor_t *self, zmsg_t *message)
                   gl_msg_type_name (decoded->type));
     else {
         gl_msg_type_t type = decoded->type;
+        self->refusal [0] = '\0';
         if (self->handlers [type].handler (self, sender, &decoded,
                                            self->handlers [type].argument) == 0) {
             self->stats.handled++;
@@ -322,7 +324,7 @@ s_handle_deliver (gl_actor_t *self, zmsg_t *message)
         }
         else
             s_refuse (self, &self->stats.handler_failed, sender, "handler_failed",
-                      gl_msg_type_name (type));
+                      *self->refusal? self->refusal: gl_msg_type_name (type));
     }
     gl_msg_destroy (&decoded);
 }
@@ -989,6 +991,12 @@ gl_actor_on (gl_actor_t *self, gl_msg_type_t type, gl_actor_handler_fn *handler,
         self->handlers [type].handler = handler;
         self->handlers [type].argument = argument;
     }
+}
+
+void
+gl_actor_refusal (gl_actor_t *self, const char *detail)
+{
+    snprintf (self->refusal, sizeof (self->refusal), "%s", detail? detail: "");
 }
 
 void

@@ -130,6 +130,13 @@ void gl_actor_on_reload (gl_actor_t *self, gl_actor_reload_fn *fn, void *argumen
 typedef int (gl_actor_handler_fn) (gl_actor_t *actor, const char *sender,
                                    gl_msg_t **message_p, void *argument);
 
+//  Says why the handler running now refuses its message, before it
+//  returns -1: the runtime's refusal line gives this detail (copied, cut
+//  at 255 bytes) instead of the type's name. That line is written at
+//  most once a second, with a count of the others, so a handler that
+//  refuses through it never turns a flood into a flood of lines.
+void gl_actor_refusal (gl_actor_t *self, const char *detail);
+
 //  Called when the broker returns a message (BOUNCE). message is the
 //  decoded body as sent (NULL if it does not decode), code/text the reason.
 //  For code not_registered the runtime has already sent READY again.

@@ -567,9 +567,13 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     else
     if (strcmp (name, "other") != 0)
         rc = s_event_fetcher (self, event);
-    if (rc != 0)
-        gl_log_warn ("event_refused", "name=%s sender=%s reason=\"a field ops needs is missing"
-                     " or not valid\"", GL_LOG_VALUE (event->event.name), sender);
+    if (rc != 0) {
+        //  Said by the runtime's refusal line, at most one a second
+        char detail [GL_MSG_ERROR_MAX];
+        snprintf (detail, sizeof detail, "event %.64s: a field ops needs is missing or not"
+                  " valid", event->event.name);
+        gl_actor_refusal (actor, detail);
+    }
     return rc;
 }
 

@@ -31,7 +31,7 @@
 typedef struct {
     uint64_t requests, refused_requests, dispatched, not_now, written, failed, released,
              refused, empty, lost, rescued, adopted, extended, db_failures, periodic,
-             arrivals, live_dispatched;
+             arrivals, live_dispatched, stale;
 } s_stats_t;
 
 typedef struct {
@@ -324,11 +324,12 @@ s_on_rescue (zloop_t *loop, int timer_id, void *argument)
             " dispatched=%" PRIu64 " not_now=%" PRIu64 " written=%" PRIu64 " failed=%" PRIu64
             " released=%" PRIu64 " refused=%" PRIu64 " empty=%" PRIu64 " lost=%" PRIu64
             " rescued=%" PRIu64 " adopted=%" PRIu64 " extended=%" PRIu64 " db_failures=%" PRIu64
-            " periodic=%" PRIu64 " arrivals=%" PRIu64 " live_dispatched=%" PRIu64,
+            " periodic=%" PRIu64 " arrivals=%" PRIu64 " live_dispatched=%" PRIu64
+            " stale=%" PRIu64,
             stats->requests, stats->refused_requests, stats->dispatched, stats->not_now,
             stats->written, stats->failed, stats->released, stats->refused, stats->empty,
             stats->lost, stats->rescued, stats->adopted, stats->extended, stats->db_failures,
-            stats->periodic, stats->arrivals, stats->live_dispatched);
+            stats->periodic, stats->arrivals, stats->live_dispatched, stats->stale);
         self->stats_at_ms = zclock_mono () + S_STATS_MS;
     }
     return 0;
@@ -356,23 +357,31 @@ s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, vo
 {
     self_t *self = (self_t *) argument;
     const gl_msg_t *failed = *message_p;
-    gl_router_forget_sent (self->router, failed->failed.run_id, failed->failed.lease_token);
-    if (!s_database (self))
-        return 0;               //  the lease runs out and the slice is rescued
     const char *class = failed->failed.error_class;
     uint64_t run_id = failed->failed.run_id;
     const char *token = failed->failed.lease_token, *message = failed->failed.message;
+    //  Only the holder of the slice's lease speaks for it: a FAILED with
+    //  another token (late, or forged) leaves the slice where it is
+    gl_router_forget_sent (self->router, run_id, token);
+    if (run_id > INT64_MAX) {
+        self->stats.stale++;    //  no slice has such an id (job_runs.id is a bigint)
+        return 0;
+    }
+    if (!s_database (self))
+        return 0;               //  the lease runs out and the slice is rescued
     double retry_after = (double) failed->failed.retry_after_ms / 1000;
     int applied;
     if (strcmp (class, "breaker_open") == 0) {
-        //  Evidence of the breaker's state even before its event arrives
-        //  (a scheduler that just started has heard none): route around it
-        //  at once; the next provider need not wait for this one
-        gl_router_breaker (self->router, gl_capability_parse_name (failed->failed.provider),
-                           GL_ROUTER_OPEN);
         applied = gl_backlog_release (self->backlog, run_id, token,
                                       (double) self->not_now_ms / 1000, class, message);
         self->stats.released += applied == 1;
+        //  Evidence of the breaker's state even before its event arrives
+        //  (a scheduler that just started has heard none): route around it
+        //  at once; the next provider need not wait for this one. Only from
+        //  a fetcher that held the lease: anyone can send a FAILED
+        if (applied == 1)
+            gl_router_breaker (self->router, gl_capability_parse_name (failed->failed.provider),
+                               GL_ROUTER_OPEN);
     }
     else
     if (strcmp (class, "rate_limited") == 0) {
@@ -393,8 +402,10 @@ s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, vo
                                    failed->failed.retryable, retry_after);
         self->stats.failed += applied == 1;
     }
-    if (applied == 0)
+    if (applied == 0) {
+        self->stats.stale++;
         gl_log_debug ("failed_stale", "run_id=%" PRIu64 " from=%s", run_id, sender);
+    }
     return 0;
 }
 
@@ -480,6 +491,16 @@ s_median_latency (const char *bounds, const char *counts)
     return 0;
 }
 
+//  A rate a peer sent, kept in [0, 1] as the health table's CHECKs want
+//  it (NaN counts as the worst): an event's text is anyone's.
+static double
+s_unit (double value)
+{
+    if (!(value >= 0))
+        return value < 0? 0: 1;
+    return value > 1? 1: value;
+}
+
 //  EVENT from a fetcher: breaker changes and health samples feed routing.
 static int
 s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, void *argument)
@@ -504,10 +525,10 @@ s_handle_event (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
         double completeness = complete && strcmp (complete, "none")? atof (complete): 1;
         double latency = bounds && latencies? s_median_latency (bounds, latencies): 0;
         gl_backlog_health_t sample = {
-            .provider = gl_capability_name (provider), .latency_ms = latency,
+            .provider = gl_capability_name (provider), .latency_ms = latency >= 0? latency: 0,
             //  failure_rate -1: too few calls to tell, no error rate yet
-            .error_rate = failure && atof (failure) > 0? atof (failure) / 100: 0,
-            .incompleteness = 1 - completeness,
+            .error_rate = failure && atof (failure) > 0? s_unit (atof (failure) / 100): 0,
+            .incompleteness = s_unit (1 - completeness),
             .breaker = breaker && (strcmp (breaker, "open") == 0
                                 || strcmp (breaker, "half_open") == 0)? breaker: "closed",
         };
@@ -854,11 +875,19 @@ s_command_act (self_t *self, const char *action, uint64_t target, gl_msg_t *repl
         snprintf (error, 256, "%s needs a backfill id", action);
         return;
     }
-    if (gl_backlog_fields (self->backlog, sql, 1, values, reply, error) == 1
-    &&  reply->reply.field_count == 1 && strcmp (reply->reply.fields [0].value, "-1") == 0)
+    bool one_slice = strncmp (action, "dlq_", 4) == 0 && target != 0;
+    if (gl_backlog_fields (self->backlog, sql, 1, values, reply, error) != 1
+    ||  reply->reply.field_count != 1)
+        return;
+    if (strcmp (reply->reply.fields [0].value, "-1") == 0)
         snprintf (error, 256, "backfill %" PRIu64 " cannot be %s now (not found, or already"
                   " %s)", target, strcmp (action, "resume") == 0? "resumed": action,
                   strcmp (action, "resume") == 0? "running": "ended or paused");
+    else
+    if (one_slice && strcmp (reply->reply.fields [0].value, "0") == 0)
+        //  A named slice that is not dead: nothing done, and the client must
+        //  not read "done: 0 slices" as success (a typo'd id, a live slice)
+        snprintf (error, 256, "no dead slice %" PRIu64 " (not found, or not dead)", target);
 }
 
 //  COMMAND: status, cancel, pause, resume, dlq_list, dlq_requeue, dlq_purge.
