@@ -1,7 +1,8 @@
 /*  test_router — providers and instances for slices: routing order, pins
     and refusals, breaker and capacity as "not now", the horizon and the
     share reserved for live work, the health score,
-    least-loaded instances, and the slices of a departed instance.
+    least-loaded instances, the slices of a departed instance, and
+    answers to an earlier dispatch of a slice sent again.
 */
 #include "gl_router.h"
 #include "gl_test.h"
@@ -227,6 +228,43 @@ s_test_departure (void)
     gl_router_destroy (&router);
 }
 
+//  A slice lost with its instance and sent again elsewhere: an answer to
+//  the first dispatch (a bounce of the FETCH the departed instance never
+//  took, a late FAILED) leaves the second in flight, so its lease is still
+//  extended and its new instance's departure still hands it back.
+static void
+s_test_stale_answer (void)
+{
+    const char *earlier = "0b6f7a52-2d1e-4c8b-8f3a-5e9d1c2b4a60";
+    gl_router_t *router = gl_router_new (60);
+    const char *both [] = { "p1", "p2" }, *second [] = { "p2" }, *none [] = { NULL };
+    gl_router_members (router, GL_PROVIDER_POLYGON, both, 2, NULL, NULL);
+    GL_CHECK_INT (gl_router_assign (router, 7, earlier, GL_PROVIDER_POLYGON, "p1", false, 100), 0);
+    s_lost_t lost = { .count = 0 };
+    gl_router_members (router, GL_PROVIDER_POLYGON, second, 1, s_on_lost, &lost);
+    GL_CHECK_INT (lost.count, 1);
+    GL_CHECK_INT (gl_router_assign (router, 7, TOKEN, GL_PROVIDER_POLYGON, "p2", false, 100), 0);
+    GL_CHECK (!gl_router_forget_sent (router, 7, earlier));
+    GL_CHECK (!gl_router_forget_sent (router, 7, NULL));
+    GL_CHECK (!gl_router_forget_sent (router, 8, TOKEN));
+    GL_CHECK_STR (gl_router_token (router, 7), TOKEN);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 1);
+    s_lost_t due = { .count = 0 };
+    GL_CHECK_INT (gl_router_extend (router, 200, 300, s_on_due, &due), 1);
+    GL_CHECK_INT (due.runs [0], 7);
+    lost.count = 0;
+    gl_router_members (router, GL_PROVIDER_POLYGON, none, 0, s_on_lost, &lost);
+    GL_CHECK_INT (lost.count, 1);
+    GL_CHECK_INT (lost.runs [0], 7);
+    //  The answer to the current dispatch forgets it
+    gl_router_members (router, GL_PROVIDER_POLYGON, second, 1, NULL, NULL);
+    GL_CHECK_INT (gl_router_assign (router, 7, TOKEN, GL_PROVIDER_POLYGON, "p2", false, 100), 0);
+    GL_CHECK (gl_router_forget_sent (router, 7, TOKEN));
+    GL_CHECK (gl_router_token (router, 7) == NULL);
+    GL_CHECK_INT (gl_router_in_flight (router, GL_PROVIDER_POLYGON), 0);
+    gl_router_destroy (&router);
+}
+
 //  Slices found running at start count in flight, survive departures, and
 //  expire with their lease like every other.
 static void
@@ -330,6 +368,7 @@ main (void)
     s_test_capacity ();
     s_test_horizon_and_reserve ();
     s_test_departure ();
+    s_test_stale_answer ();
     s_test_adopt_and_expire ();
     s_test_disown ();
     s_test_extensions_bounded ();

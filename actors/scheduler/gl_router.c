@@ -555,3 +555,13 @@ gl_router_forget (gl_router_t *self, uint64_t run_id)
     s_lose (self, key, assignment, NULL, NULL);
     return true;
 }
+
+//  Forgets a slice answered for with the token it was sent with.
+bool
+gl_router_forget_sent (gl_router_t *self, uint64_t run_id, const char *token)
+{
+    const char *current = gl_router_token (self, run_id);
+    if (!current || !token || strcmp (current, token) != 0)
+        return false;
+    return gl_router_forget (self, run_id);
+}

@@ -164,6 +164,14 @@ const char *gl_router_token (gl_router_t *self, uint64_t run_id);
 //  if it was assigned.
 bool gl_router_forget (gl_router_t *self, uint64_t run_id);
 
+//  An answer that names the lease token it was sent with (FAILED, a
+//  bounced FETCH): forgets the slice only if it is in flight with that
+//  token. An answer to an earlier dispatch of the slice (lost with its
+//  instance, queued and sent again) must not forget the current one, else
+//  that one's lease is no longer extended and its instance's departure
+//  goes unnoticed. Returns true if it was forgotten.
+bool gl_router_forget_sent (gl_router_t *self, uint64_t run_id, const char *token);
+
 //  The live fetcher instances of a provider.
 size_t gl_router_instances (gl_router_t *self, gl_provider_t provider);
 

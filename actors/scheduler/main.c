@@ -362,9 +362,7 @@ s_handle_failed (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, vo
     const char *token = failed->failed.lease_token, *message = failed->failed.message;
     //  Only the holder of the slice's lease speaks for it: a FAILED with
     //  another token (late, or forged) leaves the slice where it is
-    const char *held = gl_router_token (self->router, run_id);
-    if (!held || strcmp (held, token) == 0)
-        gl_router_forget (self->router, run_id);
+    gl_router_forget_sent (self->router, run_id, token);
     if (run_id > INT64_MAX) {
         self->stats.stale++;    //  no slice has such an id (job_runs.id is a bigint)
         return 0;
@@ -562,8 +560,9 @@ s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, cons
     self_t *self = (self_t *) argument;
     if (!message || message->type != GL_MSG_FETCH)
         return;
-    const char *token = gl_router_token (self->router, message->fetch.run_id);
-    if (token && s_database (self)) {
+    if (!gl_router_forget_sent (self->router, message->fetch.run_id, message->fetch.lease_token))
+        return;                 //  of an earlier dispatch: the current one stands
+    if (s_database (self)) {
         char reason [128];
         snprintf (reason, sizeof reason, "%s bounced it: %s", destination, code);
         self->stats.not_now += gl_backlog_release (self->backlog, message->fetch.run_id,
@@ -571,7 +570,6 @@ s_on_bounce (gl_actor_t *actor, const char *destination, gl_msg_t *message, cons
                                                    (double) self->not_now_ms / 1000,
                                                    "not_now", reason) == 1;
     }
-    gl_router_forget (self->router, message->fetch.run_id);
 }
 
 //  --------------------------------------------------------------------------

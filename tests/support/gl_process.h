@@ -96,4 +96,54 @@ gl_process_binary (const char *relative, char *buffer, size_t size)
     return buffer;
 }
 
+//  A field of /proc/<pid>/status in kB ("VmRSS", "VmHWM": the peak), or -1.
+static inline long
+gl_process_status_kb (pid_t pid, const char *field)
+{
+    char path [64], line [256];
+    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+    FILE *file = fopen (path, "r");
+    long value = -1;
+    size_t length = strlen (field);
+    while (file && fgets (line, sizeof line, file))
+        if (strncmp (line, field, length) == 0 && line [length] == ':')
+            value = atol (line + length + 1);
+    if (file)
+        fclose (file);
+    return value;
+}
+
+//  CPU seconds (user and system) a process has used, from /proc/<pid>/stat.
+static inline double
+gl_process_cpu_seconds (pid_t pid)
+{
+    char path [64], line [1024];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return -1;
+    size_t used = fread (line, 1, sizeof line - 1, file);
+    fclose (file);
+    line [used] = '\0';
+    const char *fields = strrchr (line, ')');
+    unsigned long user = 0, system = 0;
+    if (!fields || sscanf (fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                           &user, &system) != 2)
+        return -1;
+    return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
+}
+
+//  Starts the build's binary at relative (see gl_process_binary) with the
+//  NULL-terminated arguments (at most 30), output to log_path. Returns
+//  the pid, or -1.
+static inline pid_t
+gl_process_spawn (const char *relative, char *const arguments [], const char *log_path)
+{
+    char path [512];
+    char *argv [32] = { (char *) gl_process_binary (relative, path, sizeof path) };
+    for (int index = 0; arguments [index] && index < 30; index++)
+        argv [index + 1] = arguments [index];
+    return gl_process_start (argv, log_path);
+}
+
 #endif

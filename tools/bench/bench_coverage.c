@@ -19,8 +19,10 @@
     Needs a PostgreSQL server found the way gapless finds one
     (DATABASE_URL, PG*, or tools/pg.sh start). Uses the schema
     gapless_test_bench_coverage; writes nothing in the working directory.
-        build/tools/bench/bench_coverage [audit symbols]
+        build/tools/bench/bench_coverage [audit symbols] [--rows]
+    --rows: the same figures as rows of bench_rows.h (no targets).
 */
+#include "bench_rows.h"
 #include "gl_coverage.h"
 #include "gl_coverage_store.h"
 #include "gl_glp.h"
@@ -38,6 +40,19 @@
 #define ROUND_TRIPS 2000
 
 static gl_db_t *s_db;
+static bool s_rows;               //  A GAPS row (microseconds): p50 and p99 beside the baseline's, ratio of p50s.
+static void
+s_row (const char *what, const char *span, double p50, double p99, const char *base_name,
+       double base50, double base99)
+{
+    char name [96], measured [64], baseline [96];
+    snprintf (name, sizeof name, "%s%s", what, span);
+    snprintf (measured, sizeof measured, "p50 %.1f us, p99 %.1f us", p50, p99);
+    snprintf (baseline, sizeof baseline, "%s p50 %.1f us, p99 %.1f us", base_name, base50, base99);
+    bench_rows_print (name, measured, baseline, base50 > 0? p50 / base50: 0, NULL, 0);
+}
+
+//  --rows
 
 //  Nanoseconds on the monotonic clock.
 static int64_t
@@ -129,8 +144,12 @@ s_bench_gaps (gl_coverage_t *coverage, gl_calendar_t *calendar, int64_t span, co
     }
     double answer_p50 = s_percentile (answer, QUERIES, 0.5), answer_p99 = s_percentile (answer, QUERIES, 0.99);
     double count_p50 = s_percentile (count, QUERIES, 0.5), count_p99 = s_percentile (count, QUERIES, 0.99);
-    printf ("| GAPS in memory, %-8s | %8.1f | %8.1f | count expected bars | %8.1f | %8.1f | %5.2f |\n",
-            label, answer_p50, answer_p99, count_p50, count_p99, answer_p50 / count_p50);
+    if (s_rows)
+        s_row ("coverage GAPS in memory, ", label, answer_p50, answer_p99, "count expected bars",
+               count_p50, count_p99);
+    else
+        printf ("| GAPS in memory, %-8s | %8.1f | %8.1f | count expected bars | %8.1f | %8.1f | %5.2f |\n",
+                label, answer_p50, answer_p99, count_p50, count_p99, answer_p50 / count_p50);
     free (answer);
     free (count);
 }
@@ -237,8 +256,11 @@ s_bench_actor (void)
         double p99 = s_percentile (answered, ROUND_TRIPS, 0.99);
         double base50 = s_percentile (refused, ROUND_TRIPS, 0.5);
         double base99 = s_percentile (refused, ROUND_TRIPS, 0.99);
-        printf ("| GAPS via broker, month  | %8.1f | %8.1f | refused request     | %8.1f | %8.1f | %5.2f |\n",
-                p50, p99, base50, base99, p50 / base50);
+        if (s_rows)
+            s_row ("coverage GAPS via broker, ", "month", p50, p99, "refused request", base50, base99);
+        else
+            printf ("| GAPS via broker, month  | %8.1f | %8.1f | refused request     | %8.1f | %8.1f | %5.2f |\n",
+                    p50, p99, base50, base99, p50 / base50);
         free (answered);
         free (refused);
     }
@@ -338,13 +360,24 @@ s_bench_audit (const s_sessions_t *sessions, int count)
         windowed += value;
     }
     double audit_rate = (double) rows / audit;
-    printf ("| audit (windowed DISTINCT ts, bar lists where short) | %.0f rows/s | %" PRId64
-            " rows, %" PRId64 " windows, %" PRId64 " read bar by bar |\n", audit_rate, rows,
-            windows, mismatched);
-    printf ("| baseline: one SELECT count(*) of the same rows | %.0f rows/s | ratio %.2f |\n",
-            (double) counted / plain, audit_rate / ((double) counted / plain));
-    printf ("| baseline: SELECT count(*) per window | %.0f rows/s | ratio %.2f |\n",
-            (double) windowed / per_window, audit_rate / ((double) windowed / per_window));
+    if (s_rows) {
+        char name [64], measured [64], baseline [64];
+        snprintf (name, sizeof name, "coverage audit, %d symbols x 2024 of 1m", count);
+        snprintf (measured, sizeof measured, "%.0f rows/s", audit_rate);
+        snprintf (baseline, sizeof baseline, "SELECT count(*) per window %.0f rows/s",
+                  (double) windowed / per_window);
+        bench_rows_print (name, measured, baseline, audit_rate / ((double) windowed / per_window),
+                          NULL, 0);
+    }
+    else {
+        printf ("| audit (windowed DISTINCT ts, bar lists where short) | %.0f rows/s | %" PRId64
+                " rows, %" PRId64 " windows, %" PRId64 " read bar by bar |\n", audit_rate, rows,
+                windows, mismatched);
+        printf ("| baseline: one SELECT count(*) of the same rows | %.0f rows/s | ratio %.2f |\n",
+                (double) counted / plain, audit_rate / ((double) counted / plain));
+        printf ("| baseline: SELECT count(*) per window | %.0f rows/s | ratio %.2f |\n",
+                (double) windowed / per_window, audit_rate / ((double) windowed / per_window));
+    }
     gl_coverage_destroy (&coverage);
     free (firsts);
     free (lasts);
@@ -364,6 +397,7 @@ s_save_all (gl_coverage_t *coverage)
 int
 main (int argc, char **argv)
 {
+    s_rows = bench_rows_requested (&argc, argv);
     int audit_symbols = argc > 1? atoi (argv [1]): 20;
     if (audit_symbols < 1 || audit_symbols > SYMBOLS) {
         fprintf (stderr, "usage: bench_coverage [audit symbols, 1..5000]\n");
@@ -388,17 +422,28 @@ main (int argc, char **argv)
     for (size_t session = 0; session < sessions.count; session++)
         gl_rangeset_add (slices, sessions.sessions [session][0], sessions.sessions [session][1]);
     size_t slices_after = mallinfo2 ().uordblks;
-    printf ("bench_coverage: %d symbols x %zu sessions of 1m (2023-2024), covered slice by slice"
-            " in %.2f s\n\n", SYMBOLS, sessions.count, fill);
-    printf ("| measure | tracker | | baseline | | | ratio |\n|---|---|---|---|---|---|---|\n");
-    printf ("| memory per symbol-timeframe | %zu bytes | | one range per slice | %zu bytes | |"
-            " %.3f |\n", (after - before) / SYMBOLS, slices_after - slices_before,
-            (double) (after - before) / SYMBOLS / (double) (slices_after - slices_before));
+    double memory_ratio = (double) (after - before) / SYMBOLS / (double) (slices_after - slices_before);
+    if (s_rows) {
+        char measured [64], baseline [64];
+        snprintf (measured, sizeof measured, "%zu bytes", (after - before) / SYMBOLS);
+        snprintf (baseline, sizeof baseline, "one range per slice %zu bytes",
+                  slices_after - slices_before);
+        bench_rows_print ("coverage memory per symbol-timeframe, 5000 sym x 2 y", measured,
+                          baseline, memory_ratio, NULL, 0);
+    }
+    else {
+        printf ("bench_coverage: %d symbols x %zu sessions of 1m (2023-2024), covered slice by"
+                " slice in %.2f s\n\n", SYMBOLS, sessions.count, fill);
+        printf ("| measure | tracker | | baseline | | | ratio |\n|---|---|---|---|---|---|---|\n");
+        printf ("| memory per symbol-timeframe | %zu bytes | | one range per slice | %zu bytes | |"
+                " %.3f |\n", (after - before) / SYMBOLS, slices_after - slices_before, memory_ratio);
+    }
     gl_rangeset_destroy (&slices);
 
     //  2. GAPS in memory
-    printf ("\n| GAPS (microseconds) | p50 | p99 | baseline | p50 | p99 | p50 ratio |\n"
-            "|---|---|---|---|---|---|---|\n");
+    if (!s_rows)
+        printf ("\n| GAPS (microseconds) | p50 | p99 | baseline | p50 | p99 | p50 ratio |\n"
+                "|---|---|---|---|---|---|---|\n");
     s_bench_gaps (coverage, calendar, 31 * 86400, "month");
     s_bench_gaps (coverage, calendar, TO - FROM - 86400, "2 years");
 
@@ -407,8 +452,9 @@ main (int argc, char **argv)
     s_bench_actor ();
 
     //  4. The audit
-    printf ("\n| continuity audit, %d symbols x 2024 of 1m | rows/s | |\n|---|---|---|\n",
-            audit_symbols);
+    if (!s_rows)
+        printf ("\n| continuity audit, %d symbols x 2024 of 1m | rows/s | |\n|---|---|---|\n",
+                audit_symbols);
     s_bench_audit (&sessions, audit_symbols);
     gl_coverage_destroy (&coverage);
     gl_calendar_destroy (&calendar);

@@ -16,8 +16,10 @@
         the fetcher's concurrency) without parsing, in the same run.
 
         build/tools/bench/bench_fetcher [slices N] [limit R per 2 s] [1m slices]
-                                        [two-rule slices]
+                                        [two-rule slices] [--rows]
+        --rows: the same figures as rows of bench_rows.h.
 */
+#include "bench_rows.h"
 #include "test_fetcher_peers.h"
 #include "gl_provider.h"
 #include "gl_simbars.h"
@@ -225,9 +227,28 @@ s_expected_bars (int slices)
     return total;
 }
 
+//  The rate-limited rows: time to the last answer beside N/R, each a
+//  fail when a slice went unanswered or a request went over the limit.
+static void
+s_rows (const char *rules, const int counts [3], const double seconds [3], double ideal,
+        const long over_limit [3], const int answered [3], int slices)
+{
+    for (int row = 0; row < 3; row++) {
+        char name [96], measured [96], baseline [64];
+        snprintf (name, sizeof name, "rate-limited%s, %d fetcher%s sharing a key", rules,
+                  counts [row], counts [row] > 1? "s": "");
+        snprintf (measured, sizeof measured, "%.2f s, answered %d/%d, over the limit %ld",
+                  seconds [row], answered [row], slices, over_limit [row]);
+        snprintf (baseline, sizeof baseline, "N/R %.2f s", ideal);
+        bool whole = answered [row] == slices && over_limit [row] == 0;
+        bench_rows_print (name, measured, baseline, whole? seconds [row] / ideal: 99, "<=", 1.02);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
+    bool rows = bench_rows_requested (&argc, argv);
     int slices = argc > 1? atoi (argv [1]): 120;
     int limit = argc > 2? atoi (argv [2]): 20;
     int minute_slices = argc > 3? atoi (argv [3]): 100;
@@ -285,6 +306,19 @@ main (int argc, char **argv)
     gl_calendar_destroy (&s_calendar);
     curl_global_cleanup ();
 
+    if (rows) {
+        s_rows ("", counts, limited, ideal, over_limit, answered, slices);
+        s_rows (", two rules", counts, two_limited, two_ideal, two_over_limit, two_answered,
+                two_rule_slices);
+        char measured [96], baseline [96];
+        snprintf (measured, sizeof measured, "%.0f bars/s (%zu of %zu bars)",
+                  fetched_bars / fetcher, fetched_bars, expected);
+        snprintf (baseline, sizeof baseline, "plain libcurl %.0f bars/s", expected / raw);
+        bench_rows_print ("fetcher unlimited 1m, parsed and forwarded", measured, baseline,
+                          fetched_bars == expected? (fetched_bars / fetcher) / (expected / raw): 0,
+                          NULL, 0);
+        return 0;
+    }
     printf ("bench_fetcher: polygon fetchers, concurrency %d each, on one broker and one sim\n\n",
             CONCURRENCY);
     printf ("(a) rate-limited: %d slices under %d/%ds (R = %.1f/s)\n", slices, limit, WINDOW_S,

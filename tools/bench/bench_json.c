@@ -4,8 +4,10 @@
     and once more through the whole Polygon adapter (gl_provider_parse:
     parse, validation, calendar normalisation) for scale.
 
-    build/tools/bench/bench_json [iterations]   (built when jansson is found)
+    build/tools/bench/bench_json [iterations] [--rows]   (built when jansson is found)
+    --rows: jansson and the adapter beside cJSON as rows of bench_rows.h.
 */
+#include "bench_rows.h"
 #include "gl_provider.h"
 #include "gl_simbars.h"
 #include <cjson/cJSON.h>
@@ -105,6 +107,7 @@ s_adapter (gl_calendar_t *calendar, int64_t day, const char *body, size_t size)
 int
 main (int argc, char *argv [])
 {
+    bool rows = bench_rows_requested (&argc, argv);
     int iterations = argc > 1? atoi (argv [1]): 2000;
     gl_calendar_t *calendar = gl_calendar_new (GL_CALENDAR_XNYS);
     int64_t day = 1710115200;           //  2024-03-11
@@ -124,15 +127,26 @@ main (int argc, char *argv [])
                              : s_adapter (calendar, day, body, size);
         seconds [method] = s_now () - start;
     }
-    printf ("body: %zu bytes, %.0f bars; %d iterations\n", size, checks [2] / iterations,
-            iterations);
-    printf ("| parser | us per body | MB/s | vs cJSON |\n|---|---|---|---|\n");
-    for (int method = 0; method < 3; method++)
-        printf ("| %s | %.1f | %.0f | %.2fx |\n", names [method],
-                seconds [method] / iterations * 1e6, size * iterations / seconds [method] / 1e6,
-                seconds [method] / seconds [0]);
+    if (rows)
+        for (int method = 1; method < 3; method++) {
+            char name [96], measured [64], baseline [64];
+            snprintf (name, sizeof name, "parse a %zu-byte Polygon body: %s", size, names [method]);
+            snprintf (measured, sizeof measured, "%.1f us per body",
+                      seconds [method] / iterations * 1e6);
+            snprintf (baseline, sizeof baseline, "cJSON %.1f us", seconds [0] / iterations * 1e6);
+            bench_rows_print (name, measured, baseline, seconds [method] / seconds [0], NULL, 0);
+        }
+    else {
+        printf ("body: %zu bytes, %.0f bars; %d iterations\n", size, checks [2] / iterations,
+                iterations);
+        printf ("| parser | us per body | MB/s | vs cJSON |\n|---|---|---|---|\n");
+        for (int method = 0; method < 3; method++)
+            printf ("| %s | %.1f | %.0f | %.2fx |\n", names [method],
+                    seconds [method] / iterations * 1e6, size * iterations / seconds [method] / 1e6,
+                    seconds [method] / seconds [0]);
+    }
     if (checks [0] != checks [1])
-        printf ("warning: cJSON and jansson sums differ (%f, %f)\n", checks [0], checks [1]);
+        fprintf (stderr, "warning: cJSON and jansson sums differ (%f, %f)\n", checks [0], checks [1]);
     free (body);
     gl_calendar_destroy (&calendar);
     return 0;

@@ -16,8 +16,11 @@
     Needs a PostgreSQL server found the way gapless finds one (DATABASE_URL,
     PG*, or tools/pg.sh start); uses the schema gapless_test_bench_ops.
     Process logs go to a temporary folder, nothing to the working directory.
-        build/tools/bench/bench_ops [backfills for part 2, default 1000]
+        build/tools/bench/bench_ops [backfills for part 2, default 1000] [--rows]
+    --rows: the same figures as rows of bench_rows.h (the latency's ratio
+    is its p99 over the 250 ms target).
 */
+#include "bench_rows.h"
 #include "gl_db.h"
 #include "gl_glp.h"
 #include "gl_process.h"
@@ -237,42 +240,6 @@ s_latency (double *ops_p50, double *ops_p99, double *poll_p50, double *poll_p99)
 //  --------------------------------------------------------------------------
 //  2. CPU and RSS
 
-//  CPU seconds a process has used, from /proc/<pid>/stat.
-static double
-s_cpu_seconds (pid_t pid)
-{
-    char path [64], line [1024];
-    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
-    FILE *file = fopen (path, "r");
-    if (!file)
-        return -1;
-    size_t used = fread (line, 1, sizeof line - 1, file);
-    fclose (file);
-    line [used] = '\0';
-    const char *fields = strrchr (line, ')');
-    unsigned long user = 0, system = 0;
-    if (!fields || sscanf (fields + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
-                           &user, &system) != 2)
-        return -1;
-    return (double) (user + system) / (double) sysconf (_SC_CLK_TCK);
-}
-
-//  Resident memory of a process in MiB, from /proc/<pid>/status.
-static double
-s_rss_mib (pid_t pid)
-{
-    char path [64], line [256];
-    snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
-    FILE *file = fopen (path, "r");
-    double rss = -1;
-    while (file && fgets (line, sizeof line, file))
-        if (strncmp (line, "VmRSS:", 6) == 0)
-            rss = atof (line + 6) / 1024;
-    if (file)
-        fclose (file);
-    return rss;
-}
-
 //  Over 10 s: ops' CPU (percent of one core), its RSS at the end, and the
 //  progress messages a subscriber received per second.
 static void
@@ -286,7 +253,7 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
     zmsg_t *queued;
     while ((queued = zmsg_recv (sub)))
         zmsg_destroy (&queued);
-    double before = s_cpu_seconds (ops);
+    double before = gl_process_cpu_seconds (ops);
     int64_t start = zclock_mono (), messages = 0;
     zsock_set_rcvtimeo (sub, 100);
     while (zclock_mono () - start < 10000) {
@@ -295,8 +262,8 @@ s_load (pid_t ops, double *cpu, double *rss, double *rate)
         zmsg_destroy (&message);
     }
     double elapsed = (double) (zclock_mono () - start) / 1000;
-    *cpu = (s_cpu_seconds (ops) - before) / elapsed * 100;
-    *rss = s_rss_mib (ops);
+    *cpu = (gl_process_cpu_seconds (ops) - before) / elapsed * 100;
+    *rss = gl_process_status_kb (ops, "VmRSS") / 1024.0;
     *rate = (double) messages / elapsed;
     zsock_destroy (&sub);
 }
@@ -315,9 +282,27 @@ s_add_backfills (int count)
     s_exec (sql);
 }
 
+//  The rows: the latency against its target, ops' RSS busy beside idle.
+static void
+s_rows (size_t samples, double ops_p50, double ops_p99, double poll_p99, int backfills,
+        double idle_rss, double busy_rss, double busy_cpu)
+{
+    char measured [96], baseline [96], name [64];
+    snprintf (measured, sizeof measured, "p99 %.1f ms, p50 %.1f ms (%zu samples)", ops_p99,
+              ops_p50, samples);
+    snprintf (baseline, sizeof baseline, "polling the view every 100 ms: p99 %.1f ms", poll_p99);
+    bench_rows_print ("ops progress latency, COMMIT to subscriber, p99 / 250 ms", measured,
+                      baseline, samples > 0? ops_p99 / 250: 99, "<=", 1.0);
+    snprintf (name, sizeof name, "ops RSS with %d live backfills vs idle", backfills);
+    snprintf (measured, sizeof measured, "%.1f MiB, %.1f %% CPU", busy_rss, busy_cpu);
+    snprintf (baseline, sizeof baseline, "idle %.1f MiB", idle_rss);
+    bench_rows_print (name, measured, baseline, idle_rss > 0? busy_rss / idle_rss: 0, NULL, 0);
+}
+
 int
 main (int argc, char **argv)
 {
+    bool rows = bench_rows_requested (&argc, argv);
     int backfills = argc > 1? atoi (argv [1]): 1000;
     if (backfills < 1 || backfills > 100000) {
         fprintf (stderr, "usage: bench_ops [backfills for part 2, 1..100000]\n");
@@ -371,21 +356,26 @@ main (int argc, char **argv)
     s_add_backfills (backfills);
     s_load (ops, &busy_cpu, &busy_rss, &busy_rate);
 
-    printf ("\nbench_ops: commit to subscriber, 1m backfill of 200 slices, no rate limit\n");
-    printf ("%-34s %10s %10s %8s\n", "", "p50 ms", "p99 ms", "samples");
-    printf ("%-34s %10.1f %10.1f %8zu\n", "ops publication (progress.<id>)", ops_p50, ops_p99, samples);
-    printf ("%-34s %10.1f %10.1f %8s\n", "baseline: poll the view every 100 ms", poll_p50, poll_p99, "");
-    printf ("%-34s %10.2f %10.2f\n", "ratio ops / poll", poll_p50 > 0? ops_p50 / poll_p50: 0,
-            poll_p99 > 0? ops_p99 / poll_p99: 0);
-    printf ("target: p99 <= 250 ms\n");
-    printf ("\nbench_ops: gapless-ops publishing concurrent backfills, 10 s each\n");
-    printf ("%-34s %12s %8s %9s\n", "", "progress/s", "CPU %", "RSS MiB");
-    printf ("%-34s %12.0f %8.1f %9.1f\n", "baseline: no backfill (idle)", idle_rate, idle_cpu,
-            idle_rss);
-    char label [64];
-    snprintf (label, sizeof label, "%d live backfills", backfills);
-    printf ("%-34s %12.0f %8.1f %9.1f\n", label, busy_rate, busy_cpu, busy_rss);
-    printf ("%-34s %12s %8s %9.2f\n", "ratio to idle", "", "", idle_rss > 0? busy_rss / idle_rss: 0);
+    if (rows)
+        s_rows (samples, ops_p50, ops_p99, poll_p99, backfills, idle_rss, busy_rss, busy_cpu);
+    else {
+        printf ("\nbench_ops: commit to subscriber, 1m backfill of 200 slices, no rate limit\n");
+        printf ("%-34s %10s %10s %8s\n", "", "p50 ms", "p99 ms", "samples");
+        printf ("%-34s %10.1f %10.1f %8zu\n", "ops publication (progress.<id>)", ops_p50, ops_p99, samples);
+        printf ("%-34s %10.1f %10.1f %8s\n", "baseline: poll the view every 100 ms", poll_p50, poll_p99, "");
+        printf ("%-34s %10.2f %10.2f\n", "ratio ops / poll", poll_p50 > 0? ops_p50 / poll_p50: 0,
+                poll_p99 > 0? ops_p99 / poll_p99: 0);
+        printf ("target: p99 <= 250 ms\n");
+        printf ("\nbench_ops: gapless-ops publishing concurrent backfills, 10 s each\n");
+        printf ("%-34s %12s %8s %9s\n", "", "progress/s", "CPU %", "RSS MiB");
+        printf ("%-34s %12.0f %8.1f %9.1f\n", "baseline: no backfill (idle)", idle_rate, idle_cpu,
+                idle_rss);
+        char label [64];
+        snprintf (label, sizeof label, "%d live backfills", backfills);
+        printf ("%-34s %12.0f %8.1f %9.1f\n", label, busy_rate, busy_cpu, busy_rss);
+        printf ("%-34s %12s %8s %9.2f\n", "ratio to idle", "", "", idle_rss > 0? busy_rss / idle_rss: 0);
+
+    }
 
     pid_t pids [] = { ops, fetcher, writer, broker };
     for (size_t index = 0; index < 4; index++)

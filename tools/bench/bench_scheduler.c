@@ -16,8 +16,10 @@
     Needs a PostgreSQL server found the way gapless finds one (DATABASE_URL,
     PG*, or tools/pg.sh start); uses the schema gapless_test_bench_scheduler.
     Process logs go to a temporary folder, nothing to the working directory.
-        build/tools/bench/bench_scheduler [symbols for enqueue]
+        build/tools/bench/bench_scheduler [symbols for enqueue] [--rows]
+    --rows: the same figures as rows of bench_rows.h.
 */
+#include "bench_rows.h"
 #include "gl_backlog.h"
 #include "gl_simbars.h"
 #include "gl_testdb.h"
@@ -252,6 +254,7 @@ s_copy_baseline (char **tickers, int count, int64_t from, int64_t to, int64_t *b
 int
 main (int argc, char **argv)
 {
+    bool rows = bench_rows_requested (&argc, argv);
     int symbols = argc > 1? atoi (argv [1]): 500;
     if (symbols < 1 || symbols > 1000) {
         fprintf (stderr, "usage: bench_scheduler [symbols for enqueue, 1..1000]\n");
@@ -344,19 +347,41 @@ main (int argc, char **argv)
     gl_simclient_stop (sim);
     gl_simclient_destroy (&sim);
 
-    printf ("\nbench_scheduler (logs in %s)\n\n", s_folder);
-    printf ("| measure | baseline (same run) | gapless | ratio |\n|---|---|---|---|\n");
-    printf ("| enqueue %d symbols x 2 y x 1m | plain INSERT %" PRId64 " slices: %.0f slices/s"
-            " | gl_backlog %" PRId64 " slices: %.0f slices/s | %.2fx |\n", symbols, plain_slices,
-            plain, backlog_slices, backlog, backlog / plain);
-    printf ("| dispatch 200 slices, enqueue to last commit | text COPY of %" PRId64 " bars:"
-            " %.0f bars/s | %s%.0f slices/s, %.0f bars/s (%" PRId64 " bars) | %.2fx |\n",
-            copy_bars, copy, done? "": "UNFINISHED ", 200 / dispatch_elapsed,
-            (double) stored / dispatch_elapsed, stored,
-            ((double) stored / dispatch_elapsed) / copy);
-    printf ("| fetcher SIGKILL to its slices queued again | lease 120 s = 120 intervals |"
-            " %.1f, %.1f, %.1f heartbeat intervals | %.3fx |\n", heartbeats [0], heartbeats [1],
-            heartbeats [2], (heartbeats [0] + heartbeats [1] + heartbeats [2]) / 3 / 120);
+    if (rows) {
+        char name [64], measured [96], baseline [96];
+        snprintf (name, sizeof name, "enqueue %d symbols x 2 y x 1m", symbols);
+        snprintf (measured, sizeof measured, "gl_backlog %.0f slices/s (%" PRId64 ")", backlog,
+                  backlog_slices);
+        snprintf (baseline, sizeof baseline, "plain INSERT %.0f slices/s (%" PRId64 ")", plain,
+                  plain_slices);
+        bench_rows_print (name, measured, baseline, backlog_slices == plain_slices?
+                          backlog / plain: 0, ">=", 1.0);
+        snprintf (measured, sizeof measured, "%s%.0f bars/s (%" PRId64 " bars)",
+                  done? "": "UNFINISHED ", (double) stored / dispatch_elapsed, stored);
+        snprintf (baseline, sizeof baseline, "text COPY %.0f bars/s", copy);
+        bench_rows_print ("dispatch 40 sym x 5 d, enqueue to last commit", measured, baseline,
+                          ((double) stored / dispatch_elapsed) / copy, NULL, 0);
+        snprintf (measured, sizeof measured, "%.1f, %.1f, %.1f heartbeats", heartbeats [0],
+                  heartbeats [1], heartbeats [2]);
+        bench_rows_print ("fetcher SIGKILL to its slices queued again", measured,
+                          "lease 120 heartbeats",
+                          (heartbeats [0] + heartbeats [1] + heartbeats [2]) / 3 / 120, NULL, 0);
+    }
+    else {
+        printf ("\nbench_scheduler (logs in %s)\n\n", s_folder);
+        printf ("| measure | baseline (same run) | gapless | ratio |\n|---|---|---|---|\n");
+        printf ("| enqueue %d symbols x 2 y x 1m | plain INSERT %" PRId64 " slices: %.0f slices/s"
+                " | gl_backlog %" PRId64 " slices: %.0f slices/s | %.2fx |\n", symbols, plain_slices,
+                plain, backlog_slices, backlog, backlog / plain);
+        printf ("| dispatch 200 slices, enqueue to last commit | text COPY of %" PRId64 " bars:"
+                " %.0f bars/s | %s%.0f slices/s, %.0f bars/s (%" PRId64 " bars) | %.2fx |\n",
+                copy_bars, copy, done? "": "UNFINISHED ", 200 / dispatch_elapsed,
+                (double) stored / dispatch_elapsed, stored,
+                ((double) stored / dispatch_elapsed) / copy);
+        printf ("| fetcher SIGKILL to its slices queued again | lease 120 s = 120 intervals |"
+                " %.1f, %.1f, %.1f heartbeat intervals | %.3fx |\n", heartbeats [0], heartbeats [1],
+                heartbeats [2], (heartbeats [0] + heartbeats [1] + heartbeats [2]) / 3 / 120);
+    }
     for (int index = 0; index < symbols; index++)
         free (tickers [index]);
     free (tickers);

@@ -4,8 +4,10 @@
     2 and 4 parallel libcurl clients over keep-alive, measures requests/s
     for a 390-bar Polygon response (one 1m session day) and, as the
     baseline, for the tiny GET /admin/ping on the same listener. Prints a
-    table. Run by hand: build/tools/bench/bench_sim [seconds per cell].
+    table. Run by hand: build/tools/bench/bench_sim [seconds per cell] [--rows]
+    (--rows: one row of bench_rows.h per client count, no target).
 */
+#include "bench_rows.h"
 #include "gl_simclient.h"
 #include <curl/curl.h>
 #include <pthread.h>
@@ -94,6 +96,7 @@ s_measure (const char *url, int count, double seconds, double *bytes_per_second,
 int
 main (int argc, char *argv [])
 {
+    bool rows = bench_rows_requested (&argc, argv);
     double seconds = argc > 1? atof (argv [1]): 3.0;
     if (seconds <= 0) {
         fprintf (stderr, "usage: bench_sim [seconds per cell > 0]\n");
@@ -108,19 +111,31 @@ main (int argc, char *argv [])
     char ping_url [256], day_url [256];
     snprintf (ping_url, sizeof ping_url, "%s/admin/ping", gl_simclient_url (sim, "polygon"));
     snprintf (day_url, sizeof day_url, "%s%s", gl_simclient_url (sim, "polygon"), DAY_PATH);
-    printf ("gapless-sim throughput, %.1f s per cell, keep-alive libcurl clients\n", seconds);
-    printf ("%-8s %14s %16s %8s %12s\n", "clients", "ping req/s", "390-bar req/s", "ratio", "390-bar MB/s");
+    if (!rows) {
+        printf ("gapless-sim throughput, %.1f s per cell, keep-alive libcurl clients\n", seconds);
+        printf ("%-8s %14s %16s %8s %12s\n", "clients", "ping req/s", "390-bar req/s", "ratio",
+                "390-bar MB/s");
+    }
     int counts [3] = { 1, 2, 4 };
     long failures = 0;
     for (int index = 0; index < 3; index++) {
         double ping_bytes, day_bytes;
         double ping = s_measure (ping_url, counts [index], seconds, &ping_bytes, &failures);
         double day = s_measure (day_url, counts [index], seconds, &day_bytes, &failures);
-        printf ("%-8d %14.0f %16.0f %8.2f %12.1f\n", counts [index], ping, day,
-                ping > 0? day / ping: 0, day_bytes / 1e6);
+        if (rows) {
+            char name [64], measured [64], baseline [64];
+            snprintf (name, sizeof name, "sim 390-bar responses, %d client%s", counts [index],
+                      counts [index] > 1? "s": "");
+            snprintf (measured, sizeof measured, "%.0f req/s", day);
+            snprintf (baseline, sizeof baseline, "GET /admin/ping %.0f req/s", ping);
+            bench_rows_print (name, measured, baseline, ping > 0? day / ping: 0, NULL, 0);
+        }
+        else
+            printf ("%-8d %14.0f %16.0f %8.2f %12.1f\n", counts [index], ping, day,
+                    ping > 0? day / ping: 0, day_bytes / 1e6);
     }
     if (failures)
-        printf ("failed requests: %ld\n", failures);
+        fprintf (rows? stderr: stdout, "failed requests: %ld\n", failures);
     gl_simclient_destroy (&sim);
     curl_global_cleanup ();
     return failures? 1: 0;

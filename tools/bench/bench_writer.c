@@ -6,13 +6,16 @@
 
     Needs a PostgreSQL server found the way gapless finds one (DATABASE_URL,
     PG*, or tools/pg.sh start). Uses the schema gapless_test_bench_writer.
-        build/tools/bench/bench_writer [slices] [bars per slice] [changed pairs]
+        build/tools/bench/bench_writer [slices] [bars per slice] [changed pairs] [--rows]
+    --rows: the writer's three rows of bench_rows.h (changed: the median of
+    the pairs when there are any).
 */
+#include "bench_rows.h"
 #include "gl_msg.h"
+#include "gl_pgcopy.h"
 #include "gl_testdb.h"
 #include "gl_wire.h"
 #include <czmq.h>
-#include <endian.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -21,8 +24,7 @@
 #define WEEK (86400 * 7)            //  each slice's bars start a week after the last's
 //  Every stored row names its basis, as the writer's do: a re-delivery
 //  then changes prices, never the basis (which would run 0008's check).
-#define COLUMNS "symbol, timeframe, ts, provider, open, high, low, close, volume, vwap, " \
-                "trade_count, provisional, adjustment"
+#define COLUMNS GL_PGCOPY_COLUMNS
 
 static gl_db_t *s_db;
 static int s_slices = 40, s_bars = 5000, s_pairs = 5;
@@ -55,91 +57,20 @@ s_bar (int slice, int index, double shift)
                         .has_trades = true };
 }
 
-//  Appends bytes to the COPY stream.
-static void
-s_put (FILE *stream, const void *data, size_t size)
-{
-    fwrite (data, 1, size, stream);
-}
-
-//  Appends an integer field of size 8 (big-endian) or 1 byte.
-static void
-s_put_int (FILE *stream, uint64_t value, int size)
-{
-    uint32_t length = htobe32 ((uint32_t) size);
-    s_put (stream, &length, 4);
-    if (size == 8) {
-        uint64_t wire = htobe64 (value);
-        s_put (stream, &wire, 8);
-    }
-    else {
-        uint8_t byte = (uint8_t) value;
-        s_put (stream, &byte, 1);
-    }
-}
-
-//  Appends a float8 field.
-static void
-s_put_double (FILE *stream, double value)
-{
-    uint64_t bits;
-    memcpy (&bits, &value, 8);
-    s_put_int (stream, bits, 8);
-}
-
-//  Appends a text field.
-static void
-s_put_text (FILE *stream, const char *text)
-{
-    uint32_t length = htobe32 ((uint32_t) strlen (text));
-    s_put (stream, &length, 4);
-    s_put (stream, text, strlen (text));
-}
-
 //  COPYs every row in binary into table; returns the seconds it took.
 static double
 s_copy (const char *table, double shift)
 {
-    char *data = NULL;
-    size_t size = 0;
-    FILE *stream = open_memstream (&data, &size);
     double start = s_now ();
-    s_put (stream, "PGCOPY\n\377\r\n\0\0\0\0\0\0\0\0\0", 19);
+    gl_pgcopy_t copy;
+    gl_pgcopy_open (&copy, gl_db_conn (s_db), table);
     for (int slice = 0; slice < s_slices; slice++)
         for (int index = 0; index < s_bars; index++) {
             gl_bar_t bar = s_bar (slice, index, shift);
-            uint16_t fields = htobe16 (13);
-            s_put (stream, &fields, 2);
-            s_put_text (stream, "BENCH");
-            s_put_text (stream, "1m");
-            s_put_int (stream, (uint64_t) ((bar.ts - 946684800) * 1000000), 8);
-            s_put_text (stream, "polygon");
-            s_put_double (stream, bar.open);
-            s_put_double (stream, bar.high);
-            s_put_double (stream, bar.low);
-            s_put_double (stream, bar.close);
-            s_put_double (stream, bar.volume);
-            s_put_double (stream, bar.vwap);
-            s_put_int (stream, bar.trades, 8);
-            s_put_int (stream, 0, 1);
-            s_put_text (stream, "split");
+            gl_pgcopy_row (&copy, "BENCH", "1m", "polygon", "split", &bar);
         }
-    s_put (stream, "\377\377", 2);
-    fclose (stream);
-    PGconn *conn = gl_db_conn (s_db);
-    char sql [256];
-    snprintf (sql, sizeof sql, "COPY %s (" COLUMNS ") FROM STDIN (FORMAT binary)", table);
-    PQclear (PQexec (conn, sql));
-    for (size_t offset = 0; offset < size; offset += 1 << 18)
-        PQputCopyData (conn, data + offset, (int) (size - offset < (1 << 18)? size - offset: 1 << 18));
-    PQputCopyEnd (conn, NULL);
-    PGresult *result;
-    while ((result = PQgetResult (conn))) {
-        if (PQresultStatus (result) != PGRES_COMMAND_OK)
-            fprintf (stderr, "bench_writer: copy: %s", PQresultErrorMessage (result));
-        PQclear (result);
-    }
-    free (data);
+    if (gl_pgcopy_close (&copy))
+        fprintf (stderr, "bench_writer: copy failed\n");
     return s_now () - start;
 }
 
@@ -289,12 +220,13 @@ s_compare_doubles (const void *left_p, const void *right_p)
 //  of a pair see the same load on a shared machine. Prints each pair's
 //  ratio and their median. The peers register again for each pair: the
 //  broker declares them dead while the baseline runs without heartbeats.
-static void
-s_changed_pairs (const char *endpoint)
+static double
+s_changed_pairs (const char *endpoint, bool quiet)
 {
     double ratios [64];
     int pairs = s_pairs < 64? s_pairs: 64;
-    printf ("\nchanged re-delivery in %d back-to-back pairs (writer vs plain merge):", pairs);
+    if (!quiet)
+        printf ("\nchanged re-delivery in %d back-to-back pairs (writer vs plain merge):", pairs);
     for (int pair = 0; pair < pairs; pair++) {
         s_exec ("TRUNCATE ohlc_bars, bar_revisions");
         s_copy ("ohlc_bars", 0);
@@ -309,17 +241,38 @@ s_changed_pairs (const char *endpoint)
         zsock_destroy (&fetcher);
         zsock_destroy (&scheduler);
         ratios [pair] = plain / writer;
-        printf (" %.2f", ratios [pair]);
+        if (!quiet)
+            printf (" %.2f", ratios [pair]);
     }
     qsort (ratios, (size_t) pairs, sizeof (double), s_compare_doubles);
     double median = pairs % 2? ratios [pairs / 2]: (ratios [pairs / 2 - 1] + ratios [pairs / 2]) / 2;
-    printf ("\nmedian %.2f x merge\n", median);
+    if (!quiet)
+        printf ("\nmedian %.2f x merge\n", median);
+    return median;
+}
+
+//  The rows: fresh beside COPY, identical and changed beside the merge
+//  (changed as the median ratio of the pairs), the targets of issue 16.
+static void
+s_rows (double rows, double raw, double fresh, double plain_same, double same, double changed)
+{
+    char measured [64], baseline [64];
+    snprintf (measured, sizeof measured, "%.0f rows/s", rows / fresh);
+    snprintf (baseline, sizeof baseline, "raw binary COPY %.0f rows/s", rows / raw);
+    bench_rows_print ("writer fresh bars", measured, baseline, raw / fresh, ">=", 0.8);
+    snprintf (measured, sizeof measured, "%.0f rows/s", rows / same);
+    snprintf (baseline, sizeof baseline, "plain staging merge %.0f rows/s", rows / plain_same);
+    bench_rows_print ("writer identical re-delivery", measured, baseline, plain_same / same,
+                      ">", 1.0);
+    bench_rows_print ("writer changed re-delivery (median of pairs)", "see ratio",
+                      "plain staging merge", changed, ">=", 1.0);
 }
 
 //  Measures the baselines, then the writer, and prints the table.
 int
 main (int argc, char **argv)
 {
+    bool rows_only = bench_rows_requested (&argc, argv);
     if (argc > 1)
         s_slices = atoi (argv [1]);
     if (argc > 2)
@@ -366,22 +319,27 @@ main (int argc, char **argv)
     s_exec ("VACUUM ohlc_bars");
     double changed = s_through_writer (fetcher, scheduler, 2, 0.5);
 
-    printf ("bench_writer: %d slices x %d 1m bars = %.0f rows per run\n\n", s_slices, s_bars, rows);
-    printf ("%-34s %12s %22s\n", "path", "rows/s", "ratio");
-    printf ("%-34s %12.0f %22s\n", "raw binary COPY (fresh)", rows / raw, "baseline");
-    printf ("%-34s %12.0f %22s\n", "plain merge, fresh", rows / plain_fresh, "");
-    printf ("%-34s %12.0f %22s\n", "plain merge, identical rows", rows / plain_same, "baseline");
-    printf ("%-34s %12.0f %22s\n", "plain merge, changed rows", rows / plain_changed, "baseline");
-    printf ("%-34s %12.0f %14.2f x COPY\n", "writer actor, fresh", rows / fresh, raw / fresh);
-    printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, identical", rows / same,
-            plain_same / same);
-    printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, changed", rows / changed,
-            plain_changed / changed);
+    if (!rows_only) {
+        printf ("bench_writer: %d slices x %d 1m bars = %.0f rows per run\n\n", s_slices, s_bars, rows);
+        printf ("%-34s %12s %22s\n", "path", "rows/s", "ratio");
+        printf ("%-34s %12.0f %22s\n", "raw binary COPY (fresh)", rows / raw, "baseline");
+        printf ("%-34s %12.0f %22s\n", "plain merge, fresh", rows / plain_fresh, "");
+        printf ("%-34s %12.0f %22s\n", "plain merge, identical rows", rows / plain_same, "baseline");
+        printf ("%-34s %12.0f %22s\n", "plain merge, changed rows", rows / plain_changed, "baseline");
+        printf ("%-34s %12.0f %14.2f x COPY\n", "writer actor, fresh", rows / fresh, raw / fresh);
+        printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, identical", rows / same,
+                plain_same / same);
+        printf ("%-34s %12.0f %13.2f x merge\n", "writer actor, changed", rows / changed,
+                plain_changed / changed);
+    }
     zsock_destroy (&fetcher);
     zsock_destroy (&scheduler);
-    if (s_pairs > 0)
-        s_changed_pairs (endpoint);
-    printf ("\ntargets: fresh >= 0.70 x COPY, identical > 1.00 x merge, changed >= 0.90 x merge\n");
+    double median = s_pairs > 0? s_changed_pairs (endpoint, rows_only): plain_changed / changed;
+    if (rows_only)
+        s_rows (rows, raw, fresh, plain_same, same, median);
+    else
+        printf ("\ntargets: fresh >= 0.70 x COPY, identical > 1.00 x merge,"
+                " changed >= 0.90 x merge\n");
 
     kill (writer, SIGTERM);
     waitpid (writer, NULL, 0);
