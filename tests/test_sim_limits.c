@@ -289,5 +289,23 @@ main (void)
     gl_simclient_destroy (&one);
     gl_simclient_destroy (&two);
     gl_simclient_destroy (&other);
+
+    //  sim/address: every listener on it, and its URLs say so; a bad one
+    //  is refused.
+    gl_simclient_t *any = gl_simclient_new ("sim\n    address = \"127.0.0.2\"\n", NULL);
+    GL_CHECK (any);
+    if (any) {
+        const char *url = gl_simclient_url (any, "polygon");
+        GL_CHECK (url && strncmp (url, "http://127.0.0.2:", 17) == 0);
+        gl_simclient_reply_t reply;
+        gl_simclient_request ("GET", gl_simclient_url (any, "admin"), "/admin/audit", NULL,
+                              5000, &reply);
+        GL_CHECK_INT (reply.status, 200);
+        gl_simclient_reply_free (&reply);
+    }
+    gl_simclient_destroy (&any);
+    gl_simclient_t *bad = gl_simclient_new ("sim\n    address = \"localhost:80\"\n", NULL);
+    GL_CHECK (bad == NULL);
+    gl_simclient_destroy (&bad);
     return gl_test_done ("test_sim_limits");
 }

@@ -45,6 +45,8 @@ struct _gl_sim_t {
     zconfig_t *config;
     gl_calendar_t *calendar;
     uint64_t seed;
+    struct in_addr address;                     //  every listener's (sim/address)
+    char address_text [INET_ADDRSTRLEN];
     s_listener_t listeners [PROVIDERS + 1];     //  the last one is admin
     pthread_mutex_t mutex;
     pthread_cond_t stopping_changed;
@@ -172,6 +174,14 @@ gl_sim_new (const char *config_path, const char *seed)
         return NULL;
     }
     self->seed = (uint64_t) seed_value;
+    const char *address = zconfig_get (self->config, "sim/address", "127.0.0.1");
+    if (inet_pton (AF_INET, address, &self->address) != 1) {
+        gl_log_error ("bad_config", "path=sim/address value=\"%s\" expected=\"an IPv4 address\"",
+                      GL_LOG_VALUE (address));
+        gl_sim_destroy (&self);
+        return NULL;
+    }
+    inet_ntop (AF_INET, &self->address, self->address_text, sizeof self->address_text);
     self->calendar = gl_calendar_new (GL_CALENDAR_XNYS);
     const char *closures = zconfig_get (self->config, "sim/closures", "");
     if (!self->calendar || (*closures && gl_calendar_add_closures (self->calendar, closures) != 0)) {
@@ -603,15 +613,15 @@ s_handle (void *cls, struct MHD_Connection *connection, const char *url, const c
     return result;
 }
 
-//  Starts one listener on 127.0.0.1 and learns its port.
+//  Starts one listener on sim/address and learns its port.
 static int
-s_listener_start (s_listener_t *listener)
+s_listener_start (gl_sim_t *self, s_listener_t *listener)
 {
     struct sockaddr_in address;
     memset (&address, 0, sizeof address);
     address.sin_family = AF_INET;
     address.sin_port = htons ((uint16_t) listener->port);
-    address.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+    address.sin_addr = self->address;
     listener->daemon = MHD_start_daemon (
         MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG,
         (uint16_t) listener->port, NULL, NULL, s_handle, listener,
@@ -626,7 +636,8 @@ s_listener_start (s_listener_t *listener)
     const union MHD_DaemonInfo *info = MHD_get_daemon_info (listener->daemon,
                                                             MHD_DAEMON_INFO_BIND_PORT);
     listener->port = info? info->port: listener->port;
-    snprintf (listener->base_url, sizeof listener->base_url, "http://127.0.0.1:%d", listener->port);
+    snprintf (listener->base_url, sizeof listener->base_url, "http://%s:%d",
+              self->address_text, listener->port);
     return 0;
 }
 
@@ -634,7 +645,7 @@ int
 gl_sim_start (gl_sim_t *self, FILE *out)
 {
     for (size_t index = 0; index <= PROVIDERS; index++)
-        if (s_listener_start (&self->listeners [index]) != 0)
+        if (s_listener_start (self, &self->listeners [index]) != 0)
             return -1;
     for (size_t index = 0; index <= PROVIDERS; index++) {
         s_listener_t *listener = &self->listeners [index];
