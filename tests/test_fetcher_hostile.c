@@ -7,6 +7,7 @@
       the codec's to refuse) is
       answered FAILED non-retryable at once, counted as refused, and the
       same fetcher then serves a good FETCH;
+    - a run sent again under a new lease supersedes the older job of it;
     - a FETCH repeating a run in progress, and one for a timeframe the
       provider lacks, are answered FAILED non-retryable and counted
       (refused= in fetcher_health); the run in progress still completes;
@@ -107,6 +108,31 @@ s_test_refusals (gl_simclient_t *sim)
     GL_CHECK (peers_alive (fetcher));
     GL_CHECK (peers_fetcher_stop (fetcher));
     s_setenv ("health_ms", "5000");
+}
+
+//  The run sent again under a new lease while the older one is worked
+//  (the scheduler took it back, as after a departure): the new lease is
+//  worked to the end and the older one given up retryable. Before, the
+//  new one was refused as a repeat (not_found: "this provider cannot"),
+//  and the scheduler never sent the slice to this provider again.
+static void
+s_test_new_lease (gl_simclient_t *sim)
+{
+    peers_runs_clear ();
+    peers_sim_admin (sim, "/admin/reset");
+    pid_t fetcher = peers_fetcher_start ("yahoo", "leases");
+    char first [GL_MSG_NAME_MAX + 1], second [GL_MSG_NAME_MAX + 1];
+    peers_token (3, 1, first, sizeof first);
+    peers_token (3, 2, second, sizeof second);
+    //  Two 7-day windows at 1 request a second: in progress for a second.
+    peers_fetch_leased ("yahoo", 3, first, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+    peers_fetch_leased ("yahoo", 3, second, "MSFT", "1m", MONDAY, MONDAY + 10 * DAY);
+    GL_CHECK (peers_wait_for (peers_runs [3].last, 15000));
+    GL_CHECK_STR (peers_runs [3].last_token, second);
+    GL_CHECK_INT (peers_runs [3].failures, 1);
+    s_check_failed (3, "server_error", true);
+    GL_CHECK (peers_alive (fetcher));
+    GL_CHECK (peers_fetcher_stop (fetcher));
 }
 
 //  With no writer and a broker queue of 4, the fifth part of a run is
@@ -385,6 +411,7 @@ main (void)
         s_setenv ("guard_ms", "30");
         s_test_bad_ranges (sim);
         s_test_refusals (sim);
+        s_test_new_lease (sim);
         s_test_broker_lost (sim);
         s_test_crowd (sim);
         s_test_two_writers (sim);

@@ -2,9 +2,10 @@
     fetcher.<provider>.
 
     On FETCH it answers at once with FAILED what it cannot work (the
-    breaker open, a repeat of a run in progress, a timeframe the provider
-    lacks, times outside 1970..2100, more than max_windows requests);
-    otherwise it queues the job. Jobs are
+    breaker open, a repeat of a run in progress under the same lease, a
+    timeframe the provider lacks, times outside 1970..2100, more than
+    max_windows requests); otherwise it queues the job (a run sent again
+    under a new lease supersedes the older job of it). Jobs are
     worked a request at a time each, up to `concurrency` requests in
     flight, each request paced by the shared rate limit and admitted by the
     breaker. Pages are followed and long ranges split into the provider's
@@ -1007,6 +1008,30 @@ s_job_find (self_t *self, uint64_t run_id, const job_t *except)
     return NULL;
 }
 
+//  True if another job works this run under the same lease: a repeat.
+static bool
+s_job_repeat (self_t *self, const job_t *job)
+{
+    const job_t *older = s_job_find (self, job->fetch->fetch.run_id, job);
+    return older && strcmp (older->fetch->fetch.lease_token, job->fetch->fetch.lease_token) == 0;
+}
+
+//  The run sent again under a new lease while an older one is worked
+//  here: the scheduler took the run back (the older lease lost with a
+//  departure it counted this fetcher in, or rescued) and what the older
+//  job stores is fenced. The older job ends, answered FAILED retryable
+//  under its own token (stale, so it costs no attempt), and the new one
+//  is worked. Refusing the new one as a repeat would tell the scheduler
+//  this provider cannot serve the slice.
+static void
+s_job_supersede (self_t *self, const job_t *job)
+{
+    job_t *older = s_job_find (self, job->fetch->fetch.run_id, job);
+    if (older)
+        s_job_fail (self, older, "server_error", true, 0,
+                    "the run was sent again under a new lease; this one is given up");
+}
+
 //  A new job for the FETCH, at the end of the list; takes the message.
 //  Returns NULL (the message left to the caller) if out of memory.
 static job_t *
@@ -1088,7 +1113,7 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
         s_job_give_back (self, job);
     }
     else
-    if (s_job_find (self, job->fetch->fetch.run_id, job))
+    if (s_job_repeat (self, job))
         s_job_refuse (self, job, "not_found", false, 0,
                       "this run is already being fetched here; the repeat is refused");
     else
@@ -1099,6 +1124,7 @@ s_handle_fetch (gl_actor_t *actor, const char *sender, gl_msg_t **message_p, voi
     if (s_job_plan (self, job, timeframe, message) != 0)
         s_job_refuse (self, job, "not_found", false, 0, message);
     else {
+        s_job_supersede (self, job);
         s_count_held_back (self, job);
         s_pump (self);
     }

@@ -37,6 +37,7 @@ typedef struct {
     int64_t answered_at;
     uint32_t receivers;         //  bit per peer socket that got a part
     int failures;               //  FAILED answers for the run
+    char last_token [GL_MSG_NAME_MAX + 1];      //  lease of the last part
 } peers_run_t;
 
 static peers_run_t peers_runs [PEERS_RUNS_MAX];
@@ -134,6 +135,7 @@ peers_record (const char *sender, const gl_msg_t *body, int receiver)
         run->parts++;
         if (body->bars.last) {
             run->last = true;
+            snprintf (run->last_token, sizeof (run->last_token), "%s", body->bars.lease_token);
             run->answered_at = gl_test_now_ms ();
             const char *slash = strchr (sender, '/');
             snprintf (run->instance, sizeof (run->instance), "%s", slash? slash + 1: sender);
@@ -289,18 +291,17 @@ peers_stop (void)
     peers_runs_clear ();
 }
 
-//  Sends FETCH run_id for symbol/timeframe/[from, to) to fetcher.<provider>.
-//  Returns false, sending nothing, if the codec refuses to encode it (a
-//  codec that bounds times refuses what older ones let through).
+//  Sends FETCH run_id under lease_token for symbol/timeframe/[from, to)
+//  to fetcher.<provider>. Returns false, sending nothing, if the codec
+//  refuses to encode it (a codec that bounds times refuses what older
+//  ones let through).
 static inline bool
-peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const char *timeframe,
-             int64_t from, int64_t to)
+peers_fetch_leased (const char *provider, uint64_t run_id, const char *lease_token,
+                    const char *symbol, const char *timeframe, int64_t from, int64_t to)
 {
     gl_msg_t *fetch = gl_msg_new (GL_MSG_FETCH);
     fetch->fetch.run_id = run_id;
-    //  A canonical lowercase UUID, as the codec will require.
-    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token),
-              "00000000-0000-4000-8000-%012" PRIu64, run_id % UINT64_C (1000000000000));
+    snprintf (fetch->fetch.lease_token, sizeof (fetch->fetch.lease_token), "%s", lease_token);
     snprintf (fetch->fetch.symbol, sizeof (fetch->fetch.symbol), "%s", symbol);
     snprintf (fetch->fetch.timeframe, sizeof (fetch->fetch.timeframe), "%s", timeframe);
     fetch->fetch.from = from;
@@ -318,6 +319,26 @@ peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const ch
                 error);
     gl_msg_destroy (&fetch);
     return valid;
+}
+
+//  The lease token peers_fetch sends run_id with: a canonical lowercase
+//  UUID, as the codec requires.
+static inline void
+peers_token (uint64_t run_id, unsigned lease, char *token, size_t size)
+{
+    snprintf (token, size, "00000000-0000-4000-8%03u-%012" PRIu64, lease % 1000,
+              run_id % UINT64_C (1000000000000));
+}
+
+//  Sends FETCH run_id (its first lease) for symbol/timeframe/[from, to)
+//  to fetcher.<provider>; see peers_fetch_leased.
+static inline bool
+peers_fetch (const char *provider, uint64_t run_id, const char *symbol, const char *timeframe,
+             int64_t from, int64_t to)
+{
+    char token [GL_MSG_NAME_MAX + 1];
+    peers_token (run_id, 0, token, sizeof token);
+    return peers_fetch_leased (provider, run_id, token, symbol, timeframe, from, to);
 }
 
 //  Starts a fetcher for provider, configured by the environment.
