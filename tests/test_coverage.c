@@ -509,10 +509,25 @@ s_enqueue (const char *arguments)
     return status == 0? gl_process_json_number (output, "backfill_id"): -1;
 }
 
+//  Sets polygon's fault settings at the sim (query: "rate_limited=1").
+static void
+s_polygon_faults (const char *query)
+{
+    char path [128];
+    snprintf (path, sizeof path, "/admin/faults?provider=polygon&%s", query);
+    gl_simclient_reply_t reply;
+    gl_simclient_request ("POST", gl_simclient_url (s_sim, "admin"), path, NULL, 5000, &reply);
+    GL_CHECK_INT (reply.status, 200);
+    gl_simclient_reply_free (&reply);
+}
+
 //  Yahoo drops bars; the holes are exactly those bars; Polygon refills.
+//  Polygon answers 429 (which costs the refill nothing) until the holes
+//  are checked, so the refill cannot fill them while the test looks.
 static void
 s_test_provider_holes (void)
 {
+    s_polygon_faults ("rate_limited=1");
     int64_t backfill = s_enqueue ("HOLE --timeframe 1m --from 2024-03-04 --to 2024-03-05"
                                   " --provider yahoo");
     GL_CHECK (backfill > 0);
@@ -541,6 +556,7 @@ s_test_provider_holes (void)
     gmtime_r (&instant, &utc);
     strftime (first, sizeof first, "\"from\": \"%Y-%m-%dT%H:%M:%SZ\"", &utc);
     GL_CHECK (strstr (output, first) != NULL);
+    s_polygon_faults ("rate_limited=0");
     //  The refill goes to Polygon, the next provider allowed for 1m
     GL_CHECK (s_wait_for (s_number ("SELECT count(*) FROM backfills WHERE 'HOLE' = ANY (symbols)"
                                     " AND provider = 'polygon'") == 1, 20000));
