@@ -430,8 +430,31 @@ s_claim_slices (s_size_t *size, int round, double shift)
     return messages;
 }
 
+//  The index of the slice the WRITTEN delivered in message is for, or -1.
+static int
+s_written_slice (zmsg_t *message, gl_msg_t **messages)
+{
+    zframe_t *header = zmsg_first (message);
+    gl_wire_command_t command;
+    if (gl_wire_header_parse (zframe_data (header), zframe_size (header), &command) != 0
+    ||  command != GL_WIRE_DELIVER)
+        return -1;
+    zmsg_next (message);                        //  the sender's address
+    zframe_t *frame = zmsg_next (message);
+    char error [GL_MSG_ERROR_MAX];
+    gl_msg_t *written = frame? gl_msg_decode (zframe_data (frame), zframe_size (frame), error): NULL;
+    int found = -1;
+    for (int slice = 0; written && written->type == GL_MSG_WRITTEN && slice < SLICES; slice++)
+        if (messages [slice] && messages [slice]->bars.run_id == written->written.run_id)
+            found = slice;
+    gl_msg_destroy (&written);
+    return found;
+}
+
 //  Sends the fresh slices through the writer; seconds until every WRITTEN
-//  came back, or -1.
+//  came back, or -1. A slice not acknowledged after 5 s of silence is sent
+//  again (a peer the loaded machine let the broker declare dead loses what
+//  was in flight; the writer takes a repeated delivery as a no-op).
 static double
 s_through_writer (s_size_t *size, const char *endpoint, int round, double shift)
 {
@@ -442,11 +465,12 @@ s_through_writer (s_size_t *size, const char *endpoint, int round, double shift)
         fprintf (stderr, "bench_scale: the broker did not welcome the peers\n");
         exit (1);
     }
-    double start = s_now (), beat = start;
+    bool done [SLICES] = { false };
+    int written = 0, resent = 0;
+    double start = s_now (), beat = start, heard = start;
     for (int slice = 0; slice < SLICES; slice++)
         if (messages [slice])
             gl_glp_send (fetcher, GL_WIRE_SEND, "writer", messages [slice]);
-    int written = 0;
     zpoller_t *poller = zpoller_new (scheduler, NULL);
     while (written < SLICES && s_now () - start < 600) {
         if (s_now () - beat > 0.2) {
@@ -454,13 +478,23 @@ s_through_writer (s_size_t *size, const char *endpoint, int round, double shift)
             gl_glp_send (scheduler, GL_WIRE_HEARTBEAT, NULL, NULL);
             beat = s_now ();
         }
+        if (s_now () - heard > 5) {
+            for (int slice = 0; slice < SLICES; slice++)
+                if (messages [slice] && !done [slice]) {
+                    gl_glp_send (fetcher, GL_WIRE_SEND, "writer", messages [slice]);
+                    resent++;
+                }
+            heard = s_now ();
+        }
         if (!zpoller_wait (poller, 50))
             continue;
         zmsg_t *message = zmsg_recv (scheduler);
-        zframe_t *header = zmsg_first (message);
-        gl_wire_command_t command;
-        written += gl_wire_header_parse (zframe_data (header), zframe_size (header), &command) == 0
-                && command == GL_WIRE_DELIVER;
+        int slice = s_written_slice (message, messages);
+        if (slice >= 0 && !done [slice]) {
+            done [slice] = true;
+            written++;
+            heard = s_now ();
+        }
         zmsg_destroy (&message);
     }
     double elapsed = s_now () - start;
@@ -470,10 +504,12 @@ s_through_writer (s_size_t *size, const char *endpoint, int round, double shift)
     for (int slice = 0; slice < SLICES; slice++)
         gl_msg_destroy (&messages [slice]);
     free (messages);
+    if (resent)
+        fprintf (stderr, "bench_scale: %s: %d slices sent again\n", size->name, resent);
     if (written < SLICES) {
         fprintf (stderr, "bench_scale: %s: only %d of %d slices written\n", size->name, written,
                  SLICES);
-        return -1;
+        exit (1);
     }
     return elapsed;
 }
@@ -812,7 +848,9 @@ main (int argc, char **argv)
     char endpoint [64], broker_log [64] = "/tmp/bench-scale-broker.log";
     snprintf (endpoint, sizeof endpoint, "ipc:///tmp/bench-scale-%d.ipc", getpid ());
     setenv ("GAPLESS_WRITER_NOTIFY", "scheduler", 1);
-    char *broker_argv [] = { GL_BROKER_PATH, "--bind", endpoint, NULL };
+    //  A long heartbeat: the bench loads the machine, and a peer declared
+    //  dead loses the slices in flight
+    char *broker_argv [] = { GL_BROKER_PATH, "--bind", endpoint, "--heartbeat-ms", "5000", NULL };
     pid_t broker = gl_process_start (broker_argv, broker_log);
     int rc = s_run (&small, endpoint) || s_run (&big, endpoint);
     if (rc == 0)
