@@ -143,7 +143,7 @@ static const gl_setting_t s_table [] = {
     INT ("ops/slow_ms", 2000, 1, S_MS_HOUR, false,
          "a slower provider call is published and logged (fetchers read it too)"),
     INT ("ops/retain_s", 300, 0, 86400, false, "how long a finished backfill stays published"),
-    INT ("ops/coalesce_ms", 2, 1, 1000, false, "commits gathered into one progress query"),
+    INT ("ops/coalesce_ms", 100, 1, 1000, false, "commits gathered into one progress query"),
     INT ("ops/hwm", 10000, 1, 10000000, false, "messages queued per subscriber before drops"),
     INT ("ops/credit", 100, 1, 10000, false, "deliveries ops holds at once"),
     OF ("ops/follow", GL_SETTING_SERVICES, "scheduler,writer,coverage,fetcher.*", false,

@@ -803,7 +803,7 @@ s_usage (FILE *stream)
         "      --http PORT        HTTP port for /metrics and /health (default 9571; 0: any)\n"
         "  -h, --help             this help\n\n"
         "Config: ops/publish, ops/http, ops/http_address (127.0.0.1), ops/snapshot_ms (1000),\n"
-        "ops/stats_ms (2000), ops/slow_ms (2000), ops/retain_s (300), ops/coalesce_ms (2),\n"
+        "ops/stats_ms (2000), ops/slow_ms (2000), ops/retain_s (300), ops/coalesce_ms (100),\n"
         "ops/hwm (10000), ops/credit (100), ops/follow (\"scheduler,writer,coverage,fetcher.*\"),\n"
         "ops/database, ops/schema; fetcher/<provider>/limits for the limit use.\n"
         "Environment: GAPLESS_<KEY>, DATABASE_URL.\n");
@@ -819,7 +819,7 @@ s_configure (self_t *self, gl_config_t *config, gl_actor_options_t *options, int
     ||  gl_config_int (config, "ops/stats_ms", 2000, 10, 600000, &self->stats_ms, error)
     ||  gl_config_int (config, "ops/slow_ms", 2000, 1, 3600000, &self->slow_ms, error)
     ||  gl_config_int (config, "ops/retain_s", 300, 0, 86400, &retain_s, error)
-    ||  gl_config_int (config, "ops/coalesce_ms", 2, 1, 1000, &self->coalesce_ms, error)
+    ||  gl_config_int (config, "ops/coalesce_ms", 100, 1, 1000, &self->coalesce_ms, error)
     ||  gl_config_int (config, "ops/hwm", 10000, 1, 10000000, hwm, error)
     ||  gl_config_int (config, "ops/credit", 100, 1, 10000, &credit, error)
     ||  gl_config_int (config, "ops/http", 9571, 0, 65535, port, error)
