@@ -524,6 +524,39 @@ s_test_arrivals (gl_db_t *db, gl_backlog_t *backlog)
                                     " ticker = 'AUTO'"), 4);
 }
 
+//  Counts the busy calls of long work.
+static void
+s_count_busy (void *argument)
+{
+    (*(int *) argument)++;
+}
+
+//  An enqueue says it is busy at each statement and each COPY chunk, so
+//  a request ten times bigger says so more often (a plan: nothing kept).
+static void
+s_test_busy (gl_backlog_t *backlog)
+{
+    static const char *symbols [100];
+    static char names [100][8];
+    for (int index = 0; index < 100; index++) {
+        snprintf (names [index], sizeof names [index], "BZ%02d", index);
+        symbols [index] = names [index];
+    }
+    int calls [2] = { 0, 0 };
+    for (int size = 0; size < 2; size++) {
+        gl_backlog_on_busy (backlog, s_count_busy, &calls [size]);
+        gl_backlog_request_t request = {
+            .symbols = symbols, .symbol_count = size? 100: 10, .timeframe = GL_TF_1M,
+            .from = 1704067200, .to = 1711929600, .plan = true,    //  2024-01..03
+        };
+        gl_backlog_counts_t counts = s_enqueue (backlog, &request);
+        GL_CHECK_INT (counts.created, size? 100 * 61: 10 * 61);
+    }
+    gl_backlog_on_busy (backlog, NULL, NULL);
+    GL_CHECK (calls [0] >= 3);
+    GL_CHECK (calls [1] > calls [0]);
+}
+
 int
 main (void)
 {
@@ -543,6 +576,7 @@ main (void)
         s_test_freshness (db, backlog);
         s_test_periodic (db, backlog);
         s_test_arrivals (db, backlog);
+        s_test_busy (backlog);
     }
     gl_backlog_destroy (&backlog);
     gl_db_destroy (&db);

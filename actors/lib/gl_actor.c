@@ -1123,6 +1123,18 @@ gl_actor_broker_live (gl_actor_t *self)
         && zclock_mono () - self->last_heard <= S_LIVENESS * self->heartbeat_ms;
 }
 
+void
+gl_actor_keepalive (gl_actor_t *self)
+{
+    if (self->state != S_REGISTERED)
+        return;
+    int64_t now = zclock_mono ();
+    if (zsock_events (self->socket) & ZMQ_POLLIN)
+        self->last_heard = now;     //  only the broker sends to this socket
+    if (now - self->last_sent >= self->heartbeat_ms)
+        s_send_control (self, GL_WIRE_HEARTBEAT, NULL, 0);
+}
+
 uint32_t
 gl_actor_heartbeat_ms (gl_actor_t *self)
 {

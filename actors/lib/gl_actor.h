@@ -215,6 +215,13 @@ bool gl_actor_registered (gl_actor_t *self);
 //  a fetcher asks it before each request (protocol/SPEC.md 5.7).
 bool gl_actor_broker_live (gl_actor_t *self);
 
+//  For a handler that works longer than a heartbeat interval (a big
+//  enqueue): sends HEARTBEAT if one is due, so the broker does not
+//  declare this instance dead meanwhile, and counts a message from the
+//  broker waiting to be read as heard, so the runtime does not call the
+//  broker lost once the handler returns. Cheap: call it often.
+void gl_actor_keepalive (gl_actor_t *self);
+
 //  The heartbeat interval in force (the broker's, once WELCOMEd), in ms.
 uint32_t gl_actor_heartbeat_ms (gl_actor_t *self);
 

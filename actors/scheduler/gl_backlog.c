@@ -13,6 +13,8 @@
 
 struct _gl_backlog_t {
     gl_db_t *db;                    //  not owned
+    gl_backlog_busy_fn *busy;       //  called between the steps of long work
+    void *busy_argument;
 };
 
 //  One symbol of a request, with what the database knows of it.
@@ -103,10 +105,26 @@ gl_backlog_check (const gl_backlog_request_t *request, char *error)
 
 //  Runs a statement with text parameters; returns the result if its status
 //  is expected, else NULL with the error in error.
+void
+gl_backlog_on_busy (gl_backlog_t *self, gl_backlog_busy_fn *fn, void *argument)
+{
+    self->busy = fn;
+    self->busy_argument = argument;
+}
+
+//  Tells the owner that long work goes on (between statements, COPY chunks).
+static void
+s_busy (gl_backlog_t *self)
+{
+    if (self->busy)
+        self->busy (self->busy_argument);
+}
+
 static PGresult *
 s_run (gl_backlog_t *self, const char *sql, int count, const char *const *values,
        ExecStatusType expected, char *error)
 {
+    s_busy (self);
     PGresult *result = PQexecParams (gl_db_conn (self->db), sql, count, NULL, values,
                                      NULL, NULL, 0);
     if (gl_db_check (self->db, result, expected) == -1) {
@@ -294,6 +312,7 @@ s_copy_flush (s_copy_t *copy, bool force)
     if (PQputCopyData (gl_db_conn (copy->self->db), copy->buffer, (int) copy->used) != 1)
         copy->failed = true;
     copy->used = 0;
+    s_busy (copy->self);
     return copy->failed? -1: 0;
 }
 

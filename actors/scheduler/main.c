@@ -67,6 +67,15 @@ s_now (void)
 }
 
 //  Opens the database when it is not open (or was lost), with backoff.
+//  Long work (a big enqueue) keeps the broker hearing from this instance.
+static void
+s_busy (void *argument)
+{
+    self_t *self = (self_t *) argument;
+    if (self->actor)
+        gl_actor_keepalive (self->actor);
+}
+
 //  Returns true when it can be used.
 static bool
 s_database (self_t *self)
@@ -80,6 +89,7 @@ s_database (self_t *self)
     self->db = gl_db_new (self->database, self->schema);
     self->backlog = self->db? gl_backlog_new (self->db): NULL;
     if (self->backlog) {
+        gl_backlog_on_busy (self->backlog, s_busy, self);
         self->db_backoff = 0;
         return true;
     }

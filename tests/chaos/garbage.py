@@ -562,7 +562,7 @@ class Run(System):
                       enqueue, plan=True, timeframe="1d", **{"from": 0, "to": 4102444799})),
                   request("scheduler", "enqueue plan of tier T2", dict(
                       enqueue, plan=True, symbols=[], tier="T2"))]
-        if self.options.heavy:      # each stalls the scheduler past 3 heartbeats (README)
+        if self.options.heavy:      # each stalled the scheduler past 3 heartbeats (README)
             bodies += [request("scheduler", "enqueue plan of a century of 1m", dict(
                            enqueue, plan=True, **{"from": 0, "to": 4102444799})),
                        request("scheduler", "enqueue plan of 10000 unknown symbols", dict(
@@ -866,7 +866,7 @@ class Run(System):
 
 def main():
     parser = arguments(__doc__.split("\n\n")[0], slices=100, duration=20, timeout=120)
-    parser.add_argument("--heavy", action="store_true", help="also the requests known to stall"
+    parser.add_argument("--heavy", action="store_true", help="also the requests that stalled"
                         " the scheduler: a 1m plan of a century, a plan of 10000 symbols")
     return Run(parser.parse_args()).execute()
 
