@@ -391,6 +391,10 @@ s_test_scheduler_restart (void)
     GL_CHECK (backfill > 0);
     GL_CHECK_INT (s_wait_number ("SELECT count(*) FROM job_runs WHERE symbol = 'MCD'"
                                  " AND status = 'running'", 3, 20000), 3);
+    //  A SIGKILL loses what libzmq has not sent yet: let the FETCHes leave
+    //  the dispatching scheduler (the hang holds them at alpaca 3 s), else
+    //  a slice no fetcher got waits out its 120 s lease (CI saw it once)
+    zclock_sleep (500);
     for (int index = 0; index < 2; index++) {
         gl_process_stop (s_schedulers [index], SIGKILL);
         s_schedulers [index] = 0;
