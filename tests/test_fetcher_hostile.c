@@ -201,12 +201,17 @@ s_test_broker_lost (gl_simclient_t *sim)
     printf ("broker lost: requests=%ld\n", at_loss);
     GL_CHECK (!peers_wait_for (s_requests (sim) > at_loss, 2500));
     GL_CHECK_INT (s_requests (sim), at_loss);
-    kill (peers_broker, SIGCONT);
     //  The broker, running again, finds the raw peers silent too: they
-    //  register again as the runtime would.
+    //  register again as the runtime would, before the fetcher does (held
+    //  meanwhile), else its FAILED answers could reach the peers' stale
+    //  registrations before the broker has swept them.
+    kill (fetcher, SIGSTOP);
+    kill (peers_broker, SIGCONT);
     peers_join (0, "scheduler", "test");
     peers_join (1, "writer", "test");
     peers_join (2, "ops", "test");
+    (void) peers_wait_for (false, 300);     //  their READYs handled, heartbeating
+    kill (fetcher, SIGCONT);
     GL_CHECK (peers_wait_for (peers_log_count (log, "event=broker_registered") >= 2, 10000));
     GL_CHECK (peers_wait_for (peers_answers == (int) runs, 20000));
     int failed = 0;
