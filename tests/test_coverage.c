@@ -509,12 +509,13 @@ s_enqueue (const char *arguments)
     return status == 0? gl_process_json_number (output, "backfill_id"): -1;
 }
 
-//  Sets polygon's fault settings at the sim (query: "rate_limited=1").
+//  Sets a provider's fault settings at the sim ("all" for every one;
+//  query: "rate_limited=1").
 static void
-s_polygon_faults (const char *query)
+s_faults (const char *provider, const char *query)
 {
     char path [128];
-    snprintf (path, sizeof path, "/admin/faults?provider=polygon&%s", query);
+    snprintf (path, sizeof path, "/admin/faults?provider=%s&%s", provider, query);
     gl_simclient_reply_t reply;
     gl_simclient_request ("POST", gl_simclient_url (s_sim, "admin"), path, NULL, 5000, &reply);
     GL_CHECK_INT (reply.status, 200);
@@ -527,7 +528,7 @@ s_polygon_faults (const char *query)
 static void
 s_test_provider_holes (void)
 {
-    s_polygon_faults ("rate_limited=1");
+    s_faults ("polygon", "rate_limited=1");
     int64_t backfill = s_enqueue ("HOLE --timeframe 1m --from 2024-03-04 --to 2024-03-05"
                                   " --provider yahoo");
     GL_CHECK (backfill > 0);
@@ -556,7 +557,7 @@ s_test_provider_holes (void)
     gmtime_r (&instant, &utc);
     strftime (first, sizeof first, "\"from\": \"%Y-%m-%dT%H:%M:%SZ\"", &utc);
     GL_CHECK (strstr (output, first) != NULL);
-    s_polygon_faults ("rate_limited=0");
+    s_faults ("polygon", "rate_limited=0");
     //  The refill goes to Polygon, the next provider allowed for 1m
     GL_CHECK (s_wait_for (s_number ("SELECT count(*) FROM backfills WHERE 'HOLE' = ANY (symbols)"
                                     " AND provider = 'polygon'") == 1, 20000));
@@ -724,13 +725,17 @@ s_test_slo (void)
     GL_CHECK (s_slo.heard && s_slo.sampled == 2);
     GL_CHECK_INT (s_slo.violations, 0);
     GL_CHECK_STR (s_slo.rate, "0.0000");
-    //  ETHX loses its last half hour: the audit finds it, the rate moves
+    //  ETHX loses its last half hour: the audit finds it, the rate moves.
+    //  Every provider answers 429 meanwhile (which costs nothing), so the
+    //  refill cannot mend the hole before the SLO samples it
+    s_faults ("all", "rate_limited=1");
     snprintf (sql, sizeof sql, "DELETE FROM ohlc_bars WHERE symbol = 'ETHX' AND ts >="
               " to_timestamp(%" PRId64 ")", minute - 20 * MINUTE);
     s_exec (sql);
     GL_CHECK (s_wait_for (s_slo.violations == 1, 20000));
     GL_CHECK_STR (s_slo.rate, "0.5000");
     GL_CHECK_INT (s_slo.sampled, 2);
+    s_faults ("all", "rate_limited=0");
     GL_CHECK (s_gaps_found [2] >= 1);
     GL_CHECK (s_snapshots > 0);
 }
