@@ -157,39 +157,6 @@ s_bench_gaps (gl_coverage_t *coverage, gl_calendar_t *calendar, int64_t span, co
 //  --------------------------------------------------------------------------
 //  Through the actor
 
-//  Waits for the reply to request_id on the socket and returns it, or
-//  NULL; replies to earlier requests are dropped.
-static gl_msg_t *
-s_receive (zsock_t *socket, const char *request_id, int timeout_ms)
-{
-    zpoller_t *poller = zpoller_new (socket, NULL);
-    gl_msg_t *body = NULL;
-    int64_t deadline = zclock_mono () + timeout_ms;
-    while (!body && zclock_mono () < deadline && zpoller_wait (poller, 100)) {
-        zmsg_t *message = zmsg_recv (socket);
-        zframe_t *header = zmsg_pop (message);
-        gl_wire_command_t command;
-        if (header && gl_wire_header_parse (zframe_data (header), zframe_size (header), &command) == 0
-        &&  command == GL_WIRE_DELIVER) {
-            free (zmsg_popstr (message));
-            zframe_t *frame = zmsg_pop (message);
-            char error [GL_MSG_ERROR_MAX];
-            body = frame? gl_msg_decode (zframe_data (frame), zframe_size (frame), error): NULL;
-            if (body && (body->type != GL_MSG_REPLY || strcmp (body->reply.request_id, request_id)))
-                gl_msg_destroy (&body);
-            zframe_destroy (&frame);
-            gl_msg_t *credit = gl_msg_new (GL_MSG_CREDIT);
-            credit->credit.credit = 1;
-            gl_glp_send (socket, GL_WIRE_CREDIT, NULL, credit);
-            gl_msg_destroy (&credit);
-        }
-        zframe_destroy (&header);
-        zmsg_destroy (&message);
-    }
-    zpoller_destroy (&poller);
-    return body;
-}
-
 //  Round trips of gaps requests for random symbols (or a bad one).
 static void
 s_round_trips (zsock_t *socket, bool refused, int64_t *durations)
@@ -204,7 +171,7 @@ s_round_trips (zsock_t *socket, bool refused, int64_t *durations)
                   refused? "NOT A TICKER": s_symbol [(trip * 7919) % SYMBOLS]);
         int64_t start = s_nanos ();
         gl_glp_send (socket, GL_WIRE_SEND, "coverage", request);
-        gl_msg_t *reply = s_receive (socket, request->gaps.request_id, 5000);
+        gl_msg_t *reply = gl_glp_reply (socket, request->gaps.request_id, 5000);
         durations [trip] = s_nanos () - start;
         if (!reply || reply->reply.ok == refused)
             fprintf (stderr, "bench_coverage: unexpected reply to %s\n", request->gaps.symbol);
@@ -244,7 +211,7 @@ s_bench_actor (void)
     probe->gaps.to = TO;
     for (int attempt = 0; attempt < 60 && !reply; attempt++) {
         gl_glp_send (socket, GL_WIRE_SEND, "coverage", probe);
-        reply = s_receive (socket, "probe", 1000);
+        reply = gl_glp_reply (socket, "probe", 1000);
     }
     gl_msg_destroy (&probe);
     if (reply) {
