@@ -123,6 +123,7 @@ struct _instance_t {
     size_t follow_count;
     route_t route;              //  where its last SEND went
     int64_t last_seen, last_sent;
+    int fd;                     //  its connection's descriptor, -1 if unknown
 };
 
 //  One frame to send: bytes (copied by ZeroMQ), or a zmq_msg_t whose
@@ -141,7 +142,9 @@ struct _gl_broker_t {
     void (*reload_fn) (void *argument);
     void *reload_argument;
     char id [GL_WIRE_NAME_MAX + 1];
+    void *monitor;              //  the router's DISCONNECTED events, or NULL
     zhashx_t *peers;            //  routing id -> instance_t (owner)
+    zhashx_t *connections;      //  descriptor + 1 -> instance_t
     zhashx_t *instances;        //  address -> instance_t
     zhashx_t *services;         //  name -> service_t (owner)
     zhashx_t *accounts;         //  sender address -> account_t (owner)
@@ -197,6 +200,28 @@ s_routing_id_compare (const void *left, const void *right)
     if (first->size != second->size)
         return first->size < second->size? -1: 1;
     return memcmp (first->data, second->data, first->size);
+}
+
+//  The connections table's key for a descriptor: the descriptor + 1, as
+//  a pointer (a table key is never NULL).
+static void *
+s_fd_key (int fd)
+{
+    return (void *) (uintptr_t) (fd + 1);
+}
+
+//  Hashes a connections table key.
+static size_t
+s_fd_hash (const void *key)
+{
+    return (size_t) (uintptr_t) key;
+}
+
+//  Compares two connections table keys.
+static int
+s_fd_compare (const void *left, const void *right)
+{
+    return left == right? 0: (uintptr_t) left < (uintptr_t) right? -1: 1;
 }
 
 //  --------------------------------------------------------------------------
@@ -764,6 +789,8 @@ s_instance_remove (gl_broker_t *self, instance_t *instance, const char *reason)
     if (zlistx_size (service->instances) == 0)
         service->empty_since = self->now;
     zhashx_delete (self->instances, instance->address);
+    if (instance->fd >= 0 && zhashx_lookup (self->connections, s_fd_key (instance->fd)) == instance)
+        zhashx_delete (self->connections, s_fd_key (instance->fd));
     char address [GL_WIRE_ADDRESS_MAX + 1];
     snprintf (address, sizeof (address), "%s", instance->address);
     zhashx_delete (self->peers, &instance->routing_id);     //  destroys the instance
@@ -824,6 +851,7 @@ s_instance_new (gl_broker_t *self, const routing_id_t *routing_id, const char *a
     instance->routing_id = *routing_id;
     instance->address = strdup (address);
     instance->last_seen = instance->last_sent = self->now;
+    instance->fd = -1;
     if (!instance->address)
         s_instance_destroy (&instance);
     return instance;
@@ -954,12 +982,57 @@ s_instance_renew (gl_broker_t *self, instance_t *instance, const gl_msg_t *ready
     s_instance_set_credit (self, instance, ready->ready.credit);
 }
 
+//  Remembers which connection an instance came on (fd -1: not known, as
+//  for inproc), so that the connection's closing removes it. An instance
+//  that still holds the descriptor has lost its connection: the event
+//  saying so was not seen (the monitor's queue was full).
+static void
+s_instance_connect (gl_broker_t *self, instance_t *instance, int fd)
+{
+    if (fd < 0)
+        return;
+    instance_t *previous = (instance_t *) zhashx_lookup (self->connections, s_fd_key (fd));
+    if (previous && previous != instance)
+        s_instance_remove (self, previous, "connection_lost");
+    instance->fd = fd;
+    if (zhashx_insert (self->connections, s_fd_key (fd), instance) != 0)
+        instance->fd = -1;      //  out of memory: the heartbeats still find its death
+}
+
+//  Forgets the instances whose connections closed (SPEC 5.4): a peer
+//  killed on its own host is gone at once, not after 3 silent heartbeats.
+static void
+s_handle_monitor (gl_broker_t *self)
+{
+    if (!self->monitor)
+        return;
+    zmq_msg_t event;
+    zmq_msg_init (&event);
+    while (zmq_msg_recv (&event, self->monitor, ZMQ_DONTWAIT) != -1) {
+        //  Frame 1: event number (16 bits) and value, the descriptor
+        //  (32 bits), host order; frame 2: the endpoint, not needed.
+        uint16_t number = 0;
+        uint32_t fd = 0;
+        if (zmq_msg_size (&event) == 6) {
+            memcpy (&number, zmq_msg_data (&event), 2);
+            memcpy (&fd, (uint8_t *) zmq_msg_data (&event) + 2, 4);
+        }
+        while (zmq_msg_more (&event) && zmq_msg_recv (&event, self->monitor, 0) != -1)
+            ;
+        instance_t *instance = number == ZMQ_EVENT_DISCONNECTED && fd < INT32_MAX
+            ? (instance_t *) zhashx_lookup (self->connections, s_fd_key ((int) fd)): NULL;
+        if (instance)
+            s_instance_remove (self, instance, "connection_lost");
+    }
+    zmq_msg_close (&event);
+}
+
 //  READY: registers an instance and welcomes it (SPEC 5.1). The same
 //  address from another connection takes the registration over: the old
 //  connection is told DISCONNECT replaced and forgotten, and the messages
 //  queued for that address pass to the new connection.
 static void
-s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing_id,
+s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing_id, int fd,
                 zmq_msg_t *body)
 {
     gl_msg_t *ready = s_decode_control (self, peer, routing_id, body, GL_MSG_READY);
@@ -999,6 +1072,7 @@ s_handle_ready (gl_broker_t *self, const char *peer, const routing_id_t *routing
         gl_msg_destroy (&ready);
         return;
     }
+    s_instance_connect (self, instance, fd);
     gl_log_info ("instance_ready", "address=%s credit=%u follow=%zu", address,
                  ready->ready.credit, ready->ready.follow_count);
     s_send_welcome (self, instance);
@@ -1231,15 +1305,19 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
         return;                 //  ZeroMQ never gives a ROUTER such an id
     memcpy (from.data, zmq_msg_data (&frame [0]), from.size);
     const routing_id_t *routing_id = &from;
+    gl_wire_command_t command;
+    gl_wire_header_status_t status = frames < 2? GL_WIRE_HEADER_MALFORMED
+        : gl_wire_header_parse (zmq_msg_data (&frame [1]), zmq_msg_size (&frame [1]), &command);
+    //  A connection that closed before this one registered is forgotten
+    //  first: this one may have been given its descriptor.
+    if (status == GL_WIRE_HEADER_OK && command == GL_WIRE_READY)
+        s_handle_monitor (self);
     instance_t *instance = (instance_t *) zhashx_lookup (self->peers, routing_id);
     char hex [2 * sizeof (from.data) + 1];
     const char *peer = instance? instance->address: s_routing_id_hex (routing_id, hex);
     if (instance)
         instance->last_seen = self->now;
 
-    gl_wire_command_t command;
-    gl_wire_header_status_t status = frames < 2? GL_WIRE_HEADER_MALFORMED
-        : gl_wire_header_parse (zmq_msg_data (&frame [1]), zmq_msg_size (&frame [1]), &command);
     if (status != GL_WIRE_HEADER_OK) {
         self->stats.rejected++;
         const char *reason = status == GL_WIRE_HEADER_BAD_VERSION? "bad_version"
@@ -1281,7 +1359,10 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
     }
     switch (command) {
         case GL_WIRE_READY:
-            s_handle_ready (self, peer, routing_id, &frame [2]);
+            //  The routing id frame is the ROUTER's own, without the
+            //  connection's metadata; the header came off the wire.
+            s_handle_ready (self, peer, routing_id, zmq_msg_get (&frame [1], ZMQ_SRCFD),
+                            &frame [2]);
             break;
         case GL_WIRE_HEARTBEAT:
             break;
@@ -1297,18 +1378,18 @@ s_handle_message (gl_broker_t *self, zmq_msg_t *frame, int frames)
 }
 
 //  Reads one whole multipart message into frame[] (at most S_MAX_FRAMES;
-//  the rest is read and dropped), waiting up to the socket's receive
-//  timeout when wait is true. Returns the frame count, 0 when nothing
-//  came, -1 on a socket error, or S_MAX_FRAMES + 1 when longer.
+//  the rest is read and dropped) if one is there. Returns the frame
+//  count, 0 when none was, -1 on a socket error, or S_MAX_FRAMES + 1 when
+//  longer.
 static int
-s_receive (gl_broker_t *self, zmq_msg_t *frame, bool wait)
+s_receive (gl_broker_t *self, zmq_msg_t *frame)
 {
     int frames = 0;
     bool too_long = false;
     int more = 1;
     while (more) {
         zmq_msg_t *target = frames < S_MAX_FRAMES? &frame [frames]: &frame [S_MAX_FRAMES];
-        int flags = frames == 0 && !wait? ZMQ_DONTWAIT: 0;
+        int flags = frames == 0? ZMQ_DONTWAIT: 0;
         if (zmq_msg_recv (target, self->router, flags) == -1) {
             if (frames == 0 && zmq_errno () == EAGAIN)
                 return 0;
@@ -1325,23 +1406,25 @@ s_receive (gl_broker_t *self, zmq_msg_t *frame, bool wait)
     return too_long? S_MAX_FRAMES + 1: frames;
 }
 
-//  Waits up to timeout ms for a message, then reads and handles up to
-//  S_BATCH of them. A blocking receive with a timeout makes fewer system
-//  calls than zmq_poll followed by a receive, which matters when the
-//  broker keeps up with its input and waits often.
+//  Waits up to timeout ms for a message or a closed connection, then
+//  handles the closed connections and up to S_BATCH messages.
 static int
 s_handle_input (gl_broker_t *self, int timeout)
 {
-    if (zmq_setsockopt (self->router, ZMQ_RCVTIMEO, &timeout, sizeof (timeout)) != 0)
-        return -1;
+    zmq_pollitem_t items [] = {{self->router, 0, ZMQ_POLLIN, 0},
+                               {self->monitor, 0, ZMQ_POLLIN, 0}};
+    int ready = zmq_poll (items, self->monitor? 2: 1, timeout);
+    self->now = zclock_mono ();
+    if (ready == -1)
+        return zmq_errno () == EINTR? 0: -1;
+    if (self->monitor && items [1].revents)
+        s_handle_monitor (self);
     zmq_msg_t frame [S_MAX_FRAMES + 1];
     for (int index = 0; index <= S_MAX_FRAMES; index++)
         zmq_msg_init (&frame [index]);
     int rc = 0;
-    for (int count = 0; count < S_BATCH; count++) {
-        int frames = s_receive (self, frame, count == 0);
-        if (count == 0)
-            self->now = zclock_mono ();
+    for (int count = 0; count < S_BATCH && (items [0].revents || count > 0); count++) {
+        int frames = s_receive (self, frame);
         if (frames <= 0) {
             rc = frames;
             break;
@@ -1731,23 +1814,48 @@ s_bind (gl_broker_t *self, gl_config_t *config, char *error)
     return s_bind_list (self, endpoints, false, error);
 }
 
+//  Watches the router's connections close (DISCONNECTED carries the
+//  descriptor that messages' ZMQ_SRCFD names), on an inproc PAIR whose
+//  name is this broker's own.
+static int
+s_monitor (gl_broker_t *self, char *error)
+{
+    char endpoint [64];
+    snprintf (endpoint, sizeof (endpoint), "inproc://gl-broker-monitor-%p", (void *) self);
+    int linger = 0;
+    if (zmq_socket_monitor (self->router, endpoint, ZMQ_EVENT_DISCONNECTED) != 0
+    ||  !(self->monitor = zmq_socket (self->context, ZMQ_PAIR))
+    ||  zmq_setsockopt (self->monitor, ZMQ_LINGER, &linger, sizeof (linger))
+    ||  zmq_connect (self->monitor, endpoint) != 0) {
+        snprintf (error, GL_CONFIG_ERROR_MAX, "broker: cannot monitor the socket: %s",
+                  zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    return 0;
+}
+
 //  Creates the tables. Returns 0, or -1 on out of memory.
 static int
 s_tables_new (gl_broker_t *self)
 {
     self->peers = zhashx_new ();
+    self->connections = zhashx_new ();
     self->instances = zhashx_new ();
     self->services = zhashx_new ();
     self->accounts = zhashx_new ();
     self->followers = zlistx_new ();
-    if (!self->peers || !self->instances || !self->services || !self->accounts
-    ||  !self->followers)
+    if (!self->peers || !self->connections || !self->instances || !self->services
+    ||  !self->accounts || !self->followers)
         return -1;
     //  Keys are the instances' own routing ids: not copied, not freed.
     zhashx_set_key_hasher (self->peers, s_routing_id_hash);
     zhashx_set_key_comparator (self->peers, s_routing_id_compare);
     zhashx_set_key_duplicator (self->peers, NULL);
     zhashx_set_key_destructor (self->peers, NULL);
+    zhashx_set_key_hasher (self->connections, s_fd_hash);
+    zhashx_set_key_comparator (self->connections, s_fd_compare);
+    zhashx_set_key_duplicator (self->connections, NULL);
+    zhashx_set_key_destructor (self->connections, NULL);
     zhashx_set_destructor (self->peers, (zhashx_destructor_fn *) s_instance_destroy);
     zhashx_set_destructor (self->services, (zhashx_destructor_fn *) s_service_destroy);
     zhashx_set_destructor (self->accounts, (zhashx_destructor_fn *) s_account_destroy);
@@ -1770,7 +1878,8 @@ gl_broker_new (gl_config_t *config, char *error)
         gl_broker_destroy (&self);
     }
     else
-    if (s_configure (self, config, error) != 0 || s_bind (self, config, error) != 0)
+    if (s_configure (self, config, error) != 0 || s_bind (self, config, error) != 0
+    ||  s_monitor (self, error) != 0)
         gl_broker_destroy (&self);
     return self;
 }
@@ -1782,9 +1891,14 @@ gl_broker_destroy (gl_broker_t **self_p)
         gl_broker_t *self = *self_p;
         zlistx_destroy (&self->followers);
         zhashx_destroy (&self->instances);
+        zhashx_destroy (&self->connections);
         zhashx_destroy (&self->peers);
         zhashx_destroy (&self->services);
         zhashx_destroy (&self->accounts);
+        if (self->monitor) {
+            zmq_socket_monitor (self->router, NULL, 0);
+            zmq_close (self->monitor);
+        }
         if (self->router)
             zmq_close (self->router);
         if (self->context)

@@ -7,7 +7,8 @@
     measured in RSS; the no-instance timeout), MEMBERSHIP only to members
     and followers, a registration taken over by another connection, a
     repeated READY, unregistered peers, oversize frames, a second broker
-    on the same ipc path, and DISCONNECT shutdown at a stop.
+    on the same ipc path, instances removed when their connections close,
+    and DISCONNECT shutdown at a stop.
 */
 #include "gl_glp.h"
 #include "gl_msg.h"
@@ -1241,6 +1242,100 @@ s_test_shutdown (pid_t *broker)
     s_peer_destroy (&client);
 }
 
+//  Collects the MEMBERSHIPs of service a follower hears for up to
+//  timeout_ms, until it heard wanted_left left events; the last count
+//  the broker gave goes to *count.
+static int
+s_count_left (peer_t *follower, const char *service, int wanted_left, int timeout_ms,
+              int *count)
+{
+    int left = 0;
+    received_t received = { 0 };
+    int64_t deadline = gl_test_now_ms () + timeout_ms;
+    while (left < wanted_left && gl_test_now_ms () < deadline
+       &&  s_peer_receive (follower, &received, 1000, true))
+        if (received.command == GL_WIRE_MEMBERSHIP && received.body
+        &&  strcmp (received.body->membership.service, service) == 0) {
+            left += strcmp (received.body->membership.event, "left") == 0;
+            *count = (int) received.body->membership.count;
+        }
+    s_received_clear (&received);
+    return left;
+}
+
+//  A connection that closes removes its instance at once: with 60 s
+//  heartbeats, death by silence would take 3 minutes, so a left within
+//  20 s can only be the closed connection. A killed process and a closed
+//  socket, over tcp and ipc; then connections that close while new ones
+//  register (whose descriptors the broker may hand out again) take only
+//  their own instances with them.
+static void
+s_test_connection_lost (void)
+{
+    char tcp [64], ipc [160], bind [256];
+    snprintf (tcp, sizeof (tcp), "tcp://127.0.0.1:%d", gl_process_free_port ());
+    snprintf (ipc, sizeof (ipc), "%s.lost", s_ipc);
+    snprintf (bind, sizeof (bind), "%s,%s", tcp, ipc);
+    char *argv [] = { s_broker_path, "--bind", bind, "--heartbeat-ms", "60000", NULL };
+    setenv ("GAPLESS_BROKER_HEARTBEAT_MS", "60000", 1);     //  the environment wins
+    pid_t broker = gl_process_start (argv, "lost_broker.log");
+    setenv ("GAPLESS_BROKER_HEARTBEAT_MS", "100", 1);
+    peer_t *follower = s_peer_new (tcp);
+    gl_msg_t *ready = gl_msg_new (GL_MSG_READY);
+    snprintf (ready->ready.service, sizeof (ready->ready.service), "watcher");
+    snprintf (ready->ready.instance, sizeof (ready->ready.instance), "lost");
+    ready->ready.credit = 10;
+    gl_msg_add_follow (ready, "echo");
+    gl_msg_add_follow (ready, "closing");
+    gl_msg_add_follow (ready, "reuse");
+    snprintf (follower->address, sizeof (follower->address), "watcher/lost");
+    s_peer_command (follower, GL_WIRE_READY, NULL, ready);
+    gl_msg_destroy (&ready);
+    const char *endpoints [] = { tcp, ipc };
+    for (int index = 0; index < 2; index++) {
+        pid_t echo = s_echo_start (endpoints [index], "killed");
+        int count = 0;
+        GL_CHECK (gl_test_wait_until (s_echo_works (follower), 10000));
+        gl_process_stop (echo, SIGKILL);
+        GL_CHECK_INT (s_count_left (follower, "echo", 1, 20000, &count), 1);
+        GL_CHECK_INT (count, 0);
+        peer_t *closing = s_peer_join (endpoints [index], "closing", "c", 10, NULL, 0);
+        s_peer_destroy (&closing);
+        GL_CHECK_INT (s_count_left (follower, "closing", 1, 20000, &count), 1);
+        GL_CHECK_INT (count, 0);
+    }
+    peer_t *kept [10];
+    char instance [16];
+    for (int index = 0; index < 10; index++) {
+        snprintf (instance, sizeof (instance), "gone%d", index);
+        peer_t *gone = s_peer_join (tcp, "reuse", instance, 10, NULL, 0);
+        s_peer_destroy (&gone);
+        snprintf (instance, sizeof (instance), "kept%d", index);
+        kept [index] = s_peer_join (tcp, "reuse", instance, 10, NULL, 0);
+    }
+    int count = 0;
+    GL_CHECK_INT (s_count_left (follower, "reuse", 10, 20000, &count), 10);
+    //  A follower joining now is told what is current: the 10 kept.
+    peer_t *late = s_peer_new (tcp);
+    GL_CHECK (s_peer_register_following (late, "watcher", "late", 10, "reuse"));
+    received_t received = { 0 };
+    bool current = false;
+    while (!current && s_peer_receive (late, &received, 5000, true))
+        current = received.command == GL_WIRE_MEMBERSHIP && received.body
+               && strcmp (received.body->membership.event, "current") == 0;
+    GL_CHECK (current && received.body->membership.count == 10);
+    s_received_clear (&received);
+    s_peer_destroy (&late);
+    tally_t tally;
+    for (int index = 0; index < 10; index++) {
+        GL_CHECK (s_tally_until_marker (kept [index], 2, "none", &tally, 5000));
+        GL_CHECK_INT (tally.errors, 0);
+        s_peer_destroy (&kept [index]);
+    }
+    s_peer_destroy (&follower);
+    GL_CHECK (s_exited_cleanly (gl_process_stop (broker, SIGTERM)));
+}
+
 int
 main (void)
 {
@@ -1268,6 +1363,7 @@ main (void)
     s_test_unregistered ();
     s_test_oversize ();
     s_test_second_broker ();
+    s_test_connection_lost ();
     s_test_reject_log (&broker);
     s_test_queue_bytes (&broker);
     s_test_no_instance (&broker);
