@@ -76,6 +76,13 @@ s_test_schema_names (void)
     GL_CHECK (gl_db_new (NULL, "Bad-Name") == NULL);
 }
 
+//  Counts busy calls.
+static void
+s_count_busy (void *argument)
+{
+    (*(int *) argument)++;
+}
+
 //  A real session: schema on the search path, UTC, errors kept.
 static void
 s_test_session (void)
@@ -93,6 +100,29 @@ s_test_session (void)
     GL_CHECK_INT (gl_db_exec (db, "SELECT 1/0"), -1);
     GL_CHECK (strstr (gl_db_error (db), "division by zero") != NULL);
     GL_CHECK (strstr (gl_db_error (db), "SQLSTATE 22012") != NULL);
+    //  A statement that takes a while calls busy while it runs, and
+    //  returns its rows or its error as PQexecParams would.
+    int calls = 0;
+    const char *values [] = { "0.5" };
+    result = gl_db_exec_busy (db, "SELECT pg_sleep($1::float8), 42", 1, values, 20,
+                              s_count_busy, &calls);
+    GL_CHECK_INT (gl_db_check (db, result, PGRES_TUPLES_OK), 0);
+    GL_CHECK (result && strcmp (PQgetvalue (result, 0, 1), "42") == 0);
+    PQclear (result);
+    GL_CHECK (calls >= 2);
+    result = gl_db_exec_busy (db, "SELECT 1/$1::int", 1, (const char *[]) { "0" }, 20,
+                              s_count_busy, &calls);
+    GL_CHECK_INT (gl_db_check (db, result, PGRES_TUPLES_OK), -1);
+    GL_CHECK (strstr (gl_db_error (db), "SQLSTATE 22012") != NULL);
+    PQclear (result);
+    result = gl_db_exec_busy (db, "COPY (SELECT 1) TO STDOUT", 0, NULL, 20, NULL, NULL);
+    GL_CHECK_INT (gl_db_check (db, result, PGRES_COPY_OUT), 0);
+    PQclear (result);
+    char *row = NULL;
+    GL_CHECK_INT (PQgetCopyData (gl_db_conn (db), &row, 0), 2);
+    PQfreemem (row);
+    GL_CHECK_INT (PQgetCopyData (gl_db_conn (db), &row, 0), -1);
+    PQclear (PQgetResult (gl_db_conn (db)));
     GL_CHECK_INT (gl_db_exec (db, "SET application_name = 'x'"), 0);
     GL_CHECK_STR (gl_db_error (db), "");
     gl_db_destroy (&db);

@@ -3,6 +3,8 @@
 #include "gl_log.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -194,6 +196,34 @@ gl_db_schema (gl_db_t *self)
 }
 
 //  Checks a result's status; keeps the server's message on failure.
+PGresult *
+gl_db_exec_busy (gl_db_t *self, const char *sql, int count, const char *const *values,
+                 int busy_ms, gl_db_busy_fn *busy, void *argument)
+{
+    if (!PQsendQueryParams (self->conn, sql, count, NULL, values, NULL, NULL, 0))
+        return NULL;            //  the reason is the connection's error message
+    while (PQisBusy (self->conn)) {
+        struct pollfd item = { PQsocket (self->conn), POLLIN, 0 };
+        int ready = poll (&item, 1, busy_ms);
+        if (ready == 0 && busy)
+            busy (argument);
+        if ((ready < 0 && errno != EINTR) || (ready > 0 && !PQconsumeInput (self->conn)))
+            break;              //  PQgetResult says what went wrong
+    }
+    //  Like PQexecParams: the last result (an error's, if one came), or
+    //  the COPY's, which leaves the connection copying.
+    PGresult *last = NULL, *result;
+    while ((result = PQgetResult (self->conn))) {
+        PQclear (last);
+        last = result;
+        ExecStatusType status = PQresultStatus (result);
+        if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH
+        ||  PQstatus (self->conn) == CONNECTION_BAD)
+            break;
+    }
+    return last;
+}
+
 int
 gl_db_check (gl_db_t *self, PGresult *result, ExecStatusType expected)
 {

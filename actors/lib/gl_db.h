@@ -51,6 +51,17 @@ const char *gl_db_schema (gl_db_t *self);
 //  -1 with the server's message in gl_db_error.
 int gl_db_exec (gl_db_t *self, const char *sql);
 
+//  Called while a statement runs (gl_db_exec_busy).
+typedef void (gl_db_busy_fn) (void *argument);
+
+//  Runs one statement with text parameters as PQexecParams does and
+//  returns what it would, but calls busy (argument) every busy_ms while
+//  the server works: one long statement (a big enqueue's last step) no
+//  longer keeps an actor from its heartbeats. Caller owns the result.
+PGresult *gl_db_exec_busy (gl_db_t *self, const char *sql, int count,
+                           const char *const *values, int busy_ms, gl_db_busy_fn *busy,
+                           void *argument);
+
 //  Checks a result: returns 0 if its status is expected, else -1 with the
 //  message in gl_db_error. Does not clear the result.
 int gl_db_check (gl_db_t *self, PGresult *result, ExecStatusType expected);

@@ -10,10 +10,11 @@
 
 #define S_TIME_MAX 4102444800       //  2100-01-01, the protocol's bound
 #define S_COPY_CHUNK (256 * 1024)
+#define S_BUSY_MS 100               //  busy calls while one statement runs
 
 struct _gl_backlog_t {
     gl_db_t *db;                    //  not owned
-    gl_backlog_busy_fn *busy;       //  called between the steps of long work
+    gl_db_busy_fn *busy;       //  called between the steps of long work
     void *busy_argument;
 };
 
@@ -103,10 +104,8 @@ gl_backlog_check (const gl_backlog_request_t *request, char *error)
                                  error, 256);
 }
 
-//  Runs a statement with text parameters; returns the result if its status
-//  is expected, else NULL with the error in error.
 void
-gl_backlog_on_busy (gl_backlog_t *self, gl_backlog_busy_fn *fn, void *argument)
+gl_backlog_on_busy (gl_backlog_t *self, gl_db_busy_fn *fn, void *argument)
 {
     self->busy = fn;
     self->busy_argument = argument;
@@ -120,13 +119,15 @@ s_busy (gl_backlog_t *self)
         self->busy (self->busy_argument);
 }
 
+//  Runs a statement with text parameters; returns the result if its status
+//  is expected, else NULL with the error in error.
 static PGresult *
 s_run (gl_backlog_t *self, const char *sql, int count, const char *const *values,
        ExecStatusType expected, char *error)
 {
     s_busy (self);
-    PGresult *result = PQexecParams (gl_db_conn (self->db), sql, count, NULL, values,
-                                     NULL, NULL, 0);
+    PGresult *result = gl_db_exec_busy (self->db, sql, count, values, S_BUSY_MS, self->busy,
+                                        self->busy_argument);
     if (gl_db_check (self->db, result, expected) == -1) {
         snprintf (error, 256, "%s", gl_db_error (self->db));
         PQclear (result);

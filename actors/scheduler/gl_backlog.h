@@ -68,13 +68,11 @@ gl_backlog_t *gl_backlog_new (gl_db_t *db);
 //  Destroys the backlog and nulls the caller's pointer. Safe twice.
 void gl_backlog_destroy (gl_backlog_t **self_p);
 
-//  Called between the steps of long work (each statement, each COPY
-//  chunk of an enqueue), so an actor can keep its broker informed while
-//  its loop waits: see gl_actor_keepalive.
-typedef void (gl_backlog_busy_fn) (void *argument);
-
-//  Sets the function called between the steps of long work (NULL: none).
-void gl_backlog_on_busy (gl_backlog_t *self, gl_backlog_busy_fn *fn, void *argument);
+//  Sets the function called during long work (NULL: none): between the
+//  steps (each statement, each COPY chunk of an enqueue) and every 100 ms
+//  while one statement runs, so an actor can keep its broker informed
+//  while its loop waits: see gl_actor_keepalive.
+void gl_backlog_on_busy (gl_backlog_t *self, gl_db_busy_fn *fn, void *argument);
 
 //  Validates a request: at least one well-formed symbol, a timeframe, a
 //  range within 1970..2100, a unit that fits the timeframe. Returns 0, or
