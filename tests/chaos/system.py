@@ -20,6 +20,7 @@ Python 3 standard library only; psql, runuser and pg_ctl from PostgreSQL 15.
 import argparse
 import datetime
 import json
+import math
 import os
 import random
 import re
@@ -140,9 +141,11 @@ class Process:
         return self.popen is not None and self.popen.poll() is None
 
     def kill(self):
+        # When the signal left, in whole milliseconds as the logs say it:
+        # the broker may log the death within the same millisecond.
+        self.down_since = math.floor(now() * 1000) / 1000
         self.popen.send_signal(signal.SIGKILL)
         self.popen.wait()
-        self.down_since = now()
 
     def terminate(self):
         """SIGTERM and the exit status (None if it had to be killed)."""
