@@ -73,6 +73,21 @@ s_test_idempotent_and_shared (gl_db_t *db, gl_backlog_t *backlog)
     snprintf (sql, sizeof sql, "SELECT slices_total FROM backfill_progress WHERE id = %" PRId64,
               overlap.backfill_id);
     GL_CHECK_INT (gl_testdb_number (db, sql), 4);
+    //  A backfill's own slice named in backfill_slices too (the queue never
+    //  writes one) is still one slice of it.
+    snprintf (sql, sizeof sql, "WITH i AS (INSERT INTO backfill_slices SELECT backfill_id, id"
+                               " FROM job_runs WHERE backfill_id = %" PRId64 " RETURNING 1)"
+                               " SELECT count(*) FROM i", first.backfill_id);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 6);
+    snprintf (sql, sizeof sql, "SELECT slices_total FROM backfill_progress WHERE id = %" PRId64,
+              first.backfill_id);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 6);
+    snprintf (sql, sizeof sql, "SELECT count(*) FROM backfill_runs WHERE backfill_id = %" PRId64,
+              first.backfill_id);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 6);
+    snprintf (sql, sizeof sql, "WITH d AS (DELETE FROM backfill_slices WHERE backfill_id = %" PRId64
+                               " RETURNING 1) SELECT count(*) FROM d", first.backfill_id);
+    GL_CHECK_INT (gl_testdb_number (db, sql), 6);
 
     //  A weekend and a holiday hold no bar: no slice
     const char *one [] = { "AAPL" };

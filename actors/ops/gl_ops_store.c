@@ -251,13 +251,13 @@ gl_ops_store_progress (gl_ops_store_t *self, const int64_t *ids, size_t count,
         " extract(epoch FROM now() - created_at)"
         " FROM backfill_progress WHERE id = ANY ($1::bigint[]) ORDER BY id", 1, values);
     PGresult *sums = view? s_query (self,
-        "SELECT l.backfill_id, coalesce(r.provider, ''), sum(r.rows_written), sum(r.attempt),"
+        "SELECT r.of_backfill, coalesce(r.provider, ''), sum(r.rows_written), sum(r.attempt),"
         " coalesce(sum(r.rows_written) FILTER (WHERE r.finished_at > now() - interval '60 s'), 0),"
         " count(*) FILTER (WHERE r.status = 'succeeded'"
         "                  AND r.finished_at > now() - interval '60 s'),"
         " coalesce((extract(epoch FROM max(r.finished_at)) * 1000)::bigint, 0)"
-        " FROM backfill_runs l JOIN job_runs r ON r.id = l.run_id"
-        " WHERE l.backfill_id = ANY ($1::bigint[]) GROUP BY 1, 2", 1, values): NULL;
+        " FROM backfill_run_rows r"
+        " WHERE r.of_backfill = ANY ($1::bigint[]) GROUP BY 1, 2", 1, values): NULL;
     free (literal);
     int found = -1;
     size_t rows = view? (size_t) PQntuples (view): 0;
@@ -320,12 +320,12 @@ gl_ops_store_slices (gl_ops_store_t *self, const int64_t *ids, size_t count, siz
     //  after the previous scan may carry an earlier time, hence the margin.
     const char *values [] = { literal, since, text_limit };
     PGresult *result = s_query (self,
-        "SELECT l.backfill_id, r.id, r.symbol, r.timeframe, r.status, coalesce(r.provider, ''),"
+        "SELECT r.of_backfill, r.id, r.symbol, r.timeframe, r.status, coalesce(r.provider, ''),"
         " coalesce(r.error_class, ''), left(coalesce(r.error_message, ''), 200),"
         " extract(epoch FROM r.slice_from)::bigint, extract(epoch FROM r.slice_to)::bigint,"
         " r.attempt, r.rows_written"
-        " FROM backfill_runs l JOIN job_runs r ON r.id = l.run_id"
-        " WHERE l.backfill_id = ANY ($1::bigint[])"
+        " FROM backfill_run_rows r"
+        " WHERE r.of_backfill = ANY ($1::bigint[])"
         " AND r.updated_at > $2::timestamptz - interval '2 s'"
         " ORDER BY r.updated_at LIMIT $3::bigint", 3, values);
     free (literal);

@@ -834,14 +834,14 @@ s_command_status (self_t *self, uint64_t target, gl_msg_t *reply, char *error)
                 " now() - interval '60 seconds') = 0 THEN 'unknown' ELSE ceil(count(*) FILTER"
                 " (WHERE r.status NOT IN ('succeeded', 'dead', 'cancelled')) * 60.0 / count(*)"
                 " FILTER (WHERE r.status = 'succeeded' AND r.finished_at > now() - interval"
-                " '60 seconds'))::bigint::text END AS eta_s FROM job_runs r JOIN"
-                " backfill_runs l ON l.run_id = r.id WHERE l.backfill_id = $1",
+                " '60 seconds'))::bigint::text END AS eta_s FROM backfill_run_rows r"
+                " WHERE r.of_backfill = $1",
                 1, values, reply, error);
         if (found == 1)
             gl_backlog_rows (self->backlog,
                 "SELECT r.id AS run_id, r.symbol, r.error_class, left(r.error_message, 200)"
-                " AS error_message, r.updated_at FROM job_runs r JOIN backfill_runs l"
-                " ON l.run_id = r.id WHERE l.backfill_id = $1 AND r.error_class IS NOT NULL"
+                " AS error_message, r.updated_at FROM backfill_run_rows r"
+                " WHERE r.of_backfill = $1 AND r.error_class IS NOT NULL"
                 " AND r.status <> 'succeeded'"
                 " ORDER BY r.updated_at DESC LIMIT 5", 1, values, reply, error);
     }
