@@ -1004,6 +1004,21 @@ s_literal_add_double (literal_t *literal, double value)
     s_literal_add (literal, text);
 }
 
+//  True when the next row's slice extends the range of the previous
+//  row's: the same slice, or the same series' next slice, starting where
+//  that one ends. Slices of one series with another slice between them
+//  (several fetchers deliver out of order) are separate ranges, or the
+//  range would span bars stored by the slice between, and send a batch
+//  of fresh bars to the merge.
+static bool
+s_same_range (const slice_t *previous, const slice_t *next)
+{
+    return previous == next
+        || (previous->to == next->from && !strcmp (previous->symbol, next->symbol)
+            && !strcmp (previous->timeframe, next->timeframe)
+            && !strcmp (previous->provider, next->provider));
+}
+
 //  True if some (symbol, timeframe, provider) range of the rows already
 //  holds a bar; -1 on failure. Predicts a revised re-delivery when the
 //  stored first bar of every range would be changed.
@@ -1019,11 +1034,8 @@ s_occupied (gl_writer_t *self)
         s_literal_open (literals [index]);
     for (size_t first = 0, index = 1; index <= self->row_count; index++) {
         const row_t *row = &self->rows [first];
-        if (index < self->row_count && row->slice == self->rows [index].slice)
-            continue;           //  same group for sure
-        if (index < self->row_count && !strcmp (row->slice->symbol, self->rows [index].slice->symbol)
-        &&  !strcmp (row->slice->timeframe, self->rows [index].slice->timeframe)
-        &&  !strcmp (row->slice->provider, self->rows [index].slice->provider))
+        if (index < self->row_count && s_same_range (self->rows [index - 1].slice,
+                                                     self->rows [index].slice))
             continue;
         s_literal_add (&symbols, row->slice->symbol);
         s_literal_add (&timeframes, row->slice->timeframe);
