@@ -1,7 +1,8 @@
 /*  test_store_bars — the bar tables against a real PostgreSQL: impossible
     rows are refused with an error naming the broken rule, a bar is stored
     once per provider, and the bars view picks one bar per time by
-    provider precedence.
+    provider precedence; a timeframe's price basis is recorded by its
+    first bars and holds for the rest.
 */
 #include "gl_test.h"
 #include "gl_db.h"
@@ -119,6 +120,42 @@ s_test_precedence (gl_db_t *db)
     GL_CHECK_STR (s_value (db, value, "SELECT count(*) FROM ohlc_bars"), "9");
 }
 
+//  Inserts one weekly bar of basis at ts; returns its SQLSTATE, "" if stored.
+static const char *
+s_insert_basis (gl_db_t *db, char *state, const char *ts, const char *basis)
+{
+    const char *values [] = { ts, basis };
+    PGresult *result = PQexecParams (gl_db_conn (db),
+        "INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close,"
+        "                       volume, adjustment) "
+        "VALUES ('BASIS', '1w', $1, 'polygon', 10, 11, 9, 10, 5, $2)",
+        2, NULL, values, NULL, NULL, 0);
+    int rc = gl_db_check (db, result, PGRES_COMMAND_OK);
+    const char *code = PQresultErrorField (result, PG_DIAG_SQLSTATE);
+    snprintf (state, 64, "%s", rc == 0? "": code? code: "?");
+    PQclear (result);
+    return state;
+}
+
+//  A timeframe's first bars record its basis; a bar of another basis is
+//  then refused, naming both, and one of the recorded basis is stored.
+static void
+s_test_basis (gl_db_t *db)
+{
+    char state [64], value [256];
+    GL_CHECK_STR (s_value (db, value, "WITH d AS (DELETE FROM bar_adjustments"
+                                      " WHERE timeframe = '1w' RETURNING 1) SELECT count(*) FROM d"),
+                  "1");
+    GL_CHECK_STR (s_insert_basis (db, state, "2025-01-06", "raw"), "");
+    GL_CHECK_STR (s_value (db, value, "SELECT adjustment FROM bar_adjustments WHERE timeframe = '1w'"),
+                  "raw");
+    GL_CHECK_STR (s_insert_basis (db, state, "2025-01-13", "split"), "23514");
+    GL_CHECK (strstr (gl_db_error (db), "bar_adjustment_mismatch: 1w bars are stored with raw prices"));
+    GL_CHECK_STR (s_insert_basis (db, state, "2025-01-13", "raw"), "");
+    GL_CHECK_STR (s_value (db, value, "SELECT string_agg(adjustment, ',' ORDER BY ts) FROM ohlc_bars"
+                                      " WHERE symbol = 'BASIS'"), "raw,raw");
+}
+
 int
 main (void)
 {
@@ -129,6 +166,7 @@ main (void)
     s_test_constraints (db);
     s_test_other_constraints (db);
     s_test_precedence (db);
+    s_test_basis (db);
     gl_db_destroy (&db);
     return gl_test_done ("test_store_bars");
 }
