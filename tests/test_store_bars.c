@@ -10,25 +10,32 @@
 
 #include <stdlib.h>
 
-//  Inserts one bar; returns the name of the constraint it broke, "" if it
-//  was stored, or the SQLSTATE when no constraint is named.
+//  Runs an insert of bars; returns the name of the constraint it broke, ""
+//  if it was stored, or the SQLSTATE when no constraint is named.
 static const char *
-s_insert (gl_db_t *db, char *broken, const char *timeframe, const char *provider,
-          const char *open, const char *high, const char *low, const char *close,
-          const char *volume, const char *provisional)
+s_store (gl_db_t *db, char *broken, const char *sql, int count, const char *const *values)
 {
-    const char *values [] = { timeframe, provider, open, high, low, close, volume, provisional };
-    PGresult *result = PQexecParams (gl_db_conn (db),
-        "INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close, "
-        "                       volume, provisional, adjustment) "
-        "VALUES ('AAPL', $1, '2025-01-02 14:30Z', $2, $3, $4, $5, $6, $7, $8, 'split')",
-        8, NULL, values, NULL, NULL, 0);
+    PGresult *result = PQexecParams (gl_db_conn (db), sql, count, NULL, values, NULL, NULL, 0);
     int rc = gl_db_check (db, result, PGRES_COMMAND_OK);
     const char *constraint = PQresultErrorField (result, PG_DIAG_CONSTRAINT_NAME);
     const char *state = PQresultErrorField (result, PG_DIAG_SQLSTATE);
     snprintf (broken, 64, "%s", rc == 0? "": constraint? constraint: state? state: "?");
     PQclear (result);
     return broken;
+}
+
+//  Inserts one bar (s_store's answer).
+static const char *
+s_insert (gl_db_t *db, char *broken, const char *timeframe, const char *provider,
+          const char *open, const char *high, const char *low, const char *close,
+          const char *volume, const char *provisional)
+{
+    const char *values [] = { timeframe, provider, open, high, low, close, volume, provisional };
+    return s_store (db, broken,
+        "INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close, "
+        "                       volume, provisional, adjustment) "
+        "VALUES ('AAPL', $1, '2025-01-02 14:30Z', $2, $3, $4, $5, $6, $7, $8, 'split')",
+        8, values);
 }
 
 //  Returns the one value of a query, or "<error>".
@@ -120,21 +127,15 @@ s_test_precedence (gl_db_t *db)
     GL_CHECK_STR (s_value (db, value, "SELECT count(*) FROM ohlc_bars"), "9");
 }
 
-//  Inserts one weekly bar of basis at ts; returns its SQLSTATE, "" if stored.
+//  Inserts one weekly bar of basis at ts (s_store's answer).
 static const char *
-s_insert_basis (gl_db_t *db, char *state, const char *ts, const char *basis)
+s_insert_basis (gl_db_t *db, char *broken, const char *ts, const char *basis)
 {
     const char *values [] = { ts, basis };
-    PGresult *result = PQexecParams (gl_db_conn (db),
+    return s_store (db, broken,
         "INSERT INTO ohlc_bars (symbol, timeframe, ts, provider, open, high, low, close,"
         "                       volume, adjustment) "
-        "VALUES ('BASIS', '1w', $1, 'polygon', 10, 11, 9, 10, 5, $2)",
-        2, NULL, values, NULL, NULL, 0);
-    int rc = gl_db_check (db, result, PGRES_COMMAND_OK);
-    const char *code = PQresultErrorField (result, PG_DIAG_SQLSTATE);
-    snprintf (state, 64, "%s", rc == 0? "": code? code: "?");
-    PQclear (result);
-    return state;
+        "VALUES ('BASIS', '1w', $1, 'polygon', 10, 11, 9, 10, 5, $2)", 2, values);
 }
 
 //  A timeframe's first bars record its basis; a bar of another basis is
