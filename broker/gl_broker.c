@@ -1407,7 +1407,12 @@ s_receive (gl_broker_t *self, zmq_msg_t *frame)
 }
 
 //  Waits up to timeout ms for a message or a closed connection, then
-//  handles the closed connections and up to S_BATCH messages.
+//  handles up to S_BATCH messages and, once none is left, the closed
+//  connections. In that order: what a peer sent just before its
+//  connection closed (a fetcher killed after its last BARS) is already
+//  queued when the closing is announced, and is routed, not refused as
+//  coming from nobody. A batch that leaves messages waiting leaves the
+//  closings for the next turn, which the waiting messages make at once.
 static int
 s_handle_input (gl_broker_t *self, int timeout)
 {
@@ -1417,16 +1422,17 @@ s_handle_input (gl_broker_t *self, int timeout)
     self->now = zclock_mono ();
     if (ready == -1)
         return zmq_errno () == EINTR? 0: -1;
-    if (self->monitor && items [1].revents)
-        s_handle_monitor (self);
+    bool closings = self->monitor && items [1].revents;
     zmq_msg_t frame [S_MAX_FRAMES + 1];
     for (int index = 0; index <= S_MAX_FRAMES; index++)
         zmq_msg_init (&frame [index]);
     int rc = 0;
-    for (int count = 0; count < S_BATCH && (items [0].revents || count > 0); count++) {
+    bool drained = false;
+    for (int count = 0; count < S_BATCH && (items [0].revents || closings); count++) {
         int frames = s_receive (self, frame);
         if (frames <= 0) {
             rc = frames;
+            drained = frames == 0;
             break;
         }
         self->stats.received++;
@@ -1434,6 +1440,8 @@ s_handle_input (gl_broker_t *self, int timeout)
     }
     for (int index = 0; index <= S_MAX_FRAMES; index++)
         zmq_msg_close (&frame [index]);
+    if (closings && drained)
+        s_handle_monitor (self);
     return rc;
 }
 

@@ -1269,6 +1269,28 @@ s_count_left (peer_t *follower, const char *service, int wanted_left, int timeou
 //  socket, over tcp and ipc; then connections that close while new ones
 //  register (whose descriptors the broker may hand out again) take only
 //  their own instances with them.
+//  A peer that sends and closes at once (a fetcher killed right after its
+//  last BARS): what it sent is routed, though the broker learns of the
+//  closed connection in the same turn as of the messages. The broker is
+//  stopped meanwhile, so that both wait for it together.
+static void
+s_test_last_words (pid_t broker, const char *endpoint)
+{
+    enum { MESSAGES = 50 };
+    peer_t *receiver = s_peer_join (endpoint, "lastwords", "r", MESSAGES, NULL, 0);
+    peer_t *sender = s_peer_join (endpoint, "sender", "s", 10, NULL, 0);
+    zsock_set_linger (sender->socket, 1000);
+    kill (broker, SIGSTOP);
+    for (int index = 0; index < MESSAGES; index++)
+        s_peer_send_raw (sender, "lastwords", "words", 5);
+    zclock_sleep (300);                 //  into the broker's socket buffer
+    s_peer_destroy (&sender);
+    zclock_sleep (300);                 //  the closing too
+    kill (broker, SIGCONT);
+    GL_CHECK_INT (s_count_delivered (receiver, MESSAGES), MESSAGES);
+    s_peer_destroy (&receiver);
+}
+
 static void
 s_test_connection_lost (void)
 {
@@ -1332,6 +1354,7 @@ s_test_connection_lost (void)
         GL_CHECK_INT (tally.errors, 0);
         s_peer_destroy (&kept [index]);
     }
+    s_test_last_words (broker, tcp);
     s_peer_destroy (&follower);
     GL_CHECK (s_exited_cleanly (gl_process_stop (broker, SIGTERM)));
 }
