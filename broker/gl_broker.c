@@ -1412,7 +1412,9 @@ s_receive (gl_broker_t *self, zmq_msg_t *frame)
 //  connection closed (a fetcher killed after its last BARS) is already
 //  queued when the closing is announced, and is routed, not refused as
 //  coming from nobody. A batch that leaves messages waiting leaves the
-//  closings for the next turn, which the waiting messages make at once.
+//  closings for the next turn, which the waiting messages make at once
+//  (a flood that never lets the router drain leaves them to the
+//  heartbeats, which find those deaths as before).
 static int
 s_handle_input (gl_broker_t *self, int timeout)
 {
