@@ -950,6 +950,56 @@ test_impossible_bars (void)
     gl_provider_result_destroy (&result);
 }
 
+//  Bodies whose trees outgrow the parser's first block, by many nodes and
+//  by one string longer than a block, parse whole, and so does the body
+//  after them.
+static void
+test_large_trees (void)
+{
+    gl_provider_query_t query = s_query (GL_PROVIDER_POLYGON, GL_TF_1M, s_date (2024, 3, 1),
+                                         s_date (2024, 3, 8));
+    query.calendar = s_crypto;
+    char *body = NULL;
+    size_t size = 0;
+    FILE *stream = open_memstream (&body, &size);
+    fprintf (stream, "{\"status\":\"OK\",\"results\":[");
+    enum { BARS = 6000 };
+    for (int index = 0; index < BARS; index++)
+        fprintf (stream, "%s{\"t\":%lld,\"o\":%d.25,\"h\":%d.5,\"l\":%d,\"c\":%d.25,\"v\":%d}",
+                 index? ",": "", (long long) (query.from + index * 60) * 1000, 100 + index % 50,
+                 101 + index % 50, 100 + index % 50, 100 + index % 50, index + 1);
+    fprintf (stream, "]}");
+    fclose (stream);
+    gl_provider_result_t *result = gl_provider_parse (&query, 200, NULL, body, size);
+    GL_CHECK (result && result->error == GL_PROVIDER_OK && result->bar_count == BARS);
+    if (result && result->bar_count == BARS) {
+        const gl_bar_t *last = &result->bars [BARS - 1];
+        GL_CHECK_INT (last->ts, query.from + (BARS - 1) * 60);
+        GL_CHECK (last->close == 100 + (BARS - 1) % 50 + 0.25 && last->volume == BARS);
+    }
+    gl_provider_result_destroy (&result);
+    free (body);
+
+    enum { TEXT = 600 * 1024 };
+    body = malloc (TEXT + 64);
+    GL_CHECK (body != NULL);
+    if (!body)
+        return;
+    size = (size_t) sprintf (body, "{\"status\":\"ERROR\",\"error\":\"");
+    memset (body + size, 'x', TEXT);
+    size += TEXT;
+    size += (size_t) sprintf (body + size, "\"}");
+    result = gl_provider_parse (&query, 500, NULL, body, size);
+    s_check_error (result, GL_PROVIDER_SERVER_ERROR, true, "xxxxxxxx");
+    gl_provider_result_destroy (&result);
+    free (body);
+
+    query = s_query (GL_PROVIDER_POLYGON, GL_TF_1D, s_date (2024, 1, 1), s_date (2024, 2, 1));
+    result = s_parse_fixture (&query, 401, "polygon-error-401-unknown-api-key.json");
+    s_check_error (result, GL_PROVIDER_AUTH, false, "Unknown API Key");
+    gl_provider_result_destroy (&result);
+}
+
 //  edge_25: HTML, empty and truncated bodies on 429/502/504 (and a 200
 //  cut short) never crash and get the status's class, for every provider.
 static void
@@ -1025,6 +1075,7 @@ main (void)
     test_edge_24_tradier_daily_and_today ();
     test_edge_24_tradier_timesales ();
     test_edge_25_non_json_bodies ();
+    test_large_trees ();
     test_alpaca_fixtures ();
     test_impossible_bars ();
     gl_calendar_destroy (&s_crypto);

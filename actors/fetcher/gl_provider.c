@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -785,6 +786,87 @@ s_fail_unusable (gl_provider_parse_t *parse, long status)
 }
 
 
+//  --------------------------------------------------------------------------
+//  The tree of one body
+
+//  cJSON allocates every node and string of a body on its own: a page of
+//  540 bars is about 5,000 of them, and malloc and free were a quarter of
+//  the parse. The tree of one body is instead carved out of a few large
+//  blocks and dropped whole once the adapter has read it. The blocks hold
+//  what malloc would have (the body's nodes, no more); one block is kept
+//  between bodies. cJSON's hooks are the process's, so the arena is too:
+//  gl_provider_parse is for one thread at a time, as the fetcher runs it.
+
+#define S_BLOCK_SIZE (256 * 1024)
+
+typedef struct s_block_t {
+    struct s_block_t *next;
+    size_t size, used;
+    max_align_t data [];
+} s_block_t;
+
+static s_block_t *s_blocks;         //  the newest first
+
+//  cJSON's malloc while a body is parsed: the newest block's next bytes.
+static void *
+s_tree_allocate (size_t size)
+{
+    size_t aligned = (size + sizeof (max_align_t) - 1) / sizeof (max_align_t)
+                   * sizeof (max_align_t);
+    if (aligned < size)
+        return NULL;
+    if (!s_blocks || s_blocks->size - s_blocks->used < aligned) {
+        size_t capacity = aligned > S_BLOCK_SIZE? aligned: S_BLOCK_SIZE;
+        s_block_t *block = malloc (sizeof (s_block_t) + capacity);
+        if (!block)
+            return NULL;
+        *block = (s_block_t) { s_blocks, capacity, 0 };
+        s_blocks = block;
+    }
+    void *pointer = (char *) s_blocks->data + s_blocks->used;
+    s_blocks->used += aligned;
+    return pointer;
+}
+
+//  cJSON's free while a body is parsed (a failed parse frees what it
+//  built): nothing, the tree goes whole.
+static void
+s_tree_release (void *pointer)
+{
+    (void) pointer;
+}
+
+//  Parses a body into a tree in the arena, or NULL.
+static cJSON *
+s_tree_parse (const char *body, size_t size)
+{
+    cJSON_Hooks hooks = { s_tree_allocate, s_tree_release };
+    cJSON_InitHooks (&hooks);
+    cJSON *root = cJSON_ParseWithLength (body, size);
+    cJSON_InitHooks (NULL);
+    return root;
+}
+
+//  Drops the tree of the last body, keeping one block of the usual size
+//  for the next (a block made for one large string goes).
+static void
+s_tree_drop (void)
+{
+    s_block_t *kept = NULL;
+    while (s_blocks) {
+        s_block_t *next = s_blocks->next;
+        if (!kept && s_blocks->size == S_BLOCK_SIZE) {
+            kept = s_blocks;
+            kept->next = NULL;
+            kept->used = 0;
+        }
+        else
+            free (s_blocks);
+        s_blocks = next;
+    }
+    s_blocks = kept;
+}
+
 //  Parses one response.
 gl_provider_result_t *
 gl_provider_parse (const gl_provider_query_t *query, long status,
@@ -798,7 +880,7 @@ gl_provider_parse (const gl_provider_query_t *query, long status,
         return NULL;
     gl_provider_parse_t parse = { query, result, 0, -1, false };
     s_read_limit (headers, query->now, &result->limit);
-    cJSON *root = size > 0 && body? cJSON_ParseWithLength (body, size): NULL;
+    cJSON *root = size > 0 && body? s_tree_parse (body, size): NULL;
     if (root)
         adapter->parse (&parse, status, root);
     else
@@ -810,7 +892,7 @@ gl_provider_parse (const gl_provider_query_t *query, long status,
         s_body_text (body? body: "", body? size: 0, text, sizeof text);
         gl_provider_fail_status (&parse, status, text);
     }
-    cJSON_Delete (root);
+    s_tree_drop ();
     if (result->error == GL_PROVIDER_OK && (status < 200 || status > 299))
         gl_provider_fail_status (&parse, status, "unexpected body for this status");
     if (result->error == GL_PROVIDER_OK && result->bar_count == 0
