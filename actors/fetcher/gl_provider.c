@@ -8,6 +8,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -817,10 +818,13 @@ s_tree_allocate (size_t size)
         return NULL;
     if (!s_blocks || s_blocks->size - s_blocks->used < aligned) {
         size_t capacity = aligned > S_BLOCK_SIZE? aligned: S_BLOCK_SIZE;
-        s_block_t *block = malloc (sizeof (s_block_t) + capacity);
+        s_block_t *block = capacity <= SIZE_MAX - sizeof (s_block_t)
+                         ? malloc (sizeof (s_block_t) + capacity): NULL;
         if (!block)
             return NULL;
-        *block = (s_block_t) { s_blocks, capacity, 0 };
+        block->next = s_blocks;
+        block->size = capacity;
+        block->used = 0;
         s_blocks = block;
     }
     void *pointer = (char *) s_blocks->data + s_blocks->used;
