@@ -1263,12 +1263,6 @@ s_count_left (peer_t *follower, const char *service, int wanted_left, int timeou
     return left;
 }
 
-//  A connection that closes removes its instance at once: with 60 s
-//  heartbeats, death by silence would take 3 minutes, so a left within
-//  20 s can only be the closed connection. A killed process and a closed
-//  socket, over tcp and ipc; then connections that close while new ones
-//  register (whose descriptors the broker may hand out again) take only
-//  their own instances with them.
 //  A peer that sends and closes at once (a fetcher killed right after its
 //  last BARS): what it sent is routed, though the broker learns of the
 //  closed connection in the same turn as of the messages. The broker is
@@ -1291,6 +1285,12 @@ s_test_last_words (pid_t broker, const char *endpoint)
     s_peer_destroy (&receiver);
 }
 
+//  A connection that closes removes its instance at once: with 60 s
+//  heartbeats, death by silence would take 3 minutes, so a left within
+//  20 s can only be the closed connection. A killed process and a closed
+//  socket, over tcp and ipc; then connections that close while new ones
+//  register (whose descriptors the broker may hand out again) take only
+//  their own instances with them.
 static void
 s_test_connection_lost (void)
 {
