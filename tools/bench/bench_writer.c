@@ -7,8 +7,8 @@
     Needs a PostgreSQL server found the way gapless finds one (DATABASE_URL,
     PG*, or tools/pg.sh start). Uses the schema gapless_test_bench_writer.
         build/tools/bench/bench_writer [slices] [bars per slice] [changed pairs] [--rows]
-    --rows: the writer's three rows of bench_rows.h (changed: the median of
-    the pairs when there are any).
+    --rows: the writer's three rows of bench_rows.h (fresh and changed: the
+    median of the pairs when there are any; the pairs count both).
 */
 #include "bench_rows.h"
 #include "gl_msg.h"
@@ -135,14 +135,15 @@ s_through_writer (zsock_t *fetcher, zsock_t *scheduler, int round, double shift)
 {
     char sql [512];
     //  Slice s covers its bars (the writer stores none outside a slice);
-    //  each round's slices end a second earlier than the last round's, so
-    //  they are new slices over the same bars.
-    snprintf (sql, sizeof sql, "SELECT queue_enqueue('BENCH', '1m', to_timestamp(%d + s * %d),"
-              " to_timestamp(%d + s * %d + %d - %d)) FROM generate_series(0, %d) s",
-              T0, WEEK, T0, WEEK, s_bars * 60, round, s_slices - 1);
+    //  each round's slices start a second earlier than the last round's,
+    //  so they are new slices over the same bars (their end says which).
+    snprintf (sql, sizeof sql, "SELECT queue_enqueue('BENCH', '1m', to_timestamp(%d + s * %d - %d),"
+              " to_timestamp(%d + s * %d + %d)) FROM generate_series(0, %d) s",
+              T0, WEEK, round, T0, WEEK, s_bars * 60, s_slices - 1);
     s_exec (sql);
-    snprintf (sql, sizeof sql, "SELECT id, lease_token, (extract(epoch FROM slice_from)::bigint - %d) / %d"
-              " FROM queue_claim('bench', %d, 600)", T0, WEEK, s_slices);
+    snprintf (sql, sizeof sql, "SELECT id, lease_token,"
+              " (extract(epoch FROM slice_to)::bigint - %d - %d) / %d"
+              " FROM queue_claim('bench', %d, 600)", T0, s_bars * 60, WEEK, s_slices);
     PGresult *claimed = PQexec (gl_db_conn (s_db), sql);
     int count = PQntuples (claimed);
     gl_msg_t **messages = calloc ((size_t) count, sizeof (gl_msg_t *));
@@ -215,82 +216,113 @@ s_compare_doubles (const void *left_p, const void *right_p)
     return (left > right) - (left < right);
 }
 
-//  One changed re-delivery through the writer, on a table just filled by
-//  one COPY; returns the seconds. The peers register again each time: the
-//  broker declares them dead while a baseline runs without heartbeats.
-static double
-s_changed_writer (const char *endpoint, int round)
+//  What a pair measures: fresh bars beside a raw COPY into the empty
+//  table, or changed re-deliveries beside the plain merge.
+typedef enum { S_FRESH, S_CHANGED } pair_kind_t;
+
+//  What the pairs measured: the median ratio (baseline / writer time),
+//  and each side's median seconds.
+typedef struct {
+    double ratio, baseline_s, writer_s;
+} pairs_t;
+
+//  Empties the table; for changed rows, fills it again by one COPY, so
+//  no run gains from room an earlier rewrite left.
+static void
+s_pair_table (pair_kind_t kind)
 {
     s_exec ("TRUNCATE ohlc_bars, bar_revisions");
-    s_copy ("ohlc_bars", 0);
-    s_exec ("VACUUM ohlc_bars");
+    if (kind == S_CHANGED) {
+        s_copy ("ohlc_bars", 0);
+        s_exec ("VACUUM ohlc_bars");
+    }
+}
+
+//  A pair's baseline; returns the seconds.
+static double
+s_pair_baseline (pair_kind_t kind)
+{
+    s_pair_table (kind);
+    return kind == S_FRESH? s_copy ("ohlc_bars", 0): s_plain_merge (0.5);
+}
+
+//  A pair's run through the writer; returns the seconds. The peers
+//  register again each time: the broker declares them dead while a
+//  baseline runs without heartbeats.
+static double
+s_pair_writer (const char *endpoint, pair_kind_t kind, int round)
+{
+    s_pair_table (kind);
     zsock_t *scheduler = s_peer (endpoint, "scheduler");
     zsock_t *fetcher = s_peer (endpoint, "fetcher.polygon");
-    double writer = s_through_writer (fetcher, scheduler, round, 0.5);
+    double writer = s_through_writer (fetcher, scheduler, round, kind == S_CHANGED? 0.5: 0);
     zsock_destroy (&fetcher);
     zsock_destroy (&scheduler);
     return writer;
 }
 
-//  One plain merge of the same changed rows, on a table just filled by
-//  one COPY; returns the seconds.
+//  The median of count doubles (sorts them).
 static double
-s_changed_plain (void)
+s_median (double *values, int count)
 {
-    s_exec ("TRUNCATE ohlc_bars, bar_revisions");
-    s_copy ("ohlc_bars", 0);
-    s_exec ("VACUUM ohlc_bars");
-    return s_plain_merge (0.5);
+    qsort (values, (size_t) count, sizeof (double), s_compare_doubles);
+    return count % 2? values [count / 2]: (values [count / 2 - 1] + values [count / 2]) / 2;
 }
 
-//  Changed re-deliveries measured in pairs: the plain merge and the
-//  writer back to back, so both of a pair see the same load on a shared
-//  machine, the one first in a pair taking turns (what one run leaves
-//  the server doing, autovacuum or a checkpoint, then weighs on each
-//  side alike). Prints each pair's ratio and their median.
-static double
-s_changed_pairs (const char *endpoint, bool quiet)
+//  The baseline and the writer measured in pairs, back to back, so both
+//  of a pair see the same load on a shared machine, the one first in a
+//  pair taking turns (what one run leaves the server doing, autovacuum or
+//  a checkpoint, then weighs on each side alike). Rounds from first on,
+//  one per pair. Prints each pair's ratio.
+static pairs_t
+s_pairs_median (const char *endpoint, pair_kind_t kind, int first, bool quiet)
 {
-    double ratios [64];
+    double ratios [64], baselines [64], writers [64];
     int pairs = s_pairs < 64? s_pairs: 64;
     if (!quiet)
-        printf ("\nchanged re-delivery in %d back-to-back pairs (writer vs plain merge):", pairs);
+        printf ("\n%s in %d back-to-back pairs (writer vs %s):",
+                kind == S_FRESH? "fresh bars": "changed re-delivery", pairs,
+                kind == S_FRESH? "raw COPY": "plain merge");
     for (int pair = 0; pair < pairs; pair++) {
-        double plain, writer;
         if (pair % 2 == 0) {
-            plain = s_changed_plain ();
-            writer = s_changed_writer (endpoint, 3 + pair);
+            baselines [pair] = s_pair_baseline (kind);
+            writers [pair] = s_pair_writer (endpoint, kind, first + pair);
         }
         else {
-            writer = s_changed_writer (endpoint, 3 + pair);
-            plain = s_changed_plain ();
+            writers [pair] = s_pair_writer (endpoint, kind, first + pair);
+            baselines [pair] = s_pair_baseline (kind);
         }
-        ratios [pair] = plain / writer;
+        ratios [pair] = baselines [pair] / writers [pair];
         if (!quiet)
             printf (" %.2f", ratios [pair]);
     }
-    qsort (ratios, (size_t) pairs, sizeof (double), s_compare_doubles);
-    double median = pairs % 2? ratios [pairs / 2]: (ratios [pairs / 2 - 1] + ratios [pairs / 2]) / 2;
+    pairs_t result = { s_median (ratios, pairs), s_median (baselines, pairs),
+                       s_median (writers, pairs) };
     if (!quiet)
-        printf ("\nmedian %.2f x merge\n", median);
-    return median;
+        printf ("\nmedian %.2f x %s\n", result.ratio, kind == S_FRESH? "COPY": "merge");
+    return result;
 }
 
 //  The rows: fresh beside COPY, identical and changed beside the merge
-//  (changed as the median ratio of the pairs), the targets of issue 16.
+//  (fresh and changed as the median ratio of their pairs, each side's
+//  rate from its median time), the targets of issue 16.
 static void
-s_rows (double rows, double raw, double fresh, double plain_same, double same, double changed)
+s_rows (double rows, pairs_t fresh, double plain_same, double same, pairs_t changed)
 {
     char measured [64], baseline [64];
-    snprintf (measured, sizeof measured, "%.0f rows/s", rows / fresh);
-    snprintf (baseline, sizeof baseline, "raw binary COPY %.0f rows/s", rows / raw);
-    bench_rows_print ("writer fresh bars", measured, baseline, raw / fresh, ">=", 0.8);
+    snprintf (measured, sizeof measured, "%.0f rows/s", rows / fresh.writer_s);
+    snprintf (baseline, sizeof baseline, "raw binary COPY %.0f rows/s", rows / fresh.baseline_s);
+    bench_rows_print ("writer fresh bars (median of pairs)", measured, baseline, fresh.ratio,
+                      ">=", 0.8);
     snprintf (measured, sizeof measured, "%.0f rows/s", rows / same);
     snprintf (baseline, sizeof baseline, "plain staging merge %.0f rows/s", rows / plain_same);
     bench_rows_print ("writer identical re-delivery", measured, baseline, plain_same / same,
                       ">", 1.0);
-    bench_rows_print ("writer changed re-delivery (median of pairs)", "see ratio",
-                      "plain staging merge", changed, ">=", 1.0);
+    snprintf (measured, sizeof measured, "%.0f rows/s", rows / changed.writer_s);
+    snprintf (baseline, sizeof baseline, "plain staging merge %.0f rows/s",
+              rows / changed.baseline_s);
+    bench_rows_print ("writer changed re-delivery (median of pairs)", measured, baseline,
+                      changed.ratio, ">=", 1.0);
 }
 
 //  Measures the baselines, then the writer, and prints the table.
@@ -359,12 +391,18 @@ main (int argc, char **argv)
     }
     zsock_destroy (&fetcher);
     zsock_destroy (&scheduler);
-    double median = s_pairs > 0? s_changed_pairs (endpoint, rows_only): plain_changed / changed;
+    //  Rounds 0-2 were the single runs above; the pairs' rounds follow.
+    pairs_t fresh_pairs = { raw / fresh, raw, fresh };
+    pairs_t changed_pairs = { plain_changed / changed, plain_changed, changed };
+    if (s_pairs > 0) {
+        fresh_pairs = s_pairs_median (endpoint, S_FRESH, 3, rows_only);
+        changed_pairs = s_pairs_median (endpoint, S_CHANGED, 3 + s_pairs, rows_only);
+    }
     if (rows_only)
-        s_rows (rows, raw, fresh, plain_same, same, median);
+        s_rows (rows, fresh_pairs, plain_same, same, changed_pairs);
     else
-        printf ("\ntargets: fresh >= 0.70 x COPY, identical > 1.00 x merge,"
-                " changed >= 0.90 x merge\n");
+        printf ("\ntargets: fresh >= 0.80 x COPY, identical > 1.00 x merge,"
+                " changed >= 1.00 x merge (0.90 in the history issue)\n");
 
     kill (writer, SIGTERM);
     waitpid (writer, NULL, 0);
