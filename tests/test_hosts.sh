@@ -9,7 +9,8 @@
 #
 # A backfill enqueued from gl-broker completes and PostgreSQL holds
 # exactly the sim's bars (every column compared); a CLI whose key is not
-# in the broker's allow list is refused, logged and counted.
+# in the broker's allow list is refused, logged and counted; every daemon
+# stops on SIGTERM with status 0 and leaves nothing running.
 #
 # Usage: test_hosts.sh BUILD_DIR. Needs root and a kernel that allows
 # network namespaces; exits 77 (skipped) with the reason where it cannot.
@@ -39,6 +40,8 @@ cleanup() {
 }
 remove_network() {
   for ns in gl-broker gl-fetch gl-store; do
+    # a process left inside (a killed run's) would keep the namespace alive
+    ip netns pids "$ns" 2>/dev/null | xargs -r kill -KILL 2>/dev/null || true
     ip link del "veth-$ns" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
   done
@@ -70,7 +73,9 @@ fi
 on() { local ns=$1; shift; ip netns exec "$ns" "$@"; }
 start() {   # start NS LOG COMMAND...: runs it in the background, remembered
   local ns=$1 log=$2; shift 2
-  on "$ns" "$@" >"$work/$log" 2>&1 &
+  # exec: the remembered pid is the daemon's (ip netns exec execs too), so
+  # cleanup's TERM reaches it and not a subshell that would orphan it
+  (exec ip netns exec "$ns" "$@") >"$work/$log" 2>&1 &
   pids+=($!)
 }
 
@@ -182,4 +187,13 @@ grep -q "event=curve_refused" "$work/broker.log" || fail "the refusal was not lo
 sleep 0.6
 grep "event=broker_stats" "$work/broker.log" | tail -1 | grep -Eq "curve_refused=[1-9]" \
   || fail "the refusal was not counted"
+
+# Every daemon stops on SIGTERM and exits 0 (a hang here runs into
+# ctest's timeout); none is left in the namespaces
+for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+for pid in "${pids[@]}"; do wait "$pid" || fail "a daemon (pid $pid) exited $? on SIGTERM"; done
+pids=()
+for ns in gl-broker gl-fetch; do
+  [ -z "$(ip netns pids "$ns")" ] || fail "processes left in $ns after SIGTERM"
+done
 echo "test_hosts: passed (backfill $backfill across three namespaces, CURVE, $link)"
